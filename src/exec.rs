@@ -1,0 +1,221 @@
+//! Finding the command, and replacing nono with it.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Why the command could not be started. Exit codes follow the shell's
+/// convention and the contract: 127 not found, 126 found but not runnable.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("command not found: {0}")]
+    NotFound(String),
+    #[error("not executable: {} ({reason})", path.display())]
+    NotExecutable { path: PathBuf, reason: String },
+    #[error("cannot execute {}: permission denied by the sandbox", .0.display())]
+    DeniedBySandbox(PathBuf),
+    #[error("cannot execute {}: {source}", path.display())]
+    Exec {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot prepare file descriptors: {0}")]
+    Fds(std::io::Error),
+}
+
+impl ExecError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ExecError::NotFound(_) => 127,
+            ExecError::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 127,
+            ExecError::Fds(_) => 125,
+            _ => 126,
+        }
+    }
+
+    pub fn hints(&self) -> Vec<String> {
+        match self {
+            ExecError::DeniedBySandbox(p) => vec![format!(
+                "grant execute on it, e.g. --read {}",
+                p.parent().unwrap_or(Path::new("/")).display()
+            )],
+            ExecError::NotFound(_) => vec!["check the name and PATH".into()],
+            _ => vec![],
+        }
+    }
+}
+
+/// The command to run, found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// The path handed to execve.
+    pub path: PathBuf,
+    /// `path` resolved through every symlink: what the kernel will load.
+    pub resolved: PathBuf,
+    pub argv: Vec<OsString>,
+}
+
+/// Finds `argv[0]` like a shell does: a name with a slash is a path; any
+/// other name is looked up in `path_var` (empty entries mean the current
+/// directory).
+pub fn resolve(
+    argv: &[OsString],
+    path_var: Option<&OsStr>,
+    cwd: &Path,
+) -> Result<Command, ExecError> {
+    let name = argv
+        .first()
+        .ok_or_else(|| ExecError::NotFound(String::new()))?;
+    let display = name.to_string_lossy().into_owned();
+    if name.is_empty() {
+        return Err(ExecError::NotFound(display));
+    }
+    let path = if name.as_bytes().contains(&b'/') {
+        let p = cwd.join(name);
+        match check_executable(&p) {
+            Ok(()) => p,
+            Err(Found::Missing) => return Err(ExecError::NotFound(display)),
+            Err(Found::NotExecutable(reason)) => {
+                return Err(ExecError::NotExecutable { path: p, reason })
+            }
+        }
+    } else {
+        let mut first_bad: Option<(PathBuf, String)> = None;
+        let mut found = None;
+        let default_path = OsString::from("/usr/local/bin:/usr/bin:/bin");
+        let search = path_var.map(OsStr::to_os_string).unwrap_or(default_path);
+        for dir in search.as_bytes().split(|b| *b == b':') {
+            let dir = if dir.is_empty() {
+                cwd.to_path_buf()
+            } else {
+                cwd.join(OsStr::from_bytes(dir))
+            };
+            let candidate = dir.join(name);
+            match check_executable(&candidate) {
+                Ok(()) => {
+                    found = Some(candidate);
+                    break;
+                }
+                Err(Found::NotExecutable(reason)) if first_bad.is_none() => {
+                    first_bad = Some((candidate, reason))
+                }
+                Err(_) => {}
+            }
+        }
+        match (found, first_bad) {
+            (Some(p), _) => p,
+            (None, Some((path, reason))) => return Err(ExecError::NotExecutable { path, reason }),
+            (None, None) => return Err(ExecError::NotFound(display)),
+        }
+    };
+    let resolved = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    Ok(Command {
+        path,
+        resolved,
+        argv: argv.to_vec(),
+    })
+}
+
+enum Found {
+    Missing,
+    NotExecutable(String),
+}
+
+fn check_executable(p: &Path) -> Result<(), Found> {
+    let meta = match std::fs::metadata(p) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Found::Missing),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Err(Found::Missing),
+        Err(e) => return Err(Found::NotExecutable(e.to_string())),
+    };
+    if meta.is_dir() {
+        return Err(Found::NotExecutable("is a directory".into()));
+    }
+    if meta.permissions().mode() & 0o111 == 0 {
+        return Err(Found::NotExecutable("no execute permission".into()));
+    }
+    Ok(())
+}
+
+/// Marks every file descriptor >= 3 close-on-exec, except `keep`. Whatever
+/// nono or its parent left open (a socket, a file outside the policy) is
+/// thereby gone in the command: descriptors opened before the sandbox are
+/// not checked by Landlock.
+pub fn seal_fds(keep: &[RawFd]) -> Result<(), ExecError> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes descriptor
+    // flags; it does not close anything Rust code still owns.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r != 0 {
+        seal_fds_slow()?;
+    }
+    for &fd in keep {
+        // SAFETY: fcntl F_SETFD on a descriptor we own only changes flags.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } != 0 {
+            return Err(ExecError::Fds(std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
+/// Fallback for kernels before 5.11 without close_range's CLOEXEC flag.
+fn seal_fds_slow() -> Result<(), ExecError> {
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map_err(ExecError::Fds)?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= 3)
+        .collect();
+    for fd in fds {
+        // SAFETY: only sets FD_CLOEXEC; a descriptor that closed meanwhile
+        // (the read_dir one) gives EBADF, which is ignored.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
+/// Replaces this process with the command. Returns only on failure.
+pub fn exec(cmd: &Command, env: &[(OsString, OsString)]) -> ExecError {
+    let to_c = |s: &OsStr| CString::new(s.as_bytes()).ok();
+    let Some(path) = to_c(cmd.path.as_os_str()) else {
+        return ExecError::NotFound(cmd.path.display().to_string());
+    };
+    let argv: Option<Vec<CString>> = cmd.argv.iter().map(|a| to_c(a)).collect();
+    let envp: Option<Vec<CString>> = env
+        .iter()
+        .map(|(k, v)| {
+            let mut kv = k.clone();
+            kv.push("=");
+            kv.push(v);
+            to_c(&kv)
+        })
+        .collect();
+    let (Some(argv), Some(envp)) = (argv, envp) else {
+        return ExecError::Exec {
+            path: cmd.path.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "argument contains a NUL byte",
+            ),
+        };
+    };
+    let err = match nix::unistd::execve(&path, &argv, &envp) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    match err {
+        nix::errno::Errno::EACCES => ExecError::DeniedBySandbox(cmd.resolved.clone()),
+        e => ExecError::Exec {
+            path: cmd.path.clone(),
+            source: std::io::Error::from(e),
+        },
+    }
+}

@@ -1,0 +1,222 @@
+//! Turning the paths users write into canonical paths, once, before any
+//! decision is made.
+
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Component, Path, PathBuf};
+
+use super::PolicyError;
+
+/// The facts about the invoking process that path resolution depends on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Context {
+    pub home: PathBuf,
+    pub cwd: PathBuf,
+}
+
+impl Context {
+    /// Reads `$HOME` (falling back to the password database) and the current
+    /// directory.
+    pub fn from_process() -> Result<Context, PolicyError> {
+        let home = match std::env::var_os("HOME") {
+            Some(h) if !h.is_empty() && Path::new(&h).is_absolute() => PathBuf::from(h),
+            _ => home_from_passwd().ok_or(PolicyError::NoHome)?,
+        };
+        let cwd = std::env::current_dir().map_err(|e| PolicyError::Cwd(e.kind()))?;
+        Ok(Context { home, cwd })
+    }
+}
+
+fn home_from_passwd() -> Option<PathBuf> {
+    let uid = nix::unistd::getuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.dir)
+}
+
+/// What kind of filesystem object a path names. Landlock only accepts
+/// file rights on anything that is not a directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Dir,
+    File,
+}
+
+impl Kind {
+    pub fn of(meta: &std::fs::Metadata) -> Kind {
+        if meta.is_dir() {
+            Kind::Dir
+        } else {
+            Kind::File
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Dir => "dir",
+            Kind::File => "file",
+        }
+    }
+}
+
+/// Expands `~` and `~/...` to the home directory and makes the path absolute
+/// against the current directory. Purely lexical: no filesystem access.
+pub fn expand(raw: &Path, ctx: &Context) -> Result<PathBuf, PolicyError> {
+    let bytes = raw.as_os_str().as_bytes();
+    if bytes.is_empty() {
+        return Err(PolicyError::EmptyPath);
+    }
+    let expanded = if bytes == b"~" {
+        ctx.home.clone()
+    } else if let Some(rest) = bytes.strip_prefix(b"~/") {
+        ctx.home.join(OsStr::from_bytes(rest))
+    } else if bytes.starts_with(b"~") {
+        // `~user` would need the password database of another user and is
+        // easy to confuse with a file literally named `~user`: refuse.
+        return Err(PolicyError::TildeUser(raw.to_path_buf()));
+    } else {
+        raw.to_path_buf()
+    };
+    let absolute = if expanded.is_absolute() {
+        expanded
+    } else {
+        ctx.cwd.join(expanded)
+    };
+    Ok(normalize_lexically(&absolute))
+}
+
+/// Removes `.` components and repeated separators. `..` is kept: only the
+/// filesystem knows what it means in the presence of symlinks.
+pub fn normalize_lexically(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// A user path, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// Absolute, `~` expanded, not yet resolved through symlinks.
+    pub absolute: PathBuf,
+    /// Every symlink and `..` resolved (what the kernel rules bind to).
+    pub canonical: PathBuf,
+    pub kind: Kind,
+}
+
+/// Resolves a path the way a grant means it: through every symlink, to an
+/// object that exists.
+pub fn resolve(raw: &Path, ctx: &Context) -> Result<Resolved, PolicyError> {
+    let absolute = expand(raw, ctx)?;
+    let canonical = std::fs::canonicalize(&absolute).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => PolicyError::NotFound(raw.to_path_buf()),
+        _ => PolicyError::Resolve {
+            path: raw.to_path_buf(),
+            source: e,
+        },
+    })?;
+    let meta = std::fs::metadata(&canonical).map_err(|e| PolicyError::Resolve {
+        path: raw.to_path_buf(),
+        source: e,
+    })?;
+    Ok(Resolved {
+        absolute,
+        canonical,
+        kind: Kind::of(&meta),
+    })
+}
+
+/// Resolves a path that may not exist yet (for `nono why` about a file to be
+/// created): the longest existing prefix is canonicalized and the rest is
+/// appended as written.
+pub fn resolve_maybe_missing(raw: &Path, ctx: &Context) -> Result<(PathBuf, bool), PolicyError> {
+    let absolute = expand(raw, ctx)?;
+    if let Ok(c) = std::fs::canonicalize(&absolute) {
+        return Ok((c, true));
+    }
+    let mut existing = absolute.as_path();
+    let mut rest: Vec<&OsStr> = Vec::new();
+    loop {
+        match existing.parent() {
+            Some(parent) => {
+                if let Some(name) = existing.file_name() {
+                    rest.push(name);
+                }
+                existing = parent;
+                if let Ok(c) = std::fs::canonicalize(existing) {
+                    let mut out = c;
+                    for name in rest.iter().rev() {
+                        out.push(name);
+                    }
+                    return Ok((normalize_lexically(&out), false));
+                }
+            }
+            None => return Ok((absolute, false)),
+        }
+    }
+}
+
+/// True if `meta` describes something a rule can be attached to safely: a
+/// directory or a regular file, a character device, a fifo or a socket.
+pub fn is_rule_target(meta: &std::fs::Metadata) -> bool {
+    let t = meta.file_type();
+    !t.is_symlink()
+        && (t.is_dir() || t.is_file() || t.is_char_device() || t.is_fifo() || t.is_socket())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Context {
+        Context {
+            home: PathBuf::from("/home/u"),
+            cwd: PathBuf::from("/work/p"),
+        }
+    }
+
+    #[test]
+    fn expands_tilde_and_relative() {
+        let c = ctx();
+        assert_eq!(
+            expand(Path::new("~"), &c).unwrap(),
+            PathBuf::from("/home/u")
+        );
+        assert_eq!(
+            expand(Path::new("~/.ssh"), &c).unwrap(),
+            PathBuf::from("/home/u/.ssh")
+        );
+        assert_eq!(
+            expand(Path::new("."), &c).unwrap(),
+            PathBuf::from("/work/p")
+        );
+        assert_eq!(
+            expand(Path::new("./a//b/."), &c).unwrap(),
+            PathBuf::from("/work/p/a/b")
+        );
+        assert_eq!(
+            expand(Path::new("/x/../y"), &c).unwrap(),
+            PathBuf::from("/x/../y")
+        );
+    }
+
+    #[test]
+    fn refuses_tilde_user_and_empty() {
+        let c = ctx();
+        assert!(matches!(
+            expand(Path::new("~root/x"), &c),
+            Err(PolicyError::TildeUser(_))
+        ));
+        assert!(matches!(
+            expand(Path::new(""), &c),
+            Err(PolicyError::EmptyPath)
+        ));
+    }
+}

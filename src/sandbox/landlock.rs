@@ -1,0 +1,276 @@
+//! The Linux backend: one Landlock ruleset built from the policy's rules.
+//!
+//! Compatibility is chosen on purpose, not left to the crate's best effort:
+//! nono targets ABI [`TARGET_ABI`], handles every filesystem right up to
+//! `min(kernel ABI, TARGET_ABI)` as a hard requirement, and refuses to run
+//! when a right the policy relies on cannot be enforced by this kernel.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use landlock::{
+    Access as _, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, RulesetStatus, ABI,
+};
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag, AT_FDCWD};
+
+use super::{Enforced, SandboxError};
+use crate::policy::{Access, Kind, Policy};
+
+/// The newest Landlock ABI nono knows and handles. Newer kernels are used
+/// at this ABI: their extra rights are not handled, i.e. behave as before.
+/// ABI 6 brings scopes; 7 adds only audit-log flags, which nono does not use.
+pub const TARGET_ABI: i32 = 6;
+
+/// The ABI that truncation control arrived in (Linux 6.2).
+const ABI_TRUNCATE: i32 = 3;
+
+/// What this kernel offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Support {
+    /// The kernel's Landlock ABI, or the negative errno of the probe
+    /// (`-ENOSYS`: not built in; `-EOPNOTSUPP`: built in but disabled).
+    pub kernel_abi: i32,
+    /// The ABI nono uses: `min(kernel_abi, TARGET_ABI, test cap)`.
+    pub abi: i32,
+    /// A test-only cap on the ABI, when the binary was built with it.
+    pub test_cap: Option<i32>,
+}
+
+impl Support {
+    pub fn detect() -> Support {
+        // SAFETY: LANDLOCK_CREATE_RULESET_VERSION with a null attribute and
+        // size 0 only queries the ABI version; no memory is passed.
+        let v = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<libc::c_void>(),
+                0usize,
+                1u32, // LANDLOCK_CREATE_RULESET_VERSION
+            )
+        };
+        let kernel_abi = if v < 0 {
+            -std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::ENOSYS)
+        } else {
+            v as i32
+        };
+        let test_cap = test_cap();
+        let mut abi = kernel_abi.clamp(0, TARGET_ABI);
+        if let Some(cap) = test_cap {
+            abi = abi.min(cap);
+        }
+        Support {
+            kernel_abi,
+            abi,
+            test_cap,
+        }
+    }
+
+    /// Why Landlock is unusable, if it is.
+    pub fn unavailable_reason(&self) -> Option<String> {
+        match self.kernel_abi {
+            v if v > 0 && self.abi > 0 => None,
+            v if v > 0 => Some("capped to ABI 0 for testing".into()),
+            v if v == -libc::EOPNOTSUPP => {
+                Some("the kernel has Landlock but it is disabled at boot".into())
+            }
+            v if v == -libc::ENOSYS => Some("the kernel was built without Landlock".into()),
+            v => Some(format!("probing Landlock failed with errno {}", -v)),
+        }
+    }
+}
+
+#[cfg(feature = "test-abi-cap")]
+fn test_cap() -> Option<i32> {
+    std::env::var("NONO_TEST_ABI_CAP").ok()?.parse().ok()
+}
+
+#[cfg(not(feature = "test-abi-cap"))]
+fn test_cap() -> Option<i32> {
+    None
+}
+
+/// The Landlock filesystem rights for a platform-neutral access on an
+/// object of `kind`, restricted to what `abi` knows.
+pub fn fs_rights(access: Access, kind: Kind, abi: i32) -> BitFlags<AccessFs> {
+    let dir = kind == Kind::Dir;
+    let mut r = BitFlags::<AccessFs>::empty();
+    if access.contains(Access::READ) {
+        r |= AccessFs::ReadFile;
+        if dir {
+            r |= AccessFs::ReadDir;
+        }
+    }
+    if access.contains(Access::EXECUTE) {
+        r |= AccessFs::Execute;
+    }
+    if access.contains(Access::WRITE) {
+        r |= AccessFs::WriteFile;
+        if dir {
+            // MAKE_CHAR and MAKE_BLOCK are never granted: device nodes are
+            // a way around every file permission.
+            r |= AccessFs::MakeReg
+                | AccessFs::MakeDir
+                | AccessFs::MakeSym
+                | AccessFs::MakeFifo
+                | AccessFs::MakeSock
+                | AccessFs::Refer;
+        }
+    }
+    if access.contains(Access::DELETE) {
+        r |= AccessFs::Truncate;
+        if dir {
+            r |= AccessFs::RemoveFile | AccessFs::RemoveDir;
+        }
+    }
+    if access.contains(Access::IOCTL) {
+        r |= AccessFs::IoctlDev;
+    }
+    r & handled(abi)
+}
+
+/// Every filesystem right of `abi`: all of them are handled, so anything
+/// not granted is denied.
+fn handled(abi: i32) -> BitFlags<AccessFs> {
+    AccessFs::from_all(ABI::from(abi))
+}
+
+/// Refuses, before anything is changed, what this kernel cannot enforce.
+pub fn check(_policy: &Policy, support: &Support) -> Result<(), SandboxError> {
+    if let Some(reason) = support.unavailable_reason() {
+        return Err(SandboxError::LandlockUnavailable(reason));
+    }
+    // Delete protection is a default guarantee; without TRUNCATE the kernel
+    // lets every writable file be truncated to nothing.
+    if support.abi < ABI_TRUNCATE {
+        return Err(SandboxError::MissingFeature {
+            feature: "truncation protection",
+            abi: ABI_TRUNCATE,
+            linux: "6.2",
+            have: support.abi,
+        });
+    }
+    Ok(())
+}
+
+fn ll_err(op: &'static str) -> impl FnOnce(landlock::RulesetError) -> SandboxError {
+    move |e| SandboxError::Landlock {
+        op,
+        detail: e.to_string(),
+    }
+}
+
+/// Builds the one ruleset and restricts this process.
+pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxError> {
+    check(policy, support)?;
+    let abi = support.abi;
+    let mut created = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(handled(abi))
+        .map_err(ll_err("handle_access"))?
+        .create()
+        .map_err(ll_err("create_ruleset"))?;
+    let mut count = 0;
+    for rule in &policy.rules {
+        let fd = open_beneath(&rule.path)?;
+        // The kind is taken from the opened object, not from the policy:
+        // if a file replaced a directory meanwhile, file rights are all it
+        // can get (directory rights on a file are EINVAL).
+        let kind = kind_of_fd(&fd, &rule.path)?;
+        let rights = fs_rights(rule.access(), kind, abi);
+        if rights.is_empty() {
+            continue;
+        }
+        created = created
+            .add_rule(PathBeneath::new(fd, rights))
+            .map_err(ll_err("add_rule"))?;
+        count += 1;
+    }
+    let status = created.restrict_self().map_err(ll_err("restrict_self"))?;
+    if status.ruleset != RulesetStatus::FullyEnforced {
+        return Err(SandboxError::NotFullyEnforced(format!(
+            "{:?}",
+            status.ruleset
+        )));
+    }
+    if !status.no_new_privs {
+        return Err(SandboxError::NotFullyEnforced(
+            "without no_new_privs".into(),
+        ));
+    }
+    Ok(Enforced { abi, rules: count })
+}
+
+/// Opens the canonical path of a rule without following any symlink, so a
+/// symlink planted after resolution cannot redirect the rule elsewhere.
+fn open_beneath(path: &Path) -> Result<OwnedFd, SandboxError> {
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
+    nix::fcntl::openat2(AT_FDCWD, path, how).map_err(|e| SandboxError::OpenRule {
+        path: path.to_path_buf(),
+        source: std::io::Error::from(e),
+    })
+}
+
+fn kind_of_fd(fd: &OwnedFd, path: &Path) -> Result<Kind, SandboxError> {
+    let st = nix::sys::stat::fstat(fd).map_err(|e| SandboxError::OpenRule {
+        path: path.to_path_buf(),
+        source: std::io::Error::from(e),
+    })?;
+    Ok(if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        Kind::Dir
+    } else {
+        Kind::File
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_write_on_dir_never_grants_delete_or_devices() {
+        let r = fs_rights(Access::READ_WRITE, Kind::Dir, 6);
+        assert!(r.contains(AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::Execute));
+        assert!(r.contains(AccessFs::WriteFile | AccessFs::MakeReg | AccessFs::Refer));
+        for denied in [
+            AccessFs::RemoveFile,
+            AccessFs::RemoveDir,
+            AccessFs::Truncate,
+            AccessFs::MakeChar,
+            AccessFs::MakeBlock,
+            AccessFs::IoctlDev,
+        ] {
+            assert!(!r.contains(denied), "{denied:?} must not be granted");
+        }
+    }
+
+    #[test]
+    fn file_rules_get_file_rights_only() {
+        let file_rights = AccessFs::from_file(ABI::V6);
+        let r = fs_rights(Access::ALL, Kind::File, 6);
+        assert_eq!(r & !file_rights, BitFlags::empty());
+        assert!(r.contains(AccessFs::Truncate));
+    }
+
+    #[test]
+    fn rights_are_limited_to_the_abi() {
+        let r = fs_rights(Access::ALL, Kind::Dir, 1);
+        assert!(!r.contains(AccessFs::Refer));
+        assert!(!r.contains(AccessFs::Truncate));
+        assert!(!r.contains(AccessFs::IoctlDev));
+        assert!(fs_rights(Access::ALL, Kind::Dir, 3).contains(AccessFs::Truncate));
+    }
+
+    #[test]
+    fn delete_maps_to_remove_and_truncate() {
+        let r = fs_rights(Access::DELETE, Kind::Dir, 6);
+        assert_eq!(
+            r,
+            AccessFs::RemoveFile | AccessFs::RemoveDir | AccessFs::Truncate
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! Shared test harness: every sandbox runs in its own process, through the
+//! real binary. Tests build a private tree (a fake HOME with planted
+//! secrets, a work directory), run nono in it, and check effects on disk.
+//!
+//! The binary comes from `NONO_BIN` when set (the unprivileged test run
+//! copies it somewhere uid 65534 can reach), else from cargo.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const SECRET: &str = "NONO-TEST-SECRET-MARKER";
+
+pub fn nono_bin() -> PathBuf {
+    std::env::var_os("NONO_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_nono")))
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc_geteuid() == 0 }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// A private tree for one test.
+pub struct TestEnv {
+    _root: tempfile::TempDir,
+    pub root: PathBuf,
+    /// The HOME nono sees: holds planted secrets under protected names.
+    pub home: PathBuf,
+    /// The working directory of the command; not granted unless a test says so.
+    pub work: PathBuf,
+    /// A directory outside every grant, with a marker file.
+    pub outside: PathBuf,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::Builder::new()
+            .prefix("nono-test-")
+            .tempdir()
+            .expect("tempdir");
+        let root = fs::canonicalize(dir.path()).expect("canonicalize");
+        let home = root.join("home");
+        let work = root.join("work");
+        let outside = root.join("outside");
+        for d in [&home, &work, &outside] {
+            fs::create_dir_all(d).unwrap();
+        }
+        fs::create_dir_all(home.join(".ssh")).unwrap();
+        fs::write(home.join(".ssh/id_ed25519"), SECRET).unwrap();
+        fs::create_dir_all(home.join(".aws")).unwrap();
+        fs::write(home.join(".aws/credentials"), SECRET).unwrap();
+        fs::write(home.join(".bashrc"), format!("# {SECRET}\n")).unwrap();
+        fs::write(home.join(".netrc"), SECRET).unwrap();
+        fs::create_dir_all(home.join(".config/gh")).unwrap();
+        fs::write(home.join(".config/gh/hosts.yml"), SECRET).unwrap();
+        fs::create_dir_all(home.join(".config/app")).unwrap();
+        fs::write(home.join(".config/app/settings"), "app settings\n").unwrap();
+        fs::create_dir_all(home.join("notes")).unwrap();
+        fs::write(home.join("notes/todo.txt"), "todo\n").unwrap();
+        fs::write(outside.join("marker.txt"), SECRET).unwrap();
+        fs::write(work.join("keep.txt"), "precious\n").unwrap();
+        TestEnv {
+            _root: dir,
+            root,
+            home,
+            work,
+            outside,
+        }
+    }
+
+    /// `nono <args>` in the work directory with HOME set to the fake home.
+    pub fn nono<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(nono_bin());
+        cmd.args(args)
+            .current_dir(&self.work)
+            .env("HOME", &self.home);
+        Run::from(cmd)
+    }
+
+    /// `nono run GRANTS -- /bin/sh -c SCRIPT`.
+    pub fn sandboxed_sh(&self, grants: &[&str], script: &str) -> Run {
+        let mut args: Vec<&str> = vec!["run"];
+        args.extend_from_slice(grants);
+        args.extend_from_slice(&["--", "/bin/sh", "-c", script]);
+        self.nono(args)
+    }
+
+    /// The same script without nono: the control for every denial test.
+    pub fn plain_sh(&self, script: &str) -> Run {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args(["-c", script])
+            .current_dir(&self.work)
+            .env("HOME", &self.home);
+        Run::from(cmd)
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A finished command with everything needed to explain a failure.
+pub struct Run {
+    pub desc: String,
+    pub out: Output,
+}
+
+impl From<Command> for Run {
+    fn from(mut cmd: Command) -> Run {
+        let desc = format!("{cmd:?}");
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot spawn {desc}: {e}"));
+        Run { desc, out }
+    }
+}
+
+impl Run {
+    pub fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    /// Asserts the exit status, printing the command and its output if not.
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(self.code(), Some(code), "unexpected exit status\n{self}");
+        self
+    }
+    pub fn expect_ok(&self) -> &Run {
+        self.expect_code(0)
+    }
+    pub fn expect_fail(&self) -> &Run {
+        assert!(!self.out.status.success(), "expected failure\n{self}");
+        self
+    }
+    pub fn expect_stdout_has(&self, s: &str) -> &Run {
+        assert!(self.stdout().contains(s), "stdout lacks {s:?}\n{self}");
+        self
+    }
+    pub fn expect_stdout_lacks(&self, s: &str) -> &Run {
+        assert!(!self.stdout().contains(s), "stdout has {s:?}\n{self}");
+        self
+    }
+    pub fn expect_stderr_has(&self, s: &str) -> &Run {
+        assert!(self.stderr().contains(s), "stderr lacks {s:?}\n{self}");
+        self
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "command: {}\nstatus: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.desc,
+            self.out.status,
+            self.stdout(),
+            self.stderr()
+        )
+    }
+}
+
+pub fn read(p: &Path) -> String {
+    fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+}
