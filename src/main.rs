@@ -109,7 +109,13 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::from(125)
 }
 
+/// Logging costs start-up time, so the subscriber is only installed when
+/// asked for (`-v` or `NONO_LOG`).
 fn init_logging(verbose: u8) {
+    let from_env = std::env::var_os("NONO_LOG").is_some();
+    if verbose == 0 && !from_env {
+        return;
+    }
     let level = match verbose {
         0 => "warn",
         1 => "debug",

@@ -10,6 +10,7 @@
 //! directory.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::{paths, protected, CarvedDir, Kind, Origin, PolicyError, Protected, Rule};
@@ -20,7 +21,7 @@ pub fn apply(
     rules: Vec<Rule>,
     protected: &[Protected],
 ) -> Result<(Vec<Rule>, Vec<CarvedDir>), PolicyError> {
-    let mut out: BTreeMap<PathBuf, Rule> = BTreeMap::new();
+    let mut out: BTreeMap<OsString, Rule> = BTreeMap::new();
     let mut carved: Vec<CarvedDir> = Vec::new();
     for rule in rules {
         if protected::find(protected, &rule.path).is_some() {
@@ -65,8 +66,8 @@ pub fn apply(
     Ok((out.into_values().collect(), carved))
 }
 
-fn merge(out: &mut BTreeMap<PathBuf, Rule>, rule: Rule) {
-    match out.get_mut(&rule.path) {
+fn merge(out: &mut BTreeMap<OsString, Rule>, rule: Rule) {
+    match out.get_mut(rule.path.as_os_str()) {
         Some(existing) => {
             for part in rule.parts {
                 if !existing.parts.contains(&part) {
@@ -75,7 +76,7 @@ fn merge(out: &mut BTreeMap<PathBuf, Rule>, rule: Rule) {
             }
         }
         None => {
-            out.insert(rule.path.clone(), rule);
+            out.insert(rule.path.clone().into_os_string(), rule);
         }
     }
 }
@@ -121,7 +122,9 @@ fn split(
         let deeper: Vec<&Protected> = below
             .iter()
             .copied()
-            .filter(|p| p.path != child && p.path.starts_with(&child))
+            .filter(|p| {
+                p.path.as_os_str() != child.as_os_str() && paths::is_within(&p.path, &child)
+            })
             .collect();
         if deeper.is_empty() {
             pieces.push((child, Kind::of(&meta)));

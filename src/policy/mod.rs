@@ -17,6 +17,7 @@ pub mod protected;
 pub mod spec;
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use access::{Access, Op};
@@ -70,7 +71,7 @@ impl Rule {
     /// directory rule covers its whole hierarchy, a file rule only the file).
     pub fn covers(&self, path: &Path) -> bool {
         match self.kind {
-            Kind::Dir => path.starts_with(&self.path),
+            Kind::Dir => paths::is_within(path, &self.path),
             Kind::File => path == self.path,
         }
     }
@@ -189,7 +190,7 @@ impl Policy {
             }
             if !write_grants
                 .iter()
-                .any(|w| resolved.canonical.starts_with(w))
+                .any(|w| paths::is_within(&resolved.canonical, w))
             {
                 return Err(PolicyError::DeleteOutsideWrite(d.path.clone()));
             }
@@ -236,7 +237,7 @@ impl Policy {
     pub fn add_tmpdir(&mut self, dir: &Path) {
         let mut m = Merger::default();
         for r in self.rules.drain(..) {
-            m.rules.insert(r.path.clone(), r);
+            m.rules.insert(r.path.clone().into_os_string(), r);
         }
         m.add(dir.to_path_buf(), Kind::Dir, Access::ALL, Origin::TempDir);
         self.rules = m.into_rules();
@@ -281,16 +282,21 @@ fn protected_error(raw: &Path, p: &Protected) -> PolicyError {
 /// Merges rules on the same path: one kernel rule per inode.
 #[derive(Default)]
 struct Merger {
-    rules: BTreeMap<PathBuf, Rule>,
+    // Keyed by bytes: `PathBuf`'s `Ord` compares component by component,
+    // which is many times slower and gives no better order here.
+    rules: BTreeMap<OsString, Rule>,
 }
 
 impl Merger {
     fn add(&mut self, path: PathBuf, kind: Kind, access: Access, origin: Origin) {
-        let rule = self.rules.entry(path.clone()).or_insert_with(|| Rule {
-            path,
-            kind,
-            parts: Vec::new(),
-        });
+        let rule = self
+            .rules
+            .entry(path.clone().into_os_string())
+            .or_insert_with(|| Rule {
+                path,
+                kind,
+                parts: Vec::new(),
+            });
         if !rule.parts.iter().any(|(a, o)| *a == access && *o == origin) {
             rule.parts.push((access, origin));
         }

@@ -43,8 +43,8 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             }
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out.dedup_by(|a, b| a.path == b.path);
+    out.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
     Ok(out)
 }
 
@@ -92,18 +92,18 @@ fn expand_glob(p: &Path) -> Vec<PathBuf> {
 
 /// The protected entry that `path` is, or lies inside, if any.
 pub fn find<'a>(protected: &'a [Protected], path: &Path) -> Option<&'a Protected> {
-    protected.iter().find(|p| path.starts_with(&p.path))
+    protected.iter().find(|p| paths::is_within(path, &p.path))
 }
 
 /// The protected entries strictly beneath `dir`.
 pub fn beneath<'a>(protected: &'a [Protected], dir: &Path) -> Vec<&'a Protected> {
     protected
         .iter()
-        .filter(|p| p.path != dir && p.path.starts_with(dir))
+        .filter(|p| p.path.as_os_str() != dir.as_os_str() && paths::is_within(&p.path, dir))
         .collect()
 }
 
 /// True if `path` is one of `list` or inside one.
 pub fn find_exact_or_inside(list: &[&Protected], path: &Path) -> bool {
-    list.iter().any(|p| path.starts_with(&p.path))
+    list.iter().any(|p| paths::is_within(path, &p.path))
 }

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# nono benchmarks: start-up and run-time cost, side by side with the bare
+# command and with other sandboxes, as ratios against a baseline measured in
+# the same run. Usage: benches/bench.sh [--quick]
+#
+# Needs: hyperfine, gcc, git, python3 (installed from Debian's packages when
+# missing and run as root); bwrap and firejail are compared when installable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+QUICK=${1:-}
+RUNS=(--warmup 20 --min-runs 200)
+LONG_RUNS=(--warmup 2 --min-runs 10)
+if [ "$QUICK" = "--quick" ]; then RUNS=(--warmup 5 --min-runs 30); LONG_RUNS=(--warmup 1 --min-runs 3); fi
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=()
+  for t in hyperfine:hyperfine gcc:gcc git:git bwrap:bubblewrap firejail:firejail /usr/bin/time:time; do
+    command -v "${t%%:*}" >/dev/null || missing+=("${t##*:}")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null 2>&1 ||
+      echo "note: could not install ${missing[*]}; those comparisons are skipped"
+  fi
+fi
+command -v hyperfine >/dev/null || { echo "hyperfine is required"; exit 1; }
+
+cargo build --release --locked --quiet
+NONO=$ROOT/target/release/nono
+W=$(mktemp -d /tmp/nono-bench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+RESULTS=$W/results
+mkdir -p "$RESULTS"
+cd "$W"
+
+echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "nono:    $($NONO --version)"
+
+# hyperfine NAME CMD... : one hyperfine run; mean and stddev are kept.
+bench() {
+  local name=$1; shift
+  hyperfine -N "${RUNS[@]}" --export-json "$RESULTS/$name.json" --style none "$@" >/dev/null 2>&1 ||
+    { echo "  $name: FAILED (command: $*)"; return 0; }
+}
+bench_long() {
+  local name=$1; shift
+  hyperfine "${LONG_RUNS[@]}" --export-json "$RESULTS/$name.json" --style none "$@" >/dev/null 2>&1 ||
+    { echo "  $name: FAILED (command: $*)"; return 0; }
+}
+
+echo "== start-up"
+mkdir -p proj && cd proj
+bench true-bare /bin/true
+bench nono-minimal "$NONO run -- /bin/true"
+bench nono-allow-cwd "$NONO run --allow . -- /bin/true"
+# The default blocklist against the same policy with every blocked name lifted.
+blocked=$($NONO run --dry-run -- /bin/true 2>/dev/null | sed -n 's/^  *blocked: *//p' | tr ',' ' ' || true)
+if [ -n "$blocked" ]; then
+  lift=""
+  for b in $blocked; do lift="$lift --allow-command $b"; done
+  bench nono-blocklist-lifted "$NONO run --allow . $lift -- /bin/true"
+fi
+for n in 100 1000 10000; do
+  mkdir -p "$W/grants$n"
+  args=""
+  for i in $(seq 1 $n); do mkdir -p "$W/grants$n/d$i"; args="$args --read $W/grants$n/d$i"; done
+  echo "$args" > "$W/args$n"
+  bench "nono-grants-$n" "$NONO run $args -- /bin/true"
+done
+if command -v bwrap >/dev/null && bwrap --ro-bind / / /bin/true 2>/dev/null; then
+  # Comparable: system read-only, the project writable, fresh /dev and /proc,
+  # no network, a private /tmp.
+  bench bwrap "bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin --ro-bind /etc /etc --dev /dev --proc /proc --tmpfs /tmp --bind $PWD $PWD --unshare-all --die-with-parent /bin/true"
+else
+  echo "  bwrap: not available (skipped)"
+fi
+if command -v firejail >/dev/null && firejail --quiet --noprofile /bin/true 2>/dev/null; then
+  bench firejail "firejail --quiet --noprofile --whitelist=$PWD --private-tmp --net=none /bin/true"
+else
+  echo "  firejail: not available (skipped)"
+fi
+cd "$W"
+
+echo "== run time"
+gcc -O2 -o openbench "$ROOT/benches/openbench.c"
+# A tree of 2,000 small files, opened 100 times each: 200,000 opens.
+python3 - <<'PY'
+import os
+for d in range(40):
+    os.makedirs(f"tree/a{d}/b/c", exist_ok=True)
+    for f in range(50):
+        with open(f"tree/a{d}/b/c/f{f}.txt", "w") as fh:
+            fh.write("x" * 100)
+with open("list", "w") as fh:
+    for d in range(40):
+        for f in range(50):
+            fh.write(f"{os.getcwd()}/tree/a{d}/b/c/f{f}.txt\n")
+PY
+bench_long open-bare "./openbench list 100"
+bench_long open-nono "$NONO run --read $W -- ./openbench list 100"
+
+# A 50,000-file git repository.
+python3 - <<'PY'
+import os
+for d in range(500):
+    os.makedirs(f"repo/d{d}", exist_ok=True)
+    for f in range(100):
+        with open(f"repo/d{d}/f{f}.txt", "w") as fh:
+            fh.write(f"{d} {f}\n")
+PY
+(cd repo && git init -q && git add -A && git -c user.name=b -c user.email=b@b commit -qm init)
+cd repo
+bench_long git-status-bare "git status --porcelain"
+bench_long git-status-nono "$NONO run --allow . --allow-delete . -- git status --porcelain"
+bench_long find-bare "find . -name f7.txt"
+bench_long find-nono "$NONO run --read . -- find . -name f7.txt"
+cd "$W"
+
+if command -v cargo >/dev/null; then
+  cargo new -q --vcs none crate && cd crate
+  CARGO_HOME_REAL=${CARGO_HOME:-$HOME/.cargo}
+  RUSTUP_HOME_REAL=${RUSTUP_HOME:-$HOME/.rustup}
+  bench_long cargo-build-bare --prepare "rm -rf target" "cargo build -q --offline"
+  bench_long cargo-build-nono --prepare "rm -rf target" "$NONO run --allow . --allow-delete . --read $CARGO_HOME_REAL --read $RUSTUP_HOME_REAL -- cargo build -q --offline"
+  cd "$W"
+fi
+
+echo "== peak memory (max RSS of the process, which spans nono and the exec'd /bin/true)"
+if [ -x /usr/bin/time ]; then
+  for c in "/bin/true" "$NONO run -- /bin/true" "$NONO run $(cat "$W/args10000") -- /bin/true"; do
+    kb=$(/usr/bin/time -f %M $c 2>&1 >/dev/null | tail -1)
+    echo "  $(echo "$c" | cut -c1-60 | sed "s|$NONO|nono|"): ${kb} KiB"
+  done > "$RESULTS/memory.txt"
+  cat "$RESULTS/memory.txt"
+fi
+
+echo
+python3 "$ROOT/benches/report.py" "$RESULTS"

@@ -1,0 +1,56 @@
+"""Print benchmark results as a table with ratios against the baselines
+measured in the same run."""
+import json
+import os
+import sys
+
+results = sys.argv[1]
+
+
+def mean(name):
+    p = os.path.join(results, name + ".json")
+    if not os.path.exists(p):
+        return None
+    r = json.load(open(p))["results"][0]
+    return r["mean"], r["stddev"]
+
+
+def row(name, base, label):
+    m = mean(name)
+    b = mean(base)
+    if m is None:
+        print(f"  {label:<44} skipped")
+        return
+    ms, sd = m[0] * 1000, (m[1] or 0) * 1000
+    if b is None or name == base:
+        print(f"  {label:<44} {ms:9.3f} ms ± {sd:6.3f}")
+        return
+    bms = b[0] * 1000
+    print(f"  {label:<44} {ms:9.3f} ms ± {sd:6.3f}   {ms / bms:6.2f}x   +{ms - bms:8.3f} ms vs {base}")
+
+
+print("start-up (baseline: bare /bin/true)")
+row("true-bare", "true-bare", "bare /bin/true")
+row("nono-minimal", "true-bare", "nono run (default policy)")
+row("nono-allow-cwd", "true-bare", "nono run --allow .")
+row("nono-blocklist-lifted", "true-bare", "nono run --allow . (blocklist lifted)")
+if mean("nono-blocklist-lifted") and mean("nono-allow-cwd"):
+    r = mean("nono-allow-cwd")[0] / mean("nono-blocklist-lifted")[0]
+    print(f"  {'blocklist enforced / lifted':<44} {r:9.3f}x")
+for n in (100, 1000, 10000):
+    row(f"nono-grants-{n}", "true-bare", f"nono run with {n} grants")
+row("bwrap", "true-bare", "bwrap (comparable policy)")
+row("firejail", "true-bare", "firejail (comparable policy)")
+if mean("bwrap") and mean("nono-allow-cwd"):
+    r = mean("nono-allow-cwd")[0] / mean("bwrap")[0]
+    print(f"  {'nono --allow . / bwrap':<44} {r:9.3f}x")
+print()
+print("run time (baseline: the same command without nono)")
+row("open-bare", "open-bare", "200,000 open/read/close, bare")
+row("open-nono", "open-bare", "200,000 open/read/close, nono")
+row("git-status-bare", "git-status-bare", "git status, 50,000 files, bare")
+row("git-status-nono", "git-status-bare", "git status, 50,000 files, nono")
+row("find-bare", "find-bare", "find, 50,000 files, bare")
+row("find-nono", "find-bare", "find, 50,000 files, nono")
+row("cargo-build-bare", "cargo-build-bare", "cargo build (new crate), bare")
+row("cargo-build-nono", "cargo-build-bare", "cargo build (new crate), nono")
