@@ -293,6 +293,11 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
             .and_then(|p| decide::decide(&p, &args.path, op, &ctx, &tmp).ok())
             .is_some_and(|again| again.allowed)
     });
+    if let Err(e) = sandbox::check(&policy) {
+        d.notes.push(format!(
+            "this kernel cannot enforce the policy: run would refuse to start (exit 125): {e}"
+        ));
+    }
     if args.json {
         print!("{}", explain::to_json_text(&explain::why_json(&d)));
     } else {

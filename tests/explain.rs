@@ -586,26 +586,22 @@ fn values_at<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<Option<&'a Value>>) 
 
 /// Every key path present in a document, in the documentation's notation.
 fn present_keys(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m {
-                let p = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                out.insert(p.clone());
-                match child {
-                    Value::Array(items) => {
-                        for item in items {
-                            present_keys(item, &format!("{p}[]"), out);
-                        }
-                    }
-                    other => present_keys(other, &p, out),
+    let Value::Object(m) = v else { return };
+    for (k, child) in m {
+        let p = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        out.insert(p.clone());
+        match child {
+            Value::Array(items) => {
+                for item in items {
+                    present_keys(item, &format!("{p}[]"), out);
                 }
             }
+            other => present_keys(other, &p, out),
         }
-        _ => {}
     }
 }
 
@@ -943,4 +939,34 @@ fn json_on_run_requires_dry_run() {
     let run = env.nono(["run", "--dry-run", "--json", "--", "true"]);
     run.expect_ok();
     assert_eq!(json_of(&run)["document"], "dry_run");
+}
+
+#[test]
+fn tmpdir_through_a_symlink_is_granted_as_why_says() {
+    // TMPDIR reached through a symlink: the rule must bind the real
+    // directory (rules are opened without following symlinks).
+    let env = TestEnv::new();
+    let real = env.root.join("tmp-real");
+    fs::create_dir(&real).unwrap();
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o700)).unwrap();
+    let link = env.root.join("tmp-link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let with_tmp = |args: &[&str]| {
+        let mut cmd = Command::new(nono_bin());
+        cmd.args(args)
+            .current_dir(&env.work)
+            .env("HOME", &env.home)
+            .env("TMPDIR", &link);
+        Run::from(cmd)
+    };
+    let why = with_tmp(&["why", "--json", "--op", "write", "$TMPDIR/x"]);
+    assert_eq!(json_of(why.expect_ok())["allowed"], true);
+    let run = with_tmp(&[
+        "run",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo hi > \"$TMPDIR/x\" && cat \"$TMPDIR/x\"",
+    ]);
+    run.expect_ok().expect_stdout_has("hi");
 }
