@@ -364,7 +364,10 @@ fn no_suggestion_text(d: &Decision) -> Option<String> {
         Reason::CarveOut { .. } => Some(
             "create it before starting nono (existing entries are granted), or grant a directory that holds it".into(),
         ),
-        _ => None,
+        _ if crate::policy::decide::directory_missing(d) => Some(
+            "its directory does not exist: create it first, then grant it".into(),
+        ),
+        _ => Some("no single option allows it; see the reason".into()),
     }
 }
 

@@ -1,8 +1,8 @@
 //! The man page, generated from the same clap definitions as `--help`
 //! (`nono man > ~/.local/share/man/man1/nono.1`).
 //!
-//! clap_mangen renders the top-level page; each subcommand's options are
-//! appended as a section of their own so one page documents everything.
+//! clap_mangen renders the top-level sections; each subcommand's options
+//! are appended as a section of their own so one page documents everything.
 
 use clap::CommandFactory;
 
@@ -96,6 +96,20 @@ fn subcommand_section(sub: &clap::Command) -> String {
             s.push_str(&roff(&help.to_string()));
             s.push('\n');
         }
+        let values: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .filter(|v| !v.is_hide_set())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        if !values.is_empty() {
+            s.push_str(".br\n");
+            s.push_str(&format!("One of: {}.", roff(&values.join(", "))));
+            if let Some(d) = arg.get_default_values().first() {
+                s.push_str(&format!(" Default: {}.", roff(&d.to_string_lossy())));
+            }
+            s.push('\n');
+        }
     }
     if let Some(after) = sub.get_after_help() {
         s.push_str(".PP\n.nf\n");
@@ -109,11 +123,19 @@ fn subcommand_section(sub: &clap::Command) -> String {
 pub fn render() -> std::io::Result<Vec<u8>> {
     let cmd = Cli::command();
     let mut out = Vec::new();
-    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    let man = clap_mangen::Man::new(cmd.clone());
+    // Not `render()`: its SUBCOMMANDS section points at nono-run(1) and
+    // friends, which do not exist; the subcommands are sections here.
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         out.extend_from_slice(subcommand_section(sub).as_bytes());
     }
     out.extend_from_slice(EXIT_STATUS.as_bytes());
+    man.render_version_section(&mut out)?;
     Ok(out)
 }
 

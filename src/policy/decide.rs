@@ -280,19 +280,6 @@ fn walk(absolute: &Path, follow_last: bool) -> Walk {
     }
 }
 
-/// The deepest existing directory at or above `p`.
-fn existing_dir(p: &Path) -> PathBuf {
-    let mut cur = p.to_path_buf();
-    loop {
-        if cur.is_dir() {
-            return cur;
-        }
-        if !cur.pop() {
-            return PathBuf::from("/");
-        }
-    }
-}
-
 /// The `#!` interpreter of a script, if `p` is one.
 fn interpreter_of(p: &Path) -> Option<PathBuf> {
     let mut head = [0u8; 256];
@@ -505,21 +492,43 @@ pub fn candidates(d: &Decision) -> Vec<Suggestion> {
     let one = |flag, path: &Path| Suggestion {
         options: vec![(flag, path.to_path_buf())],
     };
-    let dir = existing_dir(&d.checked);
-    match (&d.reason, d.op) {
+    // Grants must name something that exists; when even the directory is
+    // missing, a grant of some far ancestor (perhaps `/`) is not a fix.
+    let parent = d.resolved.parent().unwrap_or(Path::new("/"));
+    let dir_exists = d.checked.is_dir();
+    let found = match (&d.reason, d.op) {
         (Reason::Interpreter { path }, _) => vec![one(GrantFlag::Read, path)],
         (_, Op::Read | Op::Exec) if d.exists => vec![one(GrantFlag::Read, &d.checked)],
-        (_, Op::Read | Op::Exec) => vec![one(GrantFlag::Read, &dir)],
+        (_, Op::Read | Op::Exec) if parent.is_dir() => vec![one(GrantFlag::Read, parent)],
         (_, Op::Write) if d.exists => vec![one(GrantFlag::Write, &d.checked)],
-        (_, Op::Write) => vec![one(GrantFlag::Write, &dir)],
-        (Reason::DeleteProtected, Op::Delete) => vec![one(GrantFlag::AllowDelete, &dir)],
-        (_, Op::Delete) => vec![Suggestion {
+        (_, Op::Write) if dir_exists => vec![one(GrantFlag::Write, &d.checked)],
+        (Reason::DeleteProtected, Op::Delete) if dir_exists => {
+            vec![one(GrantFlag::AllowDelete, &d.checked)]
+        }
+        (_, Op::Delete) if dir_exists => vec![Suggestion {
             options: vec![
-                (GrantFlag::Write, dir.clone()),
-                (GrantFlag::AllowDelete, dir),
+                (GrantFlag::Write, d.checked.clone()),
+                (GrantFlag::AllowDelete, d.checked.clone()),
             ],
         }],
-    }
+        _ => Vec::new(),
+    };
+    // Never offer the whole filesystem.
+    found
+        .into_iter()
+        .filter(|s| s.options.iter().all(|(_, p)| p != Path::new("/")))
+        .collect()
+}
+
+/// True when the directory the operation needs does not exist, so no grant
+/// can be suggested.
+pub fn directory_missing(d: &Decision) -> bool {
+    let dir = if d.checks_parent() {
+        d.checked.as_path()
+    } else {
+        d.resolved.parent().unwrap_or(Path::new("/"))
+    };
+    !d.exists && !dir.is_dir()
 }
 
 #[cfg(test)]
