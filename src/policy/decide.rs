@@ -321,6 +321,8 @@ pub fn decide(
         _ => resolved.clone(),
     };
     let mut needs = op.needs();
+    // HOOK(blocklist): exec of a blocked program is denied by the kernel as
+    // well; decide it here with a `Reason` whose code is `blocked`.
     let interpreter = if op == Op::Exec && exists {
         interpreter_of(&resolved)
     } else {
