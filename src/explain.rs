@@ -364,6 +364,9 @@ fn no_suggestion_text(d: &Decision) -> Option<String> {
         Reason::CarveOut { .. } => Some(
             "create it before starting nono (existing entries are granted), or grant a directory that holds it".into(),
         ),
+        _ if d.other_run.is_some() => Some(
+            "not offered: use the run's own temporary directory, $TMPDIR".into(),
+        ),
         _ if crate::policy::decide::directory_missing(d) => Some(
             "its directory does not exist: create it first, then grant it".into(),
         ),

@@ -970,3 +970,51 @@ fn tmpdir_through_a_symlink_is_granted_as_why_says() {
     ]);
     run.expect_ok().expect_stdout_has("hi");
 }
+
+#[test]
+fn another_runs_tmpdir_is_denied_as_why_says() {
+    let env = TestEnv::new();
+    // A live run that publishes its private TMPDIR and keeps it alive.
+    let mut first = Command::new(nono_bin())
+        .args(["run", "--allow", ".", "--", "/bin/sh", "-c"])
+        .arg("echo \"$TMPDIR\" > tmpdir.txt && echo held > \"$TMPDIR/held.txt\" && exec sleep 20")
+        .current_dir(&env.work)
+        .env("HOME", &env.home)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn first run");
+    let published = env.work.join("tmpdir.txt");
+    let mut other = String::new();
+    for _ in 0..100 {
+        if let Ok(s) = fs::read_to_string(&published) {
+            if s.ends_with('\n') && Path::new(s.trim()).join("held.txt").exists() {
+                other = s.trim().to_string();
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let result = std::panic::catch_unwind(|| {
+        assert!(!other.is_empty(), "first run did not publish its TMPDIR");
+        let target = format!("{other}/held.txt");
+        let grants = vec!["--allow".to_string(), ".".to_string()];
+        let (doc, code) = why_json(&env, &grants, "read", &target);
+        assert_eq!(code, 1, "{doc:#}");
+        assert!(doc["suggestion"].is_null());
+        assert!(
+            doc["notes"].to_string().contains("another nono run"),
+            "{doc:#}"
+        );
+        // Reality: a second run cannot read it; without nono it can.
+        let run = env.sandboxed_sh(&["--allow", "."], &format!("cat \"{target}\""));
+        run.expect_fail().expect_stdout_lacks("held");
+        env.plain_sh(&format!("cat \"{target}\""))
+            .expect_ok()
+            .expect_stdout_has("held");
+    });
+    let _ = first.kill();
+    let _ = first.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}

@@ -130,6 +130,8 @@ pub struct Decision {
     pub suggestion: Option<Suggestion>,
     /// Whether the path is in the private temporary directory of the run.
     pub in_tmpdir: bool,
+    /// The `run-*` directory of another run that the path lies in.
+    pub other_run: Option<PathBuf>,
     /// Short remarks that matter for this answer.
     pub notes: Vec<String>,
 }
@@ -387,15 +389,13 @@ pub fn decide(
             ));
         }
     }
-    if let Some(run) = tmp.run_dir_of(&checked) {
-        if run != placeholder {
-            notes.push(format!(
-                "{} is the private temporary directory of another nono run: each run can reach only its own (ask about '$TMPDIR/...')",
-                crate::output::path(&run)
-            ));
-        }
-    }
-    if !allowed && rights.is_empty() && is_shared_tmp(&checked) {
+    let other_run = tmp.run_dir_of(&checked).filter(|r| *r != placeholder);
+    if let Some(run) = &other_run {
+        notes.push(format!(
+            "{} is the private temporary directory of another nono run: each run can reach only its own (ask about '$TMPDIR/...')",
+            crate::output::path(run)
+        ));
+    } else if !allowed && rights.is_empty() && is_shared_tmp(&checked) {
         notes.push(
             "the shared temporary directories are not granted; programs get a private TMPDIR (ask about '$TMPDIR/...')"
                 .to_string(),
@@ -431,6 +431,7 @@ pub fn decide(
         rules,
         suggestion: None,
         in_tmpdir,
+        other_run,
         notes,
     })
 }
@@ -488,7 +489,8 @@ fn carved_grant_access(policy: &Policy, grant: &Path) -> Access {
 /// The candidate options that would allow a denied operation, smallest
 /// first. The caller checks each by rebuilding the policy.
 pub fn candidates(d: &Decision) -> Vec<Suggestion> {
-    if d.allowed || matches!(d.reason, Reason::Protected { .. }) {
+    // Another run's temporary directory is that run's business.
+    if d.allowed || matches!(d.reason, Reason::Protected { .. }) || d.other_run.is_some() {
         return Vec::new();
     }
     let one = |flag, path: &Path| Suggestion {
