@@ -665,3 +665,85 @@ pub fn setup_json(r: &setup::Report) -> Value {
         "upgrades": r.upgrades,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::decide::{GrantFlag, Hop};
+    use crate::policy::Source;
+    use std::path::PathBuf;
+
+    fn denied_via_symlink() -> Decision {
+        Decision {
+            given: PathBuf::from("link\u{1b}[31m"),
+            absolute: PathBuf::from("/w/link\u{1b}[31m"),
+            resolved: PathBuf::from("/out/secret"),
+            exists: true,
+            hops: vec![Hop {
+                link: PathBuf::from("/w/link\u{1b}[31m"),
+                target: PathBuf::from("/out/secret"),
+            }],
+            checked: PathBuf::from("/out/secret"),
+            op: Op::Read,
+            needs: Access::READ,
+            allowed: false,
+            reason: Reason::NotGranted,
+            rights: Access::NONE,
+            rules: vec![],
+            suggestion: Some(Suggestion {
+                options: vec![(GrantFlag::Read, PathBuf::from("/out/my secret"))],
+            }),
+            in_tmpdir: false,
+            other_run: None,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn why_text_is_aligned_escaped_and_quoted() {
+        let text = why(&denied_via_symlink(), Style::plain());
+        assert_eq!(
+            text,
+            "DENIED: read link\\u{1b}[31m\n\
+             \x20 path       /w/link\\u{1b}[31m\n\
+             \x20 symlink    /w/link\\u{1b}[31m -> /out/secret\n\
+             \x20 resolves   /out/secret (the kernel follows symlinks and checks the target, not the link)\n\
+             \x20 checks     read on /out/secret\n\
+             \x20 rights     none\n\
+             \x20 reason     no rule grants read on /out/secret or a directory above it\n\
+             \x20 to allow   add --read '/out/my secret'\n"
+        );
+    }
+
+    #[test]
+    fn why_json_has_raw_paths_and_codes() {
+        let mut d = denied_via_symlink();
+        d.rules = vec![(
+            Rule {
+                path: PathBuf::from("/w"),
+                kind: Kind::Dir,
+                parts: vec![(
+                    Access::READ_WRITE,
+                    Origin::User {
+                        source: Source::Flag("--allow"),
+                        given: PathBuf::from("."),
+                    },
+                )],
+            },
+            false,
+        )];
+        let v = why_json(&d);
+        assert_eq!(v["path"]["given"], "link\u{1b}[31m");
+        assert_eq!(v["reason"]["code"], "not_granted");
+        assert_eq!(v["suggestion"]["args"], json!(["--read", "/out/my secret"]));
+        assert_eq!(
+            v["path"]["rules"][0]["origins"][0],
+            json!({"type": "user", "source": "--allow", "given": "."})
+        );
+        assert_eq!(
+            v["path"]["rules"][0]["access"],
+            json!(["read", "execute", "write"])
+        );
+        assert_eq!(v["no_suggestion"], Value::Null);
+    }
+}
