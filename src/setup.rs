@@ -162,14 +162,22 @@ impl Report {
 pub fn detect() -> Report {
     let landlock = detect_landlock();
     let seccomp = detect_seccomp();
-    let guarantees = guarantees(landlock.abi, &seccomp);
+    let refusal = crate::sandbox::check_baseline()
+        .err()
+        .map(|e| e.to_string());
+    let mut guarantees = guarantees(landlock.abi, &seccomp);
+    if refusal.is_some() {
+        // nono refuses to run at all: nothing it promises holds here.
+        for g in &mut guarantees {
+            g.level = Level::None;
+            g.detail = format!("nono does not run here; with a usable kernel: {}", g.detail);
+        }
+    }
     let upgrades = upgrades(&landlock);
     Report {
         os: std::env::consts::OS,
         kernel_release: kernel_release(),
-        refusal: crate::sandbox::check_baseline()
-            .err()
-            .map(|e| e.to_string()),
+        refusal,
         landlock,
         seccomp,
         guarantees,

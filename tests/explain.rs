@@ -793,8 +793,30 @@ fn setup_reports_this_kernel_and_refuses_without_truncate() {
             .unwrap()["level"]
             .clone()
     };
+    // nono refuses to run at all, so nothing holds, not even partly.
+    for g in doc["guarantees"].as_array().unwrap() {
+        assert_eq!(g["level"], "none", "{g}");
+    }
     assert_eq!(level("truncation_protection"), "none");
-    assert_eq!(level("delete_protection"), "partial");
+
+    // ABI 4: usable, but no scopes.
+    let mut cmd = Command::new(nono_bin());
+    cmd.args(["setup", "--json"]).env("NONO_TEST_ABI_CAP", "4");
+    let run = Run::from(cmd);
+    run.expect_ok();
+    let doc = json_of(&run);
+    let level = |id: &str| {
+        doc["guarantees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["id"] == id)
+            .unwrap()["level"]
+            .clone()
+    };
+    assert_eq!(level("delete_protection"), "full");
+    assert_eq!(level("scopes"), "none");
+    assert_eq!(doc["landlock"]["abi"], 4);
 }
 
 // ---------------------------------------------------------------------------
