@@ -17,6 +17,23 @@ Examples:
   nono run --dry-run --allow ~ -- bash
       show the policy, including what protecting ~/.ssh costs";
 
+const WHY_EXAMPLES: &str = "\
+Examples:
+  nono why --allow . ~/.ssh/id_ed25519
+      denied: a protected path, whatever is granted
+  nono why --allow . --op delete ./Cargo.lock
+      denied by delete protection, and the option that lifts it
+  nono why --op write '$TMPDIR/scratch'
+      the run's private temporary directory (quote it: nono expands it)
+
+Exit status: 0 allowed, 1 denied, 125 error.";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Install:
+  nono completions bash > ~/.local/share/bash-completion/completions/nono
+  nono completions zsh > ~/.zfunc/_nono      # with fpath+=(~/.zfunc)
+  nono completions fish > ~/.config/fish/completions/nono.fish";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "nono",
@@ -43,7 +60,16 @@ pub enum Command {
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
     /// Explain whether PATH would be reachable, and why
+    #[command(after_help = WHY_EXAMPLES)]
     Why(WhyArgs),
+    /// Show what this kernel can enforce, and what to upgrade
+    Setup(SetupArgs),
+    /// Print a shell completion script
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff)
+    #[command(hide = true)]
+    Man,
 }
 
 /// The options that define a sandbox; shared by `run` and `why` so that
@@ -76,6 +102,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// With --dry-run: print one JSON document instead of text
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+
     /// The command to run, and its arguments
     #[arg(
         value_name = "COMMAND",
@@ -103,7 +133,34 @@ pub struct WhyArgs {
     #[arg(long, value_enum, default_value = "read")]
     pub op: OpArg,
 
-    /// The path to ask about
+    /// Print one JSON document instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// The path to ask about ('$TMPDIR/...' means the run's private
+    /// temporary directory)
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Print one JSON document instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// The shells nono generates completions for.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }

@@ -1,22 +1,95 @@
-//! Rendering the policy for humans: `run --dry-run` and `why`.
+//! Rendering for humans and scripts: `run --dry-run`, `why` and `setup`.
+//!
+//! One section per report; each has a text renderer (escaped paths via
+//! [`output`], colour through [`Style`]) and a JSON builder. The JSON keys
+//! are documented in docs/json.md and checked against it by
+//! tests/explain.rs; bump [`SCHEMA_VERSION`] when a key changes meaning or
+//! disappears (adding keys does not).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use serde_json::{json, Value};
+
 use crate::exec::Command;
-use crate::output;
-use crate::policy::decide::{Decision, Reason};
-use crate::policy::{Access, Kind, Origin, Policy};
+use crate::output::{self, Style};
+use crate::policy::decide::{Decision, Reason, Suggestion};
+use crate::policy::{Access, Kind, Op, Origin, Policy, Rule};
+use crate::setup;
+
+/// The version of every JSON document nono prints.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// What the kernel offers, as the explanation needs it.
 pub struct KernelView {
     pub summary: String,
+    /// `landlock`, or `none` where no backend exists.
+    pub backend: &'static str,
+    /// The kernel's Landlock ABI, when there is one.
+    pub kernel_abi: Option<i32>,
+    /// The ABI nono uses (0: none).
+    pub abi: i32,
     /// `None` when this kernel can enforce the policy; else why not.
     pub refusal: Option<String>,
 }
 
+// ---------------------------------------------------------------------------
+// Shared JSON pieces
+
+/// A path for JSON: exact when it is UTF-8, else with U+FFFD for the bytes
+/// that are not (the text output shows them as `\xNN`).
+fn jpath(p: &Path) -> Value {
+    Value::String(p.to_string_lossy().into_owned())
+}
+
+fn jaccess(a: Access) -> Value {
+    json!(a.names())
+}
+
+fn origin_json(o: &Origin) -> Value {
+    match o {
+        Origin::User { source, given } => json!({
+            "type": "user",
+            "source": source.to_string(),
+            "given": jpath(given),
+        }),
+        Origin::System { why } => json!({ "type": "system", "why": why }),
+        Origin::TempDir => json!({ "type": "temp_dir" }),
+        Origin::CarveOut { grant, from } => json!({
+            "type": "carve_out",
+            "grant": jpath(grant),
+            "from": origin_json(from),
+        }),
+    }
+}
+
+fn rule_json(r: &Rule) -> Value {
+    json!({
+        "path": jpath(&r.path),
+        "kind": r.kind.name(),
+        "access": jaccess(r.access()),
+        "origins": r.parts.iter().map(|(_, o)| origin_json(o)).collect::<Vec<_>>(),
+    })
+}
+
+/// One JSON document, pretty-printed, with a final newline.
+pub fn to_json_text(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into());
+    s.push('\n');
+    s
+}
+
+// ---------------------------------------------------------------------------
+// run --dry-run
+
 /// The complete `--dry-run` report.
-pub fn dry_run(policy: &Policy, cmd: &Command, kernel: &KernelView, tmp_base: &Path) -> String {
+pub fn dry_run(
+    policy: &Policy,
+    cmd: &Command,
+    kernel: &KernelView,
+    tmp_base: &Path,
+    style: Style,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "nono dry run: nothing is executed");
     let _ = writeln!(s, "command:  {}", output::path(&cmd.path));
@@ -25,7 +98,7 @@ pub fn dry_run(policy: &Policy, cmd: &Command, kernel: &KernelView, tmp_base: &P
     }
     let _ = writeln!(s, "kernel:   {}", kernel.summary);
     if let Some(r) = &kernel.refusal {
-        let _ = writeln!(s, "          REFUSED: {r}");
+        let _ = writeln!(s, "          {} {}", style.bad("REFUSED:"), output::text(r));
     }
     let _ = writeln!(s);
     let _ = writeln!(
@@ -122,64 +195,555 @@ fn describe(o: &Origin) -> String {
     o.describe()
 }
 
-/// The `why` answer.
-pub fn why(d: &Decision) -> String {
-    let mut s = String::new();
-    let verdict = if d.allowed { "ALLOWED" } else { "DENIED" };
-    let _ = writeln!(s, "{verdict}: {} {}", d.op.name(), output::path(&d.given));
-    if d.via_symlink() {
-        let _ = writeln!(
-            s,
-            "  the path resolves to {}: the kernel checks that, not the link",
-            output::path(&d.resolved)
-        );
-    } else if !d.exists {
-        let _ = writeln!(s, "  the path does not exist (yet)");
-    }
-    if d.checked != d.resolved {
-        let _ = writeln!(
-            s,
-            "  the kernel checks this on the parent directory {}",
-            output::path(&d.checked)
-        );
-    }
+/// The `--dry-run --json` document.
+pub fn dry_run_json(policy: &Policy, cmd: &Command, kernel: &KernelView, tmp_base: &Path) -> Value {
+    let delete_allowed: Vec<Value> = policy
+        .rules
+        .iter()
+        .filter(|r| r.access().contains(Access::DELETE))
+        .map(|r| jpath(&r.path))
+        .collect();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "document": "dry_run",
+        "command": {
+            "path": jpath(&cmd.path),
+            "resolved": jpath(&cmd.resolved),
+            "argv": cmd.argv.iter().map(|a| Value::String(a.to_string_lossy().into_owned())).collect::<Vec<_>>(),
+        },
+        "kernel": {
+            "backend": kernel.backend,
+            "summary": kernel.summary,
+            "kernel_abi": kernel.kernel_abi,
+            "abi": kernel.abi,
+            "enforceable": kernel.refusal.is_none(),
+            "refusal": kernel.refusal,
+        },
+        "rules": policy.rules.iter().map(rule_json).collect::<Vec<_>>(),
+        "temp_dir": {
+            "path": jpath(&tmp_base.join(crate::policy::decide::TMPDIR_PLACEHOLDER)),
+            "access": jaccess(Access::ALL),
+        },
+        "delete_allowed": delete_allowed,
+        "protected": policy.protected.iter().map(|p| json!({
+            "path": jpath(&p.path),
+            "category": p.category,
+            "exists": p.exists,
+        })).collect::<Vec<_>>(),
+        "carved": policy.carved.iter().map(|c| json!({
+            "dir": jpath(&c.dir),
+            "grant": jpath(&c.grant),
+        })).collect::<Vec<_>>(),
+        "profiles": policy.profiles,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// why (path)
+
+/// Width of the label column in `why` and `setup` text.
+const LABEL: usize = 10;
+
+fn label(s: &mut String, name: &str, value: &str) {
+    let _ = writeln!(s, "  {name:<LABEL$} {value}");
+}
+
+/// One line describing where a rule comes from.
+fn rule_line(r: &Rule) -> String {
+    let origins: Vec<String> = r
+        .parts
+        .iter()
+        .map(|(a, o)| format!("{a} from {}", describe(o)))
+        .collect();
+    format!(
+        "{}  {:<4}  {}  {}",
+        r.access().short(),
+        r.kind.name(),
+        output::path(&r.path),
+        origins.join("; ")
+    )
+}
+
+/// The human sentence for the deciding rule. Paths are escaped.
+pub fn reason_text(d: &Decision) -> String {
+    let p = |x: &Path| output::path(x);
     match &d.reason {
-        Reason::Protected { path, category } => {
-            let _ = writeln!(
-                s,
-                "  reason: {} is protected ({category}); nono never grants it",
-                output::path(path)
-            );
-        }
+        Reason::Protected { path, category } => format!(
+            "{} is protected ({category}): nono never grants it, whatever the options, because credentials, keys and start-up files are what a compromised agent would steal or use to run code outside the sandbox",
+            p(path)
+        ),
         Reason::Granted => {
-            let _ = writeln!(s, "  reason: granted by");
+            let by: Vec<String> = d
+                .rules
+                .iter()
+                .filter(|(_, decisive)| *decisive)
+                .flat_map(|(r, _)| {
+                    r.parts
+                        .iter()
+                        .filter(|(a, _)| a.intersects(d.needs))
+                        .map(|(_, o)| describe(o))
+                })
+                .collect();
+            format!("{} granted by {}", d.needs, by.join("; "))
         }
-        Reason::DeleteProtected => {
-            let _ = writeln!(
-                s,
-                "  reason: writable, but delete protection denies unlink, rename and truncate here"
-            );
+        Reason::TempDir => "inside the run's private temporary directory (TMPDIR): created fresh for each run, reachable by that run only, everything allowed".to_string(),
+        Reason::DeleteProtected => format!(
+            "{} is writable, but delete protection denies unlink, rmdir, rename and truncation there",
+            p(&d.checked)
+        ),
+        Reason::CarveOut { dir, grant, itself } => {
+            let split = if dir == grant {
+                format!(
+                    "the grant of {} was split to keep protected paths out",
+                    p(grant)
+                )
+            } else {
+                format!(
+                    "the grant of {} was split at {} to keep protected paths out",
+                    p(grant),
+                    p(dir)
+                )
+            };
+            match (itself, d.op, d.exists) {
+                (true, Op::Read | Op::Exec, _) => format!(
+                    "{split}: its existing entries are granted one by one, the directory itself cannot be listed"
+                ),
+                (true, _, _) => format!(
+                    "{split}: only the entries that existed when nono started are granted; new ones cannot be created directly in {}",
+                    p(dir)
+                ),
+                (false, _, false) => format!(
+                    "{split}: {} did not exist when the policy was built, and entries created later directly in {} are not covered",
+                    p(&d.checked),
+                    p(dir)
+                ),
+                (false, _, true) => format!("{split}: this entry got no rule of its own"),
+            }
         }
-        Reason::NotGranted => {
-            let _ = writeln!(s, "  reason: no rule grants {} here", d.op.name());
-        }
+        Reason::Interpreter { path } => format!(
+            "the script's interpreter {} cannot be executed in the sandbox",
+            p(path)
+        ),
+        Reason::NotGranted => format!(
+            "no rule grants {} on {} or a directory above it",
+            d.needs,
+            p(&d.checked)
+        ),
     }
-    for r in &d.rules {
-        let origins: Vec<String> = r
-            .parts
-            .iter()
-            .map(|(a, o)| format!("{} from {}", a, describe(o)))
-            .collect();
-        let _ = writeln!(
-            s,
-            "    {}  {}  {}",
-            r.access().short(),
-            output::path(&r.path),
-            origins.join("; ")
+}
+
+/// The suggestion as command-line words (raw, for JSON).
+fn suggestion_args(sug: &Suggestion) -> Vec<Value> {
+    sug.options
+        .iter()
+        .flat_map(|(f, path)| [Value::String(f.flag().to_string()), jpath(path)])
+        .collect()
+}
+
+/// The suggestion as a line a user can paste (escaped and quoted).
+fn suggestion_line(sug: &Suggestion) -> String {
+    sug.options
+        .iter()
+        .map(|(f, path)| format!("{} {}", f.flag(), output::shell_word(&output::path(path))))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What to say when a denied operation has no option that allows it.
+fn no_suggestion_text(d: &Decision) -> Option<String> {
+    match &d.reason {
+        Reason::Protected { .. } => Some(
+            "not possible: give the program a copy of what it needs, outside the protected path".into(),
+        ),
+        Reason::CarveOut { itself: true, dir, .. } if matches!(d.op, Op::Read | Op::Exec) => {
+            Some(format!(
+                "not possible: listing {} would expose the protected paths in it",
+                output::path(dir)
+            ))
+        }
+        Reason::CarveOut { .. } => Some(
+            "create it before starting nono (existing entries are granted), or grant a directory that holds it".into(),
+        ),
+        _ if d.other_run.is_some() => Some(
+            "not offered: use the run's own temporary directory, $TMPDIR".into(),
+        ),
+        _ if crate::policy::decide::directory_missing(d) => Some(
+            "its directory does not exist: create it first, then grant it".into(),
+        ),
+        _ => Some("no single option allows it; see the reason".into()),
+    }
+}
+
+fn suggestion_text(d: &Decision) -> Option<String> {
+    match &d.suggestion {
+        Some(s) => Some(format!("add {}", suggestion_line(s))),
+        None if !d.allowed => no_suggestion_text(d),
+        None => None,
+    }
+}
+
+fn verdict(allowed: bool) -> &'static str {
+    if allowed {
+        "ALLOWED"
+    } else {
+        "DENIED"
+    }
+}
+
+/// The `why` answer as text.
+pub fn why(d: &Decision, style: Style) -> String {
+    let mut s = String::new();
+    let v = verdict(d.allowed);
+    let v = if d.allowed {
+        style.good(v)
+    } else {
+        style.bad(v)
+    };
+    let _ = writeln!(s, "{v}: {} {}", d.op.name(), output::path(&d.given));
+    if d.absolute != d.given {
+        label(&mut s, "path", &output::path(&d.absolute));
+    }
+    for hop in &d.hops {
+        label(
+            &mut s,
+            "symlink",
+            &format!(
+                "{} -> {}",
+                output::path(&hop.link),
+                output::path(&hop.target)
+            ),
         );
     }
-    if let Some(sug) = &d.suggestion {
-        let _ = writeln!(s, "  to allow it: {}", output::text(sug));
+    if !d.hops.is_empty() {
+        label(
+            &mut s,
+            "resolves",
+            &format!(
+                "{} (the kernel follows symlinks and checks the target, not the link)",
+                output::path(&d.resolved)
+            ),
+        );
+    }
+    let on = if d.checks_parent() {
+        format!(
+            "{} on {} (the directory that holds it)",
+            d.needs,
+            output::path(&d.checked)
+        )
+    } else {
+        format!("{} on {}", d.needs, output::path(&d.checked))
+    };
+    label(&mut s, "checks", &on);
+    label(&mut s, "rights", &d.rights.to_string());
+    for (i, (r, decisive)) in d.rules.iter().enumerate() {
+        let mark = if *decisive { "*" } else { " " };
+        label(
+            &mut s,
+            if i == 0 { "rules" } else { "" },
+            &format!("{mark} {}", rule_line(r)),
+        );
+    }
+    label(&mut s, "reason", &reason_text(d));
+    if let Some(t) = suggestion_text(d) {
+        label(&mut s, "to allow", &style.bold(&t));
+    }
+    for n in &d.notes {
+        label(&mut s, "note", &output::text(n));
     }
     s
+}
+
+/// The `why --json` document for a path question.
+pub fn why_json(d: &Decision) -> Value {
+    let mut reason = json!({
+        "code": d.reason.code(),
+        "text": reason_text(d),
+    });
+    match &d.reason {
+        Reason::Protected { path, category } => {
+            reason["path"] = jpath(path);
+            reason["category"] = json!(category);
+        }
+        Reason::CarveOut { dir, grant, itself } => {
+            reason["dir"] = jpath(dir);
+            reason["grant"] = jpath(grant);
+            reason["dir_itself"] = json!(itself);
+        }
+        Reason::Interpreter { path } => reason["path"] = jpath(path),
+        _ => {}
+    }
+    let suggestion = match &d.suggestion {
+        Some(s) => json!({ "args": suggestion_args(s), "text": suggestion_text(d) }),
+        None => Value::Null,
+    };
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "document": "why",
+        "subject": "path",
+        "allowed": d.allowed,
+        "verdict": verdict(d.allowed).to_lowercase(),
+        "reason": reason,
+        "suggestion": suggestion,
+        "no_suggestion": if d.suggestion.is_none() { no_suggestion_text(d) } else { None },
+        "notes": d.notes,
+        "path": {
+            "given": jpath(&d.given),
+            "absolute": jpath(&d.absolute),
+            "resolved": jpath(&d.resolved),
+            "exists": d.exists,
+            "symlinks": d.hops.iter().map(|h| json!({
+                "link": jpath(&h.link),
+                "target": jpath(&h.target),
+            })).collect::<Vec<_>>(),
+            "checked": jpath(&d.checked),
+            "checked_is_parent": d.checks_parent(),
+            "op": d.op.name(),
+            "needs": jaccess(d.needs),
+            "rights": jaccess(d.rights),
+            "in_temp_dir": d.in_tmpdir,
+            "rules": d.rules.iter().map(|(r, decisive)| {
+                let mut v = rule_json(r);
+                v["decisive"] = json!(decisive);
+                v
+            }).collect::<Vec<_>>(),
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------
+// setup
+
+fn level_styled(l: setup::Level, style: Style) -> String {
+    let padded = format!("{:<8}", l.name());
+    match l {
+        setup::Level::Full => style.good(&padded),
+        setup::Level::Partial => style.warn(&padded),
+        setup::Level::None => style.bad(&padded),
+    }
+}
+
+/// The `setup` report as text.
+pub fn setup_text(r: &setup::Report, style: Style) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}",
+        style.bold("nono setup: what this machine can enforce")
+    );
+    let _ = writeln!(s);
+    label(&mut s, "os", r.os);
+    label(&mut s, "kernel", &output::text(&r.kernel_release));
+    let l = &r.landlock;
+    let ll = match (l.kernel_abi, &l.unavailable) {
+        (Some(k), None) => format!(
+            "ABI {k} (nono uses ABI {}, knows up to {}{})",
+            l.abi,
+            l.target_abi,
+            l.test_cap
+                .map(|c| format!(", capped to {c} for testing"))
+                .unwrap_or_default()
+        ),
+        (Some(k), Some(why)) => format!("ABI {k}, unusable: {why}"),
+        (None, Some(why)) => format!("unavailable: {why}"),
+        (None, None) => "unavailable".into(),
+    };
+    label(&mut s, "landlock", &ll);
+    let sc = match (r.seccomp.filter, r.seccomp.mode) {
+        (true, Some(m)) if m > 0 => format!("filters available (this process is in mode {m})"),
+        (true, _) => "filters available".to_string(),
+        (false, _) => "filters unavailable".to_string(),
+    };
+    label(&mut s, "seccomp", &sc);
+
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{}", style.bold("Landlock features"));
+    let _ = writeln!(
+        s,
+        "  {:<4} {:<18} {:<6} {:<7} {:<8} what",
+        "ABI", "feature", "Linux", "kernel", "nono"
+    );
+    let kernel = l.kernel_abi.unwrap_or(0);
+    for f in &setup::FEATURES {
+        let have = if kernel >= f.abi { "yes" } else { "no" };
+        let used = if l.abi >= f.abi {
+            "uses"
+        } else if f.abi > l.target_abi {
+            "-"
+        } else {
+            "no"
+        };
+        let have_s = if kernel >= f.abi {
+            style.good(&format!("{have:<7}"))
+        } else {
+            style.dim(&format!("{have:<7}"))
+        };
+        let _ = writeln!(
+            s,
+            "  {:<4} {:<18} {:<6} {} {:<8} {}",
+            f.abi, f.name, f.linux, have_s, used, f.what
+        );
+    }
+
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{}", style.bold("Guarantees here"));
+    let width = r
+        .guarantees
+        .iter()
+        .map(|g| g.title.len())
+        .max()
+        .unwrap_or(0);
+    for g in &r.guarantees {
+        let _ = writeln!(
+            s,
+            "  {} {:<width$}  {}",
+            level_styled(g.level, style),
+            g.title,
+            g.detail
+        );
+    }
+    if !r.upgrades.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "{}", style.bold("To get more"));
+        for u in &r.upgrades {
+            let _ = writeln!(s, "  - {u}");
+        }
+    }
+    let _ = writeln!(s);
+    match &r.refusal {
+        None => {
+            let _ = writeln!(s, "{} nono can run commands here", style.good("OK:"));
+        }
+        Some(why) => {
+            let _ = writeln!(
+                s,
+                "{} nono cannot run commands here: {}",
+                style.bad("UNUSABLE:"),
+                output::text(why)
+            );
+        }
+    }
+    s
+}
+
+/// The `setup --json` document.
+pub fn setup_json(r: &setup::Report) -> Value {
+    let l = &r.landlock;
+    let kernel = l.kernel_abi.unwrap_or(0);
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "document": "setup",
+        "os": r.os,
+        "kernel_release": r.kernel_release,
+        "usable": r.usable(),
+        "refusal": r.refusal,
+        "landlock": {
+            "available": l.unavailable.is_none(),
+            "kernel_abi": l.kernel_abi,
+            "abi": l.abi,
+            "target_abi": l.target_abi,
+            "unavailable": l.unavailable,
+            "test_cap": l.test_cap,
+            "features": setup::FEATURES.iter().map(|f| json!({
+                "abi": f.abi,
+                "name": f.name,
+                "linux": f.linux,
+                "description": f.what,
+                "kernel": kernel >= f.abi,
+                "used": l.abi >= f.abi,
+            })).collect::<Vec<_>>(),
+        },
+        "seccomp": {
+            "filter": r.seccomp.filter,
+            "mode": r.seccomp.mode,
+        },
+        "guarantees": r.guarantees.iter().map(|g| json!({
+            "id": g.id,
+            "title": g.title,
+            "level": g.level.name(),
+            "detail": g.detail,
+        })).collect::<Vec<_>>(),
+        "upgrades": r.upgrades,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::decide::{GrantFlag, Hop};
+    use crate::policy::Source;
+    use std::path::PathBuf;
+
+    fn denied_via_symlink() -> Decision {
+        Decision {
+            given: PathBuf::from("link\u{1b}[31m"),
+            absolute: PathBuf::from("/w/link\u{1b}[31m"),
+            resolved: PathBuf::from("/out/secret"),
+            exists: true,
+            hops: vec![Hop {
+                link: PathBuf::from("/w/link\u{1b}[31m"),
+                target: PathBuf::from("/out/secret"),
+            }],
+            checked: PathBuf::from("/out/secret"),
+            op: Op::Read,
+            needs: Access::READ,
+            allowed: false,
+            reason: Reason::NotGranted,
+            rights: Access::NONE,
+            rules: vec![],
+            suggestion: Some(Suggestion {
+                options: vec![(GrantFlag::Read, PathBuf::from("/out/my secret"))],
+            }),
+            in_tmpdir: false,
+            other_run: None,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn why_text_is_aligned_escaped_and_quoted() {
+        let text = why(&denied_via_symlink(), Style::plain());
+        assert_eq!(
+            text,
+            "DENIED: read link\\u{1b}[31m\n\
+             \x20 path       /w/link\\u{1b}[31m\n\
+             \x20 symlink    /w/link\\u{1b}[31m -> /out/secret\n\
+             \x20 resolves   /out/secret (the kernel follows symlinks and checks the target, not the link)\n\
+             \x20 checks     read on /out/secret\n\
+             \x20 rights     none\n\
+             \x20 reason     no rule grants read on /out/secret or a directory above it\n\
+             \x20 to allow   add --read '/out/my secret'\n"
+        );
+    }
+
+    #[test]
+    fn why_json_has_raw_paths_and_codes() {
+        let mut d = denied_via_symlink();
+        d.rules = vec![(
+            Rule {
+                path: PathBuf::from("/w"),
+                kind: Kind::Dir,
+                parts: vec![(
+                    Access::READ_WRITE,
+                    Origin::User {
+                        source: Source::Flag("--allow"),
+                        given: PathBuf::from("."),
+                    },
+                )],
+            },
+            false,
+        )];
+        let v = why_json(&d);
+        assert_eq!(v["path"]["given"], "link\u{1b}[31m");
+        assert_eq!(v["reason"]["code"], "not_granted");
+        assert_eq!(v["suggestion"]["args"], json!(["--read", "/out/my secret"]));
+        assert_eq!(
+            v["path"]["rules"][0]["origins"][0],
+            json!({"type": "user", "source": "--allow", "given": "."})
+        );
+        assert_eq!(
+            v["path"]["rules"][0]["access"],
+            json!(["read", "execute", "write"])
+        );
+        assert_eq!(v["no_suggestion"], Value::Null);
+    }
 }

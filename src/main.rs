@@ -3,9 +3,11 @@
 mod cli;
 mod exec;
 mod explain;
+mod manpage;
 mod output;
 mod policy;
 mod sandbox;
+mod setup;
 mod tmpdir;
 
 use std::ffi::OsString;
@@ -13,7 +15,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, OpArg, PolicyArgs, RunArgs, WhyArgs};
+use cli::{
+    Cli, Command, CompletionShell, CompletionsArgs, OpArg, PolicyArgs, RunArgs, SetupArgs, WhyArgs,
+};
 use policy::{Access, Context, Op, Policy, PolicySpec, Source};
 
 /// nono's own failures: exit 125 unless the error says otherwise.
@@ -135,6 +139,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run_command(args),
         Command::Why(args) => why(args),
+        Command::Setup(args) => setup(args),
+        Command::Completions(args) => completions(args),
+        Command::Man => man(),
     }
 }
 
@@ -168,17 +175,27 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
 
     if args.dry_run {
         let view = kernel_view(&policy);
-        print!(
-            "{}",
-            explain::dry_run(&policy, &cmd, &view, &tmpdir::base_dir())
-        );
+        let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
+        if args.json {
+            let doc = explain::dry_run_json(&policy, &cmd, &view, &tmp_base);
+            print!("{}", explain::to_json_text(&doc));
+        } else {
+            let style = output::Style::for_stdout();
+            print!(
+                "{}",
+                explain::dry_run(&policy, &cmd, &view, &tmp_base, style)
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
 
     // Refuse before creating anything if this kernel cannot enforce it.
     sandbox::check(&policy)?;
     let run_dir = tmpdir::create()?;
-    policy.add_tmpdir(&run_dir.path);
+    // Rules are opened without following symlinks: bind the directory by
+    // its canonical path, even when TMPDIR is reached through a symlink.
+    policy
+        .add_tmpdir(&std::fs::canonicalize(&run_dir.path).unwrap_or_else(|_| run_dir.path.clone()));
     tracing::debug!(rules = policy.rules.len(), tmpdir = %run_dir.path.display(), "applying sandbox");
     for r in &policy.rules {
         tracing::trace!(path = %r.path.display(), access = %r.access(), "rule");
@@ -214,6 +231,7 @@ fn command_env(tmp: &std::path::Path) -> Vec<(OsString, OsString)> {
 }
 
 fn kernel_view(policy: &Policy) -> explain::KernelView {
+    let refusal = sandbox::check(policy).err().map(|e| e.to_string());
     #[cfg(target_os = "linux")]
     {
         let s = sandbox::Support::detect();
@@ -231,29 +249,101 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
         };
         explain::KernelView {
             summary,
-            refusal: sandbox::check(policy).err().map(|e| e.to_string()),
+            backend: "landlock",
+            kernel_abi: (s.kernel_abi > 0).then_some(s.kernel_abi),
+            abi: s.abi.max(0),
+            refusal,
         }
     }
     #[cfg(not(target_os = "linux"))]
     {
         explain::KernelView {
             summary: "no supported sandbox backend".into(),
-            refusal: sandbox::check(policy).err().map(|e| e.to_string()),
+            backend: "none",
+            kernel_abi: None,
+            abi: 0,
+            refusal,
         }
     }
 }
 
+/// `nono why`: exit 0 when allowed, 1 when denied, 125 on error.
 fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
+    use policy::decide::{self, GrantFlag, TmpBase};
     let ctx = Context::from_process()?;
-    let spec = spec_from_args(&args.policy);
-    let policy = Policy::build(&spec, &ctx)?;
+    // The policy `run` would build from the same options, optionally with
+    // extra grants: used to check a suggestion before offering it.
+    let build = |extra: &[(GrantFlag, std::path::PathBuf)]| {
+        let mut with = args.policy.clone();
+        for (flag, path) in extra {
+            match flag {
+                GrantFlag::Read => with.read.push(path.clone()),
+                GrantFlag::Write => with.write.push(path.clone()),
+                GrantFlag::AllowDelete => with.allow_delete.push(path.clone()),
+            }
+        }
+        Policy::build(&spec_from_args(&with), &ctx)
+    };
+    let policy = build(&[])?;
     let op = match args.op {
         OpArg::Read => Op::Read,
         OpArg::Write => Op::Write,
         OpArg::Delete => Op::Delete,
         OpArg::Exec => Op::Exec,
     };
-    let d = policy::decide::decide(&policy, &args.path, op, &ctx)?;
-    print!("{}", explain::why(&d));
+    let tmp = TmpBase::new(&tmpdir::base_dir());
+    let mut d = decide::decide(&policy, &args.path, op, &ctx, &tmp)?;
+    d.suggestion = decide::candidates(&d).into_iter().find(|s| {
+        build(&s.options)
+            .ok()
+            .and_then(|p| decide::decide(&p, &args.path, op, &ctx, &tmp).ok())
+            .is_some_and(|again| again.allowed)
+    });
+    if let Err(e) = sandbox::check(&policy) {
+        d.notes.push(format!(
+            "this kernel cannot enforce the policy: run would refuse to start (exit 125): {e}"
+        ));
+    }
+    if args.json {
+        print!("{}", explain::to_json_text(&explain::why_json(&d)));
+    } else {
+        print!("{}", explain::why(&d, output::Style::for_stdout()));
+    }
+    Ok(ExitCode::from(if d.allowed { 0 } else { 1 }))
+}
+
+/// `nono setup`: exit 0 when nono can run commands here, 1 when it cannot.
+fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
+    let report = setup::detect();
+    if args.json {
+        print!("{}", explain::to_json_text(&explain::setup_json(&report)));
+    } else {
+        print!(
+            "{}",
+            explain::setup_text(&report, output::Style::for_stdout())
+        );
+    }
+    Ok(ExitCode::from(if report.usable() { 0 } else { 1 }))
+}
+
+fn completions(args: CompletionsArgs) -> Result<ExitCode, Failure> {
+    use clap::CommandFactory;
+    let shell = match args.shell {
+        CompletionShell::Bash => clap_complete::Shell::Bash,
+        CompletionShell::Zsh => clap_complete::Shell::Zsh,
+        CompletionShell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut cmd = Cli::command();
+    clap_complete::generate(shell, &mut cmd, "nono", &mut std::io::stdout());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn man() -> Result<ExitCode, Failure> {
+    use std::io::Write as _;
+    let page = manpage::render()
+        .map_err(|e| Failure::new(125, format!("cannot render the man page: {e}"), vec![]))?;
+    std::io::stdout()
+        .write_all(&page)
+        .map_err(|e| Failure::new(125, format!("cannot write the man page: {e}"), vec![]))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -27,6 +27,64 @@ pub fn text(s: &str) -> String {
     out
 }
 
+/// Colour for human output: on only when stdout is a terminal and
+/// `NO_COLOR` is not set (to anything, even empty), never for `--json`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    pub fn for_stdout() -> Style {
+        use std::io::IsTerminal as _;
+        Style {
+            color: std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn plain() -> Style {
+        Style { color: false }
+    }
+
+    /// `text` in SGR colour `code`. The text must already be escaped: this
+    /// only wraps it.
+    fn paint(self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn good(self, text: &str) -> String {
+        self.paint(text, "1;32")
+    }
+    pub fn bad(self, text: &str) -> String {
+        self.paint(text, "1;31")
+    }
+    pub fn warn(self, text: &str) -> String {
+        self.paint(text, "33")
+    }
+    pub fn bold(self, text: &str) -> String {
+        self.paint(text, "1")
+    }
+    pub fn dim(self, text: &str) -> String {
+        self.paint(text, "2")
+    }
+}
+
+/// Quotes an already escaped path for a shell command line when it holds
+/// characters the shell would interpret.
+pub fn shell_word(escaped: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@=%".contains(c);
+    if !escaped.is_empty() && escaped.chars().all(safe) {
+        escaped.to_string()
+    } else {
+        format!("'{}'", escaped.replace('\'', "'\\''"))
+    }
+}
+
 fn push_escaped(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
@@ -53,6 +111,15 @@ mod tests {
         assert_eq!(path(Path::new("/a\nb")), "/a\\nb");
         assert_eq!(path(Path::new("/plain/ü")), "/plain/ü");
         assert_eq!(path(Path::new("/a\\nb")), "/a\\\\nb");
+    }
+
+    #[test]
+    fn style_plain_adds_nothing_and_quoting_is_minimal() {
+        assert_eq!(Style::plain().bad("x"), "x");
+        assert_eq!(Style { color: true }.bad("x"), "\x1b[1;31mx\x1b[0m");
+        assert_eq!(shell_word("/a/b.c"), "/a/b.c");
+        assert_eq!(shell_word("/a b"), "'/a b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
     }
 
     #[test]

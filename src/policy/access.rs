@@ -44,6 +44,11 @@ impl Access {
         self.0 & other.0 == other.0
     }
 
+    /// True if the two sets share a right.
+    pub fn intersects(self, other: Access) -> bool {
+        self.0 & other.0 != 0
+    }
+
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }

@@ -3,110 +3,650 @@
 //!
 //! The answer is computed from the same [`Rule`] list the backend hands to
 //! the kernel, with the kernel's semantics: rights of every rule on the path
-//! or one of its ancestors add up; unlink and rename are checked on the
-//! parent directory; creation needs write on the parent.
+//! or one of its ancestors add up; symlinks are followed component by
+//! component (the last one too, except for delete, which removes the link
+//! itself); unlink and rename are checked on the parent directory; creation
+//! needs write on the parent. The private temporary directory of a run is
+//! added exactly as `run` adds it, under a placeholder name, so that
+//! `$TMPDIR/...` can be asked about before the directory exists.
 
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::io::Read as _;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
 
-use super::{paths, protected, Access, Context, Op, Policy, PolicyError, Rule};
+use super::{paths, protected, Access, CarvedDir, Context, Op, Origin, Policy, PolicyError, Rule};
+
+/// The name the placeholder for a run's private temporary directory gets:
+/// the real one is `run-` plus six random characters, chosen at start.
+pub const TMPDIR_PLACEHOLDER: &str = "run-XXXXXX";
+
+/// How many symlinks the kernel follows in one lookup before ELOOP.
+const MAX_SYMLINKS: usize = 40;
 
 /// What decides a [`Decision`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reason {
-    /// The path is, or is inside, a protected path.
+    /// The path is, or is inside, a protected path: nono never grants it.
     Protected { path: PathBuf, category: String },
-    /// Granted by the listed rules.
+    /// Granted by the rules marked decisive.
     Granted,
-    /// Some rule reaches the path, but not with this right; for delete: the
-    /// path is writable but delete protection holds.
+    /// Inside the run's private temporary directory: everything is allowed.
+    TempDir,
+    /// The path is writable, but delete protection holds (no
+    /// `--allow-delete` covers it).
     DeleteProtected,
+    /// A grant would cover the path, but its directory `dir` was split to
+    /// keep protected paths out; `dir` itself (`itself`) or an entry of it
+    /// that did not exist when the policy was built has no rule.
+    CarveOut {
+        dir: PathBuf,
+        grant: PathBuf,
+        itself: bool,
+    },
+    /// The path is executable, but its `#!` interpreter is not.
+    Interpreter { path: PathBuf },
     /// No rule reaches the path with this right.
     NotGranted,
+}
+
+impl Reason {
+    /// The stable machine-readable code of the reason (`--json`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::Protected { .. } => "protected",
+            Reason::Granted => "granted",
+            Reason::TempDir => "temp_dir",
+            Reason::DeleteProtected => "delete_protected",
+            Reason::CarveOut { .. } => "carve_out",
+            Reason::Interpreter { .. } => "interpreter",
+            Reason::NotGranted => "not_granted",
+        }
+    }
+}
+
+/// One symlink followed on the way, as the kernel follows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hop {
+    pub link: PathBuf,
+    /// The link's content as stored (may be relative).
+    pub target: PathBuf,
+}
+
+/// A grant option to add to the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantFlag {
+    Read,
+    Write,
+    AllowDelete,
+}
+
+impl GrantFlag {
+    pub fn flag(self) -> &'static str {
+        match self {
+            GrantFlag::Read => "--read",
+            GrantFlag::Write => "--write",
+            GrantFlag::AllowDelete => "--allow-delete",
+        }
+    }
+}
+
+/// Options that, added to the same command line, allow the operation.
+/// Only ever offered after checking it: the policy is rebuilt with them and
+/// decided again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    pub options: Vec<(GrantFlag, PathBuf)>,
 }
 
 /// The answer to "may OP be done on PATH".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
+    /// As the user wrote it.
     pub given: PathBuf,
-    /// The path the kernel will check: resolved through symlinks.
+    /// `~`, `$TMPDIR` and the current directory applied; not yet resolved.
+    pub absolute: PathBuf,
+    /// The object the operation acts on, every symlink resolved as the
+    /// kernel resolves it (the last component is not followed for delete).
     pub resolved: PathBuf,
+    /// Whether `resolved` exists now.
     pub exists: bool,
+    /// Symlinks followed, in order.
+    pub hops: Vec<Hop>,
     /// The object on which the kernel checks the right: the path itself, or
     /// its parent directory for delete and for creating a missing path.
     pub checked: PathBuf,
     pub op: Op,
+    /// The rights the operation needs on `checked`.
+    pub needs: Access,
     pub allowed: bool,
     pub reason: Reason,
     /// Rights that reach `checked`.
     pub rights: Access,
-    /// The rules that contribute those rights.
-    pub rules: Vec<Rule>,
-    /// The smallest option that would allow it, when there is one.
-    pub suggestion: Option<String>,
+    /// The rules that reach `checked`, with whether each grants what is
+    /// needed (decisive).
+    pub rules: Vec<(Rule, bool)>,
+    /// The smallest option that would allow it, when one exists.
+    pub suggestion: Option<Suggestion>,
+    /// Whether the path is in the private temporary directory of the run.
+    pub in_tmpdir: bool,
+    /// The `run-*` directory of another run that the path lies in.
+    pub other_run: Option<PathBuf>,
+    /// Short remarks that matter for this answer.
+    pub notes: Vec<String>,
 }
 
 impl Decision {
-    pub fn via_symlink(&self) -> bool {
-        self.exists && self.resolved != paths::normalize_lexically(&self.given)
+    pub fn checks_parent(&self) -> bool {
+        self.checked != self.resolved
     }
 }
 
-/// Decides `op` on `raw` under `policy`.
-pub fn decide(policy: &Policy, raw: &Path, op: Op, ctx: &Context) -> Result<Decision, PolicyError> {
-    let (resolved, exists) = paths::resolve_maybe_missing(raw, ctx)?;
-    let absolute = paths::expand(raw, ctx)?;
+/// Where `run` puts the private temporary directories, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TmpBase {
+    /// `<TMPDIR or /tmp>/nono-<uid>`, canonical as far as it exists.
+    pub base: PathBuf,
+}
+
+impl TmpBase {
+    pub fn new(raw: &Path) -> TmpBase {
+        let base = canonical_prefix(raw);
+        TmpBase { base }
+    }
+
+    /// The placeholder path standing for the next run's directory.
+    pub fn placeholder(&self) -> PathBuf {
+        self.base.join(TMPDIR_PLACEHOLDER)
+    }
+
+    /// The `run-*` directory `path` lies in, if any.
+    fn run_dir_of(&self, path: &Path) -> Option<PathBuf> {
+        let rest = path.strip_prefix(&self.base).ok()?;
+        let first = rest.components().next()?;
+        let name = first.as_os_str();
+        let b = name.as_bytes();
+        (b.starts_with(b"run-") || b.starts_with(b"new-")).then(|| self.base.join(name))
+    }
+}
+
+/// Canonicalizes the longest existing prefix of an absolute path and
+/// appends the rest lexically.
+fn canonical_prefix(p: &Path) -> PathBuf {
+    let mut existing = p.to_path_buf();
+    let mut rest: Vec<OsString> = Vec::new();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(&existing) {
+            let mut out = c;
+            for n in rest.iter().rev() {
+                out.push(n);
+            }
+            return out;
+        }
+        match (existing.file_name(), existing.parent()) {
+            (Some(n), Some(parent)) => {
+                rest.push(n.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => return p.to_path_buf(),
+        }
+    }
+}
+
+/// `$TMPDIR/rest` or `${TMPDIR}/rest` as written (quoted) by the user.
+fn tmpdir_relative(raw: &Path) -> Option<&Path> {
+    let b = raw.as_os_str().as_bytes();
+    for prefix in [&b"$TMPDIR"[..], b"${TMPDIR}"] {
+        if let Some(rest) = b.strip_prefix(prefix) {
+            if rest.is_empty() {
+                return Some(Path::new(""));
+            }
+            if let Some(r) = rest.strip_prefix(b"/") {
+                return Some(Path::new(OsStr::from_bytes(r)));
+            }
+        }
+    }
+    None
+}
+
+/// The result of resolving a path like the kernel's lookup does.
+struct Walk {
+    path: PathBuf,
+    exists: bool,
+    hops: Vec<Hop>,
+}
+
+/// Resolves an absolute path component by component, following symlinks
+/// (the last one only if `follow_last`), like path lookup in the kernel.
+/// Where a component is missing the rest is appended as written.
+fn walk(absolute: &Path, follow_last: bool) -> Walk {
+    let mut pending: Vec<OsString> = absolute
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            _ => None,
+        })
+        .collect();
+    let mut cur = PathBuf::from("/");
+    let mut hops = Vec::new();
+    while let Some(name) = pending.pop() {
+        if name == ".." {
+            cur.pop();
+            continue;
+        }
+        let candidate = cur.join(&name);
+        let is_last = pending.is_empty();
+        let meta = match std::fs::symlink_metadata(&candidate) {
+            Ok(m) => m,
+            Err(_) => {
+                let mut out = candidate;
+                for n in pending.iter().rev() {
+                    out.push(n);
+                }
+                return Walk {
+                    path: paths::normalize_lexically(&out),
+                    exists: false,
+                    hops,
+                };
+            }
+        };
+        if meta.file_type().is_symlink() && (!is_last || follow_last) && hops.len() < MAX_SYMLINKS {
+            let Ok(target) = std::fs::read_link(&candidate) else {
+                cur = candidate;
+                continue;
+            };
+            hops.push(Hop {
+                link: candidate,
+                target: target.clone(),
+            });
+            if target.is_absolute() {
+                cur = PathBuf::from("/");
+            }
+            for c in target.components().rev() {
+                match c {
+                    Component::Normal(n) => pending.push(n.to_os_string()),
+                    Component::ParentDir => pending.push(OsString::from("..")),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        cur = candidate;
+    }
+    Walk {
+        path: cur,
+        exists: true,
+        hops,
+    }
+}
+
+/// The `#!` interpreter of a script, if `p` is one.
+fn interpreter_of(p: &Path) -> Option<PathBuf> {
+    let mut head = [0u8; 256];
+    let mut f = std::fs::File::open(p).ok()?;
+    let n = f.read(&mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = line.split(|b| *b == b'\n').next()?;
+    let interp = line
+        .split(|b| *b == b' ' || *b == b'\t')
+        .find(|t| !t.is_empty())?;
+    Some(PathBuf::from(OsStr::from_bytes(interp)))
+}
+
+/// Decides `op` on `raw` under `policy`, for the sandbox `run` would build:
+/// the policy plus a private temporary directory under `tmp`.
+pub fn decide(
+    policy: &Policy,
+    raw: &Path,
+    op: Op,
+    ctx: &Context,
+    tmp: &TmpBase,
+) -> Result<Decision, PolicyError> {
+    let mut policy = policy.clone();
+    policy.add_tmpdir(&tmp.placeholder());
+    let policy = &policy;
+
+    let absolute = match tmpdir_relative(raw) {
+        Some(rest) => paths::normalize_lexically(&tmp.placeholder().join(rest)),
+        None => paths::expand(raw, ctx)?,
+    };
+    // Delete removes the name itself: a symlink is removed, not followed.
+    let w = walk(&absolute, op != Op::Delete);
+    let resolved = w.path;
+    let exists = w.exists;
+    let parent = resolved.parent().unwrap_or(Path::new("/")).to_path_buf();
     let checked = match op {
-        Op::Delete => resolved.parent().unwrap_or(Path::new("/")).to_path_buf(),
-        Op::Write if !exists => resolved.parent().unwrap_or(Path::new("/")).to_path_buf(),
+        Op::Delete => parent,
+        Op::Write if !exists => parent,
         _ => resolved.clone(),
     };
-    let (rights, rules) = policy.rights_at(&checked);
-    let rules: Vec<Rule> = rules.into_iter().cloned().collect();
-    let needed = op.needs();
+    let mut needs = op.needs();
+    // HOOK(blocklist): exec of a blocked program is denied by the kernel as
+    // well; decide it here with a `Reason` whose code is `blocked`.
+    let interpreter = if op == Op::Exec && exists {
+        interpreter_of(&resolved)
+    } else {
+        None
+    };
+    if interpreter.is_some() {
+        // The interpreter opens the script by name to read it.
+        needs |= Access::READ;
+    }
+    let (rights, covering) = policy.rights_at(&checked);
+    let rules: Vec<(Rule, bool)> = covering
+        .into_iter()
+        .map(|r| (r.clone(), r.access().intersects(needs)))
+        .collect();
+
+    let placeholder = tmp.placeholder();
+    let in_tmpdir = checked.starts_with(&placeholder);
+    let mut notes = Vec::new();
 
     let prot = protected::find(&policy.protected, &resolved)
-        .or_else(|| protected::find(&policy.protected, &absolute));
-    let (allowed, reason, suggestion) = if let Some(p) = prot {
+        .or_else(|| protected::find(&policy.protected, &checked));
+    let (allowed, reason) = if let Some(p) = prot {
         (
             false,
             Reason::Protected {
                 path: p.path.clone(),
                 category: p.category.clone(),
             },
-            None,
         )
-    } else if rights.contains(needed) {
-        (true, Reason::Granted, None)
+    } else if rights.contains(needs) {
+        match interpreter
+            .as_deref()
+            .map(|i| interpreter_denied(policy, i))
+        {
+            Some(Some(path)) => (false, Reason::Interpreter { path }),
+            _ if in_tmpdir => (true, Reason::TempDir),
+            _ => (true, Reason::Granted),
+        }
+    } else if let Some(c) = carve_reason(policy, &checked, needs) {
+        (false, c)
     } else if op == Op::Delete && rights.contains(Access::WRITE) {
-        let s = format!("--allow-delete {}", checked.display());
-        (false, Reason::DeleteProtected, Some(s))
+        (false, Reason::DeleteProtected)
     } else {
-        (
-            false,
-            Reason::NotGranted,
-            Some(suggest(op, &checked, exists)),
-        )
+        (false, Reason::NotGranted)
     };
+
+    if in_tmpdir {
+        notes.push(format!(
+            "{TMPDIR_PLACEHOLDER} stands for the directory each run creates when it starts"
+        ));
+    } else if !exists {
+        notes.push(match op {
+            Op::Write => "the path does not exist: the answer is for creating it".to_string(),
+            _ => "the path does not exist now: the answer is for when it does".to_string(),
+        });
+    }
+    if let Some(p) = protected::find(&policy.protected, &absolute) {
+        if !matches!(reason, Reason::Protected { .. }) {
+            notes.push(format!(
+                "the name lies in the protected {} but resolves elsewhere: the kernel checks where it leads",
+                crate::output::path(&p.path)
+            ));
+        }
+    }
+    let other_run = tmp.run_dir_of(&checked).filter(|r| *r != placeholder);
+    if let Some(run) = &other_run {
+        notes.push(format!(
+            "{} is the private temporary directory of another nono run: each run can reach only its own (ask about '$TMPDIR/...')",
+            crate::output::path(run)
+        ));
+    } else if !allowed && rights.is_empty() && is_shared_tmp(&checked) {
+        notes.push(
+            "the shared temporary directories are not granted; programs get a private TMPDIR (ask about '$TMPDIR/...')"
+                .to_string(),
+        );
+    }
+    if allowed && op == Op::Write && exists && !rights.contains(Access::DELETE) {
+        notes.push(
+            "writing and appending work; truncating (e.g. `> file`) counts as delete and is denied"
+                .to_string(),
+        );
+    }
+    if op == Op::Exec {
+        if let Some(i) = &interpreter {
+            notes.push(format!(
+                "a script: the kernel also checks execute on its interpreter {}, and the interpreter must read it",
+                crate::output::path(i)
+            ));
+        }
+    }
+
     Ok(Decision {
         given: raw.to_path_buf(),
+        absolute,
         resolved,
         exists,
+        hops: w.hops,
         checked,
         op,
+        needs,
         allowed,
         reason,
         rights,
         rules,
-        suggestion,
+        suggestion: None,
+        in_tmpdir,
+        other_run,
+        notes,
     })
 }
 
-fn suggest(op: Op, checked: &Path, exists: bool) -> String {
-    let p = checked.display();
-    match op {
-        Op::Read | Op::Exec => format!("--read {p}"),
-        Op::Write if exists => format!("--allow {p}"),
-        Op::Write => format!("--allow {p}"),
-        Op::Delete => format!("--allow {p} --allow-delete {p}"),
+/// The interpreter path when it cannot be executed under `policy`.
+fn interpreter_denied(policy: &Policy, interp: &Path) -> Option<PathBuf> {
+    let w = walk(interp, true);
+    let (rights, _) = policy.rights_at(&w.path);
+    let denied =
+        !rights.contains(Access::EXECUTE) || protected::find(&policy.protected, &w.path).is_some();
+    denied.then_some(w.path)
+}
+
+fn is_shared_tmp(p: &Path) -> bool {
+    ["/tmp", "/var/tmp", "/dev/shm"]
+        .iter()
+        .any(|t| p.starts_with(t))
+}
+
+/// When `checked` is denied because a grant that would cover it was carved
+/// around protected paths: the deepest split directory on its way.
+fn carve_reason(policy: &Policy, checked: &Path, needs: Access) -> Option<Reason> {
+    let mut best: Option<&CarvedDir> = None;
+    for c in &policy.carved {
+        if !checked.starts_with(&c.dir) || !checked.starts_with(&c.grant) {
+            continue;
+        }
+        if !carved_grant_access(policy, &c.grant).contains(needs) {
+            continue;
+        }
+        if best.is_none_or(|b| c.dir.starts_with(&b.dir)) {
+            best = Some(c);
+        }
+    }
+    best.map(|c| Reason::CarveOut {
+        dir: c.dir.clone(),
+        grant: c.grant.clone(),
+        itself: c.dir == checked,
+    })
+}
+
+/// The rights the carved grant on `grant` gave (what its pieces carry).
+fn carved_grant_access(policy: &Policy, grant: &Path) -> Access {
+    let mut a = Access::NONE;
+    for r in &policy.rules {
+        for (access, origin) in &r.parts {
+            if matches!(origin, Origin::CarveOut { grant: g, .. } if g == grant) {
+                a |= *access;
+            }
+        }
+    }
+    a
+}
+
+/// The candidate options that would allow a denied operation, smallest
+/// first. The caller checks each by rebuilding the policy.
+pub fn candidates(d: &Decision) -> Vec<Suggestion> {
+    // Another run's temporary directory is that run's business.
+    if d.allowed || matches!(d.reason, Reason::Protected { .. }) || d.other_run.is_some() {
+        return Vec::new();
+    }
+    let one = |flag, path: &Path| Suggestion {
+        options: vec![(flag, path.to_path_buf())],
+    };
+    // Grants must name something that exists; when even the directory is
+    // missing, a grant of some far ancestor (perhaps `/`) is not a fix.
+    let parent = d.resolved.parent().unwrap_or(Path::new("/"));
+    let dir_exists = d.checked.is_dir();
+    let found = match (&d.reason, d.op) {
+        (Reason::Interpreter { path }, _) => vec![one(GrantFlag::Read, path)],
+        (_, Op::Read | Op::Exec) if d.exists => vec![one(GrantFlag::Read, &d.checked)],
+        (_, Op::Read | Op::Exec) if parent.is_dir() => vec![one(GrantFlag::Read, parent)],
+        (_, Op::Write) if d.exists => vec![one(GrantFlag::Write, &d.checked)],
+        (_, Op::Write) if dir_exists => vec![one(GrantFlag::Write, &d.checked)],
+        (Reason::DeleteProtected, Op::Delete) if dir_exists => {
+            vec![one(GrantFlag::AllowDelete, &d.checked)]
+        }
+        (_, Op::Delete) if dir_exists => vec![Suggestion {
+            options: vec![
+                (GrantFlag::Write, d.checked.clone()),
+                (GrantFlag::AllowDelete, d.checked.clone()),
+            ],
+        }],
+        _ => Vec::new(),
+    };
+    // Never offer the whole filesystem.
+    found
+        .into_iter()
+        .filter(|s| s.options.iter().all(|(_, p)| p != Path::new("/")))
+        .collect()
+}
+
+/// True when the directory the operation needs does not exist, so no grant
+/// can be suggested.
+pub fn directory_missing(d: &Decision) -> bool {
+    let dir = if d.checks_parent() {
+        d.checked.as_path()
+    } else {
+        d.resolved.parent().unwrap_or(Path::new("/"))
+    };
+    !d.exists && !dir.is_dir()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{PolicySpec, Source};
+    use std::fs;
+
+    struct T {
+        _dir: tempfile::TempDir,
+        ctx: Context,
+        tmp: TmpBase,
+    }
+
+    fn t() -> T {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap();
+        let home = root.join("home");
+        for d in [".ssh", "proj", "tmp"] {
+            fs::create_dir_all(home.join(d)).unwrap();
+        }
+        fs::write(home.join(".ssh/id"), "k").unwrap();
+        fs::write(home.join("proj/f"), "f").unwrap();
+        std::os::unix::fs::symlink(root.join("outside"), home.join("proj/out")).unwrap();
+        fs::create_dir_all(root.join("outside")).unwrap();
+        fs::write(root.join("outside/x"), "x").unwrap();
+        T {
+            ctx: Context {
+                home: home.clone(),
+                cwd: home.join("proj"),
+            },
+            tmp: TmpBase::new(&root.join("tmpbase")),
+            _dir: dir,
+        }
+    }
+
+    fn policy(t: &T, grants: &[(&str, Access)]) -> Policy {
+        let mut s = PolicySpec::default();
+        for (p, a) in grants {
+            s.grant(*p, *a, Source::Flag("--allow"));
+        }
+        Policy::build(&s, &t.ctx).unwrap()
+    }
+
+    fn ask(t: &T, p: &Policy, path: &str, op: Op) -> Decision {
+        decide(p, Path::new(path), op, &t.ctx, &t.tmp).unwrap()
+    }
+
+    #[test]
+    fn symlink_is_followed_and_reported() {
+        let t = t();
+        let p = policy(&t, &[(".", Access::READ_WRITE)]);
+        let d = ask(&t, &p, "out/x", Op::Read);
+        assert!(!d.allowed);
+        assert_eq!(d.hops.len(), 1);
+        assert!(d.resolved.ends_with("outside/x"));
+        assert_eq!(d.reason, Reason::NotGranted);
+        // Delete removes the link itself, in the granted directory.
+        let d = ask(&t, &p, "out", Op::Delete);
+        assert!(d.hops.is_empty());
+        assert_eq!(d.checked, t.ctx.cwd);
+        assert_eq!(d.reason, Reason::DeleteProtected);
+    }
+
+    #[test]
+    fn carved_home_new_entry_and_itself_are_carve_outs() {
+        let t = t();
+        let p = policy(&t, &[("~", Access::READ_WRITE)]);
+        let d = ask(&t, &p, "~/new-file", Op::Write);
+        assert!(!d.allowed);
+        assert!(matches!(d.reason, Reason::CarveOut { itself: true, .. }));
+        let d = ask(&t, &p, "~/later", Op::Read);
+        assert!(matches!(d.reason, Reason::CarveOut { itself: false, .. }));
+        let d = ask(&t, &p, "~", Op::Read);
+        assert!(matches!(d.reason, Reason::CarveOut { itself: true, .. }));
+        assert!(
+            candidates(&d).len() == 1,
+            "offered, but the caller's check rejects it"
+        );
+        let d = ask(&t, &p, "~/proj/f", Op::Read);
+        assert!(d.allowed);
+        let d = ask(&t, &p, "~/.ssh/id", Op::Read);
+        assert!(matches!(d.reason, Reason::Protected { .. }));
+        assert!(candidates(&d).is_empty());
+    }
+
+    #[test]
+    fn tmpdir_placeholder_allows_everything() {
+        let t = t();
+        let p = policy(&t, &[]);
+        for op in [Op::Read, Op::Write, Op::Delete, Op::Exec] {
+            let d = ask(&t, &p, "$TMPDIR/a", op);
+            assert!(d.allowed, "{op:?}");
+            assert_eq!(d.reason, Reason::TempDir);
+        }
+        let other = t.tmp.base.join("run-abcdef/x");
+        let d = ask(&t, &p, other.to_str().unwrap(), Op::Read);
+        assert!(!d.allowed);
+        assert!(d.notes.iter().any(|n| n.contains("another nono run")));
+    }
+
+    #[test]
+    fn delete_suggestions_depend_on_write() {
+        let t = t();
+        let p = policy(&t, &[(".", Access::READ_WRITE)]);
+        let d = ask(&t, &p, "f", Op::Delete);
+        assert_eq!(
+            candidates(&d),
+            vec![Suggestion {
+                options: vec![(GrantFlag::AllowDelete, t.ctx.cwd.clone())]
+            }]
+        );
+        let p = policy(&t, &[]);
+        let d = ask(&t, &p, "f", Op::Delete);
+        assert_eq!(candidates(&d)[0].options.len(), 2);
     }
 }

@@ -133,36 +133,6 @@ pub fn resolve(raw: &Path, ctx: &Context) -> Result<Resolved, PolicyError> {
     })
 }
 
-/// Resolves a path that may not exist yet (for `nono why` about a file to be
-/// created): the longest existing prefix is canonicalized and the rest is
-/// appended as written.
-pub fn resolve_maybe_missing(raw: &Path, ctx: &Context) -> Result<(PathBuf, bool), PolicyError> {
-    let absolute = expand(raw, ctx)?;
-    if let Ok(c) = std::fs::canonicalize(&absolute) {
-        return Ok((c, true));
-    }
-    let mut existing = absolute.as_path();
-    let mut rest: Vec<&OsStr> = Vec::new();
-    loop {
-        match existing.parent() {
-            Some(parent) => {
-                if let Some(name) = existing.file_name() {
-                    rest.push(name);
-                }
-                existing = parent;
-                if let Ok(c) = std::fs::canonicalize(existing) {
-                    let mut out = c;
-                    for name in rest.iter().rev() {
-                        out.push(name);
-                    }
-                    return Ok((normalize_lexically(&out), false));
-                }
-            }
-            None => return Ok((absolute, false)),
-        }
-    }
-}
-
 /// True if `meta` describes something a rule can be attached to safely: a
 /// directory or a regular file, a character device, a fifo or a socket.
 pub fn is_rule_target(meta: &std::fs::Metadata) -> bool {

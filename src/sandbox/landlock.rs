@@ -139,6 +139,11 @@ fn handled(abi: i32) -> BitFlags<AccessFs> {
 
 /// Refuses, before anything is changed, what this kernel cannot enforce.
 pub fn check(_policy: &Policy, support: &Support) -> Result<(), SandboxError> {
+    check_baseline(support)
+}
+
+/// What every sandbox needs, whatever the policy.
+pub fn check_baseline(support: &Support) -> Result<(), SandboxError> {
     if let Some(reason) = support.unavailable_reason() {
         return Err(SandboxError::LandlockUnavailable(reason));
     }

@@ -6,7 +6,7 @@ use crate::policy::Policy;
 #[cfg(target_os = "linux")]
 mod landlock;
 #[cfg(target_os = "linux")]
-pub use self::landlock::Support;
+pub use self::landlock::{Support, TARGET_ABI};
 
 /// Why the sandbox could not be applied. Every variant means: the command
 /// was not run.
@@ -72,6 +72,19 @@ pub fn check(policy: &Policy) -> Result<(), SandboxError> {
     #[cfg(not(target_os = "linux"))]
     {
         let _ = policy;
+        Err(SandboxError::UnsupportedOs)
+    }
+}
+
+/// Checks that this machine can enforce the baseline every sandbox has
+/// (what `nono setup` reports), whatever the policy.
+pub fn check_baseline() -> Result<(), SandboxError> {
+    #[cfg(target_os = "linux")]
+    {
+        landlock::check_baseline(&Support::detect())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
         Err(SandboxError::UnsupportedOs)
     }
 }

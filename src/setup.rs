@@ -1,0 +1,466 @@
+//! `nono setup`: what this machine can enforce, and what to upgrade.
+//!
+//! Detection reads the kernel (uname, the Landlock ABI probe, seccomp) and
+//! changes nothing. Which contract guarantees hold is a pure function of
+//! what was detected ([`guarantees`]), so it is unit-tested for every ABI.
+
+/// One Landlock ABI version and what it brings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Feature {
+    pub abi: i32,
+    /// Stable short name (`--json`).
+    pub name: &'static str,
+    /// The first Linux release that has it.
+    pub linux: &'static str,
+    pub what: &'static str,
+}
+
+/// Every Landlock ABI version known to nono.
+pub const FEATURES: [Feature; 10] = [
+    Feature {
+        abi: 1,
+        name: "fs",
+        linux: "5.13",
+        what: "filesystem access control",
+    },
+    Feature {
+        abi: 2,
+        name: "refer",
+        linux: "5.19",
+        what: "rename and link across directories",
+    },
+    Feature {
+        abi: 3,
+        name: "truncate",
+        linux: "6.2",
+        what: "truncation control",
+    },
+    Feature {
+        abi: 4,
+        name: "tcp",
+        linux: "6.7",
+        what: "TCP bind and connect control",
+    },
+    Feature {
+        abi: 5,
+        name: "ioctl_dev",
+        linux: "6.10",
+        what: "ioctl control on device files",
+    },
+    Feature {
+        abi: 6,
+        name: "scopes",
+        linux: "6.12",
+        what: "signal and abstract unix socket scoping",
+    },
+    Feature {
+        abi: 7,
+        name: "audit",
+        linux: "6.15",
+        what: "audit logging of denials",
+    },
+    Feature {
+        abi: 8,
+        name: "tsync",
+        linux: "7.0",
+        what: "sandboxing all threads of a process at once",
+    },
+    Feature {
+        abi: 9,
+        name: "unix_socket_paths",
+        linux: "7.1",
+        what: "connect control for pathname unix sockets",
+    },
+    Feature {
+        abi: 10,
+        name: "udp",
+        linux: "7.2",
+        what: "UDP bind and send control",
+    },
+];
+
+fn linux_for(abi: i32) -> &'static str {
+    FEATURES
+        .iter()
+        .find(|f| f.abi == abi)
+        .map(|f| f.linux)
+        .unwrap_or("?")
+}
+
+/// How far a guarantee holds here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Full,
+    Partial,
+    None,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Full => "full",
+            Level::Partial => "partial",
+            Level::None => "none",
+        }
+    }
+}
+
+/// One contract guarantee and how far it holds on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guarantee {
+    /// Stable identifier (`--json`).
+    pub id: &'static str,
+    pub title: &'static str,
+    pub level: Level,
+    pub detail: String,
+}
+
+/// seccomp as this process sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seccomp {
+    /// The kernel can install seccomp filters (SECCOMP_MODE_FILTER).
+    pub filter: bool,
+    /// The `Seccomp:` mode of this process (0 none, 1 strict, 2 filter),
+    /// when /proc tells.
+    pub mode: Option<u8>,
+}
+
+/// Landlock as detected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Landlock {
+    /// The kernel's ABI, when Landlock is usable.
+    pub kernel_abi: Option<i32>,
+    /// The ABI nono uses here (0 when none).
+    pub abi: i32,
+    /// The newest ABI this nono knows.
+    pub target_abi: i32,
+    /// Why Landlock cannot be used, when it cannot.
+    pub unavailable: Option<String>,
+    pub test_cap: Option<i32>,
+}
+
+/// Everything `nono setup` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub os: &'static str,
+    pub kernel_release: String,
+    pub landlock: Landlock,
+    pub seccomp: Seccomp,
+    pub guarantees: Vec<Guarantee>,
+    /// `None` when nono can run commands here; else why it cannot.
+    pub refusal: Option<String>,
+    pub upgrades: Vec<String>,
+}
+
+impl Report {
+    pub fn usable(&self) -> bool {
+        self.refusal.is_none()
+    }
+}
+
+/// Detects what this machine offers. Reads only.
+pub fn detect() -> Report {
+    let landlock = detect_landlock();
+    let seccomp = detect_seccomp();
+    let refusal = crate::sandbox::check_baseline()
+        .err()
+        .map(|e| e.to_string());
+    let mut guarantees = guarantees(landlock.abi, &seccomp);
+    if refusal.is_some() {
+        // nono refuses to run at all: nothing it promises holds here.
+        for g in &mut guarantees {
+            g.level = Level::None;
+            g.detail = format!("nono does not run here; with a usable kernel: {}", g.detail);
+        }
+    }
+    let upgrades = upgrades(&landlock);
+    Report {
+        os: std::env::consts::OS,
+        kernel_release: kernel_release(),
+        refusal,
+        landlock,
+        seccomp,
+        guarantees,
+        upgrades,
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn detect_landlock() -> Landlock {
+    let s = crate::sandbox::Support::detect();
+    Landlock {
+        kernel_abi: (s.kernel_abi > 0).then_some(s.kernel_abi),
+        abi: s.abi.max(0),
+        target_abi: crate::sandbox::TARGET_ABI,
+        unavailable: s.unavailable_reason(),
+        test_cap: s.test_cap,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn detect_landlock() -> Landlock {
+    Landlock {
+        kernel_abi: None,
+        abi: 0,
+        target_abi: 0,
+        unavailable: Some("not Linux".into()),
+        test_cap: None,
+    }
+}
+
+fn kernel_release() -> String {
+    // SAFETY: uname fills a caller-provided utsname; zeroed is a valid
+    // initial value for the all-byte-array struct.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is a valid, writable utsname.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return "unknown".into();
+    }
+    let bytes: Vec<u8> = u
+        .release
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(target_os = "linux")]
+fn detect_seccomp() -> Seccomp {
+    // The classic probe: installing a filter from a NULL program fails with
+    // EFAULT when filters are supported and EINVAL when they are not.
+    // Nothing is installed either way.
+    // SAFETY: PR_SET_SECCOMP with a NULL filter pointer is rejected by the
+    // kernel before anything changes.
+    let r = unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+            std::ptr::null::<libc::c_void>(),
+        )
+    };
+    let filter = r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT);
+    let mode = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Seccomp:"))
+                .and_then(|v| v.trim().parse().ok())
+        });
+    Seccomp { filter, mode }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn detect_seccomp() -> Seccomp {
+    Seccomp {
+        filter: false,
+        mode: None,
+    }
+}
+
+/// Which guarantees hold when nono uses Landlock ABI `abi` (0: none).
+pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
+    let needs = |n: i32| format!("needs Landlock ABI {n} (Linux {})", linux_for(n));
+    let mut g = Vec::new();
+    g.push(Guarantee {
+        id: "filesystem",
+        title: "filesystem confinement",
+        level: if abi >= 1 { Level::Full } else { Level::None },
+        detail: if abi >= 1 {
+            "only granted paths and system defaults are reachable".into()
+        } else {
+            needs(1)
+        },
+    });
+    g.push(Guarantee {
+        id: "delete_protection",
+        title: "delete protection",
+        level: match abi {
+            3.. => Level::Full,
+            1..=2 => Level::Partial,
+            _ => Level::None,
+        },
+        detail: match abi {
+            3.. => "unlink, rmdir, rename and truncate denied outside --allow-delete".into(),
+            1..=2 => format!("unlink, rmdir and rename denied; truncation {}", needs(3)),
+            _ => needs(1),
+        },
+    });
+    g.push(Guarantee {
+        id: "truncation_protection",
+        title: "truncation protection",
+        level: if abi >= 3 { Level::Full } else { Level::None },
+        detail: if abi >= 3 {
+            "O_TRUNC and truncate() denied outside --allow-delete".into()
+        } else {
+            needs(3)
+        },
+    });
+    g.push(network_guarantee(abi, seccomp));
+    g.push(Guarantee {
+        id: "scopes",
+        title: "signal and abstract-socket scoping",
+        level: if abi >= 6 { Level::Full } else { Level::None },
+        detail: if abi >= 6 {
+            "no signals to, and no abstract unix socket connections with, processes outside".into()
+        } else {
+            needs(6)
+        },
+    });
+    g.push(Guarantee {
+        id: "unix_socket_paths",
+        title: "unix socket paths",
+        level: if abi >= 9 { Level::Full } else { Level::None },
+        detail: if abi >= 9 {
+            "connecting to host sockets (docker.sock, D-Bus) needs a grant".into()
+        } else {
+            format!(
+                "connecting to host sockets such as docker.sock is not controlled: {}",
+                needs(9)
+            )
+        },
+    });
+    // HOOK(hardening): the seccomp layer adds its guarantees here
+    // (keystroke injection via TIOCSTI/TIOCLINUX, io_uring, ...).
+    g
+}
+
+/// `--net-block` as the kernel can enforce it.
+///
+/// HOOK(network): this describes what Landlock offers by ABI, and whether
+/// seccomp is there to close the rest. When the network layer lands it
+/// should report exactly what it enforces with this ABI and seccomp.
+fn network_guarantee(abi: i32, seccomp: &Seccomp) -> Guarantee {
+    let (level, detail) = match (abi >= 10, abi >= 4, seccomp.filter) {
+        (true, _, true) => (
+            Level::Full,
+            "TCP and UDP by Landlock, other protocols by seccomp".to_string(),
+        ),
+        (true, _, false) => (
+            Level::Partial,
+            "TCP and UDP by Landlock; raw and other sockets need seccomp".to_string(),
+        ),
+        (false, true, true) => (
+            Level::Partial,
+            format!(
+                "TCP by Landlock, other protocols only by seccomp; UDP by Landlock needs ABI 10 (Linux {})",
+                linux_for(10)
+            ),
+        ),
+        (false, true, false) => (
+            Level::Partial,
+            "TCP only; UDP and other protocols need seccomp, which is unavailable".to_string(),
+        ),
+        (false, false, true) => (
+            Level::Partial,
+            format!(
+                "by seccomp only; Landlock TCP control needs ABI 4 (Linux {})",
+                linux_for(4)
+            ),
+        ),
+        (false, false, false) => (Level::None, "needs Landlock ABI 4 or seccomp".to_string()),
+    };
+    Guarantee {
+        id: "network",
+        title: "network air gap (--net-block)",
+        level,
+        detail,
+    }
+}
+
+/// What to upgrade, most important first.
+fn upgrades(l: &Landlock) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(kernel) = l.kernel_abi else {
+        out.push(format!(
+            "enable Landlock: Linux {} or later with CONFIG_SECURITY_LANDLOCK=y and 'landlock' in the lsm= boot parameter; nono needs Linux {}",
+            linux_for(1),
+            linux_for(3)
+        ));
+        return out;
+    };
+    for f in FEATURES.iter().filter(|f| f.abi > kernel) {
+        if matches!(f.name, "audit" | "tsync") {
+            // Not used by nono: nothing to gain from upgrading for them.
+            continue;
+        }
+        let why = if f.abi == 3 {
+            " (required: nono refuses to run without it)"
+        } else {
+            ""
+        };
+        out.push(format!("Linux {} adds {}{why}", f.linux, f.what));
+    }
+    if kernel > l.target_abi {
+        out.push(format!(
+            "this kernel has ABI {kernel}; this nono uses up to ABI {}: a newer nono may use more",
+            l.target_abi
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sec(filter: bool) -> Seccomp {
+        Seccomp { filter, mode: None }
+    }
+
+    fn level(abi: i32, id: &str) -> Level {
+        guarantees(abi, &sec(true))
+            .into_iter()
+            .find(|g| g.id == id)
+            .unwrap()
+            .level
+    }
+
+    #[test]
+    fn guarantees_follow_the_abi() {
+        assert_eq!(level(0, "filesystem"), Level::None);
+        assert_eq!(level(1, "filesystem"), Level::Full);
+        assert_eq!(level(2, "delete_protection"), Level::Partial);
+        assert_eq!(level(3, "delete_protection"), Level::Full);
+        assert_eq!(level(2, "truncation_protection"), Level::None);
+        assert_eq!(level(5, "scopes"), Level::None);
+        assert_eq!(level(6, "scopes"), Level::Full);
+        assert_eq!(level(6, "unix_socket_paths"), Level::None);
+        assert_eq!(level(9, "unix_socket_paths"), Level::Full);
+        assert_eq!(level(6, "network"), Level::Partial);
+        assert_eq!(level(10, "network"), Level::Full);
+        let no_seccomp = guarantees(2, &sec(false));
+        assert_eq!(
+            no_seccomp.iter().find(|g| g.id == "network").unwrap().level,
+            Level::None
+        );
+    }
+
+    #[test]
+    fn features_are_in_abi_order() {
+        for (i, f) in FEATURES.iter().enumerate() {
+            assert_eq!(f.abi, i as i32 + 1);
+        }
+    }
+
+    #[test]
+    fn upgrades_name_the_kernel() {
+        let l = Landlock {
+            kernel_abi: Some(2),
+            abi: 2,
+            target_abi: 6,
+            unavailable: None,
+            test_cap: None,
+        };
+        let u = upgrades(&l);
+        assert!(
+            u[0].contains("Linux 6.2") && u[0].contains("required"),
+            "{u:?}"
+        );
+        let none = Landlock {
+            kernel_abi: None,
+            ..l
+        };
+        assert!(upgrades(&none)[0].contains("enable Landlock"));
+    }
+}
