@@ -88,20 +88,35 @@ fn usage_error(e: clap::Error) -> ExitCode {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
+        // `nono` alone: an error like any other, not a help page on stderr.
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
+            eprintln!("nono: no subcommand given");
+            eprintln!("hint: see 'nono --help'");
             return ExitCode::from(125);
         }
         _ => {}
     }
     let rendered = e.render().to_string();
-    let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next().unwrap_or("invalid usage");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    eprintln!("nono: {}", output::text(first));
-    for l in lines {
-        let l = l.trim();
-        if let Some(tip) = l.strip_prefix("tip: ") {
+    // clap's message is the first paragraph; some messages continue on
+    // indented lines ("required arguments were not provided:\n  <COMMAND>").
+    let mut paragraphs = rendered.split("\n\n");
+    let message = paragraphs
+        .next()
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("tip: "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    let message = if message.is_empty() {
+        "invalid usage"
+    } else {
+        message
+    };
+    eprintln!("nono: {}", output::text(message));
+    for l in rendered.lines() {
+        if let Some(tip) = l.trim().strip_prefix("tip: ") {
             eprintln!("hint: {}", output::text(tip));
         }
     }
