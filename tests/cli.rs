@@ -210,3 +210,38 @@ fn strange_input_never_panics() {
         assert!(!r.stderr().contains('\u{1b}'), "raw escape\n{r}");
     }
 }
+
+#[test]
+fn file_executable_only_by_others_is_126_not_blamed_on_the_sandbox() {
+    // Needs a file this user may not execute although it has an x bit:
+    // made by root for uid 65534.
+    if !is_root() || !have("/usr/bin/setpriv") {
+        eprintln!("skipped: needs root and setpriv");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    std::fs::set_permissions(&env.root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let nono = env.root.join("nono");
+    std::fs::copy(nono_bin(), &nono).unwrap();
+    let tool = env.script("outside/owner-only", "#!/bin/sh\necho ran\n");
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o744)).unwrap();
+    let tmp = env.root.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let mut cmd = std::process::Command::new("/usr/bin/setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&nono)
+        .args(["run", "--read"])
+        .arg(&env.outside)
+        .arg("--")
+        .arg(&tool)
+        .current_dir(&env.root)
+        .env("HOME", &env.home)
+        .env("TMPDIR", &tmp);
+    Run::from(cmd)
+        .expect_code(126)
+        .expect_one_line_error("not executable")
+        .expect_stderr_lacks("sandbox")
+        .expect_stdout_lacks("ran");
+}

@@ -359,6 +359,66 @@ fn allow_home_does_not_cover_new_entries_directly_in_home() {
 }
 
 #[test]
+fn symlinked_dotfiles_stay_protected() {
+    // GNU stow style: ~/.ssh and ~/.bashrc are symlinks into ~/dotfiles.
+    let env = TestEnv::new();
+    let dot = env.home.join("dotfiles");
+    fs::create_dir_all(dot.join("ssh")).unwrap();
+    fs::rename(env.home.join(".ssh/id_ed25519"), dot.join("ssh/id_ed25519")).unwrap();
+    fs::remove_dir(env.home.join(".ssh")).unwrap();
+    std::os::unix::fs::symlink("dotfiles/ssh", env.home.join(".ssh")).unwrap();
+    fs::rename(env.home.join(".bashrc"), dot.join("bashrc")).unwrap();
+    std::os::unix::fs::symlink("dotfiles/bashrc", env.home.join(".bashrc")).unwrap();
+    fs::write(dot.join("vimrc"), "set nu\n").unwrap();
+
+    for script in [
+        "cat \"$HOME/.ssh/id_ed25519\"",
+        "cat \"$HOME/dotfiles/ssh/id_ed25519\"",
+        "cat \"$HOME/.bashrc\"",
+        "cat \"$HOME/dotfiles/bashrc\"",
+    ] {
+        env.plain_sh(script).expect_ok().expect_stdout_has(SECRET);
+        for grant in [&["--allow", "~"][..], &["--read", "~/dotfiles"]] {
+            env.sandboxed_sh(grant, script)
+                .expect_fail()
+                .expect_stdout_lacks(SECRET);
+        }
+    }
+    // The rest of the dotfiles directory is granted.
+    env.sandboxed_sh(&["--read", "~/dotfiles"], "cat \"$HOME/dotfiles/vimrc\"")
+        .expect_ok()
+        .expect_stdout_has("set nu");
+    // Naming the target of a protected symlink is refused as well.
+    env.nono(["run", "--read", "~/dotfiles/ssh", "--", "/bin/true"])
+        .expect_nono_error("protected");
+}
+
+#[test]
+fn home_reached_through_a_symlink_is_protected_both_ways() {
+    let env = TestEnv::new();
+    let link = env.root.join("homelink");
+    std::os::unix::fs::symlink(&env.home, &link).unwrap();
+    let mut cmd = env.command([
+        "run",
+        "--allow",
+        "~",
+        "--",
+        "/bin/sh",
+        "-c",
+        "cat \"$HOME/notes/todo.txt\"; cat \"$HOME/.ssh/id_ed25519\"; \
+         cat ../home/.ssh/id_ed25519",
+    ]);
+    cmd.env("HOME", &link);
+    Run::from(cmd)
+        .expect_fail()
+        .expect_stdout_has("todo")
+        .expect_stdout_lacks(SECRET);
+    let mut cmd = env.command(["run", "--read", "../home/.ssh", "--", "/bin/true"]);
+    cmd.env("HOME", &link);
+    Run::from(cmd).expect_nono_error("protected");
+}
+
+#[test]
 fn naming_a_protected_path_is_refused() {
     let env = TestEnv::new();
     std::os::unix::fs::symlink(env.home.join(".ssh"), env.work.join("keys")).unwrap();

@@ -151,7 +151,10 @@ fn python3_cannot_reach_the_home() {
 
 #[test]
 fn node_works() {
-    require!("/usr/bin/node");
+    let Some(node) = system_program("node") else {
+        eprintln!("skipped: node is not installed in a system directory");
+        return;
+    };
     let env = TestEnv::new();
     let code = r#"
 const fs = require("fs"), os = require("os"), cp = require("child_process");
@@ -163,7 +166,7 @@ console.log("child", cp.execFileSync("/bin/echo", ["sub"]).toString().trim());
 try { fs.readFileSync(process.env.HOME + "/.ssh/id_ed25519"); console.log("LEAK"); }
 catch (e) { console.log("denied", e.code); }
 "#;
-    env.sandboxed(&["--allow", "."], &["/usr/bin/node", "-e", code])
+    env.sandboxed(&["--allow", "."], &[&node, "-e", code])
         .expect_ok()
         .expect_stdout_has("read precious")
         .expect_stdout_has("tmp true")
@@ -197,7 +200,10 @@ fn git_works_with_allow_delete() {
 
 #[test]
 fn make_runs_rules() {
-    require!("/usr/bin/make");
+    if system_program("make").is_none() {
+        eprintln!("skipped: make is not installed");
+        return;
+    }
     let env = TestEnv::new();
     fs::write(
         env.work.join("Makefile"),

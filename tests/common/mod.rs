@@ -177,6 +177,16 @@ pub fn have(program: &str) -> bool {
     Path::new(program).exists()
 }
 
+/// `name` in a system directory that every sandbox may execute from
+/// (never a shim in a home directory). GitHub's runners, for example, have
+/// node in /usr/local/bin, Debian in /usr/bin.
+pub fn system_program(name: &str) -> Option<String> {
+    ["/usr/local/bin", "/usr/bin", "/bin"]
+        .iter()
+        .map(|d| format!("{d}/{name}"))
+        .find(|p| Path::new(p).is_file())
+}
+
 impl Default for TestEnv {
     fn default() -> Self {
         Self::new()
