@@ -352,3 +352,24 @@ fn cargo_builds_and_runs_a_crate() {
         .expect_stdout_lacks("third");
     assert!(Path::new(&env.work.join("target/debug/hello")).is_file());
 }
+
+#[test]
+fn interactive_bash_under_a_terminal() {
+    // script(1) gives the sandboxed shell a real pty: job control and
+    // terminal ioctls (stty, tcsetpgrp) must work, the home must not.
+    require!("/usr/bin/script");
+    require!("/bin/bash");
+    let env = TestEnv::new();
+    let nono = sh_path(&nono_bin());
+    let o = sh_path(&env.outside);
+    let inner = format!(
+        "{nono} run --allow . -- bash -i -c 'tty; stty -echo; stty echo; sleep 0.1 & wait; \
+         echo job-control-ok; cat keep.txt; cat {o}/marker.txt'"
+    );
+    let r = env.plain(&["/usr/bin/script", "-qec", &inner, "/dev/null"]);
+    r.expect_stdout_has("/dev/pts/")
+        .expect_stdout_has("job-control-ok")
+        .expect_stdout_has("precious")
+        .expect_stdout_lacks(SECRET)
+        .expect_stdout_lacks("Inappropriate ioctl");
+}
