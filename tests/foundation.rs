@@ -960,10 +960,24 @@ fn inherited_descriptors_are_closed() {
     }
     // Nothing beyond 0-2 and nono's own TMPDIR lock is open in the command.
     let r = env.plain_sh(&format!(
-        "exec 5<{marker} 7<{marker}; {nono} run --allow . -- /bin/sh -c \
-         'for f in /proc/self/fd/*; do readlink $f; done; true'"
+        "exec 5<{marker} 7<{marker} 4>{marker}.w; {nono} run --allow . -- /bin/sh -c \
+         'echo \"tmp $TMPDIR\"; cd /proc/self/fd && for f in *; do printf \"%s \" $f; readlink $f || echo; done'"
     ));
     r.expect_ok().expect_stdout_lacks("marker.txt");
+    let out = r.stdout();
+    let tmp = out
+        .lines()
+        .find_map(|l| l.strip_prefix("tmp "))
+        .unwrap_or_else(|| panic!("no TMPDIR\n{r}"));
+    for l in out.lines().filter(|l| !l.starts_with("tmp ")) {
+        let (fd, target) = l.split_once(' ').unwrap_or((l, ""));
+        let fd: u32 = fd.parse().unwrap_or_else(|_| panic!("bad line {l:?}\n{r}"));
+        let expected = fd <= 2
+            || target == tmp
+            // The descriptor the glob used on /proc/self/fd, closed by now.
+            || target.is_empty();
+        assert!(expected, "unexpected descriptor {l:?} in the command\n{r}");
+    }
 }
 
 #[test]
