@@ -1024,6 +1024,9 @@ fn grandchildren_are_confined_too() {
 fn piped_interactive_bash_is_confined() {
     let env = TestEnv::new();
     let o = sh_path(&env.outside);
+    env.plain_sh(&format!("cat {o}/marker.txt"))
+        .expect_ok()
+        .expect_stdout_has(SECRET);
     let input = format!("cat keep.txt; cat {o}/marker.txt; echo end-of-session\n");
     let mut cmd = env.command(["run", "--allow", ".", "--", "bash"]);
     cmd.stdin(Stdio::piped())

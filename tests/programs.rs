@@ -366,6 +366,10 @@ fn interactive_bash_under_a_terminal() {
         "{nono} run --allow . -- bash -i -c 'tty; stty -echo; stty echo; sleep 0.1 & wait; \
          echo job-control-ok; cat keep.txt; cat {o}/marker.txt'"
     );
+    // Control: the same pty session without nono reads the marker.
+    let control = format!("bash -i -c 'cat {o}/marker.txt'");
+    env.plain(&["/usr/bin/script", "-qec", &control, "/dev/null"])
+        .expect_stdout_has(SECRET);
     let r = env.plain(&["/usr/bin/script", "-qec", &inner, "/dev/null"]);
     r.expect_stdout_has("/dev/pts/")
         .expect_stdout_has("job-control-ok")
