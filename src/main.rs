@@ -132,8 +132,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NONO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("nono={level}")));
+    // Colour only on a terminal: logs redirected to a file stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
@@ -188,9 +191,9 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     sandbox::check(&policy)?;
     let run_dir = tmpdir::create()?;
     policy.add_tmpdir(&run_dir.path);
-    tracing::debug!(rules = policy.rules.len(), tmpdir = %run_dir.path.display(), "applying sandbox");
+    tracing::debug!(rules = policy.rules.len(), tmpdir = %output::path(&run_dir.path), "applying sandbox");
     for r in &policy.rules {
-        tracing::trace!(path = %r.path.display(), access = %r.access(), "rule");
+        tracing::trace!(path = %output::path(&r.path), access = %r.access(), "rule");
     }
 
     exec::seal_fds(&[run_dir.lock_fd()])?;
