@@ -246,3 +246,24 @@ fn file_executable_only_by_others_is_126_not_blamed_on_the_sandbox() {
         .expect_stderr_lacks("sandbox")
         .expect_stdout_lacks("ran");
 }
+
+#[test]
+fn verbose_logs_are_plain_text_and_escaped() {
+    let env = TestEnv::new();
+    // A directory name that would colour the terminal if printed raw.
+    let odd = env.work.join("a\u{1b}[31mred");
+    std::fs::create_dir(&odd).unwrap();
+    let r = env.nono([
+        "run".as_ref(),
+        "-vv".as_ref(),
+        "--read".as_ref(),
+        odd.as_os_str(),
+        "--".as_ref(),
+        "/bin/true".as_ref(),
+    ] as [&std::ffi::OsStr; 6]);
+    r.expect_ok()
+        .expect_stderr_has("DEBUG")
+        .expect_stderr_has("a\\u{1b}[31mred");
+    // stderr is a pipe here: no colour codes, and no raw escape from the name.
+    assert!(!r.stderr().contains('\u{1b}'), "raw escape in logs\n{r}");
+}
