@@ -293,10 +293,17 @@ fn allow_home_keeps_secrets_out() {
     for rel in HOME_SECRETS {
         let script = format!("cat \"$HOME/{rel}\"");
         env.plain_sh(&script).expect_ok().expect_stdout_has(SECRET);
-        env.sandboxed_sh(&["--allow", "~"], &script)
-            .expect_fail()
-            .expect_stdout_lacks(SECRET);
+        // The home itself, and a grant of a directory above it (here the
+        // test root, which holds home, work and outside).
+        for grant in [&["--allow", "~"][..], &["--allow", ".."], &["--read", "/"]] {
+            env.sandboxed_sh(grant, &script)
+                .expect_fail()
+                .expect_stdout_lacks(SECRET);
+        }
     }
+    env.sandboxed_sh(&["--allow", ".."], "cat ../outside/marker.txt")
+        .expect_ok()
+        .expect_stdout_has(SECRET);
     // Listing the protected directories fails too.
     env.sandboxed_sh(&["--allow", "~"], "ls \"$HOME/.ssh\" \"$HOME/.aws\"")
         .expect_fail()
