@@ -311,6 +311,66 @@ fn allow_home_keeps_secrets_out() {
         .expect_stdout_lacks("credentials");
 }
 
+/// The contract's credential list, planted for real: files, or a file inside
+/// a directory.
+const CONTRACT_SECRETS: [&str; 22] = [
+    ".ssh/id_rsa",
+    ".gnupg/private-keys-v1.d/key",
+    ".aws/config",
+    ".azure/accessTokens.json",
+    ".config/gcloud/credentials.db",
+    ".kube/config",
+    ".docker/config.json",
+    ".netrc",
+    ".git-credentials",
+    ".npmrc",
+    ".pypirc",
+    ".config/gh/hosts.yml",
+    ".password-store/bank.gpg",
+    ".local/share/keyrings/login.keyring",
+    ".bash_history",
+    ".zsh_history",
+    ".python_history",
+    ".bashrc",
+    ".profile",
+    ".zshrc",
+    ".bash_profile",
+    ".config/fish/config.fish",
+];
+
+#[test]
+fn every_contract_credential_is_protected() {
+    let env = TestEnv::new();
+    for rel in CONTRACT_SECRETS {
+        let p = env.home.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, format!("{SECRET} {rel}")).unwrap();
+    }
+    let script: String = CONTRACT_SECRETS
+        .iter()
+        .map(|rel| format!("cat \"$HOME/{rel}\"; echo; "))
+        .collect();
+    let plain = env.plain_sh(&script);
+    for rel in CONTRACT_SECRETS {
+        plain.expect_stdout_has(&format!("{SECRET} {rel}"));
+    }
+    env.sandboxed_sh(&["--allow", "~"], &script)
+        .expect_stdout_lacks(SECRET);
+    for rel in CONTRACT_SECRETS {
+        // The entry itself, and its protected directory where it has one
+        // (~/.config and ~/.local only hold protected entries).
+        let top: String = rel.split('/').next().unwrap().to_string();
+        let mut names = vec![rel.to_string()];
+        if top != ".config" && top != ".local" {
+            names.push(top);
+        }
+        for name in names {
+            env.nono(["run", "--read", &format!("~/{name}"), "--", "/bin/true"])
+                .expect_nono_error("protected");
+        }
+    }
+}
+
 #[test]
 fn allow_home_carve_out_keeps_the_rest_reachable() {
     let env = TestEnv::new();
@@ -542,6 +602,17 @@ fn proc_root_paths_do_not_reach_secrets() {
 #[cfg(target_os = "linux")]
 fn etc_shadow_is_unreadable_even_as_root() {
     let env = TestEnv::new();
+    if Path::new("/etc/gshadow").exists() {
+        let script = "head -c 64 /etc/gshadow && echo READ-OK";
+        if is_root() {
+            env.plain_sh(script)
+                .expect_ok()
+                .expect_stdout_has("READ-OK");
+        }
+        env.sandboxed_sh(&["--allow", "."], script)
+            .expect_fail()
+            .expect_stdout_lacks("READ-OK");
+    }
     let script = "head -c 64 /etc/shadow && echo READ-OK";
     if is_root() {
         env.plain_sh(script)
