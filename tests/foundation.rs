@@ -486,6 +486,51 @@ fn home_reached_through_a_symlink_is_protected_both_ways() {
 }
 
 #[test]
+fn the_real_home_stays_protected_when_home_points_elsewhere() {
+    // Under sudo HOME is /root, and tools override HOME: the password
+    // database's home of the user keeps its protection. TestEnv sets HOME to
+    // a fake home, so the real one is "another" home here.
+    let Some(real) = real_home() else {
+        eprintln!("skipped: this user has no home directory");
+        return;
+    };
+    let Some(startup) = [".bashrc", ".profile"]
+        .iter()
+        .map(|f| real.join(f))
+        .find(|p| fs::read(p).is_ok())
+    else {
+        eprintln!("skipped: no readable start-up file in {}", real.display());
+        return;
+    };
+    let env = TestEnv::new();
+    let script = format!("cat {} > /dev/null && echo READ-OK", sh_path(&startup));
+    env.plain_sh(&script)
+        .expect_ok()
+        .expect_stdout_has("READ-OK");
+    let real_s = sh_path(&real);
+    env.sandboxed_sh(&["--read", &real_s], &script)
+        .expect_fail()
+        .expect_stdout_lacks("READ-OK");
+    env.nono(["run", "--read", &sh_path(&startup), "--", "/bin/true"])
+        .expect_nono_error("protected");
+}
+
+/// The home directory of this user in the password database, if it exists.
+fn real_home() -> Option<std::path::PathBuf> {
+    let uid = fs::metadata("/proc/self").ok().map(|m| {
+        use std::os::unix::fs::MetadataExt;
+        m.uid()
+    })?;
+    let passwd = fs::read_to_string("/etc/passwd").ok()?;
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 5 && f[2].parse() == Ok(uid))
+        .map(|f| std::path::PathBuf::from(f[5]))
+        .filter(|h| h.is_dir() && h != Path::new("/"))
+}
+
+#[test]
 fn naming_a_protected_path_is_refused() {
     let env = TestEnv::new();
     std::os::unix::fs::symlink(env.home.join(".ssh"), env.work.join("keys")).unwrap();
