@@ -56,7 +56,8 @@ impl From<exec::ExecError> for Failure {
 
 impl From<tmpdir::TmpError> for Failure {
     fn from(e: tmpdir::TmpError) -> Failure {
-        Failure::new(125, e, vec![])
+        let hints = e.hints();
+        Failure::new(125, e, hints)
     }
 }
 

@@ -31,6 +31,19 @@ pub enum TmpError {
     Unsafe { dir: PathBuf, why: String },
 }
 
+impl TmpError {
+    pub fn hints(&self) -> Vec<String> {
+        match self {
+            // Another local user can pre-create the predictable name in a
+            // shared /tmp: say how to get around it.
+            TmpError::Unsafe { .. } => vec![
+                "set TMPDIR to a directory only you can write; nono keeps its per-run directories in $TMPDIR/nono-<uid>".into(),
+            ],
+            TmpError::Create { .. } => vec![],
+        }
+    }
+}
+
 /// A live run directory. The lock descriptor must survive into the command.
 #[derive(Debug)]
 pub struct RunDir {
