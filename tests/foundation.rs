@@ -941,6 +941,34 @@ fn shared_temporary_directories_are_not_granted() {
 }
 
 #[test]
+fn unsafe_tmpdir_base_is_refused() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = TestEnv::new();
+    let base = env.root.join("tmp");
+    fs::create_dir(&base).unwrap();
+    let uid = fs::metadata("/proc/self").unwrap().uid();
+    let ours = base.join(format!("nono-{uid}"));
+    let args = ["run", "--", "/bin/sh", "-c", "echo ran > ran.txt"];
+    // Open to other users (another user could have made it, or watch it).
+    fs::create_dir(&ours).unwrap();
+    fs::set_permissions(&ours, fs::Permissions::from_mode(0o755)).unwrap();
+    Run::from(with_tmp(&env, &args))
+        .expect_nono_error("other users")
+        .expect_stderr_has("hint: set TMPDIR");
+    assert!(!env.work.join("ran.txt").exists());
+    // A symlink planted in its place is not followed.
+    fs::remove_dir(&ours).unwrap();
+    std::os::unix::fs::symlink(&env.outside, &ours).unwrap();
+    Run::from(with_tmp(&env, &args)).expect_nono_error("not a directory");
+    assert!(!env.work.join("ran.txt").exists());
+    assert_eq!(
+        fs::read_dir(&env.outside).unwrap().count(),
+        1,
+        "wrote through the link"
+    );
+}
+
+#[test]
 fn tmpdir_of_a_finished_run_is_removed_at_the_next_start() {
     let env = TestEnv::new();
     let first = Run::from(with_tmp(
