@@ -43,7 +43,8 @@ Install:
                   what you grant. The kernel enforces it (Landlock on Linux): there is no \
                   supervisor to talk to and no way to ask for more.",
     propagate_version = true,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    after_help = RUN_EXAMPLES
 )]
 pub struct Cli {
     /// More log output on stderr (-v: decisions, -vv: every rule)
@@ -107,12 +108,7 @@ pub struct RunArgs {
     pub json: bool,
 
     /// The command to run, and its arguments
-    #[arg(
-        value_name = "COMMAND",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 

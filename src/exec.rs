@@ -136,6 +136,16 @@ fn check_executable(p: &Path) -> Result<(), Found> {
     if meta.permissions().mode() & 0o111 == 0 {
         return Err(Found::NotExecutable("no execute permission".into()));
     }
+    // The mode bits may allow only other users (0744 owned by someone
+    // else), or the mount may be noexec. Ask the kernel for this user,
+    // before the sandbox exists, so that a plain EACCES is not later
+    // reported as the sandbox's doing.
+    if let Err(e) = nix::unistd::eaccess(p, nix::unistd::AccessFlags::X_OK) {
+        return Err(Found::NotExecutable(format!(
+            "not executable for this user: {}",
+            std::io::Error::from(e)
+        )));
+    }
     Ok(())
 }
 

@@ -60,7 +60,8 @@ impl From<exec::ExecError> for Failure {
 
 impl From<tmpdir::TmpError> for Failure {
     fn from(e: tmpdir::TmpError) -> Failure {
-        Failure::new(125, e, vec![])
+        let hints = e.hints();
+        Failure::new(125, e, hints)
     }
 }
 
@@ -92,20 +93,35 @@ fn usage_error(e: clap::Error) -> ExitCode {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
+        // `nono` alone: an error like any other, not a help page on stderr.
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
+            eprintln!("nono: no subcommand given");
+            eprintln!("hint: see 'nono --help'");
             return ExitCode::from(125);
         }
         _ => {}
     }
     let rendered = e.render().to_string();
-    let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next().unwrap_or("invalid usage");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    eprintln!("nono: {}", output::text(first));
-    for l in lines {
-        let l = l.trim();
-        if let Some(tip) = l.strip_prefix("tip: ") {
+    // clap's message is the first paragraph; some messages continue on
+    // indented lines ("required arguments were not provided:\n  <COMMAND>").
+    let mut paragraphs = rendered.split("\n\n");
+    let message = paragraphs
+        .next()
+        .unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("tip: "))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    let message = if message.is_empty() {
+        "invalid usage"
+    } else {
+        message
+    };
+    eprintln!("nono: {}", output::text(message));
+    for l in rendered.lines() {
+        if let Some(tip) = l.trim().strip_prefix("tip: ") {
             eprintln!("hint: {}", output::text(tip));
         }
     }
@@ -127,8 +143,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NONO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("nono={level}")));
+    // Colour only on a terminal: logs redirected to a file stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
@@ -196,9 +215,9 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     // its canonical path, even when TMPDIR is reached through a symlink.
     policy
         .add_tmpdir(&std::fs::canonicalize(&run_dir.path).unwrap_or_else(|_| run_dir.path.clone()));
-    tracing::debug!(rules = policy.rules.len(), tmpdir = %run_dir.path.display(), "applying sandbox");
+    tracing::debug!(rules = policy.rules.len(), tmpdir = %output::path(&run_dir.path), "applying sandbox");
     for r in &policy.rules {
-        tracing::trace!(path = %r.path.display(), access = %r.access(), "rule");
+        tracing::trace!(path = %output::path(&r.path), access = %r.access(), "rule");
     }
 
     exec::seal_fds(&[run_dir.lock_fd()])?;

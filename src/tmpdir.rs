@@ -31,6 +31,19 @@ pub enum TmpError {
     Unsafe { dir: PathBuf, why: String },
 }
 
+impl TmpError {
+    pub fn hints(&self) -> Vec<String> {
+        match self {
+            // Another local user can pre-create the predictable name in a
+            // shared /tmp: say how to get around it.
+            TmpError::Unsafe { .. } => vec![
+                "set TMPDIR to a directory only you can write; nono keeps its per-run directories in $TMPDIR/nono-<uid>".into(),
+            ],
+            TmpError::Create { .. } => vec![],
+        }
+    }
+}
+
 /// A live run directory. The lock descriptor must survive into the command.
 #[derive(Debug)]
 pub struct RunDir {
@@ -72,6 +85,10 @@ pub fn create() -> Result<RunDir, TmpError> {
         dir: fresh.clone(),
         source: e.into(),
     })?;
+    let fd = out_of_the_way(fd).map_err(|e| TmpError::Create {
+        dir: fresh.clone(),
+        source: e.into(),
+    })?;
     let lock =
         Flock::lock(fd, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| TmpError::Create {
             dir: fresh.clone(),
@@ -87,6 +104,20 @@ pub fn create() -> Result<RunDir, TmpError> {
         source,
     })?;
     Ok(RunDir { path, lock })
+}
+
+/// The lowest descriptor number the lock may use in the command.
+const LOCK_FD_MIN: i32 = 100;
+
+/// Moves the lock descriptor to a number >= [`LOCK_FD_MIN`]. The command
+/// inherits it, and the lock lasts only as long as some process holds it:
+/// at fd 3 the first `exec 3<&0` of a shell script closed it, and a later
+/// nono start removed the TMPDIR of a run that was still alive.
+fn out_of_the_way(fd: OwnedFd) -> nix::Result<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let high = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(LOCK_FD_MIN))?;
+    // SAFETY: fcntl just returned this new descriptor; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(high) })
 }
 
 /// Creates `dir` with mode 0700 if needed and checks that it is a real

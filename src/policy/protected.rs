@@ -21,9 +21,14 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
     // Expand against the home as written and as resolved, so that a home
     // reached through a symlink (/home -> /usr/home) is covered both ways.
     let mut homes = vec![ctx.home.clone()];
-    if let Ok(real) = std::fs::canonicalize(&ctx.home) {
-        if real != ctx.home {
-            homes.push(real);
+    for home in std::iter::once(ctx.home.clone()).chain(other_homes()) {
+        for h in [Some(home.clone()), std::fs::canonicalize(&home).ok()]
+            .into_iter()
+            .flatten()
+        {
+            if !homes.contains(&h) {
+                homes.push(h);
+            }
         }
     }
     let mut out: Vec<Protected> = Vec::new();
@@ -46,6 +51,25 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
     out.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
     Ok(out)
+}
+
+/// Homes besides `$HOME` whose credentials are protected too: the password
+/// database's home of the real user and, under sudo, of the user who ran
+/// sudo (only adding protection, so trusting SUDO_USER is safe). Under
+/// `sudo` HOME is /root: `--allow /home/alice` must not expose alice's
+/// ~/.ssh, nor may an overridden HOME expose the real one.
+fn other_homes() -> Vec<PathBuf> {
+    use nix::unistd::User;
+    let mut users = vec![User::from_uid(nix::unistd::getuid()).ok().flatten()];
+    if let Some(name) = std::env::var("SUDO_USER").ok().filter(|n| !n.is_empty()) {
+        users.push(User::from_name(&name).ok().flatten());
+    }
+    users
+        .into_iter()
+        .flatten()
+        .map(|u| u.dir)
+        .filter(|d| d.is_absolute() && d != Path::new("/") && d.is_dir())
+        .collect()
 }
 
 fn push(out: &mut Vec<Protected>, p: &Path, category: &str) {

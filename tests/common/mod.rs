@@ -112,6 +112,79 @@ impl TestEnv {
     pub fn path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
+
+    /// The `nono <args>` command of [`TestEnv::nono`], not yet run, for
+    /// tests that need extra environment variables, stdin or a background
+    /// process.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(nono_bin());
+        cmd.args(args)
+            .current_dir(&self.work)
+            .env("HOME", &self.home);
+        cmd
+    }
+
+    /// `nono run GRANTS -- ARGV...` (no shell in between).
+    pub fn sandboxed(&self, grants: &[&str], argv: &[&str]) -> Run {
+        let mut args: Vec<&str> = vec!["run"];
+        args.extend_from_slice(grants);
+        args.push("--");
+        args.extend_from_slice(argv);
+        self.nono(args)
+    }
+
+    /// ARGV without nono, in the work directory: the control of [`TestEnv::sandboxed`].
+    pub fn plain(&self, argv: &[&str]) -> Run {
+        let mut cmd = Command::new(argv[0]);
+        cmd.args(&argv[1..])
+            .current_dir(&self.work)
+            .env("HOME", &self.home);
+        Run::from(cmd)
+    }
+
+    /// Writes `content` to `rel` (relative to the root) with mode 0755.
+    pub fn script(&self, rel: &str, content: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.root.join(rel);
+        fs::write(&p, content).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+}
+
+/// `p` as a string for a shell script. Test paths never contain characters
+/// the shell would interpret; this asserts it rather than quoting.
+pub fn sh_path(p: &Path) -> String {
+    let s = p.display().to_string();
+    assert!(
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b)),
+        "unsafe path for a shell script: {s}"
+    );
+    s
+}
+
+/// The interpreter used for syscall-level probes. Explicitly /usr/bin: the
+/// `python3` on PATH may be a shim under a home directory (pyenv) that the
+/// sandbox does not grant.
+pub const PYTHON: &str = "/usr/bin/python3";
+
+pub fn have(program: &str) -> bool {
+    Path::new(program).exists()
+}
+
+/// `name` in a system directory that every sandbox may execute from
+/// (never a shim in a home directory). GitHub's runners, for example, have
+/// node in /usr/local/bin, Debian in /usr/bin.
+pub fn system_program(name: &str) -> Option<String> {
+    ["/usr/local/bin", "/usr/bin", "/bin"]
+        .iter()
+        .map(|d| format!("{d}/{name}"))
+        .find(|p| Path::new(p).is_file())
 }
 
 impl Default for TestEnv {
@@ -168,6 +241,30 @@ impl Run {
     }
     pub fn expect_stderr_has(&self, s: &str) -> &Run {
         assert!(self.stderr().contains(s), "stderr lacks {s:?}\n{self}");
+        self
+    }
+    pub fn expect_stderr_lacks(&self, s: &str) -> &Run {
+        assert!(!self.stderr().contains(s), "stderr has {s:?}\n{self}");
+        self
+    }
+    /// nono's own failure: status 125 and a one-line `nono: ` message
+    /// (optionally followed by `hint:` lines) that contains `has`.
+    pub fn expect_nono_error(&self, has: &str) -> &Run {
+        self.expect_code(125).expect_one_line_error(has)
+    }
+    /// stderr is exactly one `nono: ` line containing `has`, then only
+    /// `hint: ` lines; no panic, no backtrace.
+    pub fn expect_one_line_error(&self, has: &str) -> &Run {
+        let err = self.stderr();
+        let mut lines = err.lines();
+        let first = lines.next().unwrap_or("");
+        assert!(first.starts_with("nono: "), "no 'nono: ' line\n{self}");
+        assert!(first.contains(has), "first line lacks {has:?}\n{self}");
+        for l in lines {
+            assert!(l.starts_with("hint: "), "extra stderr line {l:?}\n{self}");
+        }
+        assert!(!err.contains("panicked"), "panic\n{self}");
+        assert!(!err.contains("RUST_BACKTRACE"), "backtrace\n{self}");
         self
     }
 }
