@@ -155,19 +155,33 @@ pub fn dry_run(
     );
 
     let _ = writeln!(s);
-    let _ = writeln!(s, "protected (never reachable, whatever is granted):");
-    let mut last_category = "";
-    for p in &policy.protected {
-        if p.category != last_category {
-            let _ = writeln!(s, "  {}:", p.category);
-            last_category = &p.category;
+    for (read_only, title) in [
+        (false, "protected (never reachable, whatever is granted):"),
+        (true, "read-only (readable when granted, never writable):"),
+    ] {
+        let _ = writeln!(s, "{title}");
+        // Grouped by category in first-seen order; the list is sorted by path.
+        let mut categories: Vec<&str> = Vec::new();
+        for p in policy.protected.iter().filter(|p| p.read_only == read_only) {
+            if !categories.contains(&p.category.as_str()) {
+                categories.push(&p.category);
+            }
         }
-        let _ = writeln!(
-            s,
-            "    {}{}",
-            output::path(&p.path),
-            if p.exists { "" } else { " (absent)" }
-        );
+        for c in categories {
+            let _ = writeln!(s, "  {c}:");
+            for p in policy
+                .protected
+                .iter()
+                .filter(|p| p.read_only == read_only && p.category == c)
+            {
+                let _ = writeln!(
+                    s,
+                    "    {}{}",
+                    output::path(&p.path),
+                    if p.exists { "" } else { " (absent)" }
+                );
+            }
+        }
     }
     if !policy.carved.is_empty() {
         let _ = writeln!(s);
@@ -229,6 +243,7 @@ pub fn dry_run_json(policy: &Policy, cmd: &Command, kernel: &KernelView, tmp_bas
             "path": jpath(&p.path),
             "category": p.category,
             "exists": p.exists,
+            "read_only": p.read_only,
         })).collect::<Vec<_>>(),
         "carved": policy.carved.iter().map(|c| json!({
             "dir": jpath(&c.dir),
@@ -270,6 +285,10 @@ pub fn reason_text(d: &Decision) -> String {
     match &d.reason {
         Reason::Protected { path, category } => format!(
             "{} is protected ({category}): nono never grants it, whatever the options, because credentials, keys and start-up files are what a compromised agent would steal or use to run code outside the sandbox",
+            p(path)
+        ),
+        Reason::ReadOnly { path, category } => format!(
+            "{} is read-only ({category}): it may be granted for reading, but nono never lets it be written, because what is written there runs outside the sandbox later",
             p(path)
         ),
         Reason::Granted => {
@@ -354,6 +373,9 @@ fn no_suggestion_text(d: &Decision) -> Option<String> {
     match &d.reason {
         Reason::Protected { .. } => Some(
             "not possible: give the program a copy of what it needs, outside the protected path".into(),
+        ),
+        Reason::ReadOnly { .. } => Some(
+            "not possible: change it yourself, outside the sandbox".into(),
         ),
         Reason::CarveOut { itself: true, dir, .. } if matches!(d.op, Op::Read | Op::Exec) => {
             Some(format!(
@@ -460,7 +482,7 @@ pub fn why_json(d: &Decision) -> Value {
         "text": reason_text(d),
     });
     match &d.reason {
-        Reason::Protected { path, category } => {
+        Reason::Protected { path, category } | Reason::ReadOnly { path, category } => {
             reason["path"] = jpath(path);
             reason["category"] = json!(category);
         }

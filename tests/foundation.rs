@@ -1334,3 +1334,62 @@ fn dry_run_refusal_matches_run_on_old_kernels() {
     Run::from(cmd).expect_nono_error("Landlock");
     assert!(!env.work.join("ran.txt").exists());
 }
+
+// Read-only protected paths: their contents run outside the sandbox later
+// (PATH programs, git and nono configuration), so no grant makes them
+// writable, though they stay readable.
+#[test]
+fn read_only_paths_stay_unwritable_under_allow_home() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.home.join(".local/bin")).unwrap();
+    std::fs::write(env.home.join(".local/bin/tool"), "#!/bin/sh\necho tool\n").unwrap();
+    std::fs::write(env.home.join(".gitconfig"), "[user]\n\tname = me\n").unwrap();
+    std::fs::create_dir_all(env.home.join(".config/nono/profiles")).unwrap();
+    std::fs::write(
+        env.home.join(".config/nono/profiles/mine.toml"),
+        "name = \"mine\"\n",
+    )
+    .unwrap();
+    let h = env.home.display();
+    let probe = format!(
+        "cat {h}/.gitconfig; echo '[alias] x = !evil' >> {h}/.gitconfig; \
+         echo evil >> {h}/.local/bin/tool; echo evil > {h}/.local/bin/new; \
+         echo evil >> {h}/.config/nono/profiles/mine.toml; echo done"
+    );
+    // Control: without nono every write lands.
+    let ctl = TestEnv::new();
+    std::fs::create_dir_all(ctl.home.join(".local/bin")).unwrap();
+    std::fs::write(ctl.home.join(".gitconfig"), "x\n").unwrap();
+    let ch = ctl.home.display();
+    ctl.plain_sh(&format!(
+        "echo evil >> {ch}/.gitconfig && echo evil > {ch}/.local/bin/new"
+    ))
+    .expect_ok();
+    assert!(read(&ctl.home.join(".gitconfig")).contains("evil"));
+
+    env.sandboxed_sh(&["--allow", "~"], &probe)
+        .expect_ok()
+        .expect_stdout_has("name = me")
+        .expect_stdout_has("done");
+    assert_eq!(read(&env.home.join(".gitconfig")), "[user]\n\tname = me\n");
+    assert_eq!(
+        read(&env.home.join(".local/bin/tool")),
+        "#!/bin/sh\necho tool\n"
+    );
+    assert!(!env.home.join(".local/bin/new").exists());
+    assert_eq!(
+        read(&env.home.join(".config/nono/profiles/mine.toml")),
+        "name = \"mine\"\n"
+    );
+}
+
+#[test]
+fn granting_write_on_a_read_only_path_is_refused() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.home.join(".local/bin")).unwrap();
+    env.nono(["run", "--allow", "~/.local/bin", "--", "/bin/true"])
+        .expect_code(125)
+        .expect_stderr_has("read-only");
+    env.nono(["run", "--read", "~/.local/bin", "--", "/bin/true"])
+        .expect_ok();
+}

@@ -49,6 +49,14 @@ impl Access {
         self.0 & other.0 != 0
     }
 
+    pub const fn union(self, other: Access) -> Access {
+        Access(self.0 | other.0)
+    }
+
+    pub fn intersect(self, other: Access) -> Access {
+        Access(self.0 & other.0)
+    }
+
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }

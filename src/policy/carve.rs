@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use super::{paths, protected, CarvedDir, Kind, Origin, PolicyError, Protected, Rule};
+use super::{paths, protected, Access, CarvedDir, Kind, Origin, PolicyError, Protected, Rule};
 
-/// Replaces every directory rule that has protected paths beneath it by its
-/// carve-out, merges the result, and drops rules on protected paths.
+/// Places every rule, carving where protected paths lie beneath it, and
+/// merges the result. Rules on protected paths are dropped; rules on
+/// read-only protected paths keep only their read and execute rights.
 pub fn apply(
     rules: Vec<Rule>,
     protected: &[Protected],
@@ -24,46 +25,113 @@ pub fn apply(
     let mut out: BTreeMap<OsString, Rule> = BTreeMap::new();
     let mut carved: Vec<CarvedDir> = Vec::new();
     for rule in rules {
-        if protected::find(protected, &rule.path).is_some() {
-            // Only system data could get here (user grants are refused
-            // earlier); a protected path never gets a rule.
-            continue;
-        }
-        let below = if rule.kind == Kind::Dir {
-            protected::beneath(protected, &rule.path)
-        } else {
-            Vec::new()
-        };
-        if below.is_empty() {
-            merge(&mut out, rule);
-            continue;
-        }
         for (access, origin) in &rule.parts {
-            // A carve-out of a carve-out is still a carve-out of the original grant.
-            let carve_origin = match origin {
-                Origin::CarveOut { .. } => origin.clone(),
-                other => Origin::CarveOut {
-                    grant: rule.path.clone(),
-                    from: Box::new(other.clone()),
-                },
+            let mut placer = Placer {
+                protected,
+                out: &mut out,
+                carved: &mut carved,
+                grant: &rule.path,
             };
-            let mut pieces = Vec::new();
-            split(&rule.path, &below, &mut pieces, &mut carved, &rule.path)?;
-            for (path, kind) in pieces {
-                merge(
-                    &mut out,
-                    Rule {
-                        path,
-                        kind,
-                        parts: vec![(*access, carve_origin.clone())],
-                    },
-                );
-            }
+            placer.place(&rule.path, rule.kind, *access, origin.clone())?;
         }
     }
-    carved.sort_by(|a, b| a.dir.cmp(&b.dir));
+    carved.sort_by(|a, b| a.dir.as_os_str().cmp(b.dir.as_os_str()));
     carved.dedup();
     Ok((out.into_values().collect(), carved))
+}
+
+const MODIFY: Access = Access::WRITE.union(Access::DELETE);
+
+struct Placer<'a> {
+    protected: &'a [Protected],
+    out: &'a mut BTreeMap<OsString, Rule>,
+    carved: &'a mut Vec<CarvedDir>,
+    /// The path of the rule being placed, for carve-out origins.
+    grant: &'a Path,
+}
+
+impl Placer<'_> {
+    fn place(
+        &mut self,
+        path: &Path,
+        kind: Kind,
+        access: Access,
+        origin: Origin,
+    ) -> Result<(), PolicyError> {
+        if protected::find(self.protected, path).is_some() {
+            // User grants naming protected paths are refused earlier; only
+            // system data or a carve-out could get here: no rule at all.
+            return Ok(());
+        }
+        let mut access = access;
+        if access.intersects(MODIFY) && protected::find_read_only(self.protected, path).is_some() {
+            access = access.intersect(protected::READ_ONLY_KEEP);
+        }
+        if access.is_empty() {
+            return Ok(());
+        }
+        let modifies = access.intersects(MODIFY);
+        let below = kind == Kind::Dir
+            && self.protected.iter().any(|p| {
+                (!p.read_only || modifies)
+                    && p.path.as_os_str() != path.as_os_str()
+                    && paths::is_within(&p.path, path)
+            });
+        if !below {
+            merge(
+                self.out,
+                Rule {
+                    path: path.to_path_buf(),
+                    kind,
+                    parts: vec![(access, origin)],
+                },
+            );
+            return Ok(());
+        }
+        // A carve-out of a carve-out is still a carve-out of the original grant.
+        let child_origin = match origin {
+            Origin::CarveOut { .. } => origin,
+            other => Origin::CarveOut {
+                grant: self.grant.to_path_buf(),
+                from: Box::new(other),
+            },
+        };
+        self.carved.push(CarvedDir {
+            dir: path.to_path_buf(),
+            grant: self.grant.to_path_buf(),
+        });
+        for (child, child_kind) in children(path)? {
+            self.place(&child, child_kind, access, child_origin.clone())?;
+        }
+        Ok(())
+    }
+}
+
+/// The entries of `dir` that can carry a rule. `lstat`: a symlink gets no
+/// rule. Following it would grant whatever it points to; the kernel checks
+/// the target's own rules instead.
+fn children(dir: &Path) -> Result<Vec<(PathBuf, Kind)>, PolicyError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        // A directory we cannot list gets no rule at all: fail closed.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(PolicyError::Carve {
+                dir: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut out: Vec<(PathBuf, Kind)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let path = e.path();
+            let meta = std::fs::symlink_metadata(&path).ok()?;
+            paths::is_rule_target(&meta).then(|| (path, Kind::of(&meta)))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    Ok(out)
 }
 
 fn merge(out: &mut BTreeMap<OsString, Rule>, rule: Rule) {
@@ -79,58 +147,4 @@ fn merge(out: &mut BTreeMap<OsString, Rule>, rule: Rule) {
             out.insert(rule.path.clone().into_os_string(), rule);
         }
     }
-}
-
-/// Lists `dir` and emits one piece per entry that is neither protected nor on
-/// the way to a protected path; recurses into the latter.
-fn split(
-    dir: &Path,
-    below: &[&Protected],
-    pieces: &mut Vec<(PathBuf, Kind)>,
-    carved: &mut Vec<CarvedDir>,
-    grant: &Path,
-) -> Result<(), PolicyError> {
-    carved.push(CarvedDir {
-        dir: dir.to_path_buf(),
-        grant: grant.to_path_buf(),
-    });
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        // A directory we cannot list gets no rule at all: fail closed.
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Ok(()),
-        Err(source) => {
-            return Err(PolicyError::Carve {
-                dir: dir.to_path_buf(),
-                source,
-            })
-        }
-    };
-    let mut children: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    children.sort();
-    for child in children {
-        if protected::find_exact_or_inside(below, &child) {
-            continue;
-        }
-        // lstat: a symlink gets no rule. Following it would grant whatever
-        // it points to; the kernel checks the target's own rules instead.
-        let Ok(meta) = std::fs::symlink_metadata(&child) else {
-            continue;
-        };
-        if !paths::is_rule_target(&meta) {
-            continue;
-        }
-        let deeper: Vec<&Protected> = below
-            .iter()
-            .copied()
-            .filter(|p| {
-                p.path.as_os_str() != child.as_os_str() && paths::is_within(&p.path, &child)
-            })
-            .collect();
-        if deeper.is_empty() {
-            pieces.push((child, Kind::of(&meta)));
-        } else if meta.is_dir() {
-            split(&child, &deeper, pieces, carved, grant)?;
-        }
-    }
-    Ok(())
 }

@@ -36,6 +36,10 @@ struct ProtectedFile {
 pub struct ProtectedGroup {
     pub category: String,
     pub paths: Vec<String>,
+    /// Readable (and executable) when granted, never writable: places
+    /// whose contents run outside the sandbox later.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// Parses an access string such as `rwx`: r read, x execute, w write,

@@ -29,6 +29,10 @@ const MAX_SYMLINKS: usize = 40;
 pub enum Reason {
     /// The path is, or is inside, a protected path: nono never grants it.
     Protected { path: PathBuf, category: String },
+    /// A write or delete inside a read-only protected path (programs on the
+    /// user's PATH, git and nono configuration): readable when granted,
+    /// never writable.
+    ReadOnly { path: PathBuf, category: String },
     /// Granted by the rules marked decisive.
     Granted,
     /// Inside the run's private temporary directory: everything is allowed.
@@ -55,6 +59,7 @@ impl Reason {
     pub fn code(&self) -> &'static str {
         match self {
             Reason::Protected { .. } => "protected",
+            Reason::ReadOnly { .. } => "read_only",
             Reason::Granted => "granted",
             Reason::TempDir => "temp_dir",
             Reason::DeleteProtected => "delete_protected",
@@ -346,10 +351,24 @@ pub fn decide(
 
     let prot = protected::find(&policy.protected, &resolved)
         .or_else(|| protected::find(&policy.protected, &checked));
+    let read_only = if matches!(op, Op::Write | Op::Delete) {
+        protected::find_read_only(&policy.protected, &resolved)
+            .or_else(|| protected::find_read_only(&policy.protected, &checked))
+    } else {
+        None
+    };
     let (allowed, reason) = if let Some(p) = prot {
         (
             false,
             Reason::Protected {
+                path: p.path.clone(),
+                category: p.category.clone(),
+            },
+        )
+    } else if let Some(p) = read_only {
+        (
+            false,
+            Reason::ReadOnly {
                 path: p.path.clone(),
                 category: p.category.clone(),
             },

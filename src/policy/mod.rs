@@ -123,6 +123,16 @@ pub enum PolicyError {
         protected: PathBuf,
         category: String,
     },
+    #[error(
+        "refusing to grant write access to {}: it is read-only ({category}: {})",
+        crate::output::path(given),
+        crate::output::path(protected)
+    )]
+    ReadOnly {
+        given: PathBuf,
+        protected: PathBuf,
+        category: String,
+    },
     #[error("--allow-delete {}: not inside any write grant (--allow or --write)", .0.display())]
     DeleteOutsideWrite(PathBuf),
     #[error("--allow-delete {}: not a directory", .0.display())]
@@ -146,6 +156,10 @@ impl PolicyError {
             PolicyError::Protected { .. } => vec![
                 "nono never grants credentials, keys, shell histories or start-up files".into(),
                 "grant the specific files the program needs from elsewhere instead".into(),
+            ],
+            PolicyError::ReadOnly { given, .. } => vec![
+                "what is written there runs outside the sandbox later (on your PATH, in git's or nono's configuration)".into(),
+                format!("grant it for reading: --read {}", crate::output::path(given)),
             ],
             PolicyError::DeleteOutsideWrite(p) => vec![format!(
                 "grant write access first, e.g. --allow {} --allow-delete {}",
@@ -172,7 +186,7 @@ impl Policy {
 
         let mut write_grants: Vec<PathBuf> = Vec::new();
         for g in &spec.grants {
-            let resolved = resolve_user_path(&g.path, ctx, &protected)?;
+            let resolved = resolve_user_path(&g.path, g.access, ctx, &protected)?;
             if g.access.contains(Access::WRITE) {
                 write_grants.push(resolved.canonical.clone());
             }
@@ -184,7 +198,7 @@ impl Policy {
         }
 
         for d in &spec.allow_delete {
-            let resolved = resolve_user_path(&d.path, ctx, &protected)?;
+            let resolved = resolve_user_path(&d.path, Access::DELETE, ctx, &protected)?;
             if resolved.kind != Kind::Dir {
                 return Err(PolicyError::DeleteNotDir(d.path.clone()));
             }
@@ -257,17 +271,30 @@ impl Policy {
 /// exist yet still says "protected".
 fn resolve_user_path(
     raw: &Path,
+    access: Access,
     ctx: &Context,
     protected: &[Protected],
 ) -> Result<paths::Resolved, PolicyError> {
-    let lexical = paths::expand(raw, ctx)?;
-    if let Some(p) = protected::find(protected, &lexical) {
-        return Err(protected_error(raw, p));
-    }
+    let check = |path: &Path| -> Result<(), PolicyError> {
+        if let Some(p) = protected::find(protected, path) {
+            return Err(protected_error(raw, p));
+        }
+        // Read-only protected paths may be granted for reading only: asking
+        // to write there is refused rather than silently downgraded.
+        if access.intersects(Access::WRITE.union(Access::DELETE)) {
+            if let Some(p) = protected::find_read_only(protected, path) {
+                return Err(PolicyError::ReadOnly {
+                    given: raw.to_path_buf(),
+                    protected: p.path.clone(),
+                    category: p.category.clone(),
+                });
+            }
+        }
+        Ok(())
+    };
+    check(&paths::expand(raw, ctx)?)?;
     let resolved = paths::resolve(raw, ctx)?;
-    if let Some(p) = protected::find(protected, &resolved.canonical) {
-        return Err(protected_error(raw, p));
-    }
+    check(&resolved.canonical)?;
     Ok(resolved)
 }
 

@@ -3,7 +3,7 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::{data, paths, Context, PolicyError};
+use super::{data, paths, Access, Context, PolicyError};
 
 /// One protected path, expanded for this user and machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +13,9 @@ pub struct Protected {
     pub path: PathBuf,
     pub category: String,
     pub exists: bool,
+    /// May be read and executed when granted, but never written, deleted
+    /// or renamed. Unreachable otherwise.
+    pub read_only: bool,
 }
 
 /// Expands the built-in protected list for this user.
@@ -43,7 +46,7 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
                     continue;
                 };
                 for p in expand_glob(&lexical) {
-                    push(&mut out, &p, &g.category);
+                    push(&mut out, &p, &g.category, g.read_only);
                 }
             }
         }
@@ -72,12 +75,13 @@ fn other_homes() -> Vec<PathBuf> {
         .collect()
 }
 
-fn push(out: &mut Vec<Protected>, p: &Path, category: &str) {
+fn push(out: &mut Vec<Protected>, p: &Path, category: &str, read_only: bool) {
     let canonical = std::fs::canonicalize(p).ok();
     out.push(Protected {
         path: p.to_path_buf(),
         category: category.to_string(),
         exists: canonical.is_some(),
+        read_only,
     });
     if let Some(c) = canonical {
         if c != p {
@@ -85,6 +89,7 @@ fn push(out: &mut Vec<Protected>, p: &Path, category: &str) {
                 path: c,
                 category: category.to_string(),
                 exists: true,
+                read_only,
             });
         }
     }
@@ -116,18 +121,17 @@ fn expand_glob(p: &Path) -> Vec<PathBuf> {
 
 /// The protected entry that `path` is, or lies inside, if any.
 pub fn find<'a>(protected: &'a [Protected], path: &Path) -> Option<&'a Protected> {
-    protected.iter().find(|p| paths::is_within(path, &p.path))
-}
-
-/// The protected entries strictly beneath `dir`.
-pub fn beneath<'a>(protected: &'a [Protected], dir: &Path) -> Vec<&'a Protected> {
     protected
         .iter()
-        .filter(|p| p.path.as_os_str() != dir.as_os_str() && paths::is_within(&p.path, dir))
-        .collect()
+        .find(|p| !p.read_only && paths::is_within(path, &p.path))
 }
 
-/// True if `path` is one of `list` or inside one.
-pub fn find_exact_or_inside(list: &[&Protected], path: &Path) -> bool {
-    list.iter().any(|p| paths::is_within(path, &p.path))
+/// The read-only protected entry that `path` is, or lies inside, if any.
+pub fn find_read_only<'a>(protected: &'a [Protected], path: &Path) -> Option<&'a Protected> {
+    protected
+        .iter()
+        .find(|p| p.read_only && paths::is_within(path, &p.path))
 }
+
+/// The rights a rule may keep on a path inside a read-only protected one.
+pub const READ_ONLY_KEEP: Access = Access::READ_EXEC;

@@ -156,3 +156,56 @@ fn no_default_rule_reaches_home_or_shared_tmp() {
         .0
         .contains(Access::EXECUTE));
 }
+
+#[test]
+fn read_only_paths_keep_read_inside_a_write_grant() {
+    let t = tree();
+    let home = t.ctx.home.clone();
+    for d in [".local/bin", ".local/share", ".config/git"] {
+        fs::create_dir_all(home.join(d)).unwrap();
+    }
+    fs::write(home.join(".gitconfig"), "[user]\n").unwrap();
+    fs::write(home.join(".config/git/credentials"), "secret").unwrap();
+    fs::write(home.join(".config/git/ignore"), "*.o").unwrap();
+    let p = Policy::build(&spec(&[("~", Access::READ_WRITE)]), &t.ctx).unwrap();
+    let at = |rel: &str| p.rights_at(&home.join(rel)).0;
+    assert_eq!(at(".gitconfig"), Access::READ_EXEC);
+    assert_eq!(at(".local/bin/tool"), Access::READ_EXEC);
+    assert_eq!(at(".config/git/ignore"), Access::READ_EXEC);
+    assert_eq!(
+        at(".config/git/credentials"),
+        Access::NONE,
+        "protected inside read-only"
+    );
+    assert_eq!(
+        at(".local/share/x"),
+        Access::READ_WRITE,
+        "siblings keep write"
+    );
+    assert_eq!(at("proj/x"), Access::READ_WRITE);
+
+    // A read grant is not carved around read-only paths: nothing to strip.
+    let r = Policy::build(&spec(&[("~/.config", Access::READ_EXEC)]), &t.ctx).unwrap();
+    assert!(r.carved.iter().all(|c| c.dir != home.join(".config/git")));
+    assert_eq!(
+        r.rights_at(&home.join(".config/git/ignore")).0,
+        Access::READ_EXEC
+    );
+    assert_eq!(
+        r.rights_at(&home.join(".config/git/credentials")).0,
+        Access::NONE
+    );
+}
+
+#[test]
+fn write_grant_naming_a_read_only_path_is_refused_read_is_not() {
+    let t = tree();
+    fs::create_dir_all(t.ctx.home.join(".local/bin")).unwrap();
+    let e = Policy::build(&spec(&[("~/.local/bin", Access::READ_WRITE)]), &t.ctx).unwrap_err();
+    assert!(matches!(e, PolicyError::ReadOnly { .. }), "{e}");
+    let p = Policy::build(&spec(&[("~/.local/bin", Access::READ_EXEC)]), &t.ctx).unwrap();
+    assert_eq!(
+        p.rights_at(&t.ctx.home.join(".local/bin/x")).0,
+        Access::READ_EXEC
+    );
+}
