@@ -178,7 +178,7 @@ fn read_only_paths_keep_read_inside_a_write_grant() {
         "protected inside read-only"
     );
     assert_eq!(
-        at(".local/share/x"),
+        at(".config/app/x"),
         Access::READ_WRITE,
         "siblings keep write"
     );
