@@ -183,3 +183,22 @@ pub fn why(d: &Decision) -> String {
     }
     s
 }
+
+/// The `--dry-run` section that says which kernel layer enforces what
+/// beyond the filesystem rules (network, IPC, terminal, privileges).
+pub fn enforcement(guarantees: &[crate::sandbox::Guarantee]) -> String {
+    let mut s = String::new();
+    if guarantees.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "enforcement beyond the filesystem (topic, then the kernel layer that enforces it):"
+    );
+    let width = guarantees.iter().map(|g| g.topic.len()).max().unwrap_or(0);
+    for g in guarantees {
+        let _ = writeln!(s, "  {:<width$}  {}", g.topic, g.text);
+    }
+    s
+}

@@ -150,6 +150,13 @@ fn spec_from_args(args: &PolicyArgs) -> PolicySpec {
             source: Source::Flag("--allow-delete"),
         });
     }
+    spec.net_block |= args.net_block;
+    spec.allow_connect.extend(&args.allow_connect);
+    spec.allow_bind.extend(&args.allow_bind);
+    for p in &args.allow_unix_socket {
+        spec.allow_unix_sockets
+            .push((p.clone(), Source::Flag("--allow-unix-socket")));
+    }
     spec
 }
 
@@ -165,6 +172,10 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         print!(
             "{}",
             explain::dry_run(&policy, &cmd, &view, &tmpdir::base_dir())
+        );
+        print!(
+            "{}",
+            explain::enforcement(&sandbox::guarantees(&policy, args.keep_caps))
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -183,8 +194,13 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     tracing::debug!(
         abi = enforced.abi,
         rules = enforced.rules,
+        filters = enforced.filters,
         "sandbox enforced"
     );
+    if !args.keep_caps {
+        let dropped = sandbox::drop_capabilities()?;
+        tracing::debug!(dropped, "capabilities");
+    }
 
     let env = command_env(&run_dir.path);
     let err = exec::exec(&cmd, &env);

@@ -9,21 +9,22 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use landlock::{
-    Access as _, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetStatus, ABI,
+    Access as _, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
+    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, AT_FDCWD};
 
+use super::seccomp::{ABI_NET, ABI_TRUNCATE};
 use super::{Enforced, SandboxError};
-use crate::policy::{Access, Kind, Policy};
+use crate::policy::{Access, Kind, Origin, Policy};
 
 /// The newest Landlock ABI nono knows and handles. Newer kernels are used
 /// at this ABI: their extra rights are not handled, i.e. behave as before.
 /// ABI 6 brings scopes; 7 adds only audit-log flags, which nono does not use.
 pub const TARGET_ABI: i32 = 6;
 
-/// The ABI that truncation control arrived in (Linux 6.2).
-const ABI_TRUNCATE: i32 = 3;
+/// The ABI that scopes (abstract Unix sockets, signals) arrived in (Linux 6.12).
+pub const ABI_SCOPE: i32 = 6;
 
 /// What this kernel offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,21 +139,44 @@ fn handled(abi: i32) -> BitFlags<AccessFs> {
 }
 
 /// Refuses, before anything is changed, what this kernel cannot enforce.
-pub fn check(_policy: &Policy, support: &Support) -> Result<(), SandboxError> {
+///
+/// The default guarantees hold on every Landlock ABI: where Landlock lacks
+/// a right, the seccomp layer stands in (truncation before ABI 3, the
+/// network before ABI 4). Refused are only the options whose meaning needs
+/// a right that seccomp cannot scope by path or port.
+pub fn check(policy: &Policy, support: &Support) -> Result<(), SandboxError> {
     if let Some(reason) = support.unavailable_reason() {
         return Err(SandboxError::LandlockUnavailable(reason));
     }
-    // Delete protection is a default guarantee; without TRUNCATE the kernel
-    // lets every writable file be truncated to nothing.
-    if support.abi < ABI_TRUNCATE {
+    // --allow-delete: seccomp can deny truncation everywhere but cannot
+    // allow it under one path only. (The private temporary directory is
+    // not a user request: there it is simply lost before ABI 3.)
+    if support.abi < ABI_TRUNCATE && user_delete_grant(policy) {
         return Err(SandboxError::MissingFeature {
-            feature: "truncation protection",
+            feature: "--allow-delete (truncation allowed under one path only)",
             abi: ABI_TRUNCATE,
             linux: "6.2",
             have: support.abi,
         });
     }
+    // Port grants: seccomp cannot see the port of bind()/connect().
+    if support.abi < ABI_NET && policy.net.has_port_grants() {
+        return Err(SandboxError::MissingFeature {
+            feature: "TCP port grants (--allow-connect, --allow-bind)",
+            abi: ABI_NET,
+            linux: "6.7",
+            have: support.abi,
+        });
+    }
     Ok(())
+}
+
+fn user_delete_grant(policy: &Policy) -> bool {
+    policy.rules.iter().any(|r| {
+        r.parts
+            .iter()
+            .any(|(a, o)| a.contains(Access::DELETE) && *o != Origin::TempDir)
+    })
 }
 
 fn ll_err(op: &'static str) -> impl FnOnce(landlock::RulesetError) -> SandboxError {
@@ -166,12 +190,34 @@ fn ll_err(op: &'static str) -> impl FnOnce(landlock::RulesetError) -> SandboxErr
 pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxError> {
     check(policy, support)?;
     let abi = support.abi;
-    let mut created = Ruleset::default()
+    let net = &policy.net;
+    let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(handled(abi))
-        .map_err(ll_err("handle_access"))?
-        .create()
-        .map_err(ll_err("create_ruleset"))?;
+        .map_err(ll_err("handle_access"))?;
+    // TCP bind/connect: handled (so denied unless a port rule allows it)
+    // whenever the network is restricted. seccomp additionally refuses the
+    // sockets themselves unless ports are granted.
+    let handle_net = net.restricted() && abi >= ABI_NET;
+    if handle_net {
+        ruleset = ruleset
+            .handle_access(AccessNet::from_all(ABI::V4))
+            .map_err(ll_err("handle_access(net)"))?;
+    }
+    // Signals and abstract Unix sockets reach only this sandbox.
+    if abi >= ABI_SCOPE {
+        ruleset = ruleset
+            .scope(Scope::from_all(ABI::V6))
+            .map_err(ll_err("scope"))?;
+    }
+    let mut created = ruleset.create().map_err(ll_err("create_ruleset"))?;
+    if handle_net {
+        for (port, rights) in port_rules(net) {
+            created = created
+                .add_rule(NetPort::new(port, rights))
+                .map_err(ll_err("add_rule(net)"))?;
+        }
+    }
     let mut count = 0;
     for rule in &policy.rules {
         let fd = open_beneath(&rule.path)?;
@@ -200,7 +246,23 @@ pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxErro
             "without no_new_privs".into(),
         ));
     }
-    Ok(Enforced { abi, rules: count })
+    Ok(Enforced {
+        abi,
+        rules: count,
+        filters: 0,
+    })
+}
+
+/// One Landlock port rule per granted port, connect and bind merged.
+fn port_rules(net: &crate::policy::NetPolicy) -> Vec<(u16, BitFlags<AccessNet>)> {
+    let mut ports: std::collections::BTreeMap<u16, BitFlags<AccessNet>> = Default::default();
+    for p in &net.connect {
+        *ports.entry(*p).or_default() |= AccessNet::ConnectTcp;
+    }
+    for p in &net.bind {
+        *ports.entry(*p).or_default() |= AccessNet::BindTcp;
+    }
+    ports.into_iter().collect()
 }
 
 /// Opens the canonical path of a rule without following any symlink, so a

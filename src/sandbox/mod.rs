@@ -7,6 +7,12 @@ use crate::policy::Policy;
 mod landlock;
 #[cfg(target_os = "linux")]
 pub use self::landlock::Support;
+#[cfg(target_os = "linux")]
+mod caps;
+#[cfg(target_os = "linux")]
+mod hardening;
+#[cfg(target_os = "linux")]
+pub mod seccomp;
 
 /// Why the sandbox could not be applied. Every variant means: the command
 /// was not run.
@@ -32,6 +38,13 @@ pub enum SandboxError {
         "Landlock reports the ruleset as {0}: refusing to run with less protection than asked for"
     )]
     NotFullyEnforced(String),
+    #[error("seccomp {op} failed: {detail}")]
+    Seccomp { op: &'static str, detail: String },
+    #[error("cannot drop capabilities: {op} failed: {source}")]
+    Capabilities {
+        op: &'static str,
+        source: std::io::Error,
+    },
     #[error("sandboxing is not supported on this operating system yet")]
     #[cfg_attr(target_os = "linux", allow(dead_code))]
     UnsupportedOs,
@@ -60,6 +73,8 @@ impl SandboxError {
 pub struct Enforced {
     pub abi: i32,
     pub rules: usize,
+    /// seccomp filters installed.
+    pub filters: usize,
 }
 
 /// Checks, without changing anything, that this kernel can enforce
@@ -81,11 +96,65 @@ pub fn check(policy: &Policy) -> Result<(), SandboxError> {
 pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
     #[cfg(target_os = "linux")]
     {
-        landlock::apply(policy, &Support::detect())
+        let support = Support::detect();
+        let mut enforced = landlock::apply(policy, &support)?;
+        // After Landlock (which set no_new_privs), right before exec: the
+        // filter also confines whatever nono still does, so nothing else
+        // may happen in between.
+        let spec = seccomp::build(seccomp::Inputs::new(&policy.net, support.abi));
+        enforced.filters = seccomp::install(&spec)?;
+        Ok(enforced)
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = policy;
         Err(SandboxError::UnsupportedOs)
+    }
+}
+
+/// Drops every capability of a privileged caller (root, or any capability
+/// held). Returns whether something was dropped. The last step before exec.
+pub fn drop_capabilities() -> Result<bool, SandboxError> {
+    #[cfg(target_os = "linux")]
+    {
+        Ok(caps::drop_all()?.is_some())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(SandboxError::UnsupportedOs)
+    }
+}
+
+/// Whether the caller holds privilege that `drop_capabilities` would drop.
+pub fn privileged() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        caps::privileged().unwrap_or(true)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        nix::unistd::geteuid().is_root()
+    }
+}
+
+/// One line of the `--dry-run` "enforcement" section: a guarantee (or a
+/// gap) and the kernel layer that provides it on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guarantee {
+    pub topic: &'static str,
+    pub text: String,
+}
+
+/// What this kernel enforces for `policy`, layer by layer.
+pub fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee> {
+    #[cfg(target_os = "linux")]
+    {
+        let abi = Support::detect().abi;
+        hardening::guarantees(policy, abi, keep_caps, privileged())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (policy, keep_caps);
+        vec![]
     }
 }
