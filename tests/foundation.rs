@@ -7,7 +7,7 @@ use common::*;
 #[test]
 fn granted_directory_is_readable_and_writable() {
     let env = TestEnv::new();
-    env.sandboxed_sh(&["--allow", "."], "cat keep.txt && echo new > new.txt")
+    env.sandboxed_sh(&["--allow", "."], "cat keep.txt && echo new >> new.txt")
         .expect_ok()
         .expect_stdout_has("precious");
     assert_eq!(read(&env.work.join("new.txt")), "new\n");
