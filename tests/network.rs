@@ -284,6 +284,29 @@ fn allow_connect_opens_that_port_only() {
 }
 
 #[test]
+fn tcp_fast_open_cannot_connect_around_a_port_grant() {
+    if abi() < 4 {
+        return;
+    }
+    let env = TestEnv::new();
+    let allowed = TcpSink::new();
+    let other = TcpSink::new();
+    // sendto(MSG_FASTOPEN) connects without connect(); Landlock's port
+    // check sits on connect() only. Without the seccomp rule this reached
+    // `other` (measured on Linux 6.18).
+    let code = format!(
+        "def f():\n    s = socket.socket(); s.sendto(b'leak', socket.MSG_FASTOPEN, ('127.0.0.1', {}))\nattempt('fastopen', f)",
+        other.port
+    );
+    expect_line(&plain(&env, &code), "fastopen OK");
+    assert_eq!(other.accepted(), 1, "control must connect");
+    let port = allowed.port.to_string();
+    let r = sandboxed(&env, &["--allow-connect", &port], &code);
+    expect_line(&r, "fastopen ERR EPERM");
+    assert_eq!(other.accepted(), 0, "the other port must receive nothing");
+}
+
+#[test]
 fn allow_bind_opens_that_port_only() {
     if abi() < 4 {
         return; // refused, see allow_connect_opens_that_port_only
@@ -399,4 +422,40 @@ fn dry_run_says_which_layer_enforces_the_network() {
     ])
     .expect_ok()
     .expect_stdout_has("ALL Unix sockets allowed");
+}
+
+#[test]
+fn a_datagram_socket_pair_cannot_reach_a_host_datagram_socket() {
+    use std::os::unix::net::UnixDatagram;
+    let env = TestEnv::new();
+    // A stand-in for /dev/log or the journal socket, outside every grant.
+    let path = env.outside.join("log.sock");
+    let host = UnixDatagram::bind(&path).unwrap();
+    host.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let received = || {
+        let mut buf = [0u8; 64];
+        let mut n = 0;
+        while host.recv(&mut buf).is_ok() {
+            n += 1;
+        }
+        n
+    };
+    // socketpair() of datagram sockets, then sendto() another address:
+    // no socket() call, so the family rule alone would not see it.
+    let code = format!(
+        "def d(t):\n    a, b = socket.socketpair(socket.AF_UNIX, t); a.sendto(b'x', {:?})\nattempt('dgram', lambda: d(socket.SOCK_DGRAM))\nattempt('raw', lambda: d(socket.SOCK_RAW))\nattempt('stream', lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM))",
+        path.to_str().unwrap()
+    );
+    let c = plain(&env, &code);
+    expect_line(&c, "dgram OK");
+    expect_line(&c, "raw OK");
+    assert_eq!(received(), 2, "control datagrams must arrive");
+    for flags in [&[][..], &["--net-block"]] {
+        let r = sandboxed(&env, flags, &code);
+        expect_line(&r, "dgram ERR EPERM");
+        expect_line(&r, "raw ERR EPERM");
+        expect_line(&r, "stream OK");
+        assert_eq!(received(), 0, "the host socket must receive nothing");
+    }
 }

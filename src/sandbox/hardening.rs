@@ -57,7 +57,7 @@ pub fn guarantees(policy: &Policy, abi: i32, keep_caps: bool, privileged: bool) 
             t += &format!(", bind port {}", ports(&net.bind));
         }
         t += &format!(
-            " (any address, loopback included): Landlock TCP port rules (ABI {ABI_NET}); seccomp refuses {families}"
+            " (any address, loopback included): Landlock TCP port rules (ABI {ABI_NET}); seccomp refuses {families}, and TCP Fast Open (MSG_FASTOPEN connects around Landlock's connect check)"
         );
         out.push(g("network", t));
     } else {
@@ -101,7 +101,7 @@ pub fn guarantees(policy: &Policy, abi: i32, keep_caps: bool, privileged: bool) 
     } else {
         out.push(g(
             "unix sockets",
-            "host sockets unreachable (docker.sock, D-Bus, ssh-agent; pathname and abstract): seccomp refuses socket(AF_UNIX); socketpair() and pipes work",
+            "host sockets unreachable (docker.sock, D-Bus, ssh-agent; pathname and abstract): seccomp refuses socket(AF_UNIX) and datagram socketpair() (which can sendto() host sockets); stream socketpair() and pipes work",
         ));
     }
 

@@ -134,7 +134,9 @@ const AF_INET: u32 = libc::AF_INET as u32;
 const AF_INET6: u32 = libc::AF_INET6 as u32;
 const SOCK_TYPE_MASK: u32 = 0xf;
 const SOCK_STREAM: u32 = libc::SOCK_STREAM as u32;
+const SOCK_SEQPACKET: u32 = libc::SOCK_SEQPACKET as u32;
 const IPPROTO_TCP: u32 = libc::IPPROTO_TCP as u32;
+const MSG_FASTOPEN: u32 = libc::MSG_FASTOPEN as u32;
 const TIOCSTI: u32 = 0x5412;
 const TIOCLINUX: u32 = 0x541C;
 const O_TRUNC: u32 = libc::O_TRUNC as u32;
@@ -208,14 +210,55 @@ pub fn build(inp: Inputs) -> FilterSpec {
     if socket_always || !socket_when.is_empty() {
         eperm.push(rule("socket", libc::SYS_socket, socket_when, socket_why));
     }
-    // socketpair(): connected pairs are private to the sandbox, so Unix
-    // pairs always work (node, python multiprocessing, git use them).
+    // TCP Fast Open: sendto()/sendmsg() with MSG_FASTOPEN connects
+    // without connect(), and Landlock's port check hooks only connect():
+    // measured on Linux 6.18, a sandbox allowed port A reached port B this
+    // way. Only relevant where TCP sockets exist under a port grant.
+    if inp.tcp_via_landlock {
+        let why = "MSG_FASTOPEN connects without connect(), around Landlock's port rules";
+        eperm.push(rule(
+            "sendto",
+            libc::SYS_sendto,
+            vec![vec![masked(3, MSG_FASTOPEN, MSG_FASTOPEN)]],
+            why,
+        ));
+        eperm.push(rule(
+            "sendmsg",
+            libc::SYS_sendmsg,
+            vec![vec![masked(2, MSG_FASTOPEN, MSG_FASTOPEN)]],
+            why,
+        ));
+        eperm.push(rule(
+            "sendmmsg",
+            libc::SYS_sendmmsg,
+            vec![vec![masked(3, MSG_FASTOPEN, MSG_FASTOPEN)]],
+            why,
+        ));
+    }
+
+    // socketpair(): connected stream and seqpacket pairs are private to
+    // the sandbox, so they always work (node, python multiprocessing and
+    // git use them). A datagram pair is not: sendto() with an address, or
+    // a new connect(), reaches any host datagram socket (/dev/log, the
+    // journal, ...). So without a Unix socket grant only SOCK_STREAM and
+    // SOCK_SEQPACKET pairs (SOCK_RAW is a datagram socket for AF_UNIX).
+    let mut pair_when: Vec<Vec<Cond>> = Vec::new();
     if inp.net_restricted {
+        pair_when.push(vec![ne(0, AF_UNIX)]);
+    }
+    if !inp.unix_granted {
+        for t in 0..=SOCK_TYPE_MASK {
+            if t != SOCK_STREAM && t != SOCK_SEQPACKET {
+                pair_when.push(vec![masked(1, SOCK_TYPE_MASK, t)]);
+            }
+        }
+    }
+    if !pair_when.is_empty() {
         eperm.push(rule(
             "socketpair",
             libc::SYS_socketpair,
-            vec![vec![ne(0, AF_UNIX)]],
-            "network blocked: only Unix socket pairs",
+            pair_when,
+            "only Unix stream/seqpacket pairs: a datagram pair can send to host sockets",
         ));
     }
 

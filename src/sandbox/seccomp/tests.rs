@@ -100,6 +100,7 @@ fn default_filter_is_exactly_the_default_guarantees() {
         names,
         [
             "socket",
+            "socketpair",
             "io_uring_setup",
             "io_uring_enter",
             "io_uring_register",
@@ -126,6 +127,17 @@ fn default_allows_the_network_but_not_unix_sockets() {
         EPERM
     );
     assert_eq!(call(&p, libc::SYS_socketpair, &[UNIX, STREAM, 0]), ALLOW);
+    assert_eq!(
+        call(&p, libc::SYS_socketpair, &[UNIX, STREAM | FLAGS, 0]),
+        ALLOW
+    );
+    let seqpacket = libc::SOCK_SEQPACKET as u64;
+    assert_eq!(call(&p, libc::SYS_socketpair, &[UNIX, seqpacket, 0]), ALLOW);
+    // Datagram pairs can sendto() host sockets; SOCK_RAW is a datagram
+    // socket for AF_UNIX.
+    for ty in [DGRAM, DGRAM | FLAGS, RAW] {
+        assert_eq!(call(&p, libc::SYS_socketpair, &[UNIX, ty, 0]), EPERM);
+    }
 }
 
 #[test]
@@ -135,6 +147,7 @@ fn a_unix_grant_allows_unix_sockets_altogether() {
         ..DEFAULT
     });
     assert_eq!(call(&p, libc::SYS_socket, &[UNIX, STREAM, 0]), ALLOW);
+    assert_eq!(call(&p, libc::SYS_socketpair, &[UNIX, DGRAM, 0]), ALLOW);
     let p = progs(Inputs {
         unix_granted: true,
         ..BLOCK
@@ -170,7 +183,7 @@ fn net_block_denies_every_family_but_keeps_unix_pairs() {
     assert_eq!(call(&p, libc::SYS_socketpair, &[UNIX, STREAM, 0]), ALLOW);
     assert_eq!(
         call(&p, libc::SYS_socketpair, &[UNIX, DGRAM | FLAGS, 0]),
-        ALLOW
+        EPERM
     );
     assert_eq!(call(&p, libc::SYS_socketpair, &[INET, STREAM, 0]), EPERM);
     assert_eq!(
@@ -211,6 +224,22 @@ fn port_grants_allow_plain_tcp_only() {
     assert_eq!(
         call(&p, libc::SYS_socket, &[libc::AF_PACKET as u64, RAW, 0]),
         EPERM
+    );
+    // TCP Fast Open connects from sendto/sendmsg, where Landlock does not look.
+    let fo = libc::MSG_FASTOPEN as u64;
+    assert_eq!(call(&p, libc::SYS_sendto, &[3, 0, 1, fo, 0, 16]), EPERM);
+    assert_eq!(
+        call(&p, libc::SYS_sendto, &[3, 0, 1, fo | 0x40, 0, 16]),
+        EPERM
+    );
+    assert_eq!(call(&p, libc::SYS_sendmsg, &[3, 0, fo]), EPERM);
+    assert_eq!(call(&p, libc::SYS_sendmmsg, &[3, 0, 1, fo]), EPERM);
+    assert_eq!(call(&p, libc::SYS_sendto, &[3, 0, 1, 0x40, 0, 0]), ALLOW);
+    assert_eq!(call(&p, libc::SYS_sendmsg, &[3, 0, 0]), ALLOW);
+    // Without TCP sockets there is nothing to fast-open: not filtered.
+    assert_eq!(
+        call(&progs(DEFAULT), libc::SYS_sendto, &[3, 0, 1, fo, 0, 16]),
+        ALLOW
     );
 }
 
