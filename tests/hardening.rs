@@ -59,6 +59,13 @@ fn signals_do_not_reach_processes_outside() {
         .expect_fail();
     env.sandboxed_sh(&[], &format!("kill -KILL {pid}"))
         .expect_fail();
+    // The same through a pidfd.
+    let code = format!(
+        "import signal\nfd = os.pidfd_open({pid})\nattempt('pidfd_signal', lambda: signal.pidfd_send_signal(fd, 0))"
+    );
+    expect_line(&plain(&env, &code), "pidfd_signal OK");
+    let code = code.replace("fd, 0)", "fd, signal.SIGKILL)");
+    expect_line(&sandboxed(&env, &[], &code), "pidfd_signal ERR EPERM");
     assert!(victim.alive(), "the outside process must survive");
     // Inside the sandbox signals still work.
     env.sandboxed_sh(&[], "sleep 30 & kill $! && wait $!; echo status=$?")
@@ -78,6 +85,14 @@ fn ptrace_does_not_reach_processes_outside() {
     expect_line(&plain(&env, &code), "seize OK");
     let r = sandboxed(&env, &[], &code);
     expect_line(&r, "seize ERR EPERM");
+    // pidfd_getfd (438 on x86_64 and aarch64) would copy the outside
+    // process's descriptors (its sockets, its files).
+    let getfd = format!(
+        "fd = os.pidfd_open({})\nsys_call('getfd', 438, fd, 0, 0)",
+        victim.pid()
+    );
+    expect_line(&plain(&env, &getfd), "getfd OK");
+    expect_line(&sandboxed(&env, &[], &getfd), "getfd ERR EPERM");
     assert_eq!(
         victim.tracer(),
         "0",

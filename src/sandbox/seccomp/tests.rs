@@ -335,3 +335,21 @@ fn inputs_follow_the_policy_and_abi() {
     assert_eq!(Inputs::new(&net, 3), BLOCK);
     assert!(Inputs::new(&NetPolicy::default(), 2).truncate_fallback);
 }
+
+#[test]
+fn programs_stay_small() {
+    // A syscall without rules pays one compare per listed syscall; only the
+    // matching syscall walks its conditions. The total must stay far below
+    // the kernel's 4096-instruction limit.
+    let worst = progs(Inputs {
+        truncate_fallback: true,
+        ..PORTS
+    });
+    let len: usize = worst.iter().map(Vec::len).sum();
+    assert!(len < 1000, "{len} instructions");
+    let listed = build(Inputs {
+        truncate_fallback: true,
+        ..PORTS
+    });
+    assert!(listed.eperm.len() + listed.enosys.len() < 25);
+}
