@@ -299,6 +299,20 @@ syslog.syslog('nono test'); print('syslog OK')
     ] {
         expect_line(&r, &format!("{step} OK"));
     }
+    // User and group lookups try nscd's Unix socket first (denied), then
+    // fall back to the files; make and bash need nothing more.
+    std::fs::write(env.work.join("Makefile"), "all:\n\t@echo made\n").unwrap();
+    let make = if std::path::Path::new("/usr/bin/make").exists() {
+        "make && "
+    } else {
+        ""
+    };
+    env.sandboxed_sh(
+        &["--net-block", "--allow", "."],
+        &format!("{make}id -un && ls -ld / >/dev/null && echo nss-ok"),
+    )
+    .expect_ok()
+    .expect_stdout_has("nss-ok");
     if std::path::Path::new("/usr/bin/node").exists() {
         let js = "const cp = require('child_process'); \
                   process.stdout.write(cp.execSync('echo child-ok').toString()); \

@@ -327,6 +327,90 @@ mod tests {
         assert!(fs_rights(Access::ALL, Kind::Dir, 3).contains(AccessFs::Truncate));
     }
 
+    fn support(abi: i32) -> Support {
+        Support {
+            kernel_abi: 7,
+            abi,
+            test_cap: Some(abi),
+        }
+    }
+
+    fn policy(spec: crate::policy::PolicySpec, dir: &Path) -> Policy {
+        let ctx = crate::policy::Context {
+            home: dir.to_path_buf(),
+            cwd: dir.to_path_buf(),
+        };
+        Policy::build(&spec, &ctx).unwrap()
+    }
+
+    #[test]
+    fn check_refuses_only_what_seccomp_cannot_stand_in_for() {
+        use crate::policy::{DeleteRequest, PolicySpec, Source};
+        let d = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(d.path()).unwrap();
+        // The default policy runs on every ABI (seccomp covers truncation
+        // and the network below ABI 3 and 4).
+        let default = policy(PolicySpec::default(), &dir);
+        for abi in 1..=6 {
+            assert!(check(&default, &support(abi)).is_ok(), "ABI {abi}");
+        }
+        let blocked = policy(
+            PolicySpec {
+                net_block: true,
+                ..PolicySpec::default()
+            },
+            &dir,
+        );
+        assert!(check(&blocked, &support(1)).is_ok());
+        // Port grants need Landlock TCP rules.
+        let ports = policy(
+            PolicySpec {
+                allow_bind: vec![8080],
+                ..PolicySpec::default()
+            },
+            &dir,
+        );
+        assert!(matches!(
+            check(&ports, &support(3)),
+            Err(SandboxError::MissingFeature { abi: 4, .. })
+        ));
+        assert!(check(&ports, &support(4)).is_ok());
+        // --allow-delete needs per-path truncation.
+        // (A project directory, not HOME itself: HOME is carved.)
+        let proj = dir.join("proj");
+        std::fs::create_dir(&proj).unwrap();
+        let mut spec = PolicySpec::default();
+        spec.grant(&proj, Access::READ_WRITE, Source::Flag("--allow"));
+        spec.allow_delete.push(DeleteRequest {
+            path: proj.clone(),
+            source: Source::Flag("--allow-delete"),
+        });
+        let delete = policy(spec, &dir);
+        assert!(matches!(
+            check(&delete, &support(2)),
+            Err(SandboxError::MissingFeature { abi: 3, .. })
+        ));
+        assert!(check(&delete, &support(3)).is_ok());
+        // The private TMPDIR's delete right is not a user request.
+        let mut tmp = default.clone();
+        tmp.add_tmpdir(&dir);
+        assert!(check(&tmp, &support(1)).is_ok());
+    }
+
+    #[test]
+    fn port_rules_merge_connect_and_bind() {
+        let mut net = crate::policy::NetPolicy::default();
+        net.connect.extend([443, 8080]);
+        net.bind.insert(8080);
+        assert_eq!(
+            port_rules(&net),
+            vec![
+                (443, BitFlags::from(AccessNet::ConnectTcp)),
+                (8080, AccessNet::ConnectTcp | AccessNet::BindTcp),
+            ]
+        );
+    }
+
     #[test]
     fn delete_maps_to_remove_and_truncate() {
         let r = fs_rights(Access::DELETE, Kind::Dir, 6);

@@ -60,6 +60,13 @@ impl SandboxError {
             SandboxError::MissingFeature { .. } => {
                 vec!["upgrade the kernel, or run 'nono setup' to see what this machine supports".into()]
             }
+            SandboxError::Capabilities { .. } => vec![
+                "nono drops every capability of a root caller before running the command".into(),
+                "run nono as a normal user, or pass --keep-caps to run with the capabilities kept".into(),
+            ],
+            SandboxError::Seccomp { .. } => vec![
+                "nono needs seccomp filters (CONFIG_SECCOMP_FILTER) in addition to Landlock".into(),
+            ],
             SandboxError::OpenRule { .. } => {
                 vec!["the path changed between resolution and enforcement; run nono again".into()]
             }
