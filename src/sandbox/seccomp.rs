@@ -159,56 +159,73 @@ fn rule(
     }
 }
 
+/// When `socket(domain, type, protocol)` is refused: an allowlist of
+/// families. `None`: never.
+fn socket_rule(inp: Inputs) -> Option<SyscallRule> {
+    let nr = libc::SYS_socket;
+    if !inp.net_restricted {
+        if inp.unix_granted {
+            return None;
+        }
+        return Some(rule(
+            "socket",
+            nr,
+            vec![vec![eq(0, AF_UNIX)]],
+            "host Unix sockets not granted: no Unix socket except socketpair()",
+        ));
+    }
+    let mut families = Vec::new();
+    if inp.unix_granted {
+        families.push(AF_UNIX);
+    }
+    if inp.tcp_via_landlock {
+        families.extend([AF_INET, AF_INET6]);
+    }
+    if families.is_empty() {
+        // seccompiler has no empty conjunction: an empty list means always.
+        return Some(rule(
+            "socket",
+            nr,
+            vec![],
+            "network blocked: no socket family at all",
+        ));
+    }
+    // Any family outside the list: one conjunction of "!=".
+    let mut when = vec![families.iter().map(|f| ne(0, *f)).collect::<Vec<_>>()];
+    if !inp.tcp_via_landlock {
+        return Some(rule(
+            "socket",
+            nr,
+            when,
+            "network blocked: no socket family except Unix (granted)",
+        ));
+    }
+    for fam in [AF_INET, AF_INET6] {
+        // Only SOCK_STREAM: the kernel rejects any type bit outside the type
+        // mask, SOCK_NONBLOCK and SOCK_CLOEXEC, so listing every other value
+        // of the masked type is complete.
+        for t in (0..=SOCK_TYPE_MASK).filter(|t| *t != SOCK_STREAM) {
+            when.push(vec![eq(0, fam), masked(1, SOCK_TYPE_MASK, t)]);
+        }
+        // Only plain TCP: MPTCP (262) and SCTP (132) are stream sockets
+        // too, and Landlock's TCP rules do not cover them.
+        when.push(vec![eq(0, fam), ne(2, 0), ne(2, IPPROTO_TCP)]);
+    }
+    Some(rule(
+        "socket",
+        nr,
+        when,
+        "network restricted: only TCP (checked by Landlock port rules) and granted Unix sockets",
+    ))
+}
+
 /// The filter for a policy: a pure function, so it can be tested and shown.
 pub fn build(inp: Inputs) -> FilterSpec {
     let mut eperm = Vec::new();
 
     // --- sockets -------------------------------------------------------
-    // socket(domain, type, protocol): an allowlist of families.
-    let mut socket_when: Vec<Vec<Cond>> = Vec::new();
-    let socket_why;
-    if inp.net_restricted {
-        let mut families = Vec::new();
-        if inp.unix_granted {
-            families.push(AF_UNIX);
-        }
-        if inp.tcp_via_landlock {
-            families.extend([AF_INET, AF_INET6]);
-        }
-        // Any family outside the list: one conjunction of "!=" (an empty
-        // conjunction is not allowed, hence the unconditional case).
-        if families.is_empty() {
-            socket_when.clear();
-        } else {
-            socket_when.push(families.iter().map(|f| ne(0, *f)).collect());
-        }
-        if inp.tcp_via_landlock {
-            for fam in [AF_INET, AF_INET6] {
-                // Only SOCK_STREAM: the kernel rejects any type bit outside
-                // the type mask, SOCK_NONBLOCK and SOCK_CLOEXEC, so every
-                // other value of the masked type is listed.
-                for t in 0..=SOCK_TYPE_MASK {
-                    if t != SOCK_STREAM {
-                        socket_when.push(vec![eq(0, fam), masked(1, SOCK_TYPE_MASK, t)]);
-                    }
-                }
-                // Only plain TCP: MPTCP (262) and SCTP (132) are stream
-                // sockets too, and Landlock's TCP rules do not cover them.
-                socket_when.push(vec![eq(0, fam), ne(2, 0), ne(2, IPPROTO_TCP)]);
-            }
-            socket_why = "network restricted: only TCP (checked by Landlock port rules) and granted Unix sockets";
-        } else {
-            socket_why = "network blocked: no socket family except granted Unix sockets";
-        }
-    } else if !inp.unix_granted {
-        socket_when.push(vec![eq(0, AF_UNIX)]);
-        socket_why = "host Unix sockets not granted: no Unix socket except socketpair()";
-    } else {
-        socket_why = "";
-    }
-    let socket_always = inp.net_restricted && !inp.unix_granted && !inp.tcp_via_landlock;
-    if socket_always || !socket_when.is_empty() {
-        eperm.push(rule("socket", libc::SYS_socket, socket_when, socket_why));
+    if let Some(r) = socket_rule(inp) {
+        eperm.push(r);
     }
     // TCP Fast Open: sendto()/sendmsg() with MSG_FASTOPEN connects
     // without connect(), and Landlock's port check hooks only connect():
