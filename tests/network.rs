@@ -307,6 +307,22 @@ fn tcp_fast_open_cannot_connect_around_a_port_grant() {
 }
 
 #[test]
+fn listen_without_bind_cannot_open_an_ephemeral_port() {
+    if abi() < 4 {
+        return;
+    }
+    let env = TestEnv::new();
+    let allowed = TcpSink::new();
+    // listen() on an unbound socket binds a random port without bind().
+    let code = "s = socket.socket()\nattempt('listen', lambda: s.listen())\nprint('port', s.getsockname()[1])";
+    expect_line(&plain(&env, code), "listen OK");
+    let port = allowed.port.to_string();
+    let r = sandboxed(&env, &["--allow-connect", &port], code);
+    expect_line(&r, "listen ERR EPERM");
+    expect_line(&r, "port 0"); // never bound
+}
+
+#[test]
 fn allow_bind_opens_that_port_only() {
     if abi() < 4 {
         return; // refused, see allow_connect_opens_that_port_only

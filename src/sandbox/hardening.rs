@@ -59,6 +59,11 @@ pub fn guarantees(policy: &Policy, abi: i32, keep_caps: bool, privileged: bool) 
         t += &format!(
             " (any address, loopback included): Landlock TCP port rules (ABI {ABI_NET}); seccomp refuses {families}, and TCP Fast Open (MSG_FASTOPEN connects around Landlock's connect check)"
         );
+        if net.bind.is_empty() && !net.unix_granted() {
+            t += "; listen() refused (on an unbound socket it would bind an ephemeral port unseen by Landlock)";
+        } else {
+            t += "; GAP: listen() on an unbound socket binds an ephemeral port, which Landlock does not check";
+        }
         out.push(g("network", t));
     } else {
         let landlock = if abi >= ABI_NET {

@@ -111,6 +111,8 @@ pub struct Inputs {
     /// TCP is allowed to the extent Landlock's port rules say (port grants
     /// on ABI >= 4).
     pub tcp_via_landlock: bool,
+    /// Some TCP port may be bound (`--allow-bind`).
+    pub tcp_bind_granted: bool,
     /// A host Unix socket was granted: Unix sockets are allowed altogether.
     pub unix_granted: bool,
     /// Landlock cannot control truncation (ABI < 3).
@@ -122,6 +124,7 @@ impl Inputs {
         Inputs {
             net_restricted: net.restricted(),
             tcp_via_landlock: net.has_port_grants() && abi >= ABI_NET,
+            tcp_bind_granted: !net.bind.is_empty(),
             unix_granted: net.unix_granted(),
             truncate_fallback: abi < ABI_TRUNCATE,
         }
@@ -250,6 +253,21 @@ pub fn build(inp: Inputs) -> FilterSpec {
             libc::SYS_sendmmsg,
             vec![vec![masked(3, MSG_FASTOPEN, MSG_FASTOPEN)]],
             why,
+        ));
+    }
+
+    // listen() on a socket that was never bound binds an ephemeral port
+    // without bind(), so Landlock's bind rule never sees it: measured on
+    // Linux 6.18, --allow-connect alone let the sandbox listen on 0.0.0.0.
+    // Without a bind grant nothing needs to listen, so listen() is refused
+    // (unless Unix sockets are granted: listen() cannot tell families
+    // apart, and Unix servers must keep working; documented gap).
+    if inp.tcp_via_landlock && !inp.tcp_bind_granted && !inp.unix_granted {
+        eperm.push(rule(
+            "listen",
+            libc::SYS_listen,
+            vec![],
+            "no --allow-bind: listen() would bind an ephemeral port around Landlock's bind rule",
         ));
     }
 

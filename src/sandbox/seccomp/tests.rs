@@ -72,6 +72,7 @@ fn call(p: &[BpfProgram], nr: libc::c_long, args: &[u64]) -> u32 {
 const DEFAULT: Inputs = Inputs {
     net_restricted: false,
     tcp_via_landlock: false,
+    tcp_bind_granted: false,
     unix_granted: false,
     truncate_fallback: false,
 };
@@ -236,6 +237,14 @@ fn port_grants_allow_plain_tcp_only() {
     assert_eq!(call(&p, libc::SYS_sendmmsg, &[3, 0, 1, fo]), EPERM);
     assert_eq!(call(&p, libc::SYS_sendto, &[3, 0, 1, 0x40, 0, 0]), ALLOW);
     assert_eq!(call(&p, libc::SYS_sendmsg, &[3, 0, 0]), ALLOW);
+    // No bind grant: listen() would autobind an ephemeral port.
+    assert_eq!(call(&p, libc::SYS_listen, &[3, 1]), EPERM);
+    let with_bind = progs(Inputs {
+        tcp_bind_granted: true,
+        ..PORTS
+    });
+    assert_eq!(call(&with_bind, libc::SYS_listen, &[3, 1]), ALLOW);
+    assert_eq!(call(&progs(DEFAULT), libc::SYS_listen, &[3, 1]), ALLOW);
     // Without TCP sockets there is nothing to fast-open: not filtered.
     assert_eq!(
         call(&progs(DEFAULT), libc::SYS_sendto, &[3, 0, 1, fo, 0, 16]),
@@ -330,6 +339,9 @@ fn inputs_follow_the_policy_and_abi() {
     assert_eq!(Inputs::new(&net, 6), DEFAULT);
     net.connect.insert(443);
     assert_eq!(Inputs::new(&net, 4), PORTS);
+    net.bind.insert(8080);
+    assert!(Inputs::new(&net, 4).tcp_bind_granted);
+    net.bind.clear();
     // Below ABI 4 port grants are refused by check(); should one get here,
     // the filter still closes IP entirely.
     assert_eq!(Inputs::new(&net, 3), BLOCK);
