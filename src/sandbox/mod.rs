@@ -108,7 +108,14 @@ pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
         // After Landlock (which set no_new_privs), right before exec: the
         // filter also confines whatever nono still does, so nothing else
         // may happen in between.
-        let spec = seccomp::build(seccomp::Inputs::new(&policy.net, support.abi));
+        let inputs = seccomp::Inputs::new(&policy.net, support.abi);
+        if inputs.truncate_fallback {
+            tracing::warn!(
+                "Landlock ABI {} cannot limit truncation to paths: opening with O_TRUNC is denied everywhere ('>' fails, '>>' works); Linux 6.2 lifts this",
+                support.abi
+            );
+        }
+        let spec = seccomp::build(inputs);
         enforced.filters = seccomp::install(&spec)?;
         Ok(enforced)
     }
