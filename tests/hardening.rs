@@ -179,6 +179,47 @@ fn capabilities_are_dropped_when_started_as_root() {
     assert!(!zero(&kept.stdout()), "--keep-caps keeps them\n{kept}");
 }
 
+#[test]
+fn ambient_capabilities_of_a_non_root_caller_are_dropped() {
+    // Root-only setup: setpriv gives uid 65534 an ambient CAP_NET_RAW, the
+    // way a service manager can. That caller cannot narrow its bounding
+    // set (no CAP_SETPCAP); nono must still run and clear the rest.
+    if !is_root() || !std::path::Path::new("/usr/bin/setpriv").exists() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("nono");
+    std::fs::copy(nono_bin(), &bin).unwrap();
+    let setpriv = |tail: &[&str]| {
+        let mut cmd = Command::new("/usr/bin/setpriv");
+        cmd.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=+net_raw",
+            "--ambient-caps=+net_raw",
+        ])
+        .args(tail)
+        .current_dir(dir.path())
+        .env("HOME", dir.path());
+        Run::from(cmd)
+    };
+    let grep = ["/bin/grep", "-E", "^Cap(Amb|Eff|Prm)", "/proc/self/status"];
+    let control = setpriv(&grep);
+    control
+        .expect_ok()
+        .expect_stdout_has("CapAmb:\t0000000000002000");
+    let mut args = vec![bin.to_str().unwrap(), "run", "--"];
+    args.extend_from_slice(&grep);
+    let r = setpriv(&args);
+    r.expect_ok();
+    for set in ["CapAmb", "CapEff", "CapPrm"] {
+        r.expect_stdout_has(&format!("{set}:\t0000000000000000"));
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn keyring_and_io_uring_are_denied() {

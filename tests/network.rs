@@ -365,6 +365,14 @@ fn host_unix_socket_is_unreachable_unless_granted() {
         expect_line(&r, "connect ERR EPERM");
         assert_eq!(pending(), 0, "the socket server must receive nothing");
     }
+    // A stream socketpair is the Unix socket that stays allowed: it cannot
+    // be re-connected elsewhere, even after its peer is gone.
+    let pair = format!(
+        "def c():\n    a, b = socket.socketpair(); b.close(); a.connect({:?})\nattempt('pair', c)",
+        path.to_str().unwrap()
+    );
+    expect_line(&sandboxed(&env, &[], &pair), "pair ERR EISCONN");
+    assert_eq!(pending(), 0);
     let p = path.to_str().unwrap();
     let r = sandboxed(&env, &["--allow-unix-socket", p], &code);
     expect_line(&r, "connect OK");

@@ -126,15 +126,15 @@ pub fn drop_all() -> Result<Option<CapSets>, SandboxError> {
         return Ok(None);
     }
     let before = current()?;
-    for cap in 0..=last_cap() {
-        if before.bounding & (1 << cap) == 0 {
-            continue;
-        }
-        // SAFETY: PR_CAPBSET_DROP takes a capability number; it only
-        // narrows this process's bounding set.
-        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
-            return Err(io("PR_CAPBSET_DROP"));
-        }
+    let root = nix::unistd::geteuid().is_root() || nix::unistd::getuid().is_root();
+    // The bounding set can only be narrowed with CAP_SETPCAP. It matters
+    // for root (execve hands a uid-0 process its whole bounding set); for
+    // any other uid, no_new_privs makes it grant nothing, so a non-root
+    // caller with a few capabilities but no CAP_SETPCAP is not refused.
+    const CAP_SETPCAP: u64 = 1 << 8;
+    let can_drop_bounding = before.effective & CAP_SETPCAP != 0;
+    if before.bounding != 0 && (can_drop_bounding || root) {
+        drop_bounding(before.bounding)?;
     }
     // SAFETY: clears the ambient set; no pointers involved.
     let r = unsafe {
@@ -158,7 +158,10 @@ pub fn drop_all() -> Result<Option<CapSets>, SandboxError> {
     if unsafe { libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) } != 0 {
         return Err(io("capset"));
     }
-    let after = current()?;
+    let mut after = current()?;
+    if !root {
+        after.bounding = 0; // see above: irrelevant without uid 0
+    }
     if !after.is_empty() {
         return Err(SandboxError::Capabilities {
             op: "verification",
@@ -166,4 +169,18 @@ pub fn drop_all() -> Result<Option<CapSets>, SandboxError> {
         });
     }
     Ok(Some(before))
+}
+
+fn drop_bounding(set: u64) -> Result<(), SandboxError> {
+    for cap in 0..=last_cap() {
+        if set & (1 << cap) == 0 {
+            continue;
+        }
+        // SAFETY: PR_CAPBSET_DROP takes a capability number; it only
+        // narrows this process's bounding set.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
+            return Err(io("PR_CAPBSET_DROP"));
+        }
+    }
+    Ok(())
 }
