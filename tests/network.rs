@@ -120,6 +120,14 @@ fn net_block_sends_no_udp() {
     let r = sandboxed(&env, &["--net-block"], &code);
     expect_line(&r, "udp ERR EPERM");
     assert_eq!(sink.received(), 0, "no datagram may leave the sandbox");
+    // Inherited by every descendant: a forked grandchild of the command.
+    let script = "/bin/sh -c '/usr/bin/python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\" && echo created; true'";
+    env.plain_sh(script)
+        .expect_ok()
+        .expect_stdout_has("created");
+    env.sandboxed_sh(&["--net-block"], script)
+        .expect_stdout_lacks("created")
+        .expect_stderr_has("Operation not permitted");
 }
 
 #[test]
