@@ -2,6 +2,8 @@
 //! keystroke injection, no keyring, no io_uring, no x32, no capabilities,
 //! truncation protection on every ABI — and ordinary programs still work.
 
+#![cfg(target_os = "linux")]
+
 mod common;
 #[path = "support/probe.rs"]
 mod probe;

@@ -4,6 +4,8 @@
 //! denial is checked against a control run without nono and by what the
 //! listener received.
 
+#![cfg(target_os = "linux")]
+
 mod common;
 #[path = "support/probe.rs"]
 mod probe;

@@ -44,6 +44,8 @@ pub struct NetPolicy {
     pub unix_sockets: Vec<UnixSocketGrant>,
 }
 
+// Until the Seatbelt backend reads them, only Linux uses the predicates.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 impl NetPolicy {
     /// Builds the network policy from the request. Unix socket paths must
     /// exist: a grant that names nothing is a typo, not a policy.

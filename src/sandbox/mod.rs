@@ -39,8 +39,10 @@ pub enum SandboxError {
     )]
     NotFullyEnforced(String),
     #[error("seccomp {op} failed: {detail}")]
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Seccomp { op: &'static str, detail: String },
     #[error("cannot drop capabilities: {op} failed: {source}")]
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Capabilities {
         op: &'static str,
         source: std::io::Error,
@@ -140,6 +142,7 @@ pub fn drop_capabilities() -> Result<bool, SandboxError> {
 }
 
 /// Whether the caller holds privilege that `drop_capabilities` would drop.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub fn privileged() -> bool {
     #[cfg(target_os = "linux")]
     {
