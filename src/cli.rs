@@ -92,6 +92,22 @@ pub struct PolicyArgs {
     /// Also delete, truncate, rename and move under PATH (a directory inside a write grant)
     #[arg(long = "allow-delete", value_name = "PATH")]
     pub allow_delete: Vec<PathBuf>,
+
+    /// No network at all: no TCP, UDP (so no DNS), raw, MPTCP/SCTP or other IP traffic, loopback included
+    #[arg(long = "net-block")]
+    pub net_block: bool,
+
+    /// Allow TCP connections to PORT on any address (implies --net-block for everything else)
+    #[arg(long = "allow-connect", value_name = "PORT")]
+    pub allow_connect: Vec<u16>,
+
+    /// Allow binding TCP PORT (implies --net-block for everything else)
+    #[arg(long = "allow-bind", value_name = "PORT")]
+    pub allow_bind: Vec<u16>,
+
+    /// Allow connecting to the host Unix socket PATH (see --dry-run: on current kernels this allows all Unix sockets)
+    #[arg(long = "allow-unix-socket", value_name = "PATH")]
+    pub allow_unix_socket: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +122,9 @@ pub struct RunArgs {
     /// With --dry-run: print one JSON document instead of text
     #[arg(long, requires = "dry_run")]
     pub json: bool,
+    /// Keep the capabilities of a root caller (by default every capability is dropped)
+    #[arg(long = "keep-caps")]
+    pub keep_caps: bool,
 
     /// The command to run, and its arguments
     #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]

@@ -210,7 +210,13 @@ fn describe(o: &Origin) -> String {
 }
 
 /// The `--dry-run --json` document.
-pub fn dry_run_json(policy: &Policy, cmd: &Command, kernel: &KernelView, tmp_base: &Path) -> Value {
+pub fn dry_run_json(
+    policy: &Policy,
+    cmd: &Command,
+    kernel: &KernelView,
+    tmp_base: &Path,
+    guarantees: &[crate::sandbox::Guarantee],
+) -> Value {
     let delete_allowed: Vec<Value> = policy
         .rules
         .iter()
@@ -250,6 +256,16 @@ pub fn dry_run_json(policy: &Policy, cmd: &Command, kernel: &KernelView, tmp_bas
             "grant": jpath(&c.grant),
         })).collect::<Vec<_>>(),
         "profiles": policy.profiles,
+        "network": {
+            "block": policy.net.block,
+            "connect": policy.net.connect,
+            "bind": policy.net.bind,
+            "unix_sockets": policy.net.unix_sockets.iter().map(|u| jpath(&u.path)).collect::<Vec<_>>(),
+        },
+        "enforcement": guarantees.iter().map(|g| json!({
+            "topic": g.topic,
+            "text": g.text,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -686,6 +702,25 @@ pub fn setup_json(r: &setup::Report) -> Value {
         })).collect::<Vec<_>>(),
         "upgrades": r.upgrades,
     })
+}
+
+/// The `--dry-run` section that says which kernel layer enforces what
+/// beyond the filesystem rules (network, IPC, terminal, privileges).
+pub fn enforcement(guarantees: &[crate::sandbox::Guarantee]) -> String {
+    let mut s = String::new();
+    if guarantees.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "enforcement beyond the filesystem (topic, then the kernel layer that enforces it):"
+    );
+    let width = guarantees.iter().map(|g| g.topic.len()).max().unwrap_or(0);
+    for g in guarantees {
+        let _ = writeln!(s, "  {:<width$}  {}", g.topic, g.text);
+    }
+    s
 }
 
 #[cfg(test)]

@@ -182,6 +182,13 @@ fn spec_from_args(args: &PolicyArgs) -> PolicySpec {
             source: Source::Flag("--allow-delete"),
         });
     }
+    spec.net_block |= args.net_block;
+    spec.allow_connect.extend(&args.allow_connect);
+    spec.allow_bind.extend(&args.allow_bind);
+    for p in &args.allow_unix_socket {
+        spec.allow_unix_sockets
+            .push((p.clone(), Source::Flag("--allow-unix-socket")));
+    }
     spec
 }
 
@@ -195,8 +202,9 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     if args.dry_run {
         let view = kernel_view(&policy);
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
+        let guarantees = sandbox::guarantees(&policy, args.keep_caps);
         if args.json {
-            let doc = explain::dry_run_json(&policy, &cmd, &view, &tmp_base);
+            let doc = explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees);
             print!("{}", explain::to_json_text(&doc));
         } else {
             let style = output::Style::for_stdout();
@@ -204,6 +212,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 "{}",
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style)
             );
+            print!("{}", explain::enforcement(&guarantees));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -225,8 +234,13 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     tracing::debug!(
         abi = enforced.abi,
         rules = enforced.rules,
+        filters = enforced.filters,
         "sandbox enforced"
     );
+    if !args.keep_caps {
+        let dropped = sandbox::drop_capabilities()?;
+        tracing::debug!(dropped, "capabilities");
+    }
 
     let env = command_env(&run_dir.path);
     let err = exec::exec(&cmd, &env);

@@ -272,16 +272,22 @@ pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
             needs(1)
         },
     });
+    let sc = seccomp.filter;
     g.push(Guarantee {
         id: "delete_protection",
         title: "delete protection",
         level: match abi {
             3.. => Level::Full,
+            1..=2 if sc => Level::Full,
             1..=2 => Level::Partial,
             _ => Level::None,
         },
         detail: match abi {
             3.. => "unlink, rmdir, rename and truncate denied outside --allow-delete".into(),
+            1..=2 if sc => format!(
+                "unlink, rmdir and rename denied by Landlock, truncation by seccomp everywhere; --allow-delete {}",
+                needs(3)
+            ),
             1..=2 => format!("unlink, rmdir and rename denied; truncation {}", needs(3)),
             _ => needs(1),
         },
@@ -289,76 +295,88 @@ pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
     g.push(Guarantee {
         id: "truncation_protection",
         title: "truncation protection",
-        level: if abi >= 3 { Level::Full } else { Level::None },
-        detail: if abi >= 3 {
-            "O_TRUNC and truncate() denied outside --allow-delete".into()
-        } else {
-            needs(3)
+        level: match abi {
+            3.. => Level::Full,
+            1..=2 if sc => Level::Full,
+            _ => Level::None,
+        },
+        detail: match abi {
+            3.. => "O_TRUNC and truncate() denied outside --allow-delete".into(),
+            1..=2 if sc => format!(
+                "by seccomp: every O_TRUNC, creat, truncate and ftruncate fails, even on new files and /dev/null (programs that truncate break); scoped by path {}",
+                needs(3)
+            ),
+            _ => format!("{} or seccomp", needs(3)),
         },
     });
     g.push(network_guarantee(abi, seccomp));
     g.push(Guarantee {
         id: "scopes",
         title: "signal and abstract-socket scoping",
-        level: if abi >= 6 { Level::Full } else { Level::None },
-        detail: if abi >= 6 {
-            "no signals to, and no abstract unix socket connections with, processes outside".into()
-        } else {
-            needs(6)
+        level: match abi {
+            6.. => Level::Full,
+            _ if sc => Level::Partial,
+            _ => Level::None,
+        },
+        detail: match abi {
+            6.. => "no signals to, and no abstract unix socket connections with, processes outside".into(),
+            _ if sc => format!(
+                "abstract unix sockets refused by seccomp (no AF_UNIX sockets without a grant); signals to outside processes {}",
+                needs(6)
+            ),
+            _ => needs(6),
         },
     });
     g.push(Guarantee {
         id: "unix_socket_paths",
-        title: "unix socket paths",
-        level: if abi >= 9 { Level::Full } else { Level::None },
-        detail: if abi >= 9 {
-            "connecting to host sockets (docker.sock, D-Bus) needs a grant".into()
-        } else {
+        title: "host unix sockets",
+        level: match (abi >= 9, sc) {
+            (true, _) => Level::Full,
+            (false, true) => Level::Full,
+            (false, false) => Level::None,
+        },
+        detail: if sc {
             format!(
-                "connecting to host sockets such as docker.sock is not controlled: {}",
+                "no connection to docker.sock, D-Bus, ssh-agent without --allow-unix-socket (seccomp refuses AF_UNIX sockets; a grant allows all unix sockets until per-path control, which {})",
                 needs(9)
             )
+        } else {
+            format!("connecting to host sockets such as docker.sock is not controlled: {}", needs(9))
         },
     });
-    // HOOK(hardening): the seccomp layer adds its guarantees here
-    // (keystroke injection via TIOCSTI/TIOCLINUX, io_uring, ...).
+    g.push(Guarantee {
+        id: "hardening",
+        title: "terminal, io_uring, keyring, x32",
+        level: if sc { Level::Full } else { Level::None },
+        detail: if sc {
+            "TIOCSTI/TIOCLINUX, io_uring, keyctl refused; x32 and foreign-architecture calls kill the process".into()
+        } else {
+            "needs seccomp filters".into()
+        },
+    });
     g
 }
 
-/// `--net-block` as the kernel can enforce it.
-///
-/// HOOK(network): this describes what Landlock offers by ABI, and whether
-/// seccomp is there to close the rest. When the network layer lands it
-/// should report exactly what it enforces with this ABI and seccomp.
+/// `--net-block` as the kernel can enforce it: seccomp refuses every
+/// socket family but Unix on every ABI; Landlock adds TCP control on ABI 4.
 fn network_guarantee(abi: i32, seccomp: &Seccomp) -> Guarantee {
-    let (level, detail) = match (abi >= 10, abi >= 4, seccomp.filter) {
-        (true, _, true) => (
+    let (level, detail) = match (abi >= 4, seccomp.filter) {
+        (true, true) => (
             Level::Full,
-            "TCP and UDP by Landlock, other protocols by seccomp".to_string(),
+            "seccomp refuses every IP, packet, netlink and vsock socket; Landlock also denies TCP bind/connect; port grants by Landlock".to_string(),
         ),
-        (true, _, false) => (
-            Level::Partial,
-            "TCP and UDP by Landlock; raw and other sockets need seccomp".to_string(),
-        ),
-        (false, true, true) => (
-            Level::Partial,
+        (false, true) => (
+            Level::Full,
             format!(
-                "TCP by Landlock, other protocols only by seccomp; UDP by Landlock needs ABI 10 (Linux {})",
-                linux_for(10)
-            ),
-        ),
-        (false, true, false) => (
-            Level::Partial,
-            "TCP only; UDP and other protocols need seccomp, which is unavailable".to_string(),
-        ),
-        (false, false, true) => (
-            Level::Partial,
-            format!(
-                "by seccomp only; Landlock TCP control needs ABI 4 (Linux {})",
+                "seccomp refuses every IP, packet, netlink and vsock socket; port grants need ABI 4 (Linux {})",
                 linux_for(4)
             ),
         ),
-        (false, false, false) => (Level::None, "needs Landlock ABI 4 or seccomp".to_string()),
+        (true, false) => (
+            Level::Partial,
+            "TCP only; UDP and other protocols need seccomp, which is unavailable".to_string(),
+        ),
+        (false, false) => (Level::None, "needs seccomp or Landlock ABI 4".to_string()),
     };
     Guarantee {
         id: "network",
@@ -373,7 +391,7 @@ fn upgrades(l: &Landlock) -> Vec<String> {
     let mut out = Vec::new();
     let Some(kernel) = l.kernel_abi else {
         out.push(format!(
-            "enable Landlock: Linux {} or later with CONFIG_SECURITY_LANDLOCK=y and 'landlock' in the lsm= boot parameter; nono needs Linux {}",
+            "enable Landlock: Linux {} or later with CONFIG_SECURITY_LANDLOCK=y and 'landlock' in the lsm= boot parameter (Linux {} or later avoids the blunt seccomp truncation fallback)",
             linux_for(1),
             linux_for(3)
         ));
@@ -385,7 +403,7 @@ fn upgrades(l: &Landlock) -> Vec<String> {
             continue;
         }
         let why = if f.abi == 3 {
-            " (required: nono refuses to run without it)"
+            " (without it seccomp denies every truncation and --allow-delete is refused)"
         } else {
             ""
         };
@@ -420,20 +438,20 @@ mod tests {
     fn guarantees_follow_the_abi() {
         assert_eq!(level(0, "filesystem"), Level::None);
         assert_eq!(level(1, "filesystem"), Level::Full);
-        assert_eq!(level(2, "delete_protection"), Level::Partial);
+        // Below ABI 3 seccomp stands in for truncation control.
+        assert_eq!(level(2, "delete_protection"), Level::Full);
         assert_eq!(level(3, "delete_protection"), Level::Full);
-        assert_eq!(level(2, "truncation_protection"), Level::None);
-        assert_eq!(level(5, "scopes"), Level::None);
+        assert_eq!(level(2, "truncation_protection"), Level::Full);
+        assert_eq!(level(5, "scopes"), Level::Partial);
         assert_eq!(level(6, "scopes"), Level::Full);
-        assert_eq!(level(6, "unix_socket_paths"), Level::None);
-        assert_eq!(level(9, "unix_socket_paths"), Level::Full);
-        assert_eq!(level(6, "network"), Level::Partial);
-        assert_eq!(level(10, "network"), Level::Full);
+        assert_eq!(level(6, "unix_socket_paths"), Level::Full);
+        assert_eq!(level(1, "network"), Level::Full);
+        assert_eq!(level(6, "network"), Level::Full);
         let no_seccomp = guarantees(2, &sec(false));
-        assert_eq!(
-            no_seccomp.iter().find(|g| g.id == "network").unwrap().level,
-            Level::None
-        );
+        let at = |id: &str| no_seccomp.iter().find(|g| g.id == id).unwrap().level;
+        assert_eq!(at("network"), Level::None);
+        assert_eq!(at("truncation_protection"), Level::None);
+        assert_eq!(at("delete_protection"), Level::Partial);
     }
 
     #[test]
@@ -454,7 +472,7 @@ mod tests {
         };
         let u = upgrades(&l);
         assert!(
-            u[0].contains("Linux 6.2") && u[0].contains("required"),
+            u[0].contains("Linux 6.2") && u[0].contains("--allow-delete is refused"),
             "{u:?}"
         );
         let none = Landlock {

@@ -30,7 +30,7 @@ fn py_plain(env: &TestEnv, code: &str) -> Run {
 #[test]
 fn granted_directory_is_readable_and_writable() {
     let env = TestEnv::new();
-    env.sandboxed_sh(&["--allow", "."], "cat keep.txt && echo new > new.txt")
+    env.sandboxed_sh(&["--allow", "."], "cat keep.txt && echo new >> new.txt")
         .expect_ok()
         .expect_stdout_has("precious");
     assert_eq!(read(&env.work.join("new.txt")), "new\n");
@@ -38,6 +38,12 @@ fn granted_directory_is_readable_and_writable() {
 
 #[test]
 fn allow_creates_files_and_dirs_and_appends() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     env.sandboxed_sh(
         &["--allow", "."],
@@ -107,6 +113,12 @@ fn read_grant_reads_but_does_not_write() {
 
 #[test]
 fn write_grant_writes_but_does_not_read() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     let o = sh_path(&env.outside);
     env.sandboxed_sh(
@@ -224,6 +236,12 @@ fn symlink_grant_applies_to_its_target() {
 
 #[test]
 fn overlapping_grants_merge() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     let o = sh_path(&env.outside);
     // --read and --write on the same directory add up to read and write.
@@ -373,6 +391,12 @@ fn every_contract_credential_is_protected() {
 
 #[test]
 fn allow_home_carve_out_keeps_the_rest_reachable() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     env.sandboxed_sh(
         &["--allow", "~"],
@@ -789,6 +813,12 @@ fn delete_rename_and_truncate_are_denied_by_the_kernel() {
 
 #[test]
 fn allow_delete_lifts_the_protection() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     for (name, script) in destructive_probes() {
         if name == "rm" || name == "rmdir(1)" || name == "truncate(1)" {
             // May be blocklisted commands: covered by the python probes.
@@ -804,6 +834,12 @@ fn allow_delete_lifts_the_protection() {
 
 #[test]
 fn append_and_create_work_under_delete_protection() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     env.sandboxed_sh(
         &["--allow", "."],
@@ -824,6 +860,12 @@ fn append_and_create_work_under_delete_protection() {
 
 #[test]
 fn allow_delete_is_limited_to_its_path() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     fs::create_dir(env.work.join("build")).unwrap();
     fs::write(env.work.join("build/out.o"), "obj").unwrap();
@@ -836,6 +878,12 @@ fn allow_delete_is_limited_to_its_path() {
 
 #[test]
 fn allow_delete_outside_a_write_grant_is_refused() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     for args in [
         &["--allow-delete", "."][..],
@@ -888,6 +936,12 @@ fn with_tmp(env: &TestEnv, args: &[&str]) -> std::process::Command {
 
 #[test]
 fn private_tmpdir_allows_everything() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     let script = "\
         set -e; \
@@ -970,6 +1024,12 @@ fn unsafe_tmpdir_base_is_refused() {
 
 #[test]
 fn tmpdir_of_a_finished_run_is_removed_at_the_next_start() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     let first = Run::from(with_tmp(
         &env,
@@ -1002,6 +1062,12 @@ fn tmpdir_of_a_finished_run_is_removed_at_the_next_start() {
 
 #[test]
 fn tmpdir_of_a_live_run_is_kept() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     // The shell prints its TMPDIR and exits at once, leaving a background
     // child that waits for a line on its stdin: the run is alive exactly
@@ -1052,6 +1118,12 @@ const GIT_ID: &str = "-c user.name=nono-test -c user.email=test@nono.invalid \
 
 #[test]
 fn git_commit_works_with_allow_delete() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     let script = format!(
         "set -e; git {GIT_ID} init -q; git add keep.txt; git {GIT_ID} commit -qm first; \
@@ -1147,6 +1219,12 @@ fn no_new_privs_is_set() {
 
 #[test]
 fn grandchildren_are_confined_too() {
+    if below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    ) {
+        return;
+    }
     let env = TestEnv::new();
     let o = sh_path(&env.outside);
     let script = format!("sh -c 'sh -c \"cat {o}/marker.txt\"'");
@@ -1307,19 +1385,35 @@ fn dry_run_refusal_matches_run_on_old_kernels() {
         eprintln!("skipped: binary built without the test-abi-cap feature");
         return;
     }
-    dry.expect_ok().expect_stdout_has("REFUSED");
-    // Truncation protection needs ABI 3: refuse rather than run weaker.
+    // ABI 2: the default policy runs (seccomp stands in for truncation
+    // control), but --allow-delete cannot be scoped and is refused, in
+    // --dry-run as in run.
+    dry.expect_ok().expect_stdout_lacks("REFUSED");
+    let mut cmd = env.command([
+        "run",
+        "--dry-run",
+        "--allow",
+        ".",
+        "--allow-delete",
+        ".",
+        "--",
+        "/bin/true",
+    ]);
+    cmd.env("NONO_TEST_ABI_CAP", "2");
+    Run::from(cmd).expect_ok().expect_stdout_has("REFUSED");
     let mut cmd = env.command([
         "run",
         "--allow",
         ".",
+        "--allow-delete",
+        ".",
         "--",
         "/bin/sh",
         "-c",
-        "echo ran > ran.txt",
+        "echo ran >> ran.txt",
     ]);
     cmd.env("NONO_TEST_ABI_CAP", "2");
-    Run::from(cmd).expect_nono_error("truncation");
+    Run::from(cmd).expect_nono_error("--allow-delete");
     assert!(!env.work.join("ran.txt").exists());
     let mut cmd = env.command([
         "run",

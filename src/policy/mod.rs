@@ -12,6 +12,7 @@ pub mod access;
 mod carve;
 mod data;
 pub mod decide;
+pub mod net;
 pub mod paths;
 pub mod protected;
 pub mod spec;
@@ -21,6 +22,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use access::{Access, Op};
+pub use net::NetPolicy;
 pub use paths::{Context, Kind};
 pub use protected::Protected;
 pub use spec::{DeleteRequest, PolicySpec, Source};
@@ -93,6 +95,9 @@ pub struct Policy {
     pub protected: Vec<Protected>,
     pub carved: Vec<CarvedDir>,
     pub net_block: bool,
+    /// Network and IPC: `--net-block`, port grants, Unix socket grants.
+    /// `net.block == net_block`; `net.restricted()` is what backends use.
+    pub net: NetPolicy,
     pub profiles: Vec<String>,
     pub context: Context,
 }
@@ -237,11 +242,19 @@ impl Policy {
         }
 
         let (rules, carved) = carve::apply(merged.into_rules(), &protected)?;
+        let net = NetPolicy::build(
+            spec.net_block,
+            &spec.allow_connect,
+            &spec.allow_bind,
+            &spec.allow_unix_sockets,
+            ctx,
+        )?;
         Ok(Policy {
             rules,
             protected,
             carved,
             net_block: spec.net_block,
+            net,
             profiles: spec.profiles.clone(),
             context: ctx.clone(),
         })

@@ -55,6 +55,12 @@ pub struct PolicySpec {
     pub allow_commands: Vec<CommandRequest>,
     pub block_commands: Vec<CommandRequest>,
     pub net_block: bool,
+    /// TCP ports to allow connecting to (`--allow-connect`).
+    pub allow_connect: Vec<u16>,
+    /// TCP ports to allow binding (`--allow-bind`).
+    pub allow_bind: Vec<u16>,
+    /// Host Unix sockets to allow connecting to (`--allow-unix-socket`).
+    pub allow_unix_sockets: Vec<(PathBuf, Source)>,
     /// Names of the profiles applied, outermost last (for display).
     pub profiles: Vec<String>,
 }

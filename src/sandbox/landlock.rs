@@ -9,21 +9,22 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use landlock::{
-    Access as _, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetStatus, ABI,
+    Access as _, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
+    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, AT_FDCWD};
 
+use super::seccomp::{ABI_NET, ABI_TRUNCATE};
 use super::{Enforced, SandboxError};
-use crate::policy::{Access, Kind, Policy};
+use crate::policy::{Access, Kind, Origin, Policy};
 
 /// The newest Landlock ABI nono knows and handles. Newer kernels are used
 /// at this ABI: their extra rights are not handled, i.e. behave as before.
 /// ABI 6 brings scopes; 7 adds only audit-log flags, which nono does not use.
 pub const TARGET_ABI: i32 = 6;
 
-/// The ABI that truncation control arrived in (Linux 6.2).
-const ABI_TRUNCATE: i32 = 3;
+/// The ABI that scopes (abstract Unix sockets, signals) arrived in (Linux 6.12).
+pub const ABI_SCOPE: i32 = 6;
 
 /// What this kernel offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,26 +139,50 @@ fn handled(abi: i32) -> BitFlags<AccessFs> {
 }
 
 /// Refuses, before anything is changed, what this kernel cannot enforce.
-pub fn check(_policy: &Policy, support: &Support) -> Result<(), SandboxError> {
-    check_baseline(support)
-}
-
-/// What every sandbox needs, whatever the policy.
-pub fn check_baseline(support: &Support) -> Result<(), SandboxError> {
-    if let Some(reason) = support.unavailable_reason() {
-        return Err(SandboxError::LandlockUnavailable(reason));
-    }
-    // Delete protection is a default guarantee; without TRUNCATE the kernel
-    // lets every writable file be truncated to nothing.
-    if support.abi < ABI_TRUNCATE {
+///
+/// The default guarantees hold on every Landlock ABI: where Landlock lacks
+/// a right, the seccomp layer stands in (truncation before ABI 3, the
+/// network before ABI 4). Refused are only the options whose meaning needs
+/// a right that seccomp cannot scope by path or port.
+pub fn check(policy: &Policy, support: &Support) -> Result<(), SandboxError> {
+    check_baseline(support)?;
+    // --allow-delete: seccomp can deny truncation everywhere but cannot
+    // allow it under one path only. (The private temporary directory is
+    // not a user request: there it is simply lost before ABI 3.)
+    if support.abi < ABI_TRUNCATE && user_delete_grant(policy) {
         return Err(SandboxError::MissingFeature {
-            feature: "truncation protection",
+            feature: "--allow-delete (truncation allowed under one path only)",
             abi: ABI_TRUNCATE,
             linux: "6.2",
             have: support.abi,
         });
     }
+    // Port grants: seccomp cannot see the port of bind()/connect().
+    if support.abi < ABI_NET && policy.net.has_port_grants() {
+        return Err(SandboxError::MissingFeature {
+            feature: "TCP port grants (--allow-connect, --allow-bind)",
+            abi: ABI_NET,
+            linux: "6.7",
+            have: support.abi,
+        });
+    }
     Ok(())
+}
+
+/// What every sandbox needs, whatever the policy: a usable Landlock.
+pub fn check_baseline(support: &Support) -> Result<(), SandboxError> {
+    if let Some(reason) = support.unavailable_reason() {
+        return Err(SandboxError::LandlockUnavailable(reason));
+    }
+    Ok(())
+}
+
+fn user_delete_grant(policy: &Policy) -> bool {
+    policy.rules.iter().any(|r| {
+        r.parts
+            .iter()
+            .any(|(a, o)| a.contains(Access::DELETE) && *o != Origin::TempDir)
+    })
 }
 
 fn ll_err(op: &'static str) -> impl FnOnce(landlock::RulesetError) -> SandboxError {
@@ -171,12 +196,34 @@ fn ll_err(op: &'static str) -> impl FnOnce(landlock::RulesetError) -> SandboxErr
 pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxError> {
     check(policy, support)?;
     let abi = support.abi;
-    let mut created = Ruleset::default()
+    let net = &policy.net;
+    let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(handled(abi))
-        .map_err(ll_err("handle_access"))?
-        .create()
-        .map_err(ll_err("create_ruleset"))?;
+        .map_err(ll_err("handle_access"))?;
+    // TCP bind/connect: handled (so denied unless a port rule allows it)
+    // whenever the network is restricted. seccomp additionally refuses the
+    // sockets themselves unless ports are granted.
+    let handle_net = net.restricted() && abi >= ABI_NET;
+    if handle_net {
+        ruleset = ruleset
+            .handle_access(AccessNet::from_all(ABI::V4))
+            .map_err(ll_err("handle_access(net)"))?;
+    }
+    // Signals and abstract Unix sockets reach only this sandbox.
+    if abi >= ABI_SCOPE {
+        ruleset = ruleset
+            .scope(Scope::from_all(ABI::V6))
+            .map_err(ll_err("scope"))?;
+    }
+    let mut created = ruleset.create().map_err(ll_err("create_ruleset"))?;
+    if handle_net {
+        for (port, rights) in port_rules(net) {
+            created = created
+                .add_rule(NetPort::new(port, rights))
+                .map_err(ll_err("add_rule(net)"))?;
+        }
+    }
     let mut count = 0;
     for rule in &policy.rules {
         let fd = open_beneath(&rule.path)?;
@@ -205,7 +252,23 @@ pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxErro
             "without no_new_privs".into(),
         ));
     }
-    Ok(Enforced { abi, rules: count })
+    Ok(Enforced {
+        abi,
+        rules: count,
+        filters: 0,
+    })
+}
+
+/// One Landlock port rule per granted port, connect and bind merged.
+fn port_rules(net: &crate::policy::NetPolicy) -> Vec<(u16, BitFlags<AccessNet>)> {
+    let mut ports: std::collections::BTreeMap<u16, BitFlags<AccessNet>> = Default::default();
+    for p in &net.connect {
+        *ports.entry(*p).or_default() |= AccessNet::ConnectTcp;
+    }
+    for p in &net.bind {
+        *ports.entry(*p).or_default() |= AccessNet::BindTcp;
+    }
+    ports.into_iter().collect()
 }
 
 /// Opens the canonical path of a rule without following any symlink, so a
@@ -268,6 +331,90 @@ mod tests {
         assert!(!r.contains(AccessFs::Truncate));
         assert!(!r.contains(AccessFs::IoctlDev));
         assert!(fs_rights(Access::ALL, Kind::Dir, 3).contains(AccessFs::Truncate));
+    }
+
+    fn support(abi: i32) -> Support {
+        Support {
+            kernel_abi: 7,
+            abi,
+            test_cap: Some(abi),
+        }
+    }
+
+    fn policy(spec: crate::policy::PolicySpec, dir: &Path) -> Policy {
+        let ctx = crate::policy::Context {
+            home: dir.to_path_buf(),
+            cwd: dir.to_path_buf(),
+        };
+        Policy::build(&spec, &ctx).unwrap()
+    }
+
+    #[test]
+    fn check_refuses_only_what_seccomp_cannot_stand_in_for() {
+        use crate::policy::{DeleteRequest, PolicySpec, Source};
+        let d = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(d.path()).unwrap();
+        // The default policy runs on every ABI (seccomp covers truncation
+        // and the network below ABI 3 and 4).
+        let default = policy(PolicySpec::default(), &dir);
+        for abi in 1..=6 {
+            assert!(check(&default, &support(abi)).is_ok(), "ABI {abi}");
+        }
+        let blocked = policy(
+            PolicySpec {
+                net_block: true,
+                ..PolicySpec::default()
+            },
+            &dir,
+        );
+        assert!(check(&blocked, &support(1)).is_ok());
+        // Port grants need Landlock TCP rules.
+        let ports = policy(
+            PolicySpec {
+                allow_bind: vec![8080],
+                ..PolicySpec::default()
+            },
+            &dir,
+        );
+        assert!(matches!(
+            check(&ports, &support(3)),
+            Err(SandboxError::MissingFeature { abi: 4, .. })
+        ));
+        assert!(check(&ports, &support(4)).is_ok());
+        // --allow-delete needs per-path truncation.
+        // (A project directory, not HOME itself: HOME is carved.)
+        let proj = dir.join("proj");
+        std::fs::create_dir(&proj).unwrap();
+        let mut spec = PolicySpec::default();
+        spec.grant(&proj, Access::READ_WRITE, Source::Flag("--allow"));
+        spec.allow_delete.push(DeleteRequest {
+            path: proj.clone(),
+            source: Source::Flag("--allow-delete"),
+        });
+        let delete = policy(spec, &dir);
+        assert!(matches!(
+            check(&delete, &support(2)),
+            Err(SandboxError::MissingFeature { abi: 3, .. })
+        ));
+        assert!(check(&delete, &support(3)).is_ok());
+        // The private TMPDIR's delete right is not a user request.
+        let mut tmp = default.clone();
+        tmp.add_tmpdir(&dir);
+        assert!(check(&tmp, &support(1)).is_ok());
+    }
+
+    #[test]
+    fn port_rules_merge_connect_and_bind() {
+        let mut net = crate::policy::NetPolicy::default();
+        net.connect.extend([443, 8080]);
+        net.bind.insert(8080);
+        assert_eq!(
+            port_rules(&net),
+            vec![
+                (443, BitFlags::from(AccessNet::ConnectTcp)),
+                (8080, AccessNet::ConnectTcp | AccessNet::BindTcp),
+            ]
+        );
     }
 
     #[test]

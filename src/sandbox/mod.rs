@@ -7,6 +7,12 @@ use crate::policy::Policy;
 mod landlock;
 #[cfg(target_os = "linux")]
 pub use self::landlock::{Support, TARGET_ABI};
+#[cfg(target_os = "linux")]
+mod caps;
+#[cfg(target_os = "linux")]
+mod hardening;
+#[cfg(target_os = "linux")]
+pub mod seccomp;
 
 /// Why the sandbox could not be applied. Every variant means: the command
 /// was not run.
@@ -32,6 +38,15 @@ pub enum SandboxError {
         "Landlock reports the ruleset as {0}: refusing to run with less protection than asked for"
     )]
     NotFullyEnforced(String),
+    #[error("seccomp {op} failed: {detail}")]
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Seccomp { op: &'static str, detail: String },
+    #[error("cannot drop capabilities: {op} failed: {source}")]
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Capabilities {
+        op: &'static str,
+        source: std::io::Error,
+    },
     #[error("sandboxing is not supported on this operating system yet")]
     #[cfg_attr(target_os = "linux", allow(dead_code))]
     UnsupportedOs,
@@ -47,6 +62,13 @@ impl SandboxError {
             SandboxError::MissingFeature { .. } => {
                 vec!["upgrade the kernel, or run 'nono setup' to see what this machine supports".into()]
             }
+            SandboxError::Capabilities { .. } => vec![
+                "nono drops every capability of a root caller before running the command".into(),
+                "run nono as a normal user, or pass --keep-caps to run with the capabilities kept".into(),
+            ],
+            SandboxError::Seccomp { .. } => vec![
+                "nono needs seccomp filters (CONFIG_SECCOMP_FILTER) in addition to Landlock".into(),
+            ],
             SandboxError::OpenRule { .. } => {
                 vec!["the path changed between resolution and enforcement; run nono again".into()]
             }
@@ -60,6 +82,8 @@ impl SandboxError {
 pub struct Enforced {
     pub abi: i32,
     pub rules: usize,
+    /// seccomp filters installed.
+    pub filters: usize,
 }
 
 /// Checks, without changing anything, that this kernel can enforce
@@ -94,11 +118,73 @@ pub fn check_baseline() -> Result<(), SandboxError> {
 pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
     #[cfg(target_os = "linux")]
     {
-        landlock::apply(policy, &Support::detect())
+        let support = Support::detect();
+        let mut enforced = landlock::apply(policy, &support)?;
+        // After Landlock (which set no_new_privs), right before exec: the
+        // filter also confines whatever nono still does, so nothing else
+        // may happen in between.
+        let inputs = seccomp::Inputs::new(&policy.net, support.abi);
+        if inputs.truncate_fallback {
+            tracing::warn!(
+                "Landlock ABI {} cannot limit truncation to paths: opening with O_TRUNC is denied everywhere ('>' fails, '>>' works); Linux 6.2 lifts this",
+                support.abi
+            );
+        }
+        let spec = seccomp::build(inputs);
+        enforced.filters = seccomp::install(&spec)?;
+        Ok(enforced)
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = policy;
         Err(SandboxError::UnsupportedOs)
+    }
+}
+
+/// Drops every capability of a privileged caller (root, or any capability
+/// held). Returns whether something was dropped. The last step before exec.
+pub fn drop_capabilities() -> Result<bool, SandboxError> {
+    #[cfg(target_os = "linux")]
+    {
+        Ok(caps::drop_all()?.is_some())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(SandboxError::UnsupportedOs)
+    }
+}
+
+/// Whether the caller holds privilege that `drop_capabilities` would drop.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub fn privileged() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        caps::privileged().unwrap_or(true)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        nix::unistd::geteuid().is_root()
+    }
+}
+
+/// One line of the `--dry-run` "enforcement" section: a guarantee (or a
+/// gap) and the kernel layer that provides it on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guarantee {
+    pub topic: &'static str,
+    pub text: String,
+}
+
+/// What this kernel enforces for `policy`, layer by layer.
+pub fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee> {
+    #[cfg(target_os = "linux")]
+    {
+        let abi = Support::detect().abi;
+        hardening::guarantees(policy, abi, keep_caps, privileged())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (policy, keep_caps);
+        vec![]
     }
 }

@@ -285,3 +285,22 @@ impl fmt::Display for Run {
 pub fn read(p: &Path) -> String {
     fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
 }
+
+/// The Landlock ABI cap the suite runs under (scripts/test re-runs the
+/// kernel-dependent tests with NONO_TEST_ABI_CAP set), if any.
+pub fn abi_cap() -> Option<i32> {
+    std::env::var("NONO_TEST_ABI_CAP").ok()?.parse().ok()
+}
+
+/// True (and says so) when the suite runs capped below `abi`: the test
+/// pins behaviour that needs that ABI. What holds below it is pinned by
+/// the tests written for it (tests/hardening.rs, the refusal tests).
+pub fn below_abi(abi: i32, what: &str) -> bool {
+    match abi_cap() {
+        Some(cap) if cap < abi => {
+            eprintln!("skipped at ABI cap {cap}: {what} needs Landlock ABI {abi}");
+            true
+        }
+        _ => false,
+    }
+}

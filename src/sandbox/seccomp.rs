@@ -1,0 +1,493 @@
+//! The seccomp layer: what Landlock cannot see.
+//!
+//! Landlock mediates paths, TCP ports and (ABI 6) scopes. It does not see
+//! socket families (UDP, raw, MPTCP, SCTP, netlink, vsock, ...), io_uring,
+//! terminal ioctls on the inherited tty, the kernel keyring, nor, before
+//! ABI 3, truncation. This module closes those doors with a deny-list
+//! filter built by [`build`] (a pure function of the policy and the ABI,
+//! unit-tested) and compiled with `seccompiler` (pure Rust, maintained by
+//! the Firecracker project: no C library to link, the same code that
+//! confines Firecracker's VMMs).
+//!
+//! Design decisions:
+//! - Deny-list, default allow: nono runs arbitrary programs (shells,
+//!   compilers, language runtimes) and cannot know their syscalls.
+//! - Denials return EPERM, not a kill: programs treat EPERM from socket()
+//!   or ioctl() as "not available here" and fall back (glibc's nscd lookup,
+//!   syslog(), getaddrinfo), while a kill would break them for no gain.
+//! - Two things kill the process instead, because a deny-list cannot reason
+//!   about them at all: a foreign architecture (x86_64's `int 0x80` i386
+//!   entry has other syscall numbers; seccompiler's own check) and x32
+//!   system calls (x86_64 numbers with bit 30 set, which no rule below
+//!   would match; seccompiler does not check this, so nono prepends it).
+//! - Every argument compare is 32-bit (`Dword`): the kernel reads socket
+//!   family/type/protocol, ioctl requests and open flags as `int`/`unsigned
+//!   int`, so a 64-bit compare could be bypassed by setting the upper half.
+//! - openat2() hides its flags behind a pointer; where O_TRUNC must be
+//!   filtered (ABI < 3) it fails with ENOSYS so that libc falls back to
+//!   openat(). That needs a second action, hence a second filter: the
+//!   kernel runs every installed filter and takes the strictest result.
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+    SeccompFilter, SeccompRule, TargetArch,
+};
+
+use super::SandboxError;
+use crate::policy::NetPolicy;
+
+/// The Landlock ABI that brought truncation control (Linux 6.2).
+pub const ABI_TRUNCATE: i32 = 3;
+/// The Landlock ABI that brought TCP bind/connect control (Linux 6.7).
+pub const ABI_NET: i32 = 4;
+
+/// A 32-bit comparison of one syscall argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cond {
+    pub arg: u8,
+    pub op: Op,
+    pub value: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    /// `(arg & mask) == value`
+    MaskedEq(u32),
+}
+
+const fn eq(arg: u8, value: u32) -> Cond {
+    Cond {
+        arg,
+        op: Op::Eq,
+        value,
+    }
+}
+
+const fn ne(arg: u8, value: u32) -> Cond {
+    Cond {
+        arg,
+        op: Op::Ne,
+        value,
+    }
+}
+
+const fn masked(arg: u8, mask: u32, value: u32) -> Cond {
+    Cond {
+        arg,
+        op: Op::MaskedEq(mask),
+        value,
+    }
+}
+
+/// One syscall and when it is refused: `when` lists alternatives (any
+/// matches), each a conjunction of conditions. An empty `when` refuses the
+/// call always.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyscallRule {
+    pub name: &'static str,
+    pub nr: i64,
+    pub when: Vec<Vec<Cond>>,
+    /// Why, for `--dry-run`.
+    pub why: &'static str,
+}
+
+/// The complete filter request: calls failing with EPERM, and calls failing
+/// with ENOSYS (so that libc uses an older, filterable call instead).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilterSpec {
+    pub eperm: Vec<SyscallRule>,
+    pub enosys: Vec<SyscallRule>,
+}
+
+/// What the filter depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inputs {
+    /// `--net-block` or a port grant.
+    pub net_restricted: bool,
+    /// TCP is allowed to the extent Landlock's port rules say (port grants
+    /// on ABI >= 4).
+    pub tcp_via_landlock: bool,
+    /// Some TCP port may be bound (`--allow-bind`).
+    pub tcp_bind_granted: bool,
+    /// A host Unix socket was granted: Unix sockets are allowed altogether.
+    pub unix_granted: bool,
+    /// Landlock cannot control truncation (ABI < 3).
+    pub truncate_fallback: bool,
+}
+
+impl Inputs {
+    pub fn new(net: &NetPolicy, abi: i32) -> Inputs {
+        Inputs {
+            net_restricted: net.restricted(),
+            tcp_via_landlock: net.has_port_grants() && abi >= ABI_NET,
+            tcp_bind_granted: !net.bind.is_empty(),
+            unix_granted: net.unix_granted(),
+            truncate_fallback: abi < ABI_TRUNCATE,
+        }
+    }
+}
+
+// Values from the kernel's UAPI (stable ABI), as u32 for 32-bit compares.
+const AF_UNIX: u32 = libc::AF_UNIX as u32;
+const AF_INET: u32 = libc::AF_INET as u32;
+const AF_INET6: u32 = libc::AF_INET6 as u32;
+const SOCK_TYPE_MASK: u32 = 0xf;
+const SOCK_STREAM: u32 = libc::SOCK_STREAM as u32;
+const SOCK_SEQPACKET: u32 = libc::SOCK_SEQPACKET as u32;
+const IPPROTO_TCP: u32 = libc::IPPROTO_TCP as u32;
+const MSG_FASTOPEN: u32 = libc::MSG_FASTOPEN as u32;
+const TIOCSTI: u32 = 0x5412;
+const TIOCLINUX: u32 = 0x541C;
+const O_TRUNC: u32 = libc::O_TRUNC as u32;
+const O_CREAT: u32 = libc::O_CREAT as u32;
+const O_EXCL: u32 = libc::O_EXCL as u32;
+/// x32 system calls are x86_64 numbers with this bit set.
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+fn rule(
+    name: &'static str,
+    nr: libc::c_long,
+    when: Vec<Vec<Cond>>,
+    why: &'static str,
+) -> SyscallRule {
+    SyscallRule {
+        name,
+        nr,
+        when,
+        why,
+    }
+}
+
+/// When `socket(domain, type, protocol)` is refused: an allowlist of
+/// families. `None`: never.
+fn socket_rule(inp: Inputs) -> Option<SyscallRule> {
+    let nr = libc::SYS_socket;
+    if !inp.net_restricted {
+        if inp.unix_granted {
+            return None;
+        }
+        return Some(rule(
+            "socket",
+            nr,
+            vec![vec![eq(0, AF_UNIX)]],
+            "host Unix sockets not granted: no Unix socket except socketpair()",
+        ));
+    }
+    let mut families = Vec::new();
+    if inp.unix_granted {
+        families.push(AF_UNIX);
+    }
+    if inp.tcp_via_landlock {
+        families.extend([AF_INET, AF_INET6]);
+    }
+    if families.is_empty() {
+        // seccompiler has no empty conjunction: an empty list means always.
+        return Some(rule(
+            "socket",
+            nr,
+            vec![],
+            "network blocked: no socket family at all",
+        ));
+    }
+    // Any family outside the list: one conjunction of "!=".
+    let mut when = vec![families.iter().map(|f| ne(0, *f)).collect::<Vec<_>>()];
+    if !inp.tcp_via_landlock {
+        return Some(rule(
+            "socket",
+            nr,
+            when,
+            "network blocked: no socket family except Unix (granted)",
+        ));
+    }
+    for fam in [AF_INET, AF_INET6] {
+        // Only SOCK_STREAM: the kernel rejects any type bit outside the type
+        // mask, SOCK_NONBLOCK and SOCK_CLOEXEC, so listing every other value
+        // of the masked type is complete.
+        for t in (0..=SOCK_TYPE_MASK).filter(|t| *t != SOCK_STREAM) {
+            when.push(vec![eq(0, fam), masked(1, SOCK_TYPE_MASK, t)]);
+        }
+        // Only plain TCP: MPTCP (262) and SCTP (132) are stream sockets
+        // too, and Landlock's TCP rules do not cover them.
+        when.push(vec![eq(0, fam), ne(2, 0), ne(2, IPPROTO_TCP)]);
+    }
+    Some(rule(
+        "socket",
+        nr,
+        when,
+        "network restricted: only TCP (checked by Landlock port rules) and granted Unix sockets",
+    ))
+}
+
+/// The filter for a policy: a pure function, so it can be tested and shown.
+pub fn build(inp: Inputs) -> FilterSpec {
+    let mut eperm = Vec::new();
+
+    // --- sockets -------------------------------------------------------
+    if let Some(r) = socket_rule(inp) {
+        eperm.push(r);
+    }
+    // TCP Fast Open: sendto()/sendmsg() with MSG_FASTOPEN connects
+    // without connect(), and Landlock's port check hooks only connect():
+    // measured on Linux 6.18, a sandbox allowed port A reached port B this
+    // way. Only relevant where TCP sockets exist under a port grant.
+    if inp.tcp_via_landlock {
+        let why = "MSG_FASTOPEN connects without connect(), around Landlock's port rules";
+        eperm.push(rule(
+            "sendto",
+            libc::SYS_sendto,
+            vec![vec![masked(3, MSG_FASTOPEN, MSG_FASTOPEN)]],
+            why,
+        ));
+        eperm.push(rule(
+            "sendmsg",
+            libc::SYS_sendmsg,
+            vec![vec![masked(2, MSG_FASTOPEN, MSG_FASTOPEN)]],
+            why,
+        ));
+        eperm.push(rule(
+            "sendmmsg",
+            libc::SYS_sendmmsg,
+            vec![vec![masked(3, MSG_FASTOPEN, MSG_FASTOPEN)]],
+            why,
+        ));
+    }
+
+    // listen() on a socket that was never bound binds an ephemeral port
+    // without bind(), so Landlock's bind rule never sees it: measured on
+    // Linux 6.18, --allow-connect alone let the sandbox listen on 0.0.0.0.
+    // Without a bind grant nothing needs to listen, so listen() is refused
+    // (unless Unix sockets are granted: listen() cannot tell families
+    // apart, and Unix servers must keep working; documented gap).
+    if inp.tcp_via_landlock && !inp.tcp_bind_granted && !inp.unix_granted {
+        eperm.push(rule(
+            "listen",
+            libc::SYS_listen,
+            vec![],
+            "no --allow-bind: listen() would bind an ephemeral port around Landlock's bind rule",
+        ));
+    }
+
+    // socketpair(): connected stream and seqpacket pairs are private to
+    // the sandbox, so they always work (node, python multiprocessing and
+    // git use them). A datagram pair is not: sendto() with an address, or
+    // a new connect(), reaches any host datagram socket (/dev/log, the
+    // journal, ...). So without a Unix socket grant only SOCK_STREAM and
+    // SOCK_SEQPACKET pairs (SOCK_RAW is a datagram socket for AF_UNIX).
+    let mut pair_when: Vec<Vec<Cond>> = Vec::new();
+    if inp.net_restricted {
+        pair_when.push(vec![ne(0, AF_UNIX)]);
+    }
+    if !inp.unix_granted {
+        for t in 0..=SOCK_TYPE_MASK {
+            if t != SOCK_STREAM && t != SOCK_SEQPACKET {
+                pair_when.push(vec![masked(1, SOCK_TYPE_MASK, t)]);
+            }
+        }
+    }
+    if !pair_when.is_empty() {
+        eperm.push(rule(
+            "socketpair",
+            libc::SYS_socketpair,
+            pair_when,
+            "only Unix stream/seqpacket pairs: a datagram pair can send to host sockets",
+        ));
+    }
+
+    // --- always --------------------------------------------------------
+    for (name, nr) in [
+        ("io_uring_setup", libc::SYS_io_uring_setup),
+        ("io_uring_enter", libc::SYS_io_uring_enter),
+        ("io_uring_register", libc::SYS_io_uring_register),
+    ] {
+        eperm.push(rule(
+            name,
+            nr,
+            vec![],
+            "io_uring performs socket, connect and open operations that bypass the checks on the plain system calls",
+        ));
+    }
+    eperm.push(rule(
+        "ioctl",
+        libc::SYS_ioctl,
+        vec![vec![eq(1, TIOCSTI)], vec![eq(1, TIOCLINUX)]],
+        "TIOCSTI/TIOCLINUX push keystrokes into the terminal, i.e. commands into the shell outside",
+    ));
+    for (name, nr) in [
+        ("keyctl", libc::SYS_keyctl),
+        ("add_key", libc::SYS_add_key),
+        ("request_key", libc::SYS_request_key),
+    ] {
+        eperm.push(rule(
+            name,
+            nr,
+            vec![],
+            "the kernel keyring holds the user's secrets and is not covered by Landlock",
+        ));
+    }
+
+    // --- truncation before Landlock ABI 3 ---------------------------------
+    let mut enosys = Vec::new();
+    if inp.truncate_fallback {
+        // O_TRUNC truncates unless the open is sure to create a new file
+        // (O_CREAT|O_EXCL): without O_CREAT, O_EXCL is ignored.
+        let trunc = |arg| {
+            vec![
+                vec![masked(arg, O_TRUNC | O_CREAT | O_EXCL, O_TRUNC)],
+                vec![masked(arg, O_TRUNC | O_CREAT | O_EXCL, O_TRUNC | O_CREAT)],
+                vec![masked(arg, O_TRUNC | O_CREAT | O_EXCL, O_TRUNC | O_EXCL)],
+            ]
+        };
+        let why = "truncation protection on a kernel without Landlock TRUNCATE (ABI < 3)";
+        #[cfg(target_arch = "x86_64")]
+        {
+            eperm.push(rule("open", libc::SYS_open, trunc(1), why));
+            eperm.push(rule("creat", libc::SYS_creat, vec![], why));
+        }
+        eperm.push(rule("openat", libc::SYS_openat, trunc(2), why));
+        eperm.push(rule(
+            "open_by_handle_at",
+            libc::SYS_open_by_handle_at,
+            trunc(2),
+            why,
+        ));
+        eperm.push(rule("truncate", libc::SYS_truncate, vec![], why));
+        eperm.push(rule("ftruncate", libc::SYS_ftruncate, vec![], why));
+        enosys.push(rule(
+            "openat2",
+            libc::SYS_openat2,
+            vec![],
+            "its flags are behind a pointer: ENOSYS makes libc fall back to openat()",
+        ));
+    }
+    FilterSpec { eperm, enosys }
+}
+
+fn target_arch() -> Result<TargetArch, SandboxError> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        Ok(TargetArch::x86_64)
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        Ok(TargetArch::aarch64)
+    }
+    #[cfg(target_arch = "riscv64")]
+    {
+        Ok(TargetArch::riscv64)
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64"
+    )))]
+    {
+        Err(SandboxError::Seccomp {
+            op: "compile",
+            detail: "this CPU architecture is not supported by the seccomp layer".into(),
+        })
+    }
+}
+
+fn compile_err(e: impl std::fmt::Display) -> SandboxError {
+    SandboxError::Seccomp {
+        op: "compile",
+        detail: e.to_string(),
+    }
+}
+
+fn compile_rules(rules: &[SyscallRule], errno: i32) -> Result<BpfProgram, SandboxError> {
+    let mut map: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    for r in rules {
+        if map.contains_key(&r.nr) {
+            // build() emits one rule per syscall; merging an unconditional
+            // rule with conditional ones would silently narrow it.
+            return Err(compile_err(format!("syscall {} listed twice", r.name)));
+        }
+        let mut alts = Vec::new();
+        for conj in &r.when {
+            let conds = conj
+                .iter()
+                .map(|c| {
+                    let (op, value) = match c.op {
+                        Op::Eq => (SeccompCmpOp::Eq, c.value),
+                        Op::Ne => (SeccompCmpOp::Ne, c.value),
+                        Op::MaskedEq(m) => (SeccompCmpOp::MaskedEq(u64::from(m)), c.value),
+                    };
+                    SeccompCondition::new(c.arg, SeccompCmpArgLen::Dword, op, u64::from(value))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(compile_err)?;
+            alts.push(SeccompRule::new(conds).map_err(compile_err)?);
+        }
+        map.insert(r.nr, alts);
+    }
+    let filter = SeccompFilter::new(
+        map,
+        SeccompAction::Allow,
+        SeccompAction::Errno(errno as u32),
+        target_arch()?,
+    )
+    .map_err(compile_err)?;
+    let prog: BpfProgram = filter.try_into().map_err(compile_err)?;
+    Ok(prog)
+}
+
+/// `nr >= X32_SYSCALL_BIT` kills the process. Prepended to seccompiler's
+/// program, whose jumps are all relative, so they stay valid.
+fn x32_guard() -> Vec<sock_filter> {
+    const BPF_LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const BPF_JGE_K: u16 = 0x05 | 0x30;
+    const BPF_RET_K: u16 = 0x06;
+    vec![
+        sock_filter {
+            code: BPF_LD_W_ABS,
+            jt: 0,
+            jf: 0,
+            k: 0, // seccomp_data.nr
+        },
+        sock_filter {
+            code: BPF_JGE_K,
+            jt: 0,
+            jf: 1,
+            k: X32_SYSCALL_BIT,
+        },
+        sock_filter {
+            code: BPF_RET_K,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_KILL_PROCESS,
+        },
+    ]
+}
+
+/// The BPF programs for `spec`, in installation order.
+pub fn compile(spec: &FilterSpec) -> Result<Vec<BpfProgram>, SandboxError> {
+    let mut main = x32_guard();
+    main.extend(compile_rules(&spec.eperm, libc::EPERM)?);
+    let mut progs = vec![main];
+    if !spec.enosys.is_empty() {
+        progs.push(compile_rules(&spec.enosys, libc::ENOSYS)?);
+    }
+    Ok(progs)
+}
+
+/// Installs the filters on this thread. no_new_privs is already set by
+/// Landlock (seccompiler sets it again, harmlessly). Filters are inherited
+/// across fork and execve and cannot be removed.
+pub fn install(spec: &FilterSpec) -> Result<usize, SandboxError> {
+    let progs = compile(spec)?;
+    for p in &progs {
+        seccompiler::apply_filter(p).map_err(|e| SandboxError::Seccomp {
+            op: "install",
+            detail: e.to_string(),
+        })?;
+    }
+    Ok(progs.len())
+}
+
+#[cfg(test)]
+mod tests;
