@@ -5,6 +5,7 @@ mod exec;
 mod explain;
 mod output;
 mod policy;
+mod profile;
 mod sandbox;
 mod tmpdir;
 
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, OpArg, PolicyArgs, RunArgs, WhyArgs};
+use cli::{Cli, Command, OpArg, PolicyArgs, ProfileCommand, RunArgs, WhyArgs};
 use policy::{Access, Context, Op, Policy, PolicySpec, Source};
 
 /// nono's own failures: exit 125 unless the error says otherwise.
@@ -51,6 +52,13 @@ impl From<exec::ExecError> for Failure {
     fn from(e: exec::ExecError) -> Failure {
         let hints = e.hints();
         Failure::new(e.exit_code(), e, hints)
+    }
+}
+
+impl From<profile::ProfileError> for Failure {
+    fn from(e: profile::ProfileError) -> Failure {
+        let hints = e.hints();
+        Failure::new(125, e, hints)
     }
 }
 
@@ -129,12 +137,18 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Run(args) => run_command(args),
         Command::Why(args) => why(args),
+        Command::Profile(cmd) => profile_command(cmd),
     }
 }
 
-/// The one place where flags become a policy request.
-fn spec_from_args(args: &PolicyArgs) -> PolicySpec {
-    let mut spec = PolicySpec::default();
+/// The one place where flags become a policy request: the profiles first,
+/// then the flags add to them.
+fn spec_from_args(args: &PolicyArgs, ctx: &Context) -> Result<PolicySpec, Failure> {
+    let vars = profile::expand::Vars {
+        ctx,
+        env: &profile::expand::process_env,
+    };
+    let mut spec = profile::spec_for(&args.profile, &vars)?;
     for p in &args.allow {
         spec.grant(p, Access::READ_WRITE, Source::Flag("--allow"));
     }
@@ -150,12 +164,40 @@ fn spec_from_args(args: &PolicyArgs) -> PolicySpec {
             source: Source::Flag("--allow-delete"),
         });
     }
-    spec
+    Ok(spec)
+}
+
+/// Requests this build cannot enforce yet (network and command rules come
+/// from other branches). Asked for in a profile, they would otherwise be
+/// silently dropped: refuse instead, fail closed.
+fn refuse_unenforced(spec: &PolicySpec) -> Result<(), Failure> {
+    let mut missing = Vec::new();
+    if spec.net_block {
+        missing.push("network.block");
+    }
+    if !spec.allow_connect.is_empty() || !spec.allow_bind.is_empty() {
+        missing.push("network ports");
+    }
+    if !spec.block_commands.is_empty() {
+        missing.push("commands.block");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        125,
+        format!(
+            "this build of nono cannot enforce {} yet",
+            missing.join(", ")
+        ),
+        vec!["remove these keys from the profile".into()],
+    ))
 }
 
 fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
-    let spec = spec_from_args(&args.policy);
+    let spec = spec_from_args(&args.policy, &ctx)?;
+    refuse_unenforced(&spec)?;
     let mut policy = Policy::build(&spec, &ctx)?;
     let path_var = std::env::var_os("PATH");
     let cmd = exec::resolve(&args.command, path_var.as_deref(), &ctx.cwd)?;
@@ -239,7 +281,7 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
 
 fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
-    let spec = spec_from_args(&args.policy);
+    let spec = spec_from_args(&args.policy, &ctx)?;
     let policy = Policy::build(&spec, &ctx)?;
     let op = match args.op {
         OpArg::Read => Op::Read,
@@ -249,5 +291,24 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
     };
     let d = policy::decide::decide(&policy, &args.path, op, &ctx)?;
     print!("{}", explain::why(&d));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
+    let ctx = Context::from_process()?;
+    let vars = profile::expand::Vars {
+        ctx: &ctx,
+        env: &profile::expand::process_env,
+    };
+    match cmd {
+        ProfileCommand::List => print!("{}", profile::show::list(&profile::list(&vars))),
+        ProfileCommand::Show { name } => {
+            let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
+            let mut spec = PolicySpec::default();
+            profile::apply(&loaded, &vars, &mut spec)?;
+            let policy = Policy::build(&spec, &ctx)?;
+            print!("{}", profile::show::show(&loaded, &spec, &policy));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,12 +13,15 @@ use super::access::Access;
 pub enum Source {
     /// A command-line flag, e.g. `--allow`.
     Flag(&'static str),
+    /// A profile's key, e.g. profile `rust`, key `filesystem.allow`.
+    Profile { name: String, key: &'static str },
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Flag(flag) => f.write_str(flag),
+            Source::Profile { name, key } => write!(f, "profile {name} ({key})"),
         }
     }
 }
@@ -55,6 +58,9 @@ pub struct PolicySpec {
     pub allow_commands: Vec<CommandRequest>,
     pub block_commands: Vec<CommandRequest>,
     pub net_block: bool,
+    /// TCP ports that may be connected to / bound (profiles' `network`).
+    pub allow_connect: Vec<u16>,
+    pub allow_bind: Vec<u16>,
     /// Names of the profiles applied, outermost last (for display).
     pub profiles: Vec<String>,
 }
