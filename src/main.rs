@@ -143,12 +143,16 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 /// The one place where flags become a policy request: the profiles first,
 /// then the flags add to them.
-fn spec_from_args(args: &PolicyArgs, ctx: &Context) -> Result<PolicySpec, Failure> {
+fn spec_from_args(
+    args: &PolicyArgs,
+    ctx: &Context,
+    create: profile::CreateDirs,
+) -> Result<PolicySpec, Failure> {
     let vars = profile::expand::Vars {
         ctx,
         env: &profile::expand::process_env,
     };
-    let mut spec = profile::spec_for(&args.profile, &vars)?;
+    let mut spec = profile::spec_for(&args.profile, &vars, create)?;
     for p in &args.allow {
         spec.grant(p, Access::READ_WRITE, Source::Flag("--allow"));
     }
@@ -196,7 +200,13 @@ fn refuse_unenforced(spec: &PolicySpec) -> Result<(), Failure> {
 
 fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
-    let spec = spec_from_args(&args.policy, &ctx)?;
+    // Only a real run creates the directories profiles ask for.
+    let create = if args.dry_run {
+        profile::CreateDirs::No
+    } else {
+        profile::CreateDirs::Yes
+    };
+    let spec = spec_from_args(&args.policy, &ctx, create)?;
     refuse_unenforced(&spec)?;
     let mut policy = Policy::build(&spec, &ctx)?;
     let path_var = std::env::var_os("PATH");
@@ -281,7 +291,7 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
 
 fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
-    let spec = spec_from_args(&args.policy, &ctx)?;
+    let spec = spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
     let policy = Policy::build(&spec, &ctx)?;
     let op = match args.op {
         OpArg::Read => Op::Read,
@@ -305,9 +315,9 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
         ProfileCommand::Show { name } => {
             let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
             let mut spec = PolicySpec::default();
-            profile::apply(&loaded, &vars, &mut spec)?;
+            let missing = profile::apply(&loaded, &vars, &mut spec, profile::CreateDirs::No)?;
             let policy = Policy::build(&spec, &ctx)?;
-            print!("{}", profile::show::show(&loaded, &spec, &policy));
+            print!("{}", profile::show::show(&loaded, &spec, &policy, &missing));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -7,6 +7,7 @@
 //! extends = ["base"]                 # or a single string
 //!
 //! [filesystem]                       # paths: ~, $VAR, ${VAR}, ${VAR:-default}, $CWD
+//! create = ["~/.app"]                # nono run makes these directories if missing
 //! allow = ["$CWD"]                   # read + write + create
 //! read = ["~/.rustup?"]              # trailing ? = optional: skipped when missing
 //! write = []
@@ -53,6 +54,11 @@ pub struct ProfileFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Filesystem {
+    /// Directories `nono run` creates (mode 0700, with missing parents)
+    /// when they do not exist, so that a program's first start in the
+    /// sandbox finds the state directory it would have made itself.
+    #[serde(default)]
+    pub create: Vec<Spanned<String>>,
     #[serde(default)]
     pub allow: Vec<Spanned<String>>,
     #[serde(default)]

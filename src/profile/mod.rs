@@ -368,15 +368,33 @@ fn visit(
     Ok(())
 }
 
+/// Whether `filesystem.create` directories are made (only `nono run`
+/// does; `--dry-run`, `why` and `profile show` change nothing and treat
+/// them as absent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateDirs {
+    Yes,
+    No,
+}
+
 /// The one place where profiles become a policy request. Appends to `spec`
-/// in merge order, each request attributed to its profile and key.
+/// in merge order, each request attributed to its profile and key. Returns
+/// the `filesystem.create` directories that are missing (and, with
+/// [`CreateDirs::Yes`], were created).
 pub fn apply(
     profiles: &[Loaded],
     vars: &Vars<'_>,
     spec: &mut PolicySpec,
-) -> Result<(), ProfileError> {
+    create: CreateDirs,
+) -> Result<Vec<PathBuf>, ProfileError> {
+    let mut missing = Vec::new();
     for p in profiles {
         let fs = &p.file.filesystem;
+        for entry in &fs.create {
+            if let Some(dir) = create_dir(p, entry, vars, create)? {
+                missing.push(dir);
+            }
+        }
         let grants: [(&'static str, &[toml::Spanned<String>], Access); 3] = [
             ("filesystem.allow", &fs.allow, Access::READ_WRITE),
             ("filesystem.read", &fs.read, Access::READ_EXEC),
@@ -448,7 +466,57 @@ pub fn apply(
         }
         spec.profiles.push(p.name.clone());
     }
-    Ok(())
+    Ok(missing)
+}
+
+/// Creates one `filesystem.create` directory if it is missing. Refuses a
+/// protected path before touching anything.
+fn create_dir(
+    p: &Loaded,
+    entry: &toml::Spanned<String>,
+    vars: &Vars<'_>,
+    create: CreateDirs,
+) -> Result<Option<PathBuf>, ProfileError> {
+    let raw = entry.get_ref();
+    if raw.is_empty() || raw.contains('\0') || raw.ends_with('?') {
+        return Err(p.error(
+            entry.span(),
+            "expected the path of a directory (no '?': a missing one is created)".into(),
+        ));
+    }
+    let path = expand::expand(raw, vars).map_err(|e| p.error(entry.span(), e.to_string()))?;
+    let lexical = crate::policy::paths::expand(&path, vars.ctx)
+        .map_err(|e| p.error(entry.span(), e.to_string()))?;
+    if std::fs::symlink_metadata(&lexical).is_ok() {
+        return Ok(None);
+    }
+    let protected = crate::policy::protected::load(vars.ctx)
+        .map_err(|e| p.error(entry.span(), e.to_string()))?;
+    if let Some(hit) = crate::policy::protected::find(&protected, &lexical) {
+        return Err(p.error(
+            entry.span(),
+            format!(
+                "refusing to create {}: it is a protected path ({})",
+                output::path(&lexical),
+                hit.category
+            ),
+        ));
+    }
+    if create == CreateDirs::Yes {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&lexical)
+            .map_err(|e| {
+                p.error(
+                    entry.span(),
+                    format!("cannot create {}: {e}", output::path(&lexical)),
+                )
+            })?;
+        tracing::debug!(profile = %p.name, dir = %lexical.display(), "created");
+    }
+    Ok(Some(lexical))
 }
 
 fn source(p: &Loaded, key: &'static str) -> Source {
@@ -498,10 +566,14 @@ fn expand_path(
 
 /// Applies `-p` values to a fresh spec: the profiles part of
 /// `spec_from_args`.
-pub fn spec_for(values: &[String], vars: &Vars<'_>) -> Result<PolicySpec, ProfileError> {
+pub fn spec_for(
+    values: &[String],
+    vars: &Vars<'_>,
+    create: CreateDirs,
+) -> Result<PolicySpec, ProfileError> {
     let mut spec = PolicySpec::default();
     let loaded = load_all(values, vars)?;
-    apply(&loaded, vars, &mut spec)?;
+    apply(&loaded, vars, &mut spec, create)?;
     Ok(spec)
 }
 

@@ -39,7 +39,12 @@ pub fn list(items: &[Listed]) -> String {
 
 /// `nono profile show`: where the profile comes from, what it extends, and
 /// every rule of the policy it builds with each rule's origin.
-pub fn show(loaded: &[Loaded], spec: &PolicySpec, policy: &Policy) -> String {
+pub fn show(
+    loaded: &[Loaded],
+    spec: &PolicySpec,
+    policy: &Policy,
+    missing: &[std::path::PathBuf],
+) -> String {
     let mut s = String::new();
     let Some(top) = loaded.last() else {
         return s;
@@ -98,6 +103,18 @@ pub fn show(loaded: &[Loaded], spec: &PolicySpec, policy: &Policy) -> String {
             s,
             "delete rights: this profile lifts delete protection (unlink, rename, truncate) under: {}",
             deletable.join(", ")
+        );
+    }
+    if !missing.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "created by 'nono run' (missing now, so not in the rules above): {}",
+            missing
+                .iter()
+                .map(|p| output::path(p))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     if spec.net_block || !spec.allow_connect.is_empty() || !spec.allow_bind.is_empty() {
