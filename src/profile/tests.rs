@@ -397,6 +397,14 @@ fn every_builtin_profile_builds_and_reaches_nothing_protected() {
                 }
             }
         }
+        // Nothing on PATH in the home is writable: a program planted there
+        // would run outside the sandbox later.
+        for bin in [".cargo/bin/x", ".local/bin/x", "go/bin/x"] {
+            let a = policy.rights_at(&t.ctx.home.join(bin)).0;
+            if *name != "go" || !bin.starts_with("go/") {
+                assert!(!a.contains(Access::WRITE), "{name}: {bin} writable");
+            }
+        }
         // Delete rights only where the profile says so in allow_delete.
         let text = BUILTIN.iter().find(|(n, _)| n == name).unwrap().1;
         if text.contains("allow_delete") {
