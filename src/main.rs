@@ -147,12 +147,12 @@ fn spec_from_args(
     args: &PolicyArgs,
     ctx: &Context,
     create: profile::CreateDirs,
-) -> Result<PolicySpec, Failure> {
+) -> Result<(PolicySpec, Vec<std::path::PathBuf>), Failure> {
     let vars = profile::expand::Vars {
         ctx,
         env: &profile::expand::process_env,
     };
-    let mut spec = profile::spec_for(&args.profile, &vars, create)?;
+    let (mut spec, created) = profile::spec_for(&args.profile, &vars, create)?;
     for p in &args.allow {
         spec.grant(p, Access::READ_WRITE, Source::Flag("--allow"));
     }
@@ -168,7 +168,7 @@ fn spec_from_args(
             source: Source::Flag("--allow-delete"),
         });
     }
-    Ok(spec)
+    Ok((spec, created))
 }
 
 /// Requests this build cannot enforce yet (network and command rules come
@@ -206,7 +206,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     } else {
         profile::CreateDirs::Yes
     };
-    let spec = spec_from_args(&args.policy, &ctx, create)?;
+    let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
     refuse_unenforced(&spec)?;
     let mut policy = Policy::build(&spec, &ctx)?;
     let path_var = std::env::var_os("PATH");
@@ -218,6 +218,14 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
             "{}",
             explain::dry_run(&policy, &cmd, &view, &tmpdir::base_dir())
         );
+        if !created.is_empty() {
+            let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
+            println!();
+            println!(
+                "missing now, created (mode 0700) and granted by the profile when nono runs: {}",
+                dirs.join(", ")
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -291,7 +299,7 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
 
 fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
-    let spec = spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
+    let (spec, _) = spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
     let policy = Policy::build(&spec, &ctx)?;
     let op = match args.op {
         OpArg::Read => Op::Read,

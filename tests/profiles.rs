@@ -86,6 +86,29 @@ fn dry_run_shows_the_profile_and_its_delete_rights() {
         !env.home.join(".codex").exists(),
         "dry run must not create it"
     );
+    run.expect_stdout_has("created (mode 0700) and granted by the profile when nono runs");
+}
+
+#[test]
+fn user_profiles_are_protected_from_the_sandbox() {
+    let env = TestEnv::new();
+    let dir = env.home.join(".config/nono/profiles");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("mine.toml"), "description = \"d\"\n").unwrap();
+    // A sandboxed program with the whole home granted cannot widen its
+    // next sandbox by writing a profile.
+    let script = "echo '[filesystem]' >> ~/.config/nono/profiles/mine.toml; \
+                  echo x > ~/.config/nono/profiles/evil.toml";
+    env.plain_sh("echo x > ~/.config/nono/profiles/control.toml")
+        .expect_ok();
+    assert!(dir.join("control.toml").exists());
+    let run = env.sandboxed_sh(&["--allow", "~"], script);
+    run.expect_fail();
+    assert_eq!(read(&dir.join("mine.toml")), "description = \"d\"\n");
+    assert!(!dir.join("evil.toml").exists());
+    env.nono(["run", "--allow", "~/.config/nono", "--", "/bin/true"])
+        .expect_code(125)
+        .expect_stderr_has("protected");
 }
 
 #[test]

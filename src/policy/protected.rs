@@ -43,6 +43,13 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             }
         }
     }
+    // nono's user profiles, wherever XDG_CONFIG_HOME puts them (see
+    // profile::user_dir): writable, they would widen the next sandbox.
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
+        if x.is_absolute() {
+            push(&mut out, &x.join("nono"), "nono configuration");
+        }
+    }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out.dedup_by(|a, b| a.path == b.path);
     Ok(out)

@@ -566,15 +566,16 @@ fn expand_path(
 
 /// Applies `-p` values to a fresh spec: the profiles part of
 /// `spec_from_args`.
+/// Also returns the `filesystem.create` directories that were missing.
 pub fn spec_for(
     values: &[String],
     vars: &Vars<'_>,
     create: CreateDirs,
-) -> Result<PolicySpec, ProfileError> {
+) -> Result<(PolicySpec, Vec<PathBuf>), ProfileError> {
     let mut spec = PolicySpec::default();
     let loaded = load_all(values, vars)?;
-    apply(&loaded, vars, &mut spec, create)?;
-    Ok(spec)
+    let missing = apply(&loaded, vars, &mut spec, create)?;
+    Ok((spec, missing))
 }
 
 /// One line of `nono profile list`.
