@@ -16,8 +16,11 @@ use std::sync::OnceLock;
 
 use common::*;
 
+/// Says loudly why a test did not run. Written to fd 2 directly: the test
+/// harness captures `eprintln!` of passing tests, and a skip must be seen.
 fn skip(test: &str, why: &str) {
-    eprintln!("\n*** SKIPPED {test}: {why} ***\n");
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {why} ***\n");
 }
 
 // ---------------------------------------------------------------- lookup

@@ -73,10 +73,11 @@ pub struct Filesystem {
 #[serde(deny_unknown_fields)]
 pub struct Network {
     pub block: Option<bool>,
+    /// Checked to be ports (1-65535) when applied, so the error can say so.
     #[serde(default)]
-    pub connect: Vec<Spanned<u16>>,
+    pub connect: Vec<Spanned<i64>>,
     #[serde(default)]
-    pub bind: Vec<Spanned<u16>>,
+    pub bind: Vec<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -270,7 +271,7 @@ block = ["curl"]
 
     #[test]
     fn bad_value_names_line_and_key() {
-        let e = parse("[network]\nconnect = [\n  443,\n  70000,\n]\n").unwrap_err();
+        let e = parse("[network]\nconnect = [\n  443,\n  \"x\",\n]\n").unwrap_err();
         assert_eq!(e.line, 4, "{e}");
         assert_eq!(e.key.as_deref(), Some("network.connect"), "{e}");
         let e = parse("[filesystem]\nread = \"/usr\"\n").unwrap_err();

@@ -431,11 +431,14 @@ pub fn apply(
             (&net.bind, &mut spec.allow_bind),
         ] {
             for port in list {
-                if *port.get_ref() == 0 {
-                    return Err(p.error(port.span(), "port 0 is not a port".into()));
-                }
-                if !target.contains(port.get_ref()) {
-                    target.push(*port.get_ref());
+                let Some(n) = u16::try_from(*port.get_ref()).ok().filter(|n| *n != 0) else {
+                    return Err(p.error(
+                        port.span(),
+                        format!("{} is not a TCP port (1-65535)", port.get_ref()),
+                    ));
+                };
+                if !target.contains(&n) {
+                    target.push(n);
                 }
             }
         }
