@@ -23,7 +23,6 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::output;
 use crate::policy::spec::CommandRequest;
 use crate::policy::{Access, Context, DeleteRequest, PolicySpec, Source};
 use expand::Vars;
@@ -95,7 +94,7 @@ impl Loaded {
 fn display_of(name: &str, origin: &ProfileOrigin) -> String {
     match origin {
         ProfileOrigin::Builtin => format!("builtin:{name}.toml"),
-        ProfileOrigin::User(p) | ProfileOrigin::File(p) => output::path(p),
+        ProfileOrigin::User(p) | ProfileOrigin::File(p) => p.display().to_string(),
     }
 }
 
@@ -104,18 +103,18 @@ fn display_of(name: &str, origin: &ProfileOrigin) -> String {
 pub enum ProfileError {
     #[error("profile not found: {name}")]
     NotFound { name: String, user_dir: PathBuf },
-    #[error("invalid profile name {0:?}: use letters, digits, '-', '_' and '.', or a path to a .toml file")]
+    #[error("invalid profile name '{0}': use letters, digits, '-', '_' and '.', or a path to a .toml file")]
     BadName(String),
-    #[error("cannot read profile {}: {source}", output::path(path))]
+    #[error("cannot read profile {}: {source}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("profile {}: not a regular file", output::path(.0))]
+    #[error("profile {}: not a regular file", .0.display())]
     NotAFile(PathBuf),
-    #[error("profile {}: larger than {} bytes", output::path(.0), MAX_PROFILE_BYTES)]
+    #[error("profile {}: larger than {} bytes", .0.display(), MAX_PROFILE_BYTES)]
     TooLarge(PathBuf),
-    #[error("profile {}: not valid UTF-8", output::path(.0))]
+    #[error("profile {}: not valid UTF-8", .0.display())]
     NotUtf8(PathBuf),
     #[error("{file}:{err}")]
     Text { file: String, err: TextError },
@@ -130,7 +129,7 @@ impl ProfileError {
                 "'nono profile list' shows the built-in and user profiles".into(),
                 format!(
                     "user profiles live in {}/NAME.toml; name a file by path (./x.toml)",
-                    output::path(user_dir)
+                    user_dir.display()
                 ),
             ],
             ProfileError::Text { err, .. } if err.message.contains("does not exist") => vec![
@@ -213,7 +212,7 @@ pub fn parse(name: &str, origin: ProfileOrigin, text: String) -> Result<Loaded, 
                 return Err(loaded.error(
                     n.span(),
                     format!(
-                        "name {:?} does not match the file name {:?}",
+                        "name '{}' does not match the file name '{}'",
                         n.get_ref(),
                         name
                     ),
@@ -269,10 +268,22 @@ fn find(
         )
         .map_err(|_| ProfileError::BadName(value.to_string()))?;
         let text = read_capped(&path)?;
-        let stem = path
+        // The name shown in rule origins: the file stem, with anything
+        // outside the profile-name alphabet replaced, so that a crafted
+        // file name cannot put control characters into the output.
+        let stem: String = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| value.to_string());
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         return parse(&stem, ProfileOrigin::File(path), text);
     }
     if !valid_name(value) {
@@ -344,18 +355,18 @@ fn visit(
                 if is_path(e) {
                     return Err(p.error(
                         ext.span(),
-                        format!("built-in profiles cannot extend a file ({e:?})"),
+                        format!("built-in profiles cannot extend a file ('{e}')"),
                     ));
                 }
                 match BUILTIN.iter().find(|(n, _)| n == e) {
                     Some((n, text)) => parse(n, ProfileOrigin::Builtin, (*text).to_string())?,
-                    None => return Err(p.error(ext.span(), format!("no built-in profile {e:?}"))),
+                    None => return Err(p.error(ext.span(), format!("no built-in profile '{e}'"))),
                 }
             } else {
                 let skip_user = matches!(p.origin, ProfileOrigin::User(_)) && *e == p.name;
                 match find(e, &base, vars, skip_user) {
                     Err(ProfileError::NotFound { .. }) | Err(ProfileError::BadName(_)) => {
-                        return Err(p.error(ext.span(), format!("extends unknown profile {e:?}")))
+                        return Err(p.error(ext.span(), format!("extends unknown profile '{e}'")))
                     }
                     other => other?,
                 }
@@ -500,7 +511,7 @@ fn create_dir(
             entry.span(),
             format!(
                 "refusing to create {}: it is a protected path ({})",
-                output::path(&lexical),
+                lexical.display(),
                 hit.category
             ),
         ));
@@ -514,7 +525,7 @@ fn create_dir(
             .map_err(|e| {
                 p.error(
                     entry.span(),
-                    format!("cannot create {}: {e}", output::path(&lexical)),
+                    format!("cannot create {}: {e}", lexical.display()),
                 )
             })?;
         tracing::debug!(profile = %p.name, dir = %lexical.display(), "created");
@@ -559,7 +570,7 @@ fn expand_path(
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(p.error(
             entry.span(),
-            format!("path does not exist: {}", output::path(&lexical)),
+            format!("path does not exist: {}", lexical.display()),
         )),
         // Anything else (permission denied on a parent, a loop) is left to
         // the policy builder, which names the path and the error.
