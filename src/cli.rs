@@ -14,6 +14,8 @@ Examples:
       read one tree, write another
   nono run --allow . --allow-delete ./target -- cargo build
       let cargo replace its own build output
+  nono run -p claude-code -- claude
+      start from the built-in profile for Claude Code ('nono profile list')
   nono run --dry-run --allow ~ -- bash
       show the policy, including what protecting ~/.ssh costs";
 

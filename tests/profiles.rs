@@ -217,6 +217,11 @@ fn hostile_profile_values_give_one_clean_line() {
     );
     assert!(!err.contains('\u{1b}'), "{run}");
     assert!(err.contains("nl.toml:2:"), "{run}");
+    // Escaped exactly once.
+    assert!(
+        err.contains("/nonexistent\\nnono: fake\\u{1b}[31m"),
+        "{run}"
+    );
 
     let big = env.work.join("big.toml");
     fs::write(&big, format!("description = \"{}\"\n", "x".repeat(2 << 20))).unwrap();
