@@ -14,6 +14,8 @@ Examples:
       read one tree, write another
   nono run --allow . --allow-delete ./target -- cargo build
       let cargo replace its own build output
+  nono run -p claude-code -- claude
+      start from the built-in profile for Claude Code ('nono profile list')
   nono run --dry-run --allow ~ -- bash
       show the policy, including what protecting ~/.ssh costs";
 
@@ -71,12 +73,32 @@ pub enum Command {
     /// Print the man page (roff)
     #[command(hide = true)]
     Man,
+    /// List and show built-in and user profiles
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Every built-in and user profile: name, origin, description
+    List,
+    /// The policy a profile builds, with the origin of each rule
+    Show {
+        /// A profile name or a path to a .toml file
+        #[arg(value_name = "NAME|FILE")]
+        name: String,
+    },
 }
 
 /// The options that define a sandbox; shared by `run` and `why` so that
 /// both always describe the same sandbox.
 #[derive(Debug, Args, Clone, Default)]
 pub struct PolicyArgs {
+    /// Start from a profile: a built-in or user profile NAME, or a FILE
+    /// (repeatable; later profiles and all other options add to it)
+    #[arg(short = 'p', long = "profile", value_name = "NAME|FILE")]
+    pub profile: Vec<String>,
+
     /// Read, write and create under PATH (file or directory)
     #[arg(short = 'a', long = "allow", value_name = "PATH")]
     pub allow: Vec<PathBuf>,

@@ -96,6 +96,9 @@ pub fn dry_run(
     if cmd.resolved != cmd.path {
         let _ = writeln!(s, "          resolves to {}", output::path(&cmd.resolved));
     }
+    if !policy.profiles.is_empty() {
+        let _ = writeln!(s, "profiles: {}", output::text(&policy.profiles.join(", ")));
+    }
     let _ = writeln!(s, "kernel:   {}", kernel.summary);
     if let Some(r) = &kernel.refusal {
         let _ = writeln!(s, "          {} {}", style.bad("REFUSED:"), output::text(r));

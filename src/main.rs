@@ -6,6 +6,7 @@ mod explain;
 mod manpage;
 mod output;
 mod policy;
+mod profile;
 mod sandbox;
 mod setup;
 mod tmpdir;
@@ -16,7 +17,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{
-    Cli, Command, CompletionShell, CompletionsArgs, OpArg, PolicyArgs, RunArgs, SetupArgs, WhyArgs,
+    Cli, Command, CompletionShell, CompletionsArgs, OpArg, PolicyArgs, ProfileCommand, RunArgs,
+    SetupArgs, WhyArgs,
 };
 use policy::{Access, Context, Op, Policy, PolicySpec, Source};
 
@@ -55,6 +57,13 @@ impl From<exec::ExecError> for Failure {
     fn from(e: exec::ExecError) -> Failure {
         let hints = e.hints();
         Failure::new(e.exit_code(), e, hints)
+    }
+}
+
+impl From<profile::ProfileError> for Failure {
+    fn from(e: profile::ProfileError) -> Failure {
+        let hints = e.hints();
+        Failure::new(125, e, hints)
     }
 }
 
@@ -161,12 +170,22 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Setup(args) => setup(args),
         Command::Completions(args) => completions(args),
         Command::Man => man(),
+        Command::Profile(cmd) => profile_command(cmd),
     }
 }
 
-/// The one place where flags become a policy request.
-fn spec_from_args(args: &PolicyArgs) -> PolicySpec {
-    let mut spec = PolicySpec::default();
+/// The one place where flags become a policy request: the profiles first,
+/// then the flags add to them.
+fn spec_from_args(
+    args: &PolicyArgs,
+    ctx: &Context,
+    create: profile::CreateDirs,
+) -> Result<(PolicySpec, Vec<std::path::PathBuf>), Failure> {
+    let vars = profile::expand::Vars {
+        ctx,
+        env: &profile::expand::process_env,
+    };
+    let (mut spec, created) = profile::spec_for(&args.profile, &vars, create)?;
     for p in &args.allow {
         spec.grant(p, Access::READ_WRITE, Source::Flag("--allow"));
     }
@@ -189,12 +208,32 @@ fn spec_from_args(args: &PolicyArgs) -> PolicySpec {
         spec.allow_unix_sockets
             .push((p.clone(), Source::Flag("--allow-unix-socket")));
     }
-    spec
+    Ok((spec, created))
+}
+
+/// Requests this build cannot enforce yet. Asked for in a profile, they
+/// would otherwise be silently dropped: refuse instead, fail closed.
+fn refuse_unenforced(spec: &PolicySpec) -> Result<(), Failure> {
+    if spec.block_commands.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        125,
+        "this build of nono cannot enforce commands.block yet",
+        vec!["remove these keys from the profile".into()],
+    ))
 }
 
 fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
-    let spec = spec_from_args(&args.policy);
+    // Only a real run creates the directories profiles ask for.
+    let create = if args.dry_run {
+        profile::CreateDirs::No
+    } else {
+        profile::CreateDirs::Yes
+    };
+    let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
+    refuse_unenforced(&spec)?;
     let mut policy = Policy::build(&spec, &ctx)?;
     let path_var = std::env::var_os("PATH");
     let cmd = exec::resolve(&args.command, path_var.as_deref(), &ctx.cwd)?;
@@ -204,7 +243,11 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
         if args.json {
-            let doc = explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees);
+            let mut doc = explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees);
+            doc["create"] = serde_json::json!(created
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect::<Vec<_>>());
             print!("{}", explain::to_json_text(&doc));
         } else {
             let style = output::Style::for_stdout();
@@ -213,6 +256,14 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style)
             );
             print!("{}", explain::enforcement(&guarantees));
+            if !created.is_empty() {
+                let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
+                println!();
+                println!(
+                    "missing now, created (mode 0700) and granted by the profile when nono runs: {}",
+                    dirs.join(", ")
+                );
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -306,7 +357,7 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
     // The policy `run` would build from the same options, optionally with
     // extra grants: used to check a suggestion before offering it.
-    let build = |extra: &[(GrantFlag, std::path::PathBuf)]| {
+    let build = |extra: &[(GrantFlag, std::path::PathBuf)]| -> Result<Policy, Failure> {
         let mut with = args.policy.clone();
         for (flag, path) in extra {
             match flag {
@@ -315,7 +366,8 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
                 GrantFlag::AllowDelete => with.allow_delete.push(path.clone()),
             }
         }
-        Policy::build(&spec_from_args(&with), &ctx)
+        let (spec, _) = spec_from_args(&with, &ctx, profile::CreateDirs::No)?;
+        Ok(Policy::build(&spec, &ctx)?)
     };
     let policy = build(&[])?;
     let op = match args.op {
@@ -378,5 +430,24 @@ fn man() -> Result<ExitCode, Failure> {
     std::io::stdout()
         .write_all(&page)
         .map_err(|e| Failure::new(125, format!("cannot write the man page: {e}"), vec![]))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
+    let ctx = Context::from_process()?;
+    let vars = profile::expand::Vars {
+        ctx: &ctx,
+        env: &profile::expand::process_env,
+    };
+    match cmd {
+        ProfileCommand::List => print!("{}", profile::show::list(&profile::list(&vars))),
+        ProfileCommand::Show { name } => {
+            let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
+            let mut spec = PolicySpec::default();
+            let missing = profile::apply(&loaded, &vars, &mut spec, profile::CreateDirs::No)?;
+            let policy = Policy::build(&spec, &ctx)?;
+            print!("{}", profile::show::show(&loaded, &spec, &policy, &missing));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -51,6 +51,13 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             }
         }
     }
+    // nono's user profiles, wherever XDG_CONFIG_HOME puts them (see
+    // profile::user_dir): writable, they would widen the next sandbox.
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
+        if x.is_absolute() {
+            push(&mut out, &x.join("nono"), "nono configuration", true);
+        }
+    }
     out.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
     Ok(out)

@@ -13,12 +13,15 @@ use super::access::Access;
 pub enum Source {
     /// A command-line flag, e.g. `--allow`.
     Flag(&'static str),
+    /// A profile's key, e.g. profile `rust`, key `filesystem.allow`.
+    Profile { name: String, key: &'static str },
 }
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Flag(flag) => f.write_str(flag),
+            Source::Profile { name, key } => write!(f, "profile {name} ({key})"),
         }
     }
 }

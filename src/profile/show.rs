@@ -1,0 +1,156 @@
+//! `nono profile list` and `nono profile show`.
+
+use std::fmt::Write as _;
+
+use super::{Listed, Loaded, ProfileOrigin};
+use crate::output;
+use crate::policy::{Access, Origin, Policy, PolicySpec, Source};
+
+/// The table of `nono profile list`.
+pub fn list(items: &[Listed]) -> String {
+    let mut s = String::new();
+    let width = items
+        .iter()
+        .map(|l| l.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for l in items {
+        let origin = match &l.origin {
+            ProfileOrigin::User(p) if l.shadows => {
+                format!("user ({}, shadows the built-in)", output::path(p))
+            }
+            ProfileOrigin::User(p) => format!("user ({})", output::path(p)),
+            other => other.label().to_string(),
+        };
+        let desc = match &l.description {
+            Ok(d) => output::text(d.lines().next().unwrap_or("")),
+            Err(e) => format!("INVALID: {}", output::text(e)),
+        };
+        let _ = writeln!(
+            s,
+            "{:<width$}  {:<8}  {}",
+            output::text(&l.name),
+            origin,
+            desc
+        );
+    }
+    s
+}
+
+/// `nono profile show`: where the profile comes from, what it extends, and
+/// every rule of the policy it builds with each rule's origin.
+pub fn show(
+    loaded: &[Loaded],
+    spec: &PolicySpec,
+    policy: &Policy,
+    missing: &[std::path::PathBuf],
+) -> String {
+    let mut s = String::new();
+    let Some(top) = loaded.last() else {
+        return s;
+    };
+    let _ = writeln!(
+        s,
+        "profile:  {} ({})",
+        output::text(&top.name),
+        top.display()
+    );
+    if let Some(d) = &top.file.description {
+        for l in d.lines() {
+            let _ = writeln!(s, "          {}", output::text(l));
+        }
+    }
+    if loaded.len() > 1 {
+        let chain: Vec<String> = loaded.iter().map(|l| output::text(&l.name)).collect();
+        let _ = writeln!(s, "merged:   {} (in this order)", chain.join(", "));
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "rules (r read, x execute, w write+create, d delete+rename+truncate, i device ioctl):"
+    );
+    let width = policy
+        .rules
+        .iter()
+        .map(|r| output::path(&r.path).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    for rule in &policy.rules {
+        let origins: Vec<String> = rule.parts.iter().map(|(_, o)| o.describe()).collect();
+        let _ = writeln!(
+            s,
+            "  {}  {:<4}  {:<width$}  {}",
+            rule.access().short(),
+            rule.kind.name(),
+            output::path(&rule.path),
+            origins.join("; ")
+        );
+    }
+    let deletable: Vec<String> = policy
+        .rules
+        .iter()
+        .filter(|r| {
+            r.parts
+                .iter()
+                .any(|(a, o)| a.contains(Access::DELETE) && is_profile(o))
+        })
+        .map(|r| output::path(&r.path))
+        .collect();
+    if !deletable.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "delete rights: this profile lifts delete protection (unlink, rename, truncate) under: {}",
+            deletable.join(", ")
+        );
+    }
+    if !missing.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "created by 'nono run' (missing now, so not in the rules above): {}",
+            missing
+                .iter()
+                .map(|p| output::path(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if spec.net_block || !spec.allow_connect.is_empty() || !spec.allow_bind.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "network: {}",
+            if spec.net_block {
+                "blocked".to_string()
+            } else {
+                format!(
+                    "connect {:?}, bind {:?}",
+                    spec.allow_connect, spec.allow_bind
+                )
+            }
+        );
+    }
+    for (label, list) in [
+        ("commands allowed", &spec.allow_commands),
+        ("commands blocked", &spec.block_commands),
+    ] {
+        if !list.is_empty() {
+            let names: Vec<String> = list
+                .iter()
+                .map(|c| format!("{} ({})", output::text(&c.name), c.source))
+                .collect();
+            let _ = writeln!(s, "{label}: {}", names.join(", "));
+        }
+    }
+    s
+}
+
+fn is_profile(o: &Origin) -> bool {
+    match o {
+        Origin::User { source, .. } => matches!(source, Source::Profile { .. }),
+        Origin::CarveOut { from, .. } => is_profile(from),
+        _ => false,
+    }
+}
