@@ -65,6 +65,14 @@ pub struct PolicyArgs {
     /// Also delete, truncate, rename and move under PATH (a directory inside a write grant)
     #[arg(long = "allow-delete", value_name = "PATH")]
     pub allow_delete: Vec<PathBuf>,
+
+    /// Take NAME off the command blocklist (a program name such as rm, or a family such as mkfs.*)
+    #[arg(long = "allow-command", value_name = "NAME")]
+    pub allow_command: Vec<String>,
+
+    /// Add NAME to the command blocklist (blocked for the command and every process it starts)
+    #[arg(long = "block-command", value_name = "NAME")]
+    pub block_command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -103,7 +111,11 @@ pub struct WhyArgs {
     #[arg(long, value_enum, default_value = "read")]
     pub op: OpArg,
 
+    /// Ask whether the program NAME would be blocked, instead of about a path
+    #[arg(long = "command", value_name = "NAME", conflicts_with = "path")]
+    pub command: Option<std::ffi::OsString>,
+
     /// The path to ask about
-    #[arg(value_name = "PATH")]
-    pub path: PathBuf,
+    #[arg(value_name = "PATH", required_unless_present = "command")]
+    pub path: Option<PathBuf>,
 }

@@ -150,6 +150,21 @@ fn spec_from_args(args: &PolicyArgs) -> PolicySpec {
             source: Source::Flag("--allow-delete"),
         });
     }
+    for n in &args.allow_command {
+        spec.allow_commands.push(policy::spec::CommandRequest {
+            name: n.clone(),
+            source: Source::Flag("--allow-command"),
+        });
+    }
+    for n in &args.block_command {
+        spec.block_commands.push(policy::spec::CommandRequest {
+            name: n.clone(),
+            source: Source::Flag("--block-command"),
+        });
+    }
+    // The command inherits nono's PATH: its directories are where it finds
+    // programs, so they are scanned for blocked ones.
+    spec.search_path = std::env::var_os("PATH");
     spec
 }
 
@@ -157,16 +172,44 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
     let spec = spec_from_args(&args.policy);
     let mut policy = Policy::build(&spec, &ctx)?;
+    let invoked = args.command.first().cloned().unwrap_or_default();
     let path_var = std::env::var_os("PATH");
-    let cmd = exec::resolve(&args.command, path_var.as_deref(), &ctx.cwd)?;
+    let cmd = match exec::resolve(&args.command, path_var.as_deref(), &ctx.cwd) {
+        Ok(cmd) => cmd,
+        Err(e) => {
+            // A blocked name is refused even when no such program exists
+            // here: the answer does not depend on what is installed.
+            let Some(b) = policy.commands.check_name(&invoked) else {
+                return Err(e.into());
+            };
+            tracing::debug!(error = %e, "blocked command not found");
+            let f = blocked_failure(&invoked, &b);
+            if args.dry_run {
+                print!("{}", explain::blocked_command(Some(&f.message)));
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(f);
+        }
+    };
+    let block = policy.commands.check_file(&invoked, &cmd.resolved);
 
     if args.dry_run {
         let view = kernel_view(&policy);
+        let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
         print!(
             "{}",
-            explain::dry_run(&policy, &cmd, &view, &tmpdir::base_dir())
+            explain::dry_run(
+                &policy,
+                &cmd,
+                &view,
+                &tmpdir::base_dir(),
+                refusal.as_deref()
+            )
         );
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(b) = &block {
+        return Err(blocked_failure(&invoked, b));
     }
 
     // Refuse before creating anything if this kernel cannot enforce it.
@@ -192,6 +235,29 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     // alive until here so the directory is not cleaned up under us.
     drop(run_dir);
     Err(err.into())
+}
+
+/// `nono: 'rm' is blocked (file destruction)`, exit 126.
+fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandBlock) -> Failure {
+    let shown = output::path(std::path::Path::new(invoked));
+    let message = match &b.via {
+        None => format!("'{shown}' is blocked ({})", b.hit.category),
+        Some(via) => format!(
+            "'{shown}' is blocked: {via}, which is '{}' ({})",
+            output::text(&b.name),
+            b.hit.category
+        ),
+    };
+    let flags: Vec<String> = b
+        .allow
+        .iter()
+        .map(|n| format!("--allow-command {n}"))
+        .collect();
+    Failure::new(
+        126,
+        message,
+        vec![format!("to run it anyway: {}", flags.join(" "))],
+    )
 }
 
 /// The environment of the command: nono's own, with every temporary
@@ -241,13 +307,50 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
     let spec = spec_from_args(&args.policy);
     let policy = Policy::build(&spec, &ctx)?;
+    if let Some(name) = &args.command {
+        return why_command(&policy, name, &ctx);
+    }
+    let Some(path) = &args.path else {
+        return Err(Failure::new(
+            125,
+            "nothing to ask about: give a PATH or --command NAME",
+            vec![],
+        ));
+    };
     let op = match args.op {
         OpArg::Read => Op::Read,
         OpArg::Write => Op::Write,
         OpArg::Delete => Op::Delete,
         OpArg::Exec => Op::Exec,
     };
-    let d = policy::decide::decide(&policy, &args.path, op, &ctx)?;
+    let d = policy::decide::decide(&policy, path, op, &ctx)?;
     print!("{}", explain::why(&d));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nono why --command NAME`: the same checks `run` makes, plus what the
+/// kernel rules say about executing the file.
+fn why_command(policy: &Policy, name: &OsString, ctx: &Context) -> Result<ExitCode, Failure> {
+    let path_var = std::env::var_os("PATH");
+    let found = exec::resolve(std::slice::from_ref(name), path_var.as_deref(), &ctx.cwd).ok();
+    let block = match &found {
+        Some(cmd) => policy.commands.check_file(name, &cmd.resolved),
+        None => policy.commands.check_name(name),
+    };
+    let message = block.as_ref().map(|b| blocked_failure(name, b));
+    let exec_rights = found
+        .as_ref()
+        .map(|c| policy.rights_at(&c.resolved).0.contains(Access::EXECUTE));
+    print!(
+        "{}",
+        explain::why_command(
+            name,
+            found.as_ref(),
+            message
+                .as_ref()
+                .map(|m| (m.message.as_str(), m.hints.as_slice())),
+            exec_rights
+        )
+    );
     Ok(ExitCode::SUCCESS)
 }

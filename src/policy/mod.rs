@@ -9,10 +9,12 @@
 //! rules on a path's ancestors add up).
 
 pub mod access;
+pub mod blocklist;
 mod carve;
 mod data;
 pub mod decide;
 pub mod paths;
+pub mod programs;
 pub mod protected;
 pub mod spec;
 
@@ -36,6 +38,9 @@ pub enum Origin {
     /// Part of the grant `from` on directory `grant`, split up to keep
     /// protected paths out of it.
     CarveOut { grant: PathBuf, from: Box<Origin> },
+    /// Execute of `grant`, handed out entry by entry so that blocked
+    /// programs get none (see [`programs`]).
+    ExecSplit { grant: PathBuf, from: Box<Origin> },
 }
 
 impl Origin {
@@ -46,6 +51,11 @@ impl Origin {
             Origin::System { why } => format!("system default ({why})"),
             Origin::TempDir => "private temporary directory (TMPDIR)".to_string(),
             Origin::CarveOut { from, .. } => format!("carve-out of {}", from.describe()),
+            Origin::ExecSplit { grant, from } => format!(
+                "execute of {} per entry, blocked programs left out ({})",
+                crate::output::path(grant),
+                from.describe()
+            ),
         }
     }
 }
@@ -94,6 +104,8 @@ pub struct Policy {
     pub net_block: bool,
     pub profiles: Vec<String>,
     pub context: Context,
+    /// The command blocklist and the files it leaves without execute.
+    pub commands: programs::Commands,
 }
 
 /// Why a policy could not be built. Every variant names the path at fault.
@@ -131,6 +143,10 @@ pub enum PolicyError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    CommandName(String),
+    #[error("--block-command: more than {limit} entries under {} to search for blocked programs", dir.display())]
+    CommandSearch { dir: PathBuf, limit: usize },
     #[error("built-in data is invalid: {0}")]
     BuiltinData(String),
 }
@@ -156,6 +172,13 @@ impl PolicyError {
                 p.parent().unwrap_or(Path::new("/")).display()
             )],
             PolicyError::NoHome => vec!["set HOME to your home directory".into()],
+            PolicyError::CommandName(_) => vec![
+                "--allow-command and --block-command take a program name such as rm, or a family such as mkfs.*".into(),
+            ],
+            PolicyError::CommandSearch { .. } => vec![
+                "nono searches granted directories for programs named by --block-command and refuses when it cannot finish".into(),
+                "grant a smaller directory, or drop --block-command".into(),
+            ],
             _ => vec![],
         }
     }
@@ -222,8 +245,12 @@ impl Policy {
         }
 
         let (rules, carved) = carve::apply(merged.into_rules(), &protected)?;
+        let list = blocklist::Blocklist::build(&spec.allow_commands, &spec.block_commands)
+            .map_err(PolicyError::CommandName)?;
+        let (rules, commands) = programs::apply(rules, list, spec.search_path.as_deref())?;
         Ok(Policy {
             rules,
+            commands,
             protected,
             carved,
             net_block: spec.net_block,

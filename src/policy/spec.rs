@@ -55,6 +55,9 @@ pub struct PolicySpec {
     pub allow_commands: Vec<CommandRequest>,
     pub block_commands: Vec<CommandRequest>,
     pub net_block: bool,
+    /// The PATH the command will search: its absolute directories are
+    /// scanned for blocked programs (see `policy::programs`).
+    pub search_path: Option<std::ffi::OsString>,
     /// Names of the profiles applied, outermost last (for display).
     pub profiles: Vec<String>,
 }

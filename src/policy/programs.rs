@@ -1,0 +1,510 @@
+//! Kernel enforcement of the blocklist: blocked programs get no execute
+//! right.
+//!
+//! Landlock can only allow, and a right granted on a directory reaches its
+//! whole hierarchy. So execute cannot stay a right on `/usr`: every rule
+//! with execute that covers a *program directory* holding a blocked program
+//! loses execute, and execute is handed back piece by piece ("split"):
+//! to each sibling on the way down (`/usr/lib`, `/usr/share`, ... keep
+//! execute as whole trees, so ld.so, git's helpers and gcc's cc1 still run),
+//! and inside the program directory to each regular file on its own, except
+//! the blocked ones.
+//!
+//! A file is blocked when its name is on the blocklist, or when it is the
+//! same file (device and inode, through a symlink or a hard link) as an
+//! entry of a scanned directory whose name is: `/usr/sbin/mkfs.ext4 ->
+//! mke2fs` blocks `mke2fs` too, and a `zap -> /usr/bin/rm` link anywhere
+//! runs into the missing right of `/usr/bin/rm` (the kernel checks execute
+//! on the file a symlink resolves to).
+//!
+//! Scanned directories: the system program directories (data), every
+//! absolute `PATH` directory, and, when `--block-command` is used, the
+//! directories of granted trees that hold a file with a blocked name.
+//! The rules built here are ordinary [`Rule`]s with
+//! [`Origin::ExecSplit`], so `--dry-run`, `why` and the kernel see the same.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::blocklist::{Blocklist, Hit};
+use super::{Access, Kind, Origin, PolicyError, Rule};
+
+/// How many entries the search of granted trees for `--block-command`
+/// names may visit before nono refuses (fail closed: it cannot promise the
+/// block otherwise).
+pub const SEARCH_LIMIT: usize = 200_000;
+
+/// A file's identity: what a hard link or symlink shares with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileId {
+    fn of(meta: &std::fs::Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// A file left without execute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedFile {
+    /// The directory entry, as found.
+    pub path: PathBuf,
+    /// For a symlink: the file it resolves to.
+    pub target: Option<PathBuf>,
+    pub hit: Hit,
+    /// Empty when blocked by its own name; else the blocked names (of other
+    /// entries) that are the same file.
+    pub same_as: Vec<String>,
+}
+
+/// Why the top-level command is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandBlock {
+    /// The blocked name (a file name, not the pattern that matched it).
+    pub name: String,
+    pub hit: Hit,
+    /// How the invoked name led to the blocked one, when it is not the
+    /// blocked name itself.
+    pub via: Option<String>,
+    /// What to pass to `--allow-command` to run it anyway.
+    pub allow: Vec<String>,
+}
+
+/// The blocklist as enforced: the effective list and the files it blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Commands {
+    pub list: Blocklist,
+    /// Directories scanned entry by entry (canonical).
+    pub scanned: Vec<PathBuf>,
+    /// Directories in which execute is granted per entry.
+    pub split: Vec<PathBuf>,
+    /// Granted trees searched for `--block-command` names.
+    pub searched: Vec<PathBuf>,
+    /// Every blocked file found, sorted by path.
+    pub blocked: Vec<BlockedFile>,
+    /// Blocked files by identity: the hit and the blocked names reaching it.
+    ids: BTreeMap<FileId, (Hit, Vec<String>)>,
+}
+
+impl Commands {
+    /// The name check, before the command is looked up: a blocked name is
+    /// refused whether or not such a program exists here.
+    pub fn check_name(&self, invoked: &OsStr) -> Option<CommandBlock> {
+        let name = Path::new(invoked).file_name()?;
+        let hit = self.list.check(name.as_bytes())?;
+        let name = name.to_string_lossy().into_owned();
+        Some(CommandBlock {
+            allow: vec![name.clone()],
+            name,
+            hit,
+            via: None,
+        })
+    }
+
+    /// The check of the file the command resolved to: the invoked name, the
+    /// resolved file's name, and its identity against the blocked files of
+    /// the scanned directories. The hint names every blocked name that
+    /// stands in the way.
+    pub fn check_file(&self, invoked: &OsStr, resolved: &Path) -> Option<CommandBlock> {
+        let by_id = std::fs::metadata(resolved)
+            .ok()
+            .and_then(|m| self.ids.get(&FileId::of(&m)));
+        let id_names = by_id.map(|(_, n)| n.clone()).unwrap_or_default();
+        let with_ids = |mut b: CommandBlock| {
+            for n in &id_names {
+                if !b.allow.contains(n) {
+                    b.allow.push(n.clone());
+                }
+            }
+            b
+        };
+        if let Some(b) = self.check_name(invoked) {
+            return Some(with_ids(b));
+        }
+        let shown = crate::output::path(resolved);
+        if let Some(name) = resolved.file_name() {
+            if let Some(hit) = self.list.check(name.as_bytes()) {
+                let name = name.to_string_lossy().into_owned();
+                return Some(with_ids(CommandBlock {
+                    allow: vec![name.clone()],
+                    name,
+                    via: Some(format!("it resolves to {shown}")),
+                    hit,
+                }));
+            }
+        }
+        let (hit, names) = by_id?;
+        Some(CommandBlock {
+            hit: hit.clone(),
+            name: names.first().cloned().unwrap_or_default(),
+            via: Some(format!("{shown} is the same file as {}", names.join(", "))),
+            allow: names.clone(),
+        })
+    }
+}
+
+/// Why an entry is blocked: the hit, and the blocked names it is the same
+/// file as (empty when blocked by its own name).
+type BlockedBy = (Hit, Vec<String>);
+
+/// One entry of a scanned directory.
+#[derive(Debug)]
+struct Entry {
+    name: OsString,
+    kind: EntryKind,
+    /// The file's identity (a symlink's: its target's), for regular files.
+    id: Option<FileId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    File,
+    Dir,
+    Link,
+    Other,
+}
+
+/// Lists `dir` with one `fstatat` per entry (and one `stat` per symlink).
+/// `None` if it cannot be listed: it is then split with no entries, i.e.
+/// gets no execute at all (fail closed).
+fn scan(dir: &Path) -> Option<Vec<Entry>> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        tracing::debug!(dir = %dir.display(), "cannot list program directory: no execute in it");
+        return None;
+    };
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        let (kind, id) = if ft.is_symlink() {
+            let id = std::fs::metadata(e.path())
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| FileId::of(&m));
+            (EntryKind::Link, id)
+        } else if ft.is_file() {
+            (EntryKind::File, e.metadata().ok().map(|m| FileId::of(&m)))
+        } else if ft.is_dir() {
+            (EntryKind::Dir, None)
+        } else {
+            (EntryKind::Other, None)
+        };
+        out.push(Entry {
+            name: e.file_name(),
+            kind,
+            id,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Some(out)
+}
+
+/// True if any execute right of `rule` comes from the user (a grant or a
+/// carve-out of one), not from the system defaults.
+fn user_exec(rule: &Rule) -> bool {
+    fn user(o: &Origin) -> bool {
+        match o {
+            Origin::User { .. } => true,
+            Origin::CarveOut { from, .. } | Origin::ExecSplit { from, .. } => user(from),
+            Origin::System { .. } | Origin::TempDir => false,
+        }
+    }
+    rule.parts
+        .iter()
+        .any(|(a, o)| a.contains(Access::EXECUTE) && user(o))
+}
+
+/// Searches the user's executable trees for files with a blocked name and
+/// returns the directories that hold one.
+fn search_granted(
+    rules: &[Rule],
+    list: &Blocklist,
+    searched: &mut Vec<PathBuf>,
+) -> Result<BTreeSet<PathBuf>, PolicyError> {
+    let mut found = BTreeSet::new();
+    let mut visited = 0usize;
+    for rule in rules {
+        if rule.kind != Kind::Dir || !user_exec(rule) {
+            continue;
+        }
+        searched.push(rule.path.clone());
+        let mut stack = vec![rule.path.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                visited += 1;
+                if visited > SEARCH_LIMIT {
+                    return Err(PolicyError::CommandSearch {
+                        dir: rule.path.clone(),
+                        limit: SEARCH_LIMIT,
+                    });
+                }
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_dir() {
+                    stack.push(e.path());
+                } else if list.check(e.file_name().as_bytes()).is_some() {
+                    found.insert(dir.clone());
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Applies the blocklist to `rules`: see the module documentation.
+pub fn apply(
+    rules: Vec<Rule>,
+    list: Blocklist,
+    search_path: Option<&OsStr>,
+) -> Result<(Vec<Rule>, Commands), PolicyError> {
+    let exec_covered = |dir: &Path| {
+        rules.iter().any(|r| {
+            r.kind == Kind::Dir && r.access().contains(Access::EXECUTE) && dir.starts_with(&r.path)
+        })
+    };
+
+    // The directories to scan: system program directories and absolute
+    // PATH entries, resolved and deduplicated, that some rule makes
+    // executable (elsewhere nothing runs anyway).
+    let mut candidates: Vec<PathBuf> = list.program_dirs.iter().map(PathBuf::from).collect();
+    if let Some(p) = search_path {
+        for d in p.as_bytes().split(|b| *b == b':') {
+            // Relative PATH entries name whatever the current directory is
+            // when a program searches: they cannot be resolved once here.
+            if d.first() == Some(&b'/') {
+                candidates.push(PathBuf::from(OsStr::from_bytes(d)));
+            }
+        }
+    }
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for c in candidates {
+        let Ok(canonical) = std::fs::canonicalize(&c) else {
+            continue;
+        };
+        if canonical.is_dir() && !dirs.contains(&canonical) && exec_covered(&canonical) {
+            dirs.push(canonical);
+        }
+    }
+
+    let mut searched = Vec::new();
+    if list.user_added().next().is_some() {
+        for d in search_granted(&rules, &list, &mut searched)? {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
+
+    let mut split: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut scanned: BTreeMap<PathBuf, Vec<Entry>> = BTreeMap::new();
+    for d in dirs {
+        match scan(&d) {
+            Some(entries) => {
+                scanned.insert(d, entries);
+            }
+            None => {
+                split.insert(d.clone());
+                scanned.insert(d, Vec::new());
+            }
+        }
+    }
+
+    // Identities of the files that blocked names reach.
+    let mut ids: BTreeMap<FileId, (Hit, Vec<String>)> = BTreeMap::new();
+    for entries in scanned.values() {
+        for e in entries {
+            if let (Some(hit), Some(id)) = (list.check(e.name.as_bytes()), e.id) {
+                let name = e.name.to_string_lossy().into_owned();
+                let slot = ids.entry(id).or_insert_with(|| (hit, Vec::new()));
+                if !slot.1.contains(&name) {
+                    slot.1.push(name);
+                }
+            }
+        }
+    }
+    for (_, names) in ids.values_mut() {
+        names.sort();
+    }
+
+    let is_blocked = |e: &Entry| -> Option<BlockedBy> {
+        if let Some(hit) = list.check(e.name.as_bytes()) {
+            return Some((hit, Vec::new()));
+        }
+        let (hit, names) = ids.get(&e.id?)?;
+        Some((hit.clone(), names.clone()))
+    };
+
+    let mut blocked = Vec::new();
+    for (dir, entries) in &scanned {
+        for e in entries {
+            if let Some((hit, same_as)) = is_blocked(e) {
+                let path = dir.join(&e.name);
+                let target = if e.kind == EntryKind::Link {
+                    std::fs::canonicalize(&path).ok()
+                } else {
+                    None
+                };
+                blocked.push(BlockedFile {
+                    path,
+                    target,
+                    hit,
+                    same_as,
+                });
+                split.insert(dir.clone());
+            }
+        }
+    }
+    blocked.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let mut out: BTreeMap<PathBuf, Rule> = BTreeMap::new();
+    for mut rule in rules {
+        if !rule.access().contains(Access::EXECUTE) {
+            merge(&mut out, rule);
+            continue;
+        }
+        let targets: Vec<&PathBuf> = match rule.kind {
+            Kind::Dir => split.iter().filter(|t| t.starts_with(&rule.path)).collect(),
+            Kind::File => Vec::new(),
+        };
+        let file_blocked = rule.kind == Kind::File && {
+            let by_name = rule
+                .path
+                .file_name()
+                .is_some_and(|n| list.check(n.as_bytes()).is_some());
+            by_name
+                || std::fs::metadata(&rule.path)
+                    .ok()
+                    .is_some_and(|m| ids.contains_key(&FileId::of(&m)))
+        };
+        if targets.is_empty() && !file_blocked {
+            merge(&mut out, rule);
+            continue;
+        }
+        let exec_origins: Vec<Origin> = rule
+            .parts
+            .iter()
+            .filter(|(a, _)| a.contains(Access::EXECUTE))
+            .map(|(_, o)| Origin::ExecSplit {
+                grant: rule.path.clone(),
+                from: Box::new(o.clone()),
+            })
+            .collect();
+        rule.parts = rule
+            .parts
+            .into_iter()
+            .map(|(a, o)| (a.without(Access::EXECUTE), o))
+            .filter(|(a, _)| !a.is_empty())
+            .collect();
+        let path = rule.path.clone();
+        if !rule.parts.is_empty() {
+            merge(&mut out, rule);
+        }
+        if !targets.is_empty() {
+            let mut pieces = Vec::new();
+            distribute(&path, &targets, &scanned, &is_blocked, &mut pieces);
+            for (p, kind) in pieces {
+                merge(
+                    &mut out,
+                    Rule {
+                        path: p,
+                        kind,
+                        parts: exec_origins
+                            .iter()
+                            .map(|o| (Access::EXECUTE, o.clone()))
+                            .collect(),
+                    },
+                );
+            }
+        }
+    }
+
+    let commands = Commands {
+        list,
+        scanned: scanned.keys().cloned().collect(),
+        split: split.into_iter().collect(),
+        searched,
+        blocked,
+        ids,
+    };
+    Ok((out.into_values().collect(), commands))
+}
+
+/// Hands execute of `dir` back, entry by entry, to everything except the
+/// blocked programs in the split directories `targets` beneath it.
+fn distribute(
+    dir: &Path,
+    targets: &[&PathBuf],
+    scanned: &BTreeMap<PathBuf, Vec<Entry>>,
+    is_blocked: &dyn Fn(&Entry) -> Option<BlockedBy>,
+    pieces: &mut Vec<(PathBuf, Kind)>,
+) {
+    let leads_on = |p: &Path| targets.iter().any(|t| t.starts_with(p));
+    if let Some(entries) = scanned
+        .get(dir)
+        .filter(|_| targets.iter().any(|t| *t == dir))
+    {
+        for e in entries {
+            let path = dir.join(&e.name);
+            match e.kind {
+                _ if is_blocked(e).is_some() => {}
+                EntryKind::File => pieces.push((path, Kind::File)),
+                EntryKind::Dir if leads_on(&path) => {
+                    distribute(&path, targets, scanned, is_blocked, pieces)
+                }
+                EntryKind::Dir => pieces.push((path, Kind::Dir)),
+                // A symlink gets no rule: the kernel checks the file it
+                // resolves to, which has (or lacks) its own.
+                EntryKind::Link | EntryKind::Other => {}
+            }
+        }
+        return;
+    }
+    // An ancestor of a split directory: its other entries keep execute as
+    // whole trees. A directory that cannot be listed gets nothing (fail
+    // closed).
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut children: Vec<(PathBuf, std::fs::FileType)> = rd
+        .flatten()
+        .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+        .collect();
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, ft) in children {
+        if ft.is_symlink() {
+            continue;
+        }
+        if ft.is_dir() && leads_on(&path) {
+            distribute(&path, targets, scanned, is_blocked, pieces);
+        } else if ft.is_dir() {
+            pieces.push((path, Kind::Dir));
+        } else if ft.is_file() {
+            pieces.push((path, Kind::File));
+        }
+    }
+}
+
+fn merge(out: &mut BTreeMap<PathBuf, Rule>, rule: Rule) {
+    match out.get_mut(&rule.path) {
+        Some(existing) => {
+            for part in rule.parts {
+                if !existing.parts.contains(&part) {
+                    existing.parts.push(part);
+                }
+            }
+        }
+        None => {
+            out.insert(rule.path.clone(), rule);
+        }
+    }
+}
