@@ -173,25 +173,47 @@ enum EntryKind {
     Other,
 }
 
-/// Lists `dir` with one `fstatat` per entry (and one `stat` per symlink).
-/// `None` if it cannot be listed: it is then split with no entries, i.e.
-/// gets no execute at all (fail closed).
-fn scan(dir: &Path) -> Option<Vec<Entry>> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        tracing::debug!(dir = %dir.display(), "cannot list program directory: no execute in it");
-        return None;
+/// Lists `dir`. `None` if it cannot be listed: it is then split with no
+/// entries, i.e. gets no execute at all (fail closed).
+///
+/// Start-up cost matters (this runs for every sandbox), so a regular file's
+/// identity is the directory's device and the entry's `d_ino` on
+/// filesystems where `d_ino` is the inode number `stat` reports; elsewhere
+/// (overlayfs, network filesystems) each entry is `lstat`ed. A symlink is
+/// followed only when its own name is blocked (to block its target): other
+/// symlinks get no rule anyway, and the kernel checks the file they resolve
+/// to.
+fn scan(dir: &Path, list: &Blocklist) -> Option<Vec<Entry>> {
+    use std::os::unix::fs::DirEntryExt;
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            tracing::debug!(dir = %dir.display(), error = %e, "cannot list program directory: no execute in it");
+            return None;
+        }
     };
+    let dev = std::fs::metadata(dir).ok()?.dev();
+    let trust_d_ino = d_ino_is_st_ino(dir);
     let mut out = Vec::new();
     for e in rd.flatten() {
         let Ok(ft) = e.file_type() else { continue };
         let (kind, id) = if ft.is_symlink() {
-            let id = std::fs::metadata(e.path())
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| FileId::of(&m));
+            let id = if list.check(e.file_name().as_bytes()).is_some() {
+                std::fs::metadata(e.path())
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| FileId::of(&m))
+            } else {
+                None
+            };
             (EntryKind::Link, id)
         } else if ft.is_file() {
-            (EntryKind::File, e.metadata().ok().map(|m| FileId::of(&m)))
+            let id = if trust_d_ino {
+                Some(FileId { dev, ino: e.ino() })
+            } else {
+                e.metadata().ok().map(|m| FileId::of(&m))
+            };
+            (EntryKind::File, id)
         } else if ft.is_dir() {
             (EntryKind::Dir, None)
         } else {
@@ -205,6 +227,22 @@ fn scan(dir: &Path) -> Option<Vec<Entry>> {
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Some(out)
+}
+
+/// Local filesystems whose `readdir` reports the same inode numbers as
+/// `stat`. Not overlayfs: it may report the lower layer's numbers.
+fn d_ino_is_st_ino(dir: &Path) -> bool {
+    use nix::sys::statfs;
+    let Ok(fs) = statfs::statfs(dir) else {
+        return false;
+    };
+    [
+        statfs::EXT4_SUPER_MAGIC,
+        statfs::XFS_SUPER_MAGIC,
+        statfs::BTRFS_SUPER_MAGIC,
+        statfs::TMPFS_MAGIC,
+    ]
+    .contains(&fs.filesystem_type())
 }
 
 /// True if any execute right of `rule` comes from the user (a grant or a
@@ -308,7 +346,7 @@ pub fn apply(
     let mut split: BTreeSet<PathBuf> = BTreeSet::new();
     let mut scanned: BTreeMap<PathBuf, Vec<Entry>> = BTreeMap::new();
     for d in dirs {
-        match scan(&d) {
+        match scan(&d, &list) {
             Some(entries) => {
                 scanned.insert(d, entries);
             }
