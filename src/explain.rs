@@ -332,6 +332,13 @@ pub fn why(d: &Decision) -> String {
                 "  reason: writable, but delete protection denies unlink, rename and truncate here"
             );
         }
+        Reason::BlockedCommand { message } => {
+            let _ = writeln!(
+                s,
+                "  reason: {}; the kernel rules leave it without execute",
+                output::text(message)
+            );
+        }
         Reason::NotGranted => {
             let _ = writeln!(s, "  reason: no rule grants {} here", d.op.name());
         }

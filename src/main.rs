@@ -239,24 +239,10 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
 
 /// `nono: 'rm' is blocked (file destruction)`, exit 126.
 fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandBlock) -> Failure {
-    let shown = output::path(std::path::Path::new(invoked));
-    let message = match &b.via {
-        None => format!("'{shown}' is blocked ({})", b.hit.category),
-        Some(via) => format!(
-            "'{shown}' is blocked: {via}, which is '{}' ({})",
-            output::text(&b.name),
-            b.hit.category
-        ),
-    };
-    let flags: Vec<String> = b
-        .allow
-        .iter()
-        .map(|n| format!("--allow-command {n}"))
-        .collect();
     Failure::new(
         126,
-        message,
-        vec![format!("to run it anyway: {}", flags.join(" "))],
+        b.message(invoked),
+        vec![format!("to run it anyway: {}", b.allow_flags())],
     )
 }
 

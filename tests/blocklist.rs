@@ -397,6 +397,17 @@ fn why_command_answers_for_the_same_sandbox() {
     env.nono(["why", "--command", "srm"])
         .expect_ok()
         .expect_stdout_has("BLOCKED: 'srm'");
+    // A path question about executing a blocked program gives the same answer.
+    let rm = std::fs::canonicalize(which("rm").unwrap()).unwrap();
+    env.nono(["why", "--op", "exec", rm.to_str().unwrap()])
+        .expect_ok()
+        .expect_stdout_has("DENIED: exec")
+        .expect_stdout_has("(file destruction)")
+        .expect_stdout_has("to allow it: --allow-command rm");
+    let ls = std::fs::canonicalize(which("ls").unwrap()).unwrap();
+    env.nono(["why", "--op", "exec", ls.to_str().unwrap()])
+        .expect_ok()
+        .expect_stdout_has("ALLOWED: exec");
 }
 
 #[test]

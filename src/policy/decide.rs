@@ -22,6 +22,9 @@ pub enum Reason {
     DeleteProtected,
     /// No rule reaches the path with this right.
     NotGranted,
+    /// Execute of a program on the command blocklist (`message` says
+    /// which name and category).
+    BlockedCommand { message: String },
 }
 
 /// The answer to "may OP be done on PATH".
@@ -77,6 +80,13 @@ pub fn decide(policy: &Policy, raw: &Path, op: Op, ctx: &Context) -> Result<Deci
         )
     } else if rights.contains(needed) {
         (true, Reason::Granted, None)
+    } else if let Some(b) = blocked_exec(policy, op, &resolved) {
+        let message = b.message(resolved.as_os_str());
+        (
+            false,
+            Reason::BlockedCommand { message },
+            Some(b.allow_flags()),
+        )
     } else if op == Op::Delete && rights.contains(Access::WRITE) {
         let s = format!("--allow-delete {}", checked.display());
         (false, Reason::DeleteProtected, Some(s))
@@ -99,6 +109,16 @@ pub fn decide(policy: &Policy, raw: &Path, op: Op, ctx: &Context) -> Result<Deci
         rules,
         suggestion,
     })
+}
+
+/// Exec of a blocked program: the kernel rules leave it without execute,
+/// and no grant would change that, only `--allow-command`.
+fn blocked_exec(policy: &Policy, op: Op, resolved: &Path) -> Option<super::programs::CommandBlock> {
+    if op != Op::Exec {
+        return None;
+    }
+    let name = resolved.file_name()?;
+    policy.commands.check_file(name, resolved)
 }
 
 fn suggest(op: Op, checked: &Path, exists: bool) -> String {

@@ -72,11 +72,51 @@ pub struct CommandBlock {
     /// The blocked name (a file name, not the pattern that matched it).
     pub name: String,
     pub hit: Hit,
-    /// How the invoked name led to the blocked one, when it is not the
-    /// blocked name itself.
-    pub via: Option<String>,
+    /// How the invoked name led to the blocked one.
+    pub via: Via,
     /// What to pass to `--allow-command` to run it anyway.
     pub allow: Vec<String>,
+}
+
+/// How a command reaches a blocked program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// The invoked name itself is blocked.
+    Name,
+    /// It resolves (through PATH and symlinks) to a file with a blocked name.
+    Resolves(PathBuf),
+    /// It is the same file (symlink target or hard link) as these blocked
+    /// entries of the program directories.
+    SameFile(Vec<String>),
+}
+
+impl CommandBlock {
+    /// `'rm' is blocked (file destruction)` and its variants.
+    pub fn message(&self, invoked: &OsStr) -> String {
+        let shown = crate::output::path(Path::new(invoked));
+        let cat = &self.hit.category;
+        match &self.via {
+            Via::Name => format!("'{shown}' is blocked ({cat})"),
+            Via::Resolves(p) => format!(
+                "'{shown}' is blocked: it resolves to {}, which is '{}' ({cat})",
+                crate::output::path(p),
+                crate::output::text(&self.name)
+            ),
+            Via::SameFile(names) => format!(
+                "'{shown}' is blocked: it is the same file as {} ({cat})",
+                crate::output::text(&names.join(", "))
+            ),
+        }
+    }
+
+    /// The options that would run it anyway.
+    pub fn allow_flags(&self) -> String {
+        self.allow
+            .iter()
+            .map(|n| format!("--allow-command {}", crate::output::text(n)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// The blocklist as enforced: the effective list and the files it blocks.
@@ -106,7 +146,7 @@ impl Commands {
             allow: vec![name.clone()],
             name,
             hit,
-            via: None,
+            via: Via::Name,
         })
     }
 
@@ -130,14 +170,13 @@ impl Commands {
         if let Some(b) = self.check_name(invoked) {
             return Some(with_ids(b));
         }
-        let shown = crate::output::path(resolved);
         if let Some(name) = resolved.file_name() {
             if let Some(hit) = self.list.check(name.as_bytes()) {
                 let name = name.to_string_lossy().into_owned();
                 return Some(with_ids(CommandBlock {
                     allow: vec![name.clone()],
                     name,
-                    via: Some(format!("it resolves to {shown}")),
+                    via: Via::Resolves(resolved.to_path_buf()),
                     hit,
                 }));
             }
@@ -146,7 +185,7 @@ impl Commands {
         Some(CommandBlock {
             hit: hit.clone(),
             name: names.first().cloned().unwrap_or_default(),
-            via: Some(format!("{shown} is the same file as {}", names.join(", "))),
+            via: Via::SameFile(names.clone()),
             allow: names.clone(),
         })
     }
@@ -544,5 +583,151 @@ fn merge(out: &mut BTreeMap<PathBuf, Rule>, rule: Rule) {
         None => {
             out.insert(rule.path.clone(), rule);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::spec::{CommandRequest, Source};
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    struct Tree {
+        _dir: tempfile::TempDir,
+        root: PathBuf,
+    }
+
+    /// root/{bin/{rm, ls, zap -> rm, hard (hard link of rm), sub/x},
+    /// lib/helper, share/doc}
+    fn tree() -> Tree {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap();
+        for d in ["bin/sub", "lib", "share"] {
+            fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in ["bin/rm", "bin/ls", "bin/sub/x", "lib/helper", "share/doc"] {
+            fs::write(root.join(f), "x").unwrap();
+        }
+        symlink(root.join("bin/rm"), root.join("bin/zap")).unwrap();
+        fs::hard_link(root.join("bin/rm"), root.join("bin/hard")).unwrap();
+        Tree { _dir: dir, root }
+    }
+
+    fn list(root: &Path, allow: &[&str]) -> Blocklist {
+        let allow: Vec<CommandRequest> = allow
+            .iter()
+            .map(|n| CommandRequest {
+                name: n.to_string(),
+                source: Source::Flag("--allow-command"),
+            })
+            .collect();
+        let mut l = Blocklist::build(&allow, &[]).unwrap();
+        l.program_dirs = vec![root.join("bin").to_string_lossy().into_owned()];
+        l
+    }
+
+    fn system(path: &Path, access: Access) -> Rule {
+        Rule {
+            path: path.to_path_buf(),
+            kind: Kind::Dir,
+            parts: vec![(access, Origin::System { why: "t".into() })],
+        }
+    }
+
+    fn access_of(rules: &[Rule], p: &Path) -> Option<Access> {
+        rules.iter().find(|r| r.path == p).map(|r| r.access())
+    }
+
+    fn exec_at(rules: &[Rule], p: &Path) -> bool {
+        rules
+            .iter()
+            .filter(|r| r.covers(p))
+            .any(|r| r.access().contains(Access::EXECUTE))
+    }
+
+    #[test]
+    fn execute_is_split_around_blocked_programs() {
+        let t = tree();
+        let r = &t.root;
+        let (rules, c) = apply(vec![system(r, Access::READ_EXEC)], list(r, &[]), None).unwrap();
+        assert_eq!(
+            access_of(&rules, r),
+            Some(Access::READ),
+            "tree keeps read only"
+        );
+        assert_eq!(access_of(&rules, &r.join("lib")), Some(Access::EXECUTE));
+        assert_eq!(access_of(&rules, &r.join("share")), Some(Access::EXECUTE));
+        assert_eq!(access_of(&rules, &r.join("bin/ls")), Some(Access::EXECUTE));
+        assert_eq!(access_of(&rules, &r.join("bin/sub")), Some(Access::EXECUTE));
+        for blocked in ["bin/rm", "bin/hard", "bin/zap"] {
+            assert!(!exec_at(&rules, &r.join(blocked)), "{blocked} executable");
+        }
+        assert!(exec_at(&rules, &r.join("lib/helper")));
+        assert!(rules
+            .iter()
+            .filter(|x| x.path.starts_with(r.join("bin/")))
+            .all(|x| matches!(x.parts[0].1, Origin::ExecSplit { .. })));
+        let paths: Vec<&Path> = c.blocked.iter().map(|b| b.path.as_path()).collect();
+        // zap is not listed (symlinks are only followed when their own name
+        // is blocked), but has no execute: the kernel checks rm for it.
+        assert_eq!(paths, [r.join("bin/hard"), r.join("bin/rm")]);
+        let hard = &c.blocked[0];
+        assert_eq!(hard.same_as, ["rm"]);
+        assert_eq!(c.split, [r.join("bin")]);
+        // The top-level check by identity: the hard link is rm.
+        let b = c.check_file("hard".as_ref(), &r.join("bin/hard")).unwrap();
+        assert_eq!(b.allow, ["rm"]);
+        assert!(c.check_file("ls".as_ref(), &r.join("bin/ls")).is_none());
+    }
+
+    #[test]
+    fn allowed_programs_leave_the_tree_whole() {
+        let t = tree();
+        let r = &t.root;
+        let (rules, c) = apply(vec![system(r, Access::READ_EXEC)], list(r, &["rm"]), None).unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(access_of(&rules, r), Some(Access::READ_EXEC));
+        assert!(c.blocked.is_empty() && c.split.is_empty());
+    }
+
+    #[test]
+    fn directories_without_execute_are_not_scanned() {
+        let t = tree();
+        let r = &t.root;
+        let (rules, c) = apply(vec![system(r, Access::READ)], list(r, &[]), None).unwrap();
+        assert_eq!(rules.len(), 1);
+        assert!(c.scanned.is_empty());
+    }
+
+    #[test]
+    fn path_directories_are_scanned_too() {
+        let t = tree();
+        let r = &t.root;
+        let mut l = list(r, &[]);
+        l.program_dirs.clear();
+        let path = format!("relative:{}/bin/", r.display());
+        let (rules, c) = apply(
+            vec![system(r, Access::READ_EXEC)],
+            l,
+            Some(OsStr::new(&path)),
+        )
+        .unwrap();
+        assert_eq!(c.scanned, [r.join("bin")]);
+        assert!(!exec_at(&rules, &r.join("bin/rm")));
+    }
+
+    #[test]
+    fn a_file_grant_on_a_blocked_program_loses_execute() {
+        let t = tree();
+        let r = &t.root;
+        let file = Rule {
+            path: r.join("bin/hard"),
+            kind: Kind::File,
+            parts: vec![(Access::READ_EXEC, Origin::System { why: "t".into() })],
+        };
+        let (rules, _) =
+            apply(vec![system(r, Access::READ_EXEC), file], list(r, &[]), None).unwrap();
+        assert_eq!(access_of(&rules, &r.join("bin/hard")), Some(Access::READ));
     }
 }
