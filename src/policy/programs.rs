@@ -37,6 +37,11 @@ use super::{Access, Kind, Origin, PolicyError, Rule};
 /// block otherwise).
 pub const SEARCH_LIMIT: usize = 200_000;
 
+/// Never split: the Nix store holds every program of a NixOS system in
+/// one flat directory of thousands of entries; splitting it would cost a
+/// rule per store path. Programs there are blocked at the top level only.
+const NOT_SPLIT: &str = "/nix/store";
+
 /// A file's identity: what a hard link or symlink shares with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FileId {
@@ -384,16 +389,44 @@ pub fn apply(
 
     let mut split: BTreeSet<PathBuf> = BTreeSet::new();
     let mut scanned: BTreeMap<PathBuf, Vec<Entry>> = BTreeMap::new();
-    for d in dirs {
-        match scan(&d, &list) {
-            Some(entries) => {
-                scanned.insert(d, entries);
+    let mut pending = dirs;
+    // A blocked symlink may point out of the scanned directories (into
+    // /usr/lib, /opt, a granted tree): its target's directory is scanned
+    // and split too, else the target would keep execute from its tree.
+    // Rounds are bounded: links to links to links are not chased forever.
+    for _round in 0..4 {
+        let mut next: Vec<PathBuf> = Vec::new();
+        for d in pending.drain(..) {
+            if scanned.contains_key(&d) {
+                continue;
             }
-            None => {
+            let Some(entries) = scan(&d, &list) else {
                 split.insert(d.clone());
                 scanned.insert(d, Vec::new());
+                continue;
+            };
+            for e in &entries {
+                if e.kind != EntryKind::Link || e.id.is_none() {
+                    continue;
+                }
+                let Ok(target) = std::fs::canonicalize(d.join(&e.name)) else {
+                    continue;
+                };
+                if let Some(parent) = target.parent() {
+                    if !scanned.contains_key(parent)
+                        && !parent.starts_with(NOT_SPLIT)
+                        && exec_covered(parent)
+                    {
+                        next.push(parent.to_path_buf());
+                    }
+                }
             }
+            scanned.insert(d, entries);
         }
+        if next.is_empty() {
+            break;
+        }
+        pending = next;
     }
 
     // Identities of the files that blocked names reach.
@@ -729,5 +762,24 @@ mod tests {
         let (rules, _) =
             apply(vec![system(r, Access::READ_EXEC), file], list(r, &[]), None).unwrap();
         assert_eq!(access_of(&rules, &r.join("bin/hard")), Some(Access::READ));
+    }
+
+    #[test]
+    fn a_blocked_symlink_out_of_the_program_dirs_blocks_its_target() {
+        let t = tree();
+        let r = &t.root;
+        fs::create_dir_all(r.join("opt/x")).unwrap();
+        fs::write(r.join("opt/x/tool"), "x").unwrap();
+        fs::write(r.join("opt/x/other"), "x").unwrap();
+        symlink(r.join("opt/x/tool"), r.join("bin/shred")).unwrap();
+        let (rules, c) = apply(vec![system(r, Access::READ_EXEC)], list(r, &[]), None).unwrap();
+        assert!(!exec_at(&rules, &r.join("opt/x/tool")));
+        assert!(exec_at(&rules, &r.join("opt/x/other")));
+        assert!(exec_at(&rules, &r.join("lib/helper")));
+        assert!(c.split.contains(&r.join("opt/x")));
+        let b = c
+            .check_file("tool".as_ref(), &r.join("opt/x/tool"))
+            .unwrap();
+        assert_eq!(b.allow, ["shred"]);
     }
 }
