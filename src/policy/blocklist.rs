@@ -8,6 +8,8 @@
 //! `--block-command` stays blocked even if `--allow-command` names it too:
 //! when two options disagree, the safer one wins.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 use super::spec::{CommandRequest, Source};
@@ -107,6 +109,62 @@ pub struct Blocklist {
     pub multicall: Vec<Multicall>,
     /// Directories whose every entry is a program (from the data).
     pub program_dirs: Vec<String>,
+    /// Lookup tables over `entries` (user ones, all) and `allowed`.
+    user_index: Index,
+    entry_index: Index,
+    allow_index: Index,
+}
+
+/// Patterns indexed by the stems a name can match through, so that a
+/// check costs a few hash lookups instead of one comparison per pattern
+/// (it runs for every file of the program directories at each start).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+struct Index {
+    plain: HashMap<Vec<u8>, usize>,
+    family: HashMap<Vec<u8>, usize>,
+}
+
+impl Index {
+    fn new<'a>(patterns: impl Iterator<Item = (usize, &'a Pattern)>) -> Index {
+        let mut ix = Index::default();
+        for (i, p) in patterns {
+            match p.as_str().strip_suffix(".*") {
+                Some(prefix) => ix.family.entry(prefix.as_bytes().to_vec()).or_insert(i),
+                None => ix.plain.entry(p.as_str().as_bytes().to_vec()).or_insert(i),
+            };
+        }
+        ix
+    }
+
+    /// The smallest index of a pattern matching `name` (what a linear
+    /// search with [`Pattern::matches`] would find first).
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        let mut consider = |i: Option<&usize>| {
+            if let Some(&i) = i {
+                best = Some(best.map_or(i, |b| b.min(i)));
+            }
+        };
+        consider(self.plain.get(name));
+        // The name minus a version suffix: each digit in the trailing run
+        // of digits and dots can start the suffix.
+        let mut i = name.len();
+        while i > 0 && (name[i - 1].is_ascii_digit() || name[i - 1] == b'.') {
+            i -= 1;
+            if name[i].is_ascii_digit() {
+                consider(self.plain.get(&name[..i]));
+            }
+        }
+        // Families: every prefix followed by a dot and something more.
+        if !self.family.is_empty() {
+            for (i, b) in name.iter().enumerate() {
+                if *b == b'.' && i + 1 < name.len() {
+                    consider(self.family.get(&name[..i]));
+                }
+            }
+        }
+        best
+    }
 }
 
 pub const MULTICALL_CATEGORY: &str = "multi-call binary";
@@ -178,11 +236,23 @@ impl Blocklist {
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let user_index = Index::new(
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.source != EntrySource::Default)
+                .map(|(i, e)| (i, &e.pattern)),
+        );
+        let entry_index = Index::new(entries.iter().enumerate().map(|(i, e)| (i, &e.pattern)));
+        let allow_index = Index::new(allowed.iter().enumerate());
         Ok(Blocklist {
             entries,
             allowed,
             multicall,
             program_dirs: data.program_dirs,
+            user_index,
+            entry_index,
+            allow_index,
         })
     }
 
@@ -191,7 +261,7 @@ impl Blocklist {
         if let Some(hit) = self.check_plain(name) {
             return Some(hit);
         }
-        if self.allowed.iter().any(|a| a.matches(name)) {
+        if self.allow_index.find(name).is_some() {
             return None;
         }
         for m in &self.multicall {
@@ -227,20 +297,13 @@ impl Blocklist {
             category: e.category.clone(),
         };
         // The user's own additions win over --allow-command.
-        if let Some(e) = self
-            .entries
-            .iter()
-            .find(|e| e.source != EntrySource::Default && e.pattern.matches(name))
-        {
-            return Some(hit(e));
+        if let Some(i) = self.user_index.find(name) {
+            return Some(hit(&self.entries[i]));
         }
-        if self.allowed.iter().any(|a| a.matches(name)) {
+        if self.allow_index.find(name).is_some() {
             return None;
         }
-        self.entries
-            .iter()
-            .find(|e| e.pattern.matches(name))
-            .map(hit)
+        self.entry_index.find(name).map(|i| hit(&self.entries[i]))
     }
 
     /// The entries in effect (not lifted by `--allow-command`), for display.
@@ -382,6 +445,43 @@ mod tests {
             "x\n",
         ] {
             assert!(Pattern::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn index_finds_what_a_linear_search_finds() {
+        let pats: Vec<Pattern> = ["pip", "pip3", "rm", "mkfs", "mkfs.*", "a.b", "x.*", "x.y.*"]
+            .iter()
+            .map(|p| Pattern::parse(p).unwrap())
+            .collect();
+        let ix = Index::new(pats.iter().enumerate());
+        for name in [
+            "pip",
+            "pip3",
+            "pip3.11",
+            "pip.3",
+            "pip3.",
+            "pipx",
+            "rm",
+            "rm1",
+            "rm1.2.3",
+            "rm.1",
+            "mkfs",
+            "mkfs.ext4",
+            "mkfs.",
+            "mkfs.a.b",
+            "a.b",
+            "a.b2",
+            "x.",
+            "x.y",
+            "x.y.z",
+            "x",
+            "",
+            "3",
+            "rm3x",
+        ] {
+            let linear = pats.iter().position(|p| p.matches(name.as_bytes()));
+            assert_eq!(ix.find(name.as_bytes()), linear, "{name:?}");
         }
     }
 

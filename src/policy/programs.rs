@@ -207,6 +207,8 @@ struct Entry {
     kind: EntryKind,
     /// The file's identity (a symlink's: its target's), for regular files.
     id: Option<FileId>,
+    /// Blocked by its own name.
+    hit: Option<Hit>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,8 +243,10 @@ fn scan(dir: &Path, list: &Blocklist) -> Option<Vec<Entry>> {
     let mut out = Vec::new();
     for e in rd.flatten() {
         let Ok(ft) = e.file_type() else { continue };
+        let name = e.file_name();
+        let hit = list.check(name.as_bytes());
         let (kind, id) = if ft.is_symlink() {
-            let id = if list.check(e.file_name().as_bytes()).is_some() {
+            let id = if hit.is_some() {
                 std::fs::metadata(e.path())
                     .ok()
                     .filter(|m| m.is_file())
@@ -264,9 +268,10 @@ fn scan(dir: &Path, list: &Blocklist) -> Option<Vec<Entry>> {
             (EntryKind::Other, None)
         };
         out.push(Entry {
-            name: e.file_name(),
+            name,
             kind,
             id,
+            hit,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -433,7 +438,7 @@ pub fn apply(
     let mut ids: BTreeMap<FileId, (Hit, Vec<String>)> = BTreeMap::new();
     for entries in scanned.values() {
         for e in entries {
-            if let (Some(hit), Some(id)) = (list.check(e.name.as_bytes()), e.id) {
+            if let (Some(hit), Some(id)) = (e.hit.clone(), e.id) {
                 let name = e.name.to_string_lossy().into_owned();
                 let slot = ids.entry(id).or_insert_with(|| (hit, Vec::new()));
                 if !slot.1.contains(&name) {
@@ -447,8 +452,8 @@ pub fn apply(
     }
 
     let is_blocked = |e: &Entry| -> Option<BlockedBy> {
-        if let Some(hit) = list.check(e.name.as_bytes()) {
-            return Some((hit, Vec::new()));
+        if let Some(hit) = &e.hit {
+            return Some((hit.clone(), Vec::new()));
         }
         let (hit, names) = ids.get(&e.id?)?;
         Some((hit.clone(), names.clone()))
@@ -521,7 +526,8 @@ pub fn apply(
         }
         if !targets.is_empty() {
             let mut pieces = Vec::new();
-            distribute(&path, &targets, &scanned, &is_blocked, &mut pieces);
+            let blocked = |e: &Entry| e.hit.is_some() || e.id.is_some_and(|i| ids.contains_key(&i));
+            distribute(&path, &targets, &scanned, &blocked, &mut pieces);
             for (p, kind) in pieces {
                 merge(
                     &mut out,
@@ -555,7 +561,7 @@ fn distribute(
     dir: &Path,
     targets: &[&PathBuf],
     scanned: &BTreeMap<PathBuf, Vec<Entry>>,
-    is_blocked: &dyn Fn(&Entry) -> Option<BlockedBy>,
+    is_blocked: &dyn Fn(&Entry) -> bool,
     pieces: &mut Vec<(PathBuf, Kind)>,
 ) {
     let leads_on = |p: &Path| targets.iter().any(|t| t.starts_with(p));
@@ -566,7 +572,7 @@ fn distribute(
         for e in entries {
             let path = dir.join(&e.name);
             match e.kind {
-                _ if is_blocked(e).is_some() => {}
+                _ if is_blocked(e) => {}
                 EntryKind::File => pieces.push((path, Kind::File)),
                 EntryKind::Dir if leads_on(&path) => {
                     distribute(&path, targets, scanned, is_blocked, pieces)
