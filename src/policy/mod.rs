@@ -261,12 +261,24 @@ impl Policy {
 
     /// Adds the private temporary directory with every right.
     pub fn add_tmpdir(&mut self, dir: &Path) {
-        let mut m = Merger::default();
-        for r in self.rules.drain(..) {
-            m.rules.insert(r.path.clone(), r);
+        // Inserted in place: the rules are sorted, and rebuilding a map of a
+        // thousand paths here cost more than the rest of the start-up.
+        let part = (Access::ALL, Origin::TempDir);
+        match self.rules.binary_search_by(|r| r.path.as_path().cmp(dir)) {
+            Ok(i) => {
+                if !self.rules[i].parts.contains(&part) {
+                    self.rules[i].parts.push(part);
+                }
+            }
+            Err(i) => self.rules.insert(
+                i,
+                Rule {
+                    path: dir.to_path_buf(),
+                    kind: Kind::Dir,
+                    parts: vec![part],
+                },
+            ),
         }
-        m.add(dir.to_path_buf(), Kind::Dir, Access::ALL, Origin::TempDir);
-        self.rules = m.into_rules();
     }
 
     /// The union of the rights that reach `path` and the rules they come

@@ -23,7 +23,7 @@
 //! The rules built here are ordinary [`Rule`]s with
 //! [`Origin::ExecSplit`], so `--dry-run`, `why` and the kernel see the same.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -481,7 +481,11 @@ pub fn apply(
     }
     blocked.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let mut out: BTreeMap<PathBuf, Rule> = BTreeMap::new();
+    let mut out = Merged::default();
+    // Directories whose execute was already handed out per entry: a rule
+    // beneath one (/usr/bin from "/bin", under /usr) would hand out the
+    // same rights again; it only loses its own execute.
+    let mut distributed: Vec<PathBuf> = Vec::new();
     for mut rule in rules {
         if !rule.access().contains(Access::EXECUTE) {
             merge(&mut out, rule);
@@ -524,7 +528,8 @@ pub fn apply(
         if !rule.parts.is_empty() {
             merge(&mut out, rule);
         }
-        if !targets.is_empty() {
+        if !targets.is_empty() && !distributed.iter().any(|d| path.starts_with(d)) {
+            distributed.push(path.clone());
             let mut pieces = Vec::new();
             let blocked = |e: &Entry| e.hit.is_some() || e.id.is_some_and(|i| ids.contains_key(&i));
             distribute(&path, &targets, &scanned, &blocked, &mut pieces);
@@ -552,7 +557,7 @@ pub fn apply(
         blocked,
         ids,
     };
-    Ok((out.into_values().collect(), commands))
+    Ok((out.into_rules(), commands))
 }
 
 /// Hands execute of `dir` back, entry by entry, to everything except the
@@ -610,9 +615,27 @@ fn distribute(
     }
 }
 
-fn merge(out: &mut BTreeMap<PathBuf, Rule>, rule: Rule) {
-    match out.get_mut(&rule.path) {
-        Some(existing) => {
+/// Rules merged per path. A hash index instead of a BTreeMap: ordering
+/// paths compares them component by component, which for a thousand
+/// per-file rules was most of nono's start-up time in user space. The
+/// pieces arrive nearly sorted, so the final sort is cheap.
+#[derive(Default)]
+struct Merged {
+    rules: Vec<Rule>,
+    index: HashMap<PathBuf, usize>,
+}
+
+impl Merged {
+    fn into_rules(mut self) -> Vec<Rule> {
+        self.rules.sort_by(|a, b| a.path.cmp(&b.path));
+        self.rules
+    }
+}
+
+fn merge(out: &mut Merged, rule: Rule) {
+    match out.index.get(&rule.path) {
+        Some(&i) => {
+            let existing = &mut out.rules[i];
             for part in rule.parts {
                 if !existing.parts.contains(&part) {
                     existing.parts.push(part);
@@ -620,7 +643,8 @@ fn merge(out: &mut BTreeMap<PathBuf, Rule>, rule: Rule) {
             }
         }
         None => {
-            out.insert(rule.path.clone(), rule);
+            out.index.insert(rule.path.clone(), out.rules.len());
+            out.rules.push(rule);
         }
     }
 }
