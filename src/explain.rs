@@ -214,6 +214,27 @@ fn blocklist_section(s: &mut String, policy: &Policy) {
             let _ = writeln!(s, "{line}");
         }
     }
+    for m in &c.list.multicall {
+        let still = c.list.still_blocked(m);
+        let names: Vec<&str> = m
+            .names
+            .iter()
+            .map(|p| p.as_str())
+            .filter(|n| c.list.check(n.as_bytes()).is_some())
+            .collect();
+        if !still.is_empty()
+            && !names.is_empty()
+            && !order
+                .iter()
+                .any(|o| o.starts_with(crate::policy::blocklist::MULTICALL_CATEGORY))
+        {
+            let _ = writeln!(
+                s,
+                "  multi-call binaries: {} (they run blocked commands as applets)",
+                names.join(", ")
+            );
+        }
+    }
     if !c.list.allowed.is_empty() {
         let lifted: Vec<&str> = c.list.allowed.iter().map(|p| p.as_str()).collect();
         let _ = writeln!(

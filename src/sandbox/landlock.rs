@@ -214,10 +214,22 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
                     let d = open_beneath(AT_FDCWD, parent, OFlag::O_DIRECTORY)?;
                     dir_cache = Some((parent.to_path_buf(), d));
                 }
-                match &dir_cache {
+                let opened = match &dir_cache {
                     Some((_, d)) => open_beneath(d.as_fd(), Path::new(name), OFlag::empty())
-                        .map_err(|e| with_path(e, &rule.path))?,
-                    None => open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?,
+                        .map_err(|e| with_path(e, &rule.path)),
+                    None => open_beneath(AT_FDCWD, &rule.path, OFlag::empty()),
+                };
+                match opened {
+                    Ok(fd) => fd,
+                    // A program removed since the scan (a package upgrade):
+                    // skipping its execute rule only takes rights away.
+                    Err(SandboxError::OpenRule { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound
+                            && only_exec_split(rule) =>
+                    {
+                        continue
+                    }
+                    Err(e) => return Err(e),
                 }
             }
             _ => open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?,
@@ -241,6 +253,13 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
         count += 1;
     }
     Ok(count)
+}
+
+/// A per-file execute rule made by the blocklist and nothing else.
+fn only_exec_split(rule: &crate::policy::Rule) -> bool {
+    rule.parts
+        .iter()
+        .all(|(a, o)| *a == Access::EXECUTE && matches!(o, crate::policy::Origin::ExecSplit { .. }))
 }
 
 /// `struct landlock_path_beneath_attr` (packed, as in the uapi header).
