@@ -419,3 +419,55 @@ fn bad_command_names_are_refused() {
             .expect_stderr_has("--block-command");
     }
 }
+
+#[test]
+fn path_directories_inside_grants_are_covered() {
+    // A directory of the project on PATH (an activated venv's bin, say)
+    // holding a program with a blocked name: blocked in the kernel too,
+    // while its other programs still run.
+    let env = TestEnv::new();
+    let bin = env.work.join("venv-bin");
+    std::fs::create_dir(&bin).unwrap();
+    for (name, out) in [("pip", "PIP-RAN"), ("black", "BLACK-RAN")] {
+        let p = bin.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\necho {out}\n")).unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        let mut c = std::process::Command::new(nono_bin());
+        c.args(args)
+            .current_dir(&env.work)
+            .env("HOME", &env.home)
+            .env("PATH", &path);
+        Run::from(c)
+    };
+    // Control: without nono both run.
+    let mut c = std::process::Command::new("/bin/sh");
+    c.args(["-c", "pip; black"]).env("PATH", &path);
+    Run::from(c)
+        .expect_ok()
+        .expect_stdout_has("PIP-RAN")
+        .expect_stdout_has("BLACK-RAN");
+    let r = run(&["run", "--allow", ".", "--", "/bin/sh", "-c", "pip; black"]);
+    r.expect_stdout_lacks("PIP-RAN")
+        .expect_stdout_has("BLACK-RAN")
+        .expect_stderr_has("Permission denied");
+    run(&[
+        "run",
+        "--allow",
+        ".",
+        "--allow-command",
+        "pip",
+        "--",
+        "/bin/sh",
+        "-c",
+        "pip",
+    ])
+    .expect_ok()
+    .expect_stdout_has("PIP-RAN");
+}
