@@ -471,3 +471,24 @@ fn path_directories_inside_grants_are_covered() {
     .expect_ok()
     .expect_stdout_has("PIP-RAN");
 }
+
+#[test]
+fn kernel_layer_holds_at_older_abis() {
+    // The rules go in through landlock_add_rule directly; rights must be
+    // limited to what each ABI handles or the kernel rejects them.
+    for cap in ["3", "4", "5"] {
+        let env = TestEnv::new();
+        let f = victim(&env, "f");
+        let mut c = std::process::Command::new(nono_bin());
+        c.args(["run", "--allow", ".", "--allow-delete", ".", "--"])
+            .args(["/bin/sh", "-c", "rm f; echo rc=$?; cat keep.txt"])
+            .current_dir(&env.work)
+            .env("HOME", &env.home)
+            .env("NONO_TEST_ABI_CAP", cap);
+        Run::from(c)
+            .expect_ok()
+            .expect_stdout_has("rc=126")
+            .expect_stdout_has("precious");
+        assert!(f.exists(), "ABI {cap}: rm deleted f");
+    }
+}
