@@ -130,6 +130,14 @@ pub struct PolicyArgs {
     /// Allow connecting to the host Unix socket PATH (see --dry-run: on current kernels this allows all Unix sockets)
     #[arg(long = "allow-unix-socket", value_name = "PATH")]
     pub allow_unix_socket: Vec<PathBuf>,
+
+    /// Take NAME off the command blocklist (a program name such as rm, or a family such as mkfs.*)
+    #[arg(long = "allow-command", value_name = "NAME")]
+    pub allow_command: Vec<String>,
+
+    /// Add NAME to the command blocklist (blocked for the command and every process it starts)
+    #[arg(long = "block-command", value_name = "NAME")]
+    pub block_command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -174,10 +182,14 @@ pub struct WhyArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Ask whether the program NAME would be blocked, instead of about a path
+    #[arg(long = "command", value_name = "NAME", conflicts_with = "path")]
+    pub command: Option<std::ffi::OsString>,
+
     /// The path to ask about ('$TMPDIR/...' means the run's private
     /// temporary directory)
-    #[arg(value_name = "PATH")]
-    pub path: PathBuf,
+    #[arg(value_name = "PATH", required_unless_present = "command")]
+    pub path: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,8 @@
 //! tests/explain.rs; bump [`SCHEMA_VERSION`] when a key changes meaning or
 //! disappears (adding keys does not).
 
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -60,6 +62,11 @@ fn origin_json(o: &Origin) -> Value {
             "grant": jpath(grant),
             "from": origin_json(from),
         }),
+        Origin::ExecSplit { grant, from } => json!({
+            "type": "exec_split",
+            "grant": jpath(grant),
+            "from": origin_json(from),
+        }),
     }
 }
 
@@ -89,12 +96,21 @@ pub fn dry_run(
     kernel: &KernelView,
     tmp_base: &Path,
     style: Style,
+    blocked: Option<&str>,
 ) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "nono dry run: nothing is executed");
     let _ = writeln!(s, "command:  {}", output::path(&cmd.path));
     if cmd.resolved != cmd.path {
         let _ = writeln!(s, "          resolves to {}", output::path(&cmd.resolved));
+    }
+    if let Some(b) = blocked {
+        let _ = writeln!(
+            s,
+            "          {} {} (nono run would exit 126)",
+            style.bad("BLOCKED:"),
+            output::text(b)
+        );
     }
     if !policy.profiles.is_empty() {
         let _ = writeln!(s, "profiles: {}", output::text(&policy.profiles.join(", ")));
@@ -116,7 +132,14 @@ pub fn dry_run(
         .max()
         .unwrap_or(0)
         .min(60);
+    let mut per_file: BTreeMap<&Path, Vec<&Rule>> = BTreeMap::new();
     for rule in &policy.rules {
+        if is_per_file_exec(rule) {
+            if let Some(parent) = rule.path.parent() {
+                per_file.entry(parent).or_default().push(rule);
+                continue;
+            }
+        }
         let origins: Vec<String> = rule.parts.iter().map(|(_, o)| describe(o)).collect();
         let p = output::path(&rule.path);
         let _ = writeln!(
@@ -126,6 +149,17 @@ pub fn dry_run(
             rule.kind.name(),
             p,
             origins.join("; "),
+        );
+    }
+    for (dir, rules) in &per_file {
+        let p = format!("{}/*", output::path(dir));
+        let _ = writeln!(
+            s,
+            "  {}  {:<4}  {:<width$}  {} programs, one rule each; blocked programs left out",
+            Access::EXECUTE.short(),
+            Kind::File.name(),
+            p,
+            rules.len(),
         );
     }
     let tmp = format!("{}/run-XXXXXX", output::path(tmp_base));
@@ -156,6 +190,8 @@ pub fn dry_run(
             )
         }
     );
+
+    blocklist_section(&mut s, policy);
 
     let _ = writeln!(s);
     for (read_only, title) in [
@@ -206,6 +242,220 @@ pub fn dry_run(
         }
     }
     s
+}
+
+/// A per-file execute rule made by the blocklist split: listed in the
+/// dry run as one line per directory (`why` shows each one).
+fn is_per_file_exec(rule: &Rule) -> bool {
+    rule.kind == Kind::File
+        && rule.access() == Access::EXECUTE
+        && rule
+            .parts
+            .iter()
+            .all(|(_, o)| matches!(o, Origin::ExecSplit { .. }))
+}
+
+/// The effective blocklist by category, with the files it blocks.
+fn blocklist_section(s: &mut String, policy: &Policy) {
+    let c = &policy.commands;
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "command blocklist (COMMAND is checked by name and resolved file; the kernel denies execute of these files to every process):"
+    );
+    let mut order: Vec<String> = Vec::new();
+    let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in c.list.effective() {
+        if !order.contains(&e.category) {
+            order.push(e.category.clone());
+        }
+        names
+            .entry(e.category.clone())
+            .or_default()
+            .push(e.pattern.as_str().to_string());
+    }
+    let mut files: BTreeMap<&str, Vec<&crate::policy::programs::BlockedFile>> = BTreeMap::new();
+    for f in &c.blocked {
+        if !order.contains(&f.hit.category) {
+            order.push(f.hit.category.clone());
+        }
+        files.entry(f.hit.category.as_str()).or_default().push(f);
+    }
+    for cat in &order {
+        match names.get(cat) {
+            Some(n) => {
+                let _ = writeln!(s, "  {cat}: {}", output::text(&n.join(", ")));
+            }
+            None => {
+                let _ = writeln!(s, "  {}:", output::text(cat));
+            }
+        }
+        for f in files.get(cat.as_str()).into_iter().flatten() {
+            let mut line = format!("    {}", output::path(&f.path));
+            if let Some(t) = &f.target {
+                let _ = write!(line, " -> {}", output::path(t));
+            }
+            if !f.same_as.is_empty() {
+                let _ = write!(
+                    line,
+                    " (same file as {})",
+                    output::text(&f.same_as.join(", "))
+                );
+            }
+            let _ = writeln!(s, "{line}");
+        }
+    }
+    for m in &c.list.multicall {
+        let still = c.list.still_blocked(m);
+        let names: Vec<&str> = m
+            .names
+            .iter()
+            .map(|p| p.as_str())
+            .filter(|n| c.list.check(n.as_bytes()).is_some())
+            .collect();
+        if !still.is_empty()
+            && !names.is_empty()
+            && !order
+                .iter()
+                .any(|o| o.starts_with(crate::policy::blocklist::MULTICALL_CATEGORY))
+        {
+            let _ = writeln!(
+                s,
+                "  multi-call binaries: {} (they run blocked commands as applets)",
+                names.join(", ")
+            );
+        }
+    }
+    if !c.list.allowed.is_empty() {
+        let lifted: Vec<&str> = c.list.allowed.iter().map(|p| p.as_str()).collect();
+        let _ = writeln!(
+            s,
+            "  lifted with --allow-command: {}",
+            output::text(&lifted.join(", "))
+        );
+    }
+    if !c.split.is_empty() {
+        let dirs: Vec<String> = c.split.iter().map(|d| output::path(d)).collect();
+        let _ = writeln!(
+            s,
+            "  execute is granted per file in: {} (programs created there later cannot be executed)",
+            dirs.join(", ")
+        );
+    }
+    if !c.searched.is_empty() {
+        let dirs: Vec<String> = c.searched.iter().map(|d| output::path(d)).collect();
+        let _ = writeln!(
+            s,
+            "  searched for blocked names (--block-command): {} (files created later are not covered)",
+            dirs.join(", ")
+        );
+    }
+}
+
+/// `--dry-run` of a blocked COMMAND that does not exist here.
+pub fn blocked_command(message: Option<&str>) -> String {
+    format!(
+        "nono dry run: nothing is executed\ncommand:  BLOCKED: {} (nono run would exit 126)\n",
+        output::text(message.unwrap_or("blocked"))
+    )
+}
+
+/// The `why --command` answer.
+pub fn why_command(
+    name: &OsStr,
+    found: Option<&Command>,
+    blocked: Option<(&str, &[String])>,
+    kernel_exec: Option<bool>,
+) -> String {
+    let mut s = String::new();
+    let shown = output::path(Path::new(name));
+    match blocked {
+        Some((msg, hints)) => {
+            let _ = writeln!(s, "BLOCKED: {}", output::text(msg));
+            for h in hints {
+                let _ = writeln!(s, "  {}", output::text(h));
+            }
+        }
+        None => {
+            let _ = writeln!(s, "NOT BLOCKED: '{shown}' is not on the command blocklist");
+        }
+    }
+    match found {
+        Some(cmd) => {
+            let _ = writeln!(s, "  found: {}", output::path(&cmd.path));
+            if cmd.resolved != cmd.path {
+                let _ = writeln!(s, "  resolves to: {}", output::path(&cmd.resolved));
+            }
+        }
+        None => {
+            let _ = writeln!(s, "  not found in PATH on this machine");
+        }
+    }
+    if let (Some(cmd), Some(x)) = (found, kernel_exec) {
+        let _ = writeln!(
+            s,
+            "  kernel: execute of {} is {} inside the sandbox",
+            output::path(&cmd.resolved),
+            if x { "granted" } else { "denied" }
+        );
+    }
+    s
+}
+
+/// The effective blocklist for `--dry-run --json`.
+fn blocklist_json(policy: &Policy) -> Value {
+    let c = &policy.commands;
+    json!({
+        "names": c.list.effective().iter().map(|e| json!({
+            "name": e.pattern.as_str(),
+            "category": e.category,
+        })).collect::<Vec<_>>(),
+        "files": c.blocked.iter().map(|f| json!({
+            "path": jpath(&f.path),
+            "category": f.hit.category,
+            "name": f.hit.pattern,
+        })).collect::<Vec<_>>(),
+        "lifted": c.list.allowed.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "split": c.split.iter().map(|d| jpath(d)).collect::<Vec<_>>(),
+        "searched": c.searched.iter().map(|d| jpath(d)).collect::<Vec<_>>(),
+    })
+}
+
+/// The `why --command --json` document.
+pub fn why_command_json(
+    name: &OsStr,
+    found: Option<&Command>,
+    blocked: Option<(&str, &[String])>,
+    lifted: bool,
+    kernel_exec: Option<bool>,
+) -> Value {
+    let allowed = blocked.is_none();
+    let (code, text) = match blocked {
+        Some((msg, _)) => ("blocked", msg.to_string()),
+        None if lifted => (
+            "unblocked",
+            "on the default blocklist, lifted by --allow-command".to_string(),
+        ),
+        None => ("not_blocked", "not on the command blocklist".to_string()),
+    };
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "document": "why",
+        "subject": "command",
+        "allowed": allowed,
+        "verdict": verdict(allowed).to_lowercase(),
+        "reason": { "code": code, "text": text },
+        "suggestion": Value::Null,
+        "no_suggestion": blocked.map(|(_, hints)| hints.join("; ")),
+        "notes": Vec::<String>::new(),
+        "command": {
+            "name": jpath(Path::new(name)),
+            "path": found.map(|c| jpath(&c.path)),
+            "resolved": found.map(|c| jpath(&c.resolved)),
+            "blocked": !allowed,
+            "kernel_exec": kernel_exec,
+        },
+    })
 }
 
 fn describe(o: &Origin) -> String {
@@ -265,6 +515,7 @@ pub fn dry_run_json(
             "bind": policy.net.bind,
             "unix_sockets": policy.net.unix_sockets.iter().map(|u| jpath(&u.path)).collect::<Vec<_>>(),
         },
+        "blocklist": blocklist_json(policy),
         "enforcement": guarantees.iter().map(|g| json!({
             "topic": g.topic,
             "text": g.text,
@@ -305,6 +556,10 @@ pub fn reason_text(d: &Decision) -> String {
         Reason::Protected { path, category } => format!(
             "{} is protected ({category}): nono never grants it, whatever the options, because credentials, keys and start-up files are what a compromised agent would steal or use to run code outside the sandbox",
             p(path)
+        ),
+        Reason::BlockedCommand { message, .. } => format!(
+            "{}: the kernel rules leave it without execute, for the command and every process it starts",
+            output::text(message)
         ),
         Reason::ReadOnly { path, category } => format!(
             "{} is read-only ({category}): it may be granted for reading, but nono never lets it be written, because what is written there runs outside the sandbox later",
@@ -396,6 +651,9 @@ fn no_suggestion_text(d: &Decision) -> Option<String> {
         Reason::ReadOnly { .. } => Some(
             "not possible: change it yourself, outside the sandbox".into(),
         ),
+        Reason::BlockedCommand { allow, .. } => Some(format!(
+            "no grant allows it: the program is on the command blocklist; {allow} lifts it"
+        )),
         Reason::CarveOut { itself: true, dir, .. } if matches!(d.op, Op::Read | Op::Exec) => {
             Some(format!(
                 "not possible: listing {} would expose the protected paths in it",

@@ -208,20 +208,22 @@ fn spec_from_args(
         spec.allow_unix_sockets
             .push((p.clone(), Source::Flag("--allow-unix-socket")));
     }
-    Ok((spec, created))
-}
-
-/// Requests this build cannot enforce yet. Asked for in a profile, they
-/// would otherwise be silently dropped: refuse instead, fail closed.
-fn refuse_unenforced(spec: &PolicySpec) -> Result<(), Failure> {
-    if spec.block_commands.is_empty() {
-        return Ok(());
+    for n in &args.allow_command {
+        spec.allow_commands.push(policy::spec::CommandRequest {
+            name: n.clone(),
+            source: Source::Flag("--allow-command"),
+        });
     }
-    Err(Failure::new(
-        125,
-        "this build of nono cannot enforce commands.block yet",
-        vec!["remove these keys from the profile".into()],
-    ))
+    for n in &args.block_command {
+        spec.block_commands.push(policy::spec::CommandRequest {
+            name: n.clone(),
+            source: Source::Flag("--block-command"),
+        });
+    }
+    // The command inherits nono's PATH: its directories are where it finds
+    // programs, so they are scanned for blocked ones.
+    spec.search_path = std::env::var_os("PATH");
+    Ok((spec, created))
 }
 
 fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
@@ -233,17 +235,36 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         profile::CreateDirs::Yes
     };
     let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
-    refuse_unenforced(&spec)?;
     let mut policy = Policy::build(&spec, &ctx)?;
+    let invoked = args.command.first().cloned().unwrap_or_default();
     let path_var = std::env::var_os("PATH");
-    let cmd = exec::resolve(&args.command, path_var.as_deref(), &ctx.cwd)?;
+    let cmd = match exec::resolve(&args.command, path_var.as_deref(), &ctx.cwd) {
+        Ok(cmd) => cmd,
+        Err(e) => {
+            // A blocked name is refused even when no such program exists
+            // here: the answer does not depend on what is installed.
+            let Some(b) = policy.commands.check_name(&invoked) else {
+                return Err(e.into());
+            };
+            tracing::debug!(error = %e, "blocked command not found");
+            let f = blocked_failure(&invoked, &b);
+            if args.dry_run {
+                print!("{}", explain::blocked_command(Some(&f.message)));
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(f);
+        }
+    };
+    let block = policy.commands.check_file(&invoked, &cmd.resolved);
 
     if args.dry_run {
         let view = kernel_view(&policy);
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
+        let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
         if args.json {
             let mut doc = explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees);
+            doc["blocked"] = serde_json::json!(refusal);
             doc["create"] = serde_json::json!(created
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
@@ -253,7 +274,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
             let style = output::Style::for_stdout();
             print!(
                 "{}",
-                explain::dry_run(&policy, &cmd, &view, &tmp_base, style)
+                explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref())
             );
             print!("{}", explain::enforcement(&guarantees));
             if !created.is_empty() {
@@ -266,6 +287,9 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
             }
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(b) = &block {
+        return Err(blocked_failure(&invoked, b));
     }
 
     // Refuse before creating anything if this kernel cannot enforce it.
@@ -299,6 +323,15 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     // alive until here so the directory is not cleaned up under us.
     drop(run_dir);
     Err(err.into())
+}
+
+/// `nono: 'rm' is blocked (file destruction)`, exit 126.
+fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandBlock) -> Failure {
+    Failure::new(
+        126,
+        b.message(invoked),
+        vec![format!("to run it anyway: {}", b.allow_flags())],
+    )
 }
 
 /// The environment of the command: nono's own, with every temporary
@@ -370,6 +403,16 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
         Ok(Policy::build(&spec, &ctx)?)
     };
     let policy = build(&[])?;
+    if let Some(name) = &args.command {
+        return why_command(&policy, name, &ctx, args.json);
+    }
+    let Some(path) = args.path.clone() else {
+        return Err(Failure::new(
+            125,
+            "nothing to ask about: give a PATH or --command NAME",
+            vec![],
+        ));
+    };
     let op = match args.op {
         OpArg::Read => Op::Read,
         OpArg::Write => Op::Write,
@@ -377,11 +420,11 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
         OpArg::Exec => Op::Exec,
     };
     let tmp = TmpBase::new(&tmpdir::base_dir());
-    let mut d = decide::decide(&policy, &args.path, op, &ctx, &tmp)?;
+    let mut d = decide::decide(&policy, &path, op, &ctx, &tmp)?;
     d.suggestion = decide::candidates(&d).into_iter().find(|s| {
         build(&s.options)
             .ok()
-            .and_then(|p| decide::decide(&p, &args.path, op, &ctx, &tmp).ok())
+            .and_then(|p| decide::decide(&p, &path, op, &ctx, &tmp).ok())
             .is_some_and(|again| again.allowed)
     });
     if let Err(e) = sandbox::check(&policy) {
@@ -450,4 +493,43 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `nono why --command NAME`: the same checks `run` makes, plus what the
+/// kernel rules say about executing the file.
+/// `nono why --command NAME`: the same checks `run` makes, plus what the
+/// kernel rules say about executing the file. Exit 0 not blocked, 1 blocked.
+fn why_command(
+    policy: &Policy,
+    name: &OsString,
+    ctx: &Context,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    let path_var = std::env::var_os("PATH");
+    let found = exec::resolve(std::slice::from_ref(name), path_var.as_deref(), &ctx.cwd).ok();
+    let block = match &found {
+        Some(cmd) => policy.commands.check_file(name, &cmd.resolved),
+        None => policy.commands.check_name(name),
+    };
+    let message = block.as_ref().map(|b| blocked_failure(name, b));
+    let exec_rights = found
+        .as_ref()
+        .map(|c| policy.rights_at(&c.resolved).0.contains(Access::EXECUTE));
+    let blocked = message
+        .as_ref()
+        .map(|m| (m.message.as_str(), m.hints.as_slice()));
+    if json {
+        let lifted = block.is_none() && {
+            let default = policy::blocklist::Blocklist::build(&[], &[]).ok();
+            default.is_some_and(|d| d.check(name.as_encoded_bytes()).is_some())
+        };
+        let doc = explain::why_command_json(name, found.as_ref(), blocked, lifted, exec_rights);
+        print!("{}", explain::to_json_text(&doc));
+    } else {
+        print!(
+            "{}",
+            explain::why_command(name, found.as_ref(), blocked, exec_rights)
+        );
+    }
+    Ok(ExitCode::from(if block.is_some() { 1 } else { 0 }))
 }

@@ -702,6 +702,18 @@ fn json_documents_match_the_documentation() {
             "exec".into(),
             "/usr/bin/env".into(),
         ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--command".into(),
+            "rm".into(),
+        ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--command".into(),
+            "ls".into(),
+        ],
     ] {
         let run = env.nono(&args);
         assert!(matches!(run.code(), Some(0 | 1)), "{run}");

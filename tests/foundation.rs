@@ -953,7 +953,17 @@ fn private_tmpdir_allows_everything() {
         echo x > y; ln -s y z; ln y h; sed -i s/x/w/ y; cat h; \
         rm -r ./*; ls -A | wc -l; \
         echo TMP-OK";
-    let r = env.sandboxed_sh(&[], script);
+    let r = env.sandboxed_sh(
+        &[
+            "--allow-command",
+            "mv",
+            "--allow-command",
+            "rm",
+            "--allow-command",
+            "rmdir",
+        ],
+        script,
+    );
     r.expect_ok()
         .expect_stdout_has("a\nb\n")
         .expect_stdout_has("TMP-OK");

@@ -57,6 +57,11 @@ impl Access {
         Access(self.0 & other.0)
     }
 
+    /// This set without the rights in `other`.
+    pub fn without(self, other: Access) -> Access {
+        Access(self.0 & !other.0)
+    }
+
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }

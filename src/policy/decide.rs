@@ -52,6 +52,9 @@ pub enum Reason {
     Interpreter { path: PathBuf },
     /// No rule reaches the path with this right.
     NotGranted,
+    /// Execute of a program on the command blocklist (`message` says
+    /// which name and category).
+    BlockedCommand { message: String, allow: String },
 }
 
 impl Reason {
@@ -66,6 +69,7 @@ impl Reason {
             Reason::CarveOut { .. } => "carve_out",
             Reason::Interpreter { .. } => "interpreter",
             Reason::NotGranted => "not_granted",
+            Reason::BlockedCommand { .. } => "blocked",
         }
     }
 }
@@ -382,6 +386,14 @@ pub fn decide(
             _ if in_tmpdir => (true, Reason::TempDir),
             _ => (true, Reason::Granted),
         }
+    } else if let Some(b) = blocked_exec(policy, op, &resolved) {
+        (
+            false,
+            Reason::BlockedCommand {
+                message: b.message(resolved.as_os_str()),
+                allow: b.allow_flags(),
+            },
+        )
     } else if let Some(c) = carve_reason(policy, &checked, needs) {
         (false, c)
     } else if op == Op::Delete && rights.contains(Access::WRITE) {
@@ -455,6 +467,16 @@ pub fn decide(
     })
 }
 
+/// Exec of a blocked program: the kernel rules leave it without execute,
+/// and no grant would change that, only `--allow-command`.
+fn blocked_exec(policy: &Policy, op: Op, resolved: &Path) -> Option<super::programs::CommandBlock> {
+    if op != Op::Exec {
+        return None;
+    }
+    let name = resolved.file_name()?;
+    policy.commands.check_file(name, resolved)
+}
+
 /// The interpreter path when it cannot be executed under `policy`.
 fn interpreter_denied(policy: &Policy, interp: &Path) -> Option<PathBuf> {
     let w = walk(interp, true);
@@ -509,7 +531,13 @@ fn carved_grant_access(policy: &Policy, grant: &Path) -> Access {
 /// first. The caller checks each by rebuilding the policy.
 pub fn candidates(d: &Decision) -> Vec<Suggestion> {
     // Another run's temporary directory is that run's business.
-    if d.allowed || matches!(d.reason, Reason::Protected { .. }) || d.other_run.is_some() {
+    if d.allowed
+        || matches!(
+            d.reason,
+            Reason::Protected { .. } | Reason::ReadOnly { .. } | Reason::BlockedCommand { .. }
+        )
+        || d.other_run.is_some()
+    {
         return Vec::new();
     }
     let one = |flag, path: &Path| Suggestion {

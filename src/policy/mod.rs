@@ -9,11 +9,13 @@
 //! rules on a path's ancestors add up).
 
 pub mod access;
+pub mod blocklist;
 mod carve;
 mod data;
 pub mod decide;
 pub mod net;
 pub mod paths;
+pub mod programs;
 pub mod protected;
 pub mod spec;
 
@@ -39,6 +41,9 @@ pub enum Origin {
     /// Part of the grant `from` on directory `grant`, split up to keep
     /// protected paths out of it.
     CarveOut { grant: PathBuf, from: Box<Origin> },
+    /// Execute of `grant`, handed out entry by entry so that blocked
+    /// programs get none (see [`programs`]).
+    ExecSplit { grant: PathBuf, from: Box<Origin> },
 }
 
 impl Origin {
@@ -49,6 +54,11 @@ impl Origin {
             Origin::System { why } => format!("system default ({why})"),
             Origin::TempDir => "private temporary directory (TMPDIR)".to_string(),
             Origin::CarveOut { from, .. } => format!("carve-out of {}", from.describe()),
+            Origin::ExecSplit { grant, from } => format!(
+                "execute of {} per entry, blocked programs left out ({})",
+                crate::output::path(grant),
+                from.describe()
+            ),
         }
     }
 }
@@ -100,6 +110,8 @@ pub struct Policy {
     pub net: NetPolicy,
     pub profiles: Vec<String>,
     pub context: Context,
+    /// The command blocklist and the files it leaves without execute.
+    pub commands: programs::Commands,
 }
 
 /// Why a policy could not be built. Every variant names the path at fault.
@@ -147,6 +159,10 @@ pub enum PolicyError {
         dir: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    CommandName(String),
+    #[error("--block-command: more than {limit} entries under {} to search for blocked programs", dir.display())]
+    CommandSearch { dir: PathBuf, limit: usize },
     #[error("built-in data is invalid: {0}")]
     BuiltinData(String),
 }
@@ -176,6 +192,13 @@ impl PolicyError {
                 p.parent().unwrap_or(Path::new("/")).display()
             )],
             PolicyError::NoHome => vec!["set HOME to your home directory".into()],
+            PolicyError::CommandName(_) => vec![
+                "--allow-command and --block-command take a program name such as rm, or a family such as mkfs.*".into(),
+            ],
+            PolicyError::CommandSearch { .. } => vec![
+                "nono searches granted directories for programs named by --block-command and refuses when it cannot finish".into(),
+                "grant a smaller directory, or drop --block-command".into(),
+            ],
             _ => vec![],
         }
     }
@@ -249,8 +272,12 @@ impl Policy {
             &spec.allow_unix_sockets,
             ctx,
         )?;
+        let list = blocklist::Blocklist::build(&spec.allow_commands, &spec.block_commands)
+            .map_err(PolicyError::CommandName)?;
+        let (rules, commands) = programs::apply(rules, list, spec.search_path.as_deref())?;
         Ok(Policy {
             rules,
+            commands,
             protected,
             carved,
             net_block: spec.net_block,
@@ -262,12 +289,24 @@ impl Policy {
 
     /// Adds the private temporary directory with every right.
     pub fn add_tmpdir(&mut self, dir: &Path) {
-        let mut m = Merger::default();
-        for r in self.rules.drain(..) {
-            m.rules.insert(r.path.clone().into_os_string(), r);
+        // Inserted in place: the rules are sorted, and rebuilding a map of a
+        // thousand paths here cost more than the rest of the start-up.
+        let part = (Access::ALL, Origin::TempDir);
+        match self.rules.binary_search_by(|r| r.path.as_path().cmp(dir)) {
+            Ok(i) => {
+                if !self.rules[i].parts.contains(&part) {
+                    self.rules[i].parts.push(part);
+                }
+            }
+            Err(i) => self.rules.insert(
+                i,
+                Rule {
+                    path: dir.to_path_buf(),
+                    kind: Kind::Dir,
+                    parts: vec![part],
+                },
+            ),
         }
-        m.add(dir.to_path_buf(), Kind::Dir, Access::ALL, Origin::TempDir);
-        self.rules = m.into_rules();
     }
 
     /// The union of the rights that reach `path` and the rules they come

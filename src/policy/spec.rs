@@ -64,6 +64,9 @@ pub struct PolicySpec {
     pub allow_bind: Vec<u16>,
     /// Host Unix sockets to allow connecting to (`--allow-unix-socket`).
     pub allow_unix_sockets: Vec<(PathBuf, Source)>,
+    /// The PATH the command will search: its absolute directories are
+    /// scanned for blocked programs (see `policy::programs`).
+    pub search_path: Option<std::ffi::OsString>,
     /// Names of the profiles applied, outermost last (for display).
     pub profiles: Vec<String>,
 }

@@ -5,12 +5,12 @@
 //! `min(kernel ABI, TARGET_ABI)` as a hard requirement, and refuses to run
 //! when a right the policy relies on cannot be enforced by this kernel.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use landlock::{
-    Access as _, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
-    Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
+    Access as _, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, Ruleset,
+    RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, AT_FDCWD};
 
@@ -224,22 +224,7 @@ pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxErro
                 .map_err(ll_err("add_rule(net)"))?;
         }
     }
-    let mut count = 0;
-    for rule in &policy.rules {
-        let fd = open_beneath(&rule.path)?;
-        // The kind is taken from the opened object, not from the policy:
-        // if a file replaced a directory meanwhile, file rights are all it
-        // can get (directory rights on a file are EINVAL).
-        let kind = kind_of_fd(&fd, &rule.path)?;
-        let rights = fs_rights(rule.access(), kind, abi);
-        if rights.is_empty() {
-            continue;
-        }
-        created = created
-            .add_rule(PathBeneath::new(fd, rights))
-            .map_err(ll_err("add_rule"))?;
-        count += 1;
-    }
+    let count = add_rules(&created, policy, abi)?;
     let status = created.restrict_self().map_err(ll_err("restrict_self"))?;
     if status.ruleset != RulesetStatus::FullyEnforced {
         return Err(SandboxError::NotFullyEnforced(format!(
@@ -271,13 +256,138 @@ fn port_rules(net: &crate::policy::NetPolicy) -> Vec<(u16, BitFlags<AccessNet>)>
     ports.into_iter().collect()
 }
 
-/// Opens the canonical path of a rule without following any symlink, so a
-/// symlink planted after resolution cannot redirect the rule elsewhere.
-fn open_beneath(path: &Path) -> Result<OwnedFd, SandboxError> {
+/// Adds every rule of the policy to the ruleset, returns how many.
+///
+/// The rules go in through `landlock_add_rule(2)` directly, on a duplicate
+/// of the ruleset descriptor (the same kernel object): the crate would
+/// `fstat` every descriptor to check its kind, and the blocklist makes a
+/// thousand file rules. Rights are already limited to the handled ABI;
+/// anything the kernel rejects is an error (fail closed).
+fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usize, SandboxError> {
+    let dup = created.try_clone().map_err(|e| SandboxError::Landlock {
+        op: "dup ruleset",
+        detail: e.to_string(),
+    })?;
+    let Some(ruleset_fd) = Option::<OwnedFd>::from(dup) else {
+        return Err(SandboxError::NotFullyEnforced("without a ruleset".into()));
+    };
+    let mut count = 0;
+    // Consecutive file rules in one directory (the blocklist's per-file
+    // execute rules) are opened relative to that directory.
+    let mut dir_cache: Option<(std::path::PathBuf, OwnedFd)> = None;
+    for rule in &policy.rules {
+        let fd = match (rule.kind, rule.path.parent(), rule.path.file_name()) {
+            (Kind::File, Some(parent), Some(name)) => {
+                if dir_cache.as_ref().map(|(p, _)| p.as_path()) != Some(parent) {
+                    let d = open_beneath(AT_FDCWD, parent, OFlag::O_DIRECTORY)?;
+                    dir_cache = Some((parent.to_path_buf(), d));
+                }
+                let opened = match &dir_cache {
+                    Some((_, d)) => open_beneath(d.as_fd(), Path::new(name), OFlag::empty())
+                        .map_err(|e| with_path(e, &rule.path)),
+                    None => open_beneath(AT_FDCWD, &rule.path, OFlag::empty()),
+                };
+                match opened {
+                    Ok(fd) => fd,
+                    // A program removed since the scan (a package upgrade):
+                    // skipping its execute rule only takes rights away.
+                    Err(SandboxError::OpenRule { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound
+                            && only_exec_split(rule) =>
+                    {
+                        continue
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?,
+        };
+        // The kind is taken from the opened object, not from the policy:
+        // if a file replaced a directory meanwhile, file rights are all it
+        // can get (directory rights on a file are EINVAL). File rights are
+        // valid on anything, so a file rule needs no fstat.
+        let kind = match rule.kind {
+            Kind::File => Kind::File,
+            Kind::Dir => kind_of_fd(&fd, &rule.path)?,
+        };
+        let rights = fs_rights(rule.access(), kind, abi);
+        if rights.is_empty() {
+            continue;
+        }
+        add_path_beneath(&ruleset_fd, &fd, rights.bits()).map_err(|e| SandboxError::Landlock {
+            op: "add_rule",
+            detail: format!("{}: {e}", rule.path.display()),
+        })?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// A per-file execute rule made by the blocklist and nothing else.
+fn only_exec_split(rule: &crate::policy::Rule) -> bool {
+    rule.parts
+        .iter()
+        .all(|(a, o)| *a == Access::EXECUTE && matches!(o, crate::policy::Origin::ExecSplit { .. }))
+}
+
+/// `struct landlock_path_beneath_attr` (packed, as in the uapi header).
+#[repr(C, packed)]
+struct PathBeneathAttr {
+    allowed_access: u64,
+    parent_fd: i32,
+}
+
+fn add_path_beneath(ruleset: &OwnedFd, fd: &OwnedFd, access: u64) -> std::io::Result<()> {
+    const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
+    let attr = PathBeneathAttr {
+        allowed_access: access,
+        parent_fd: fd.as_raw_fd(),
+    };
+    // SAFETY: both descriptors are open and owned by the caller; the
+    // attribute is a properly laid out landlock_path_beneath_attr that
+    // lives across the call; flags must be 0.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_add_rule,
+            ruleset.as_raw_fd(),
+            LANDLOCK_RULE_PATH_BENEATH,
+            &attr as *const PathBeneathAttr,
+            0u32,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn with_path(e: SandboxError, path: &Path) -> SandboxError {
+    match e {
+        SandboxError::OpenRule { source, .. } => SandboxError::OpenRule {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => other,
+    }
+}
+
+/// Opens a rule's path (relative to `dir`) without following any symlink,
+/// so a symlink planted after resolution cannot redirect the rule
+/// elsewhere. Relative opens also stay beneath `dir`.
+fn open_beneath<Fd: std::os::fd::AsFd>(
+    dir: Fd,
+    path: &Path,
+    extra: OFlag,
+) -> Result<OwnedFd, SandboxError> {
+    let mut resolve = ResolveFlag::RESOLVE_NO_SYMLINKS;
+    if path.is_relative() {
+        // A single name under an already opened directory: no `..` either.
+        resolve |= ResolveFlag::RESOLVE_BENEATH;
+    }
     let how = OpenHow::new()
-        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
-        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
-    nix::fcntl::openat2(AT_FDCWD, path, how).map_err(|e| SandboxError::OpenRule {
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC | extra)
+        .resolve(resolve);
+    nix::fcntl::openat2(dir, path, how).map_err(|e| SandboxError::OpenRule {
         path: path.to_path_buf(),
         source: std::io::Error::from(e),
     })

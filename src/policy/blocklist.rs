@@ -1,0 +1,544 @@
+//! The command blocklist: which program names are blocked, pure functions
+//! only. The filesystem side (finding the blocked files, leaving them
+//! without execute) is in [`super::programs`].
+//!
+//! A program is judged by its file name, never by its arguments. The
+//! effective list is the built-in one (`data/blocklist.toml`, the contract's
+//! table) minus `--allow-command` plus `--block-command`. A name added with
+//! `--block-command` stays blocked even if `--allow-command` names it too:
+//! when two options disagree, the safer one wins.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::spec::{CommandRequest, Source};
+
+const BLOCKLIST_TOML: &str = include_str!("data/blocklist.toml");
+
+/// A program name pattern.
+///
+/// * `rm` matches `rm` and `rm` followed by a version suffix of digits and
+///   dots, starting with a digit (`pip3.11` for `pip3`, `pip3` for `pip`);
+/// * `mkfs.*` matches `mkfs.` followed by anything (the family).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pattern(String);
+
+impl Pattern {
+    /// Checks a pattern as written in the data or on the command line.
+    pub fn parse(s: &str) -> Result<Pattern, String> {
+        let stem = s.strip_suffix(".*").unwrap_or(s);
+        if stem.is_empty() {
+            return Err(format!("{s:?}: empty command name"));
+        }
+        if let Some(bad) = stem
+            .chars()
+            .find(|c| *c == '/' || *c == '*' || c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "{s:?}: a command name is a file name, without {bad:?} (families are written NAME.*)"
+            ));
+        }
+        if stem == "." || stem == ".." {
+            return Err(format!("{s:?}: not a command name"));
+        }
+        Ok(Pattern(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True if the file name `name` is matched.
+    pub fn matches(&self, name: &[u8]) -> bool {
+        if let Some(prefix) = self.0.strip_suffix(".*") {
+            return name.len() > prefix.len() + 1
+                && name.starts_with(prefix.as_bytes())
+                && name[prefix.len()] == b'.';
+        }
+        let Some(rest) = name.strip_prefix(self.0.as_bytes()) else {
+            return false;
+        };
+        rest.is_empty() || is_version_suffix(rest)
+    }
+}
+
+/// `3`, `3.11`, `2.7.18`: digits and dots, starting with a digit.
+fn is_version_suffix(s: &[u8]) -> bool {
+    s.first().is_some_and(u8::is_ascii_digit) && s.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+}
+
+/// Where a blocklist entry comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntrySource {
+    Default,
+    User(Source),
+}
+
+/// One pattern on the effective blocklist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub pattern: Pattern,
+    pub category: String,
+    pub source: EntrySource,
+}
+
+/// A multi-call binary (busybox): one file that is many commands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Multicall {
+    pub names: Vec<Pattern>,
+    /// Commands it can run that are on the default blocklist.
+    pub provides: Vec<String>,
+}
+
+/// Why a name is blocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// The pattern that matched (what `--allow-command` must name).
+    pub pattern: String,
+    pub category: String,
+}
+
+/// The effective blocklist.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Blocklist {
+    /// Every blocking pattern, defaults first, in data order.
+    pub entries: Vec<Entry>,
+    /// `--allow-command` patterns: lift default entries.
+    pub allowed: Vec<Pattern>,
+    pub multicall: Vec<Multicall>,
+    /// Directories whose every entry is a program (from the data).
+    pub program_dirs: Vec<String>,
+    /// Lookup tables over `entries` (user ones, all) and `allowed`.
+    user_index: Index,
+    entry_index: Index,
+    allow_index: Index,
+}
+
+/// Patterns indexed by the stems a name can match through, so that a
+/// check costs a few hash lookups instead of one comparison per pattern
+/// (it runs for every file of the program directories at each start).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+struct Index {
+    plain: HashMap<Vec<u8>, usize>,
+    family: HashMap<Vec<u8>, usize>,
+}
+
+impl Index {
+    fn new<'a>(patterns: impl Iterator<Item = (usize, &'a Pattern)>) -> Index {
+        let mut ix = Index::default();
+        for (i, p) in patterns {
+            match p.as_str().strip_suffix(".*") {
+                Some(prefix) => ix.family.entry(prefix.as_bytes().to_vec()).or_insert(i),
+                None => ix.plain.entry(p.as_str().as_bytes().to_vec()).or_insert(i),
+            };
+        }
+        ix
+    }
+
+    /// The smallest index of a pattern matching `name` (what a linear
+    /// search with [`Pattern::matches`] would find first).
+    fn find(&self, name: &[u8]) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        let mut consider = |i: Option<&usize>| {
+            if let Some(&i) = i {
+                best = Some(best.map_or(i, |b| b.min(i)));
+            }
+        };
+        consider(self.plain.get(name));
+        // The name minus a version suffix: each digit in the trailing run
+        // of digits and dots can start the suffix.
+        let mut i = name.len();
+        while i > 0 && (name[i - 1].is_ascii_digit() || name[i - 1] == b'.') {
+            i -= 1;
+            if name[i].is_ascii_digit() {
+                consider(self.plain.get(&name[..i]));
+            }
+        }
+        // Families: every prefix followed by a dot and something more.
+        if !self.family.is_empty() {
+            for (i, b) in name.iter().enumerate() {
+                if *b == b'.' && i + 1 < name.len() {
+                    consider(self.family.get(&name[..i]));
+                }
+            }
+        }
+        best
+    }
+}
+
+pub const MULTICALL_CATEGORY: &str = "multi-call binary";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    program_dirs: Vec<String>,
+    category: Vec<Category>,
+    multicall: Vec<MulticallData>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Category {
+    name: String,
+    commands: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MulticallData {
+    names: Vec<String>,
+    provides: Vec<String>,
+}
+
+impl Blocklist {
+    /// The built-in list with the user's changes applied.
+    pub fn build(allow: &[CommandRequest], block: &[CommandRequest]) -> Result<Blocklist, String> {
+        let data: File = toml::from_str(BLOCKLIST_TOML).map_err(|e| e.to_string())?;
+        let mut entries = Vec::new();
+        for c in &data.category {
+            for cmd in &c.commands {
+                entries.push(Entry {
+                    pattern: Pattern::parse(cmd)?,
+                    category: c.name.clone(),
+                    source: EntrySource::Default,
+                });
+            }
+        }
+        for b in block {
+            let pattern = Pattern::parse(&b.name).map_err(|e| format!("{}: {e}", b.source))?;
+            if !entries
+                .iter()
+                .any(|e| e.pattern == pattern && e.source != EntrySource::Default)
+            {
+                entries.push(Entry {
+                    pattern,
+                    category: "added with --block-command".into(),
+                    source: EntrySource::User(b.source.clone()),
+                });
+            }
+        }
+        let allowed = allow
+            .iter()
+            .map(|a| Pattern::parse(&a.name).map_err(|e| format!("{}: {e}", a.source)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let multicall = data
+            .multicall
+            .iter()
+            .map(|m| {
+                Ok(Multicall {
+                    names: m
+                        .names
+                        .iter()
+                        .map(|n| Pattern::parse(n))
+                        .collect::<Result<_, String>>()?,
+                    provides: m.provides.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let user_index = Index::new(
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.source != EntrySource::Default)
+                .map(|(i, e)| (i, &e.pattern)),
+        );
+        let entry_index = Index::new(entries.iter().enumerate().map(|(i, e)| (i, &e.pattern)));
+        let allow_index = Index::new(allowed.iter().enumerate());
+        Ok(Blocklist {
+            entries,
+            allowed,
+            multicall,
+            program_dirs: data.program_dirs,
+            user_index,
+            entry_index,
+            allow_index,
+        })
+    }
+
+    /// Is the file name `name` blocked, and why.
+    pub fn check(&self, name: &[u8]) -> Option<Hit> {
+        if let Some(hit) = self.check_plain(name) {
+            return Some(hit);
+        }
+        if self.allow_index.find(name).is_some() {
+            return None;
+        }
+        for m in &self.multicall {
+            if let Some(p) = m.names.iter().find(|p| p.matches(name)) {
+                let still: Vec<&str> = self.still_blocked(m);
+                if !still.is_empty() {
+                    return Some(Hit {
+                        pattern: p.as_str().to_string(),
+                        category: format!(
+                            "{MULTICALL_CATEGORY}: it runs {} as applets",
+                            still.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// The applets of `m` that are still blocked.
+    pub fn still_blocked<'a>(&self, m: &'a Multicall) -> Vec<&'a str> {
+        m.provides
+            .iter()
+            .filter(|n| self.check_plain(n.as_bytes()).is_some())
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The category entries only (no multi-call rule).
+    fn check_plain(&self, name: &[u8]) -> Option<Hit> {
+        let hit = |e: &Entry| Hit {
+            pattern: e.pattern.as_str().to_string(),
+            category: e.category.clone(),
+        };
+        // The user's own additions win over --allow-command.
+        if let Some(i) = self.user_index.find(name) {
+            return Some(hit(&self.entries[i]));
+        }
+        if self.allow_index.find(name).is_some() {
+            return None;
+        }
+        self.entry_index.find(name).map(|i| hit(&self.entries[i]))
+    }
+
+    /// The entries in effect (not lifted by `--allow-command`), for display.
+    pub fn effective(&self) -> Vec<&Entry> {
+        self.entries
+            .iter()
+            .filter(|e| e.source != EntrySource::Default || !self.lifts(&e.pattern))
+            .collect()
+    }
+
+    /// True if `--allow-command` lifts the whole entry `p`: a family only
+    /// when named as such, a name when an allowed pattern matches it.
+    fn lifts(&self, p: &Pattern) -> bool {
+        if p.as_str().ends_with(".*") {
+            self.allowed.contains(p)
+        } else {
+            self.allowed
+                .iter()
+                .any(|a| a.matches(p.as_str().as_bytes()))
+        }
+    }
+
+    /// Names added by the user with `--block-command`.
+    pub fn user_added(&self) -> impl Iterator<Item = &Entry> {
+        self.entries
+            .iter()
+            .filter(|e| e.source != EntrySource::Default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(names: &[&str], flag: &'static str) -> Vec<CommandRequest> {
+        names
+            .iter()
+            .map(|n| CommandRequest {
+                name: n.to_string(),
+                source: Source::Flag(flag),
+            })
+            .collect()
+    }
+
+    fn list(allow: &[&str], block: &[&str]) -> Blocklist {
+        Blocklist::build(
+            &req(allow, "--allow-command"),
+            &req(block, "--block-command"),
+        )
+        .unwrap()
+    }
+
+    fn category(b: &Blocklist, name: &str) -> Option<String> {
+        b.check(name.as_bytes()).map(|h| h.category)
+    }
+
+    #[test]
+    fn contract_table_is_blocked_by_category() {
+        let b = list(&[], &[]);
+        for (cat, names) in [
+            ("file destruction", &["rm", "rmdir", "shred", "srm"][..]),
+            (
+                "disk operations",
+                &[
+                    "dd",
+                    "mkfs",
+                    "mkfs.ext4",
+                    "mkfs.vfat",
+                    "fdisk",
+                    "parted",
+                    "wipefs",
+                ],
+            ),
+            ("permission changes", &["chmod", "chown", "chgrp", "chattr"]),
+            (
+                "system modification",
+                &["shutdown", "reboot", "halt", "systemctl"],
+            ),
+            (
+                "package managers",
+                &[
+                    "apt", "apt-get", "brew", "pip", "pip3", "pip3.11", "yum", "pacman",
+                ],
+            ),
+            ("file operations", &["mv", "cp", "truncate"]),
+            ("privilege escalation", &["sudo", "su", "doas", "pkexec"]),
+            ("network exfiltration", &["scp", "rsync", "sftp", "ftp"]),
+        ] {
+            for n in names {
+                assert_eq!(category(&b, n).as_deref(), Some(cat), "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn similar_names_are_not_blocked() {
+        let b = list(&[], &[]);
+        for n in [
+            "ls",
+            "rmail",
+            "rm-",
+            "rm.",
+            "cpp",
+            "mvn",
+            "sudoedit2x",
+            "ddate",
+            "mkfsx",
+            "mkfs.",
+            "pipx",
+            "pip-3",
+            "apt-cache",
+            "suid",
+            "git",
+            "sh",
+            "bash",
+            "python3.11",
+            "scpx",
+        ] {
+            assert_eq!(b.check(n.as_bytes()), None, "{n}");
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        let p = Pattern::parse("pip").unwrap();
+        assert!(p.matches(b"pip") && p.matches(b"pip3") && p.matches(b"pip3.11"));
+        assert!(!p.matches(b"pip.3") && !p.matches(b"pipe") && !p.matches(b"pi"));
+        let f = Pattern::parse("mkfs.*").unwrap();
+        assert!(f.matches(b"mkfs.ext4") && !f.matches(b"mkfs") && !f.matches(b"mkfs."));
+        for bad in [
+            "",
+            "a/b",
+            "/usr/bin/rm",
+            "r*",
+            "a b",
+            ".",
+            "..",
+            ".*",
+            "x\n",
+        ] {
+            assert!(Pattern::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn index_finds_what_a_linear_search_finds() {
+        let pats: Vec<Pattern> = ["pip", "pip3", "rm", "mkfs", "mkfs.*", "a.b", "x.*", "x.y.*"]
+            .iter()
+            .map(|p| Pattern::parse(p).unwrap())
+            .collect();
+        let ix = Index::new(pats.iter().enumerate());
+        for name in [
+            "pip",
+            "pip3",
+            "pip3.11",
+            "pip.3",
+            "pip3.",
+            "pipx",
+            "rm",
+            "rm1",
+            "rm1.2.3",
+            "rm.1",
+            "mkfs",
+            "mkfs.ext4",
+            "mkfs.",
+            "mkfs.a.b",
+            "a.b",
+            "a.b2",
+            "x.",
+            "x.y",
+            "x.y.z",
+            "x",
+            "",
+            "3",
+            "rm3x",
+        ] {
+            let linear = pats.iter().position(|p| p.matches(name.as_bytes()));
+            assert_eq!(ix.find(name.as_bytes()), linear, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn allow_lifts_and_block_adds() {
+        let b = list(&["rm", "mkfs.ext4"], &["date", "tool.*"]);
+        assert_eq!(b.check(b"rm"), None);
+        assert_eq!(b.check(b"mkfs.ext4"), None);
+        assert!(b.check(b"mkfs.ext3").is_some(), "only the named member");
+        assert!(b.check(b"rmdir").is_some());
+        assert_eq!(
+            category(&b, "date").as_deref(),
+            Some("added with --block-command")
+        );
+        assert!(b.check(b"tool.x").is_some());
+        assert!(b.check(b"dates").is_none());
+    }
+
+    #[test]
+    fn block_wins_over_allow() {
+        let b = list(&["date", "rm"], &["date", "rm"]);
+        assert!(b.check(b"date").is_some());
+        assert_eq!(
+            category(&b, "rm").as_deref(),
+            Some("added with --block-command")
+        );
+    }
+
+    #[test]
+    fn busybox_is_blocked_while_an_applet_is() {
+        let b = list(&[], &[]);
+        let c = category(&b, "busybox").unwrap();
+        assert!(c.starts_with(MULTICALL_CATEGORY) && c.contains("rm"), "{c}");
+        assert!(b.check(b"toybox").is_some());
+        // Explicitly allowed.
+        assert_eq!(list(&["busybox"], &[]).check(b"busybox"), None);
+        // Every applet it provides allowed: nothing left to protect.
+        let all: Vec<String> = b.multicall[0].provides.clone();
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        assert_eq!(list(&all, &[]).check(b"busybox"), None);
+        // One left: still blocked, and the message names it.
+        let c = category(&list(&all[1..], &[]), "busybox").unwrap();
+        assert!(c.contains(all[0]), "{c}");
+    }
+
+    #[test]
+    fn effective_list_hides_lifted_entries() {
+        let b = list(&["rm", "pip"], &["date"]);
+        let names: Vec<&str> = b.effective().iter().map(|e| e.pattern.as_str()).collect();
+        assert!(!names.contains(&"rm") && !names.contains(&"pip") && !names.contains(&"pip3"));
+        assert!(names.contains(&"rmdir") && names.contains(&"date"));
+        assert!(names.contains(&"mkfs.*"));
+    }
+
+    #[test]
+    fn bad_user_names_are_refused_with_the_flag() {
+        let e = Blocklist::build(&[], &req(&["/usr/bin/rm"], "--block-command")).unwrap_err();
+        assert!(e.starts_with("--block-command"), "{e}");
+    }
+}

@@ -1,0 +1,815 @@
+//! Kernel enforcement of the blocklist: blocked programs get no execute
+//! right.
+//!
+//! Landlock can only allow, and a right granted on a directory reaches its
+//! whole hierarchy. So execute cannot stay a right on `/usr`: every rule
+//! with execute that covers a *program directory* holding a blocked program
+//! loses execute, and execute is handed back piece by piece ("split"):
+//! to each sibling on the way down (`/usr/lib`, `/usr/share`, ... keep
+//! execute as whole trees, so ld.so, git's helpers and gcc's cc1 still run),
+//! and inside the program directory to each regular file on its own, except
+//! the blocked ones.
+//!
+//! A file is blocked when its name is on the blocklist, or when it is the
+//! same file (device and inode, through a symlink or a hard link) as an
+//! entry of a scanned directory whose name is: `/usr/sbin/mkfs.ext4 ->
+//! mke2fs` blocks `mke2fs` too, and a `zap -> /usr/bin/rm` link anywhere
+//! runs into the missing right of `/usr/bin/rm` (the kernel checks execute
+//! on the file a symlink resolves to).
+//!
+//! Scanned directories: the system program directories (data), every
+//! absolute `PATH` directory, and, when `--block-command` is used, the
+//! directories of granted trees that hold a file with a blocked name.
+//! The rules built here are ordinary [`Rule`]s with
+//! [`Origin::ExecSplit`], so `--dry-run`, `why` and the kernel see the same.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::blocklist::{Blocklist, Hit};
+use super::{Access, Kind, Origin, PolicyError, Rule};
+
+/// How many entries the search of granted trees for `--block-command`
+/// names may visit before nono refuses (fail closed: it cannot promise the
+/// block otherwise).
+pub const SEARCH_LIMIT: usize = 200_000;
+
+/// Never split: the Nix store holds every program of a NixOS system in
+/// one flat directory of thousands of entries; splitting it would cost a
+/// rule per store path. Programs there are blocked at the top level only.
+const NOT_SPLIT: &str = "/nix/store";
+
+/// A file's identity: what a hard link or symlink shares with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileId {
+    fn of(meta: &std::fs::Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// A file left without execute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedFile {
+    /// The directory entry, as found.
+    pub path: PathBuf,
+    /// For a symlink: the file it resolves to.
+    pub target: Option<PathBuf>,
+    pub hit: Hit,
+    /// Empty when blocked by its own name; else the blocked names (of other
+    /// entries) that are the same file.
+    pub same_as: Vec<String>,
+}
+
+/// Why the top-level command is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandBlock {
+    /// The blocked name (a file name, not the pattern that matched it).
+    pub name: String,
+    pub hit: Hit,
+    /// How the invoked name led to the blocked one.
+    pub via: Via,
+    /// What to pass to `--allow-command` to run it anyway.
+    pub allow: Vec<String>,
+}
+
+/// How a command reaches a blocked program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// The invoked name itself is blocked.
+    Name,
+    /// It resolves (through PATH and symlinks) to a file with a blocked name.
+    Resolves(PathBuf),
+    /// It is the same file (symlink target or hard link) as these blocked
+    /// entries of the program directories.
+    SameFile(Vec<String>),
+}
+
+impl CommandBlock {
+    /// `'rm' is blocked (file destruction)` and its variants.
+    pub fn message(&self, invoked: &OsStr) -> String {
+        let shown = crate::output::path(Path::new(invoked));
+        let cat = &self.hit.category;
+        match &self.via {
+            Via::Name => format!("'{shown}' is blocked ({cat})"),
+            Via::Resolves(p) => format!(
+                "'{shown}' is blocked: it resolves to {}, which is '{}' ({cat})",
+                crate::output::path(p),
+                crate::output::text(&self.name)
+            ),
+            Via::SameFile(names) => format!(
+                "'{shown}' is blocked: it is the same file as {} ({cat})",
+                crate::output::text(&names.join(", "))
+            ),
+        }
+    }
+
+    /// The options that would run it anyway.
+    pub fn allow_flags(&self) -> String {
+        self.allow
+            .iter()
+            .map(|n| format!("--allow-command {}", crate::output::text(n)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The blocklist as enforced: the effective list and the files it blocks.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Commands {
+    pub list: Blocklist,
+    /// Directories scanned entry by entry (canonical).
+    pub scanned: Vec<PathBuf>,
+    /// Directories in which execute is granted per entry.
+    pub split: Vec<PathBuf>,
+    /// Granted trees searched for `--block-command` names.
+    pub searched: Vec<PathBuf>,
+    /// Every blocked file found, sorted by path.
+    pub blocked: Vec<BlockedFile>,
+    /// Blocked files by identity: the hit and the blocked names reaching it.
+    ids: BTreeMap<FileId, (Hit, Vec<String>)>,
+}
+
+impl Commands {
+    /// The name check, before the command is looked up: a blocked name is
+    /// refused whether or not such a program exists here.
+    pub fn check_name(&self, invoked: &OsStr) -> Option<CommandBlock> {
+        let name = Path::new(invoked).file_name()?;
+        let hit = self.list.check(name.as_bytes())?;
+        let name = name.to_string_lossy().into_owned();
+        Some(CommandBlock {
+            allow: vec![name.clone()],
+            name,
+            hit,
+            via: Via::Name,
+        })
+    }
+
+    /// The check of the file the command resolved to: the invoked name, the
+    /// resolved file's name, and its identity against the blocked files of
+    /// the scanned directories. The hint names every blocked name that
+    /// stands in the way.
+    pub fn check_file(&self, invoked: &OsStr, resolved: &Path) -> Option<CommandBlock> {
+        let by_id = std::fs::metadata(resolved)
+            .ok()
+            .and_then(|m| self.ids.get(&FileId::of(&m)));
+        let id_names = by_id.map(|(_, n)| n.clone()).unwrap_or_default();
+        let with_ids = |mut b: CommandBlock| {
+            for n in &id_names {
+                if !b.allow.contains(n) {
+                    b.allow.push(n.clone());
+                }
+            }
+            b
+        };
+        if let Some(b) = self.check_name(invoked) {
+            return Some(with_ids(b));
+        }
+        if let Some(name) = resolved.file_name() {
+            if let Some(hit) = self.list.check(name.as_bytes()) {
+                let name = name.to_string_lossy().into_owned();
+                return Some(with_ids(CommandBlock {
+                    allow: vec![name.clone()],
+                    name,
+                    via: Via::Resolves(resolved.to_path_buf()),
+                    hit,
+                }));
+            }
+        }
+        let (hit, names) = by_id?;
+        Some(CommandBlock {
+            hit: hit.clone(),
+            name: names.first().cloned().unwrap_or_default(),
+            via: Via::SameFile(names.clone()),
+            allow: names.clone(),
+        })
+    }
+}
+
+/// Why an entry is blocked: the hit, and the blocked names it is the same
+/// file as (empty when blocked by its own name).
+type BlockedBy = (Hit, Vec<String>);
+
+/// One entry of a scanned directory.
+#[derive(Debug)]
+struct Entry {
+    name: OsString,
+    kind: EntryKind,
+    /// The file's identity (a symlink's: its target's), for regular files.
+    id: Option<FileId>,
+    /// Blocked by its own name.
+    hit: Option<Hit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    File,
+    Dir,
+    Link,
+    Other,
+}
+
+/// Lists `dir`. `None` if it cannot be listed: it is then split with no
+/// entries, i.e. gets no execute at all (fail closed).
+///
+/// Start-up cost matters (this runs for every sandbox), so a regular file's
+/// identity is the directory's device and the entry's `d_ino` on
+/// filesystems where `d_ino` is the inode number `stat` reports; elsewhere
+/// (overlayfs, network filesystems) each entry is `lstat`ed. A symlink is
+/// followed only when its own name is blocked (to block its target): other
+/// symlinks get no rule anyway, and the kernel checks the file they resolve
+/// to.
+fn scan(dir: &Path, list: &Blocklist) -> Option<Vec<Entry>> {
+    use std::os::unix::fs::DirEntryExt;
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            tracing::debug!(dir = %dir.display(), error = %e, "cannot list program directory: no execute in it");
+            return None;
+        }
+    };
+    let dev = std::fs::metadata(dir).ok()?.dev();
+    let trust_d_ino = d_ino_is_st_ino(dir);
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        let Ok(ft) = e.file_type() else { continue };
+        let name = e.file_name();
+        let hit = list.check(name.as_bytes());
+        let (kind, id) = if ft.is_symlink() {
+            let id = if hit.is_some() {
+                std::fs::metadata(e.path())
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| FileId::of(&m))
+            } else {
+                None
+            };
+            (EntryKind::Link, id)
+        } else if ft.is_file() {
+            let id = if trust_d_ino {
+                Some(FileId { dev, ino: e.ino() })
+            } else {
+                e.metadata().ok().map(|m| FileId::of(&m))
+            };
+            (EntryKind::File, id)
+        } else if ft.is_dir() {
+            (EntryKind::Dir, None)
+        } else {
+            (EntryKind::Other, None)
+        };
+        out.push(Entry {
+            name,
+            kind,
+            id,
+            hit,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Some(out)
+}
+
+/// Local filesystems whose `readdir` reports the same inode numbers as
+/// `stat`. Not overlayfs: it may report the lower layer's numbers.
+fn d_ino_is_st_ino(dir: &Path) -> bool {
+    use nix::sys::statfs;
+    let Ok(fs) = statfs::statfs(dir) else {
+        return false;
+    };
+    [
+        statfs::EXT4_SUPER_MAGIC,
+        statfs::XFS_SUPER_MAGIC,
+        statfs::BTRFS_SUPER_MAGIC,
+        statfs::TMPFS_MAGIC,
+    ]
+    .contains(&fs.filesystem_type())
+}
+
+/// True if any execute right of `rule` comes from the user (a grant or a
+/// carve-out of one), not from the system defaults.
+fn user_exec(rule: &Rule) -> bool {
+    fn user(o: &Origin) -> bool {
+        match o {
+            Origin::User { .. } => true,
+            Origin::CarveOut { from, .. } | Origin::ExecSplit { from, .. } => user(from),
+            Origin::System { .. } | Origin::TempDir => false,
+        }
+    }
+    rule.parts
+        .iter()
+        .any(|(a, o)| a.contains(Access::EXECUTE) && user(o))
+}
+
+/// Searches the user's executable trees for files with a blocked name and
+/// returns the directories that hold one.
+fn search_granted(
+    rules: &[Rule],
+    list: &Blocklist,
+    searched: &mut Vec<PathBuf>,
+) -> Result<BTreeSet<PathBuf>, PolicyError> {
+    let mut found = BTreeSet::new();
+    let mut visited = 0usize;
+    for rule in rules {
+        if rule.kind != Kind::Dir || !user_exec(rule) {
+            continue;
+        }
+        searched.push(rule.path.clone());
+        let mut stack = vec![rule.path.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                visited += 1;
+                if visited > SEARCH_LIMIT {
+                    return Err(PolicyError::CommandSearch {
+                        dir: rule.path.clone(),
+                        limit: SEARCH_LIMIT,
+                    });
+                }
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_dir() {
+                    stack.push(e.path());
+                } else if list.check(e.file_name().as_bytes()).is_some() {
+                    found.insert(dir.clone());
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Applies the blocklist to `rules`: see the module documentation.
+pub fn apply(
+    rules: Vec<Rule>,
+    list: Blocklist,
+    search_path: Option<&OsStr>,
+) -> Result<(Vec<Rule>, Commands), PolicyError> {
+    let exec_covered = |dir: &Path| {
+        rules.iter().any(|r| {
+            r.kind == Kind::Dir && r.access().contains(Access::EXECUTE) && dir.starts_with(&r.path)
+        })
+    };
+
+    // The directories to scan: system program directories and absolute
+    // PATH entries, resolved and deduplicated, that some rule makes
+    // executable (elsewhere nothing runs anyway).
+    let mut candidates: Vec<PathBuf> = list.program_dirs.iter().map(PathBuf::from).collect();
+    if let Some(p) = search_path {
+        for d in p.as_bytes().split(|b| *b == b':') {
+            // Relative PATH entries name whatever the current directory is
+            // when a program searches: they cannot be resolved once here.
+            if d.first() == Some(&b'/') {
+                candidates.push(PathBuf::from(OsStr::from_bytes(d)));
+            }
+        }
+    }
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for c in candidates {
+        let Ok(canonical) = std::fs::canonicalize(&c) else {
+            continue;
+        };
+        if canonical.is_dir() && !dirs.contains(&canonical) && exec_covered(&canonical) {
+            dirs.push(canonical);
+        }
+    }
+
+    let mut searched = Vec::new();
+    if list.user_added().next().is_some() {
+        for d in search_granted(&rules, &list, &mut searched)? {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
+
+    let mut split: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut scanned: BTreeMap<PathBuf, Vec<Entry>> = BTreeMap::new();
+    let mut pending = dirs;
+    // A blocked symlink may point out of the scanned directories (into
+    // /usr/lib, /opt, a granted tree): its target's directory is scanned
+    // and split too, else the target would keep execute from its tree.
+    // Rounds are bounded: links to links to links are not chased forever.
+    for _round in 0..4 {
+        let mut next: Vec<PathBuf> = Vec::new();
+        for d in pending.drain(..) {
+            if scanned.contains_key(&d) {
+                continue;
+            }
+            let Some(entries) = scan(&d, &list) else {
+                split.insert(d.clone());
+                scanned.insert(d, Vec::new());
+                continue;
+            };
+            for e in &entries {
+                if e.kind != EntryKind::Link || e.id.is_none() {
+                    continue;
+                }
+                let Ok(target) = std::fs::canonicalize(d.join(&e.name)) else {
+                    continue;
+                };
+                if let Some(parent) = target.parent() {
+                    if !scanned.contains_key(parent)
+                        && !parent.starts_with(NOT_SPLIT)
+                        && exec_covered(parent)
+                    {
+                        next.push(parent.to_path_buf());
+                    }
+                }
+            }
+            scanned.insert(d, entries);
+        }
+        if next.is_empty() {
+            break;
+        }
+        pending = next;
+    }
+
+    // Identities of the files that blocked names reach.
+    let mut ids: BTreeMap<FileId, (Hit, Vec<String>)> = BTreeMap::new();
+    for entries in scanned.values() {
+        for e in entries {
+            if let (Some(hit), Some(id)) = (e.hit.clone(), e.id) {
+                let name = e.name.to_string_lossy().into_owned();
+                let slot = ids.entry(id).or_insert_with(|| (hit, Vec::new()));
+                if !slot.1.contains(&name) {
+                    slot.1.push(name);
+                }
+            }
+        }
+    }
+    for (_, names) in ids.values_mut() {
+        names.sort();
+    }
+
+    let is_blocked = |e: &Entry| -> Option<BlockedBy> {
+        if let Some(hit) = &e.hit {
+            return Some((hit.clone(), Vec::new()));
+        }
+        let (hit, names) = ids.get(&e.id?)?;
+        Some((hit.clone(), names.clone()))
+    };
+
+    let mut blocked = Vec::new();
+    for (dir, entries) in &scanned {
+        for e in entries {
+            if let Some((hit, same_as)) = is_blocked(e) {
+                let path = dir.join(&e.name);
+                let target = if e.kind == EntryKind::Link {
+                    std::fs::canonicalize(&path).ok()
+                } else {
+                    None
+                };
+                blocked.push(BlockedFile {
+                    path,
+                    target,
+                    hit,
+                    same_as,
+                });
+                split.insert(dir.clone());
+            }
+        }
+    }
+    blocked.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let mut out = Merged::default();
+    // Directories whose execute was already handed out per entry: a rule
+    // beneath one (/usr/bin from "/bin", under /usr) would hand out the
+    // same rights again; it only loses its own execute.
+    let mut distributed: Vec<PathBuf> = Vec::new();
+    for mut rule in rules {
+        if !rule.access().contains(Access::EXECUTE) {
+            merge(&mut out, rule);
+            continue;
+        }
+        let targets: Vec<&PathBuf> = match rule.kind {
+            Kind::Dir => split.iter().filter(|t| t.starts_with(&rule.path)).collect(),
+            Kind::File => Vec::new(),
+        };
+        let file_blocked = rule.kind == Kind::File && {
+            let by_name = rule
+                .path
+                .file_name()
+                .is_some_and(|n| list.check(n.as_bytes()).is_some());
+            by_name
+                || std::fs::metadata(&rule.path)
+                    .ok()
+                    .is_some_and(|m| ids.contains_key(&FileId::of(&m)))
+        };
+        if targets.is_empty() && !file_blocked {
+            merge(&mut out, rule);
+            continue;
+        }
+        let exec_origins: Vec<Origin> = rule
+            .parts
+            .iter()
+            .filter(|(a, _)| a.contains(Access::EXECUTE))
+            .map(|(_, o)| Origin::ExecSplit {
+                grant: rule.path.clone(),
+                from: Box::new(o.clone()),
+            })
+            .collect();
+        rule.parts = rule
+            .parts
+            .into_iter()
+            .map(|(a, o)| (a.without(Access::EXECUTE), o))
+            .filter(|(a, _)| !a.is_empty())
+            .collect();
+        let path = rule.path.clone();
+        if !rule.parts.is_empty() {
+            merge(&mut out, rule);
+        }
+        if !targets.is_empty() && !distributed.iter().any(|d| path.starts_with(d)) {
+            distributed.push(path.clone());
+            let mut pieces = Vec::new();
+            let blocked = |e: &Entry| e.hit.is_some() || e.id.is_some_and(|i| ids.contains_key(&i));
+            distribute(&path, &targets, &scanned, &blocked, &mut pieces);
+            for (p, kind) in pieces {
+                merge(
+                    &mut out,
+                    Rule {
+                        path: p,
+                        kind,
+                        parts: exec_origins
+                            .iter()
+                            .map(|o| (Access::EXECUTE, o.clone()))
+                            .collect(),
+                    },
+                );
+            }
+        }
+    }
+
+    let commands = Commands {
+        list,
+        scanned: scanned.keys().cloned().collect(),
+        split: split.into_iter().collect(),
+        searched,
+        blocked,
+        ids,
+    };
+    Ok((out.into_rules(), commands))
+}
+
+/// Hands execute of `dir` back, entry by entry, to everything except the
+/// blocked programs in the split directories `targets` beneath it.
+fn distribute(
+    dir: &Path,
+    targets: &[&PathBuf],
+    scanned: &BTreeMap<PathBuf, Vec<Entry>>,
+    is_blocked: &dyn Fn(&Entry) -> bool,
+    pieces: &mut Vec<(PathBuf, Kind)>,
+) {
+    let leads_on = |p: &Path| targets.iter().any(|t| t.starts_with(p));
+    if let Some(entries) = scanned
+        .get(dir)
+        .filter(|_| targets.iter().any(|t| *t == dir))
+    {
+        for e in entries {
+            let path = dir.join(&e.name);
+            match e.kind {
+                _ if is_blocked(e) => {}
+                EntryKind::File => pieces.push((path, Kind::File)),
+                EntryKind::Dir if leads_on(&path) => {
+                    distribute(&path, targets, scanned, is_blocked, pieces)
+                }
+                EntryKind::Dir => pieces.push((path, Kind::Dir)),
+                // A symlink gets no rule: the kernel checks the file it
+                // resolves to, which has (or lacks) its own.
+                EntryKind::Link | EntryKind::Other => {}
+            }
+        }
+        return;
+    }
+    // An ancestor of a split directory: its other entries keep execute as
+    // whole trees. A directory that cannot be listed gets nothing (fail
+    // closed).
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut children: Vec<(PathBuf, std::fs::FileType)> = rd
+        .flatten()
+        .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+        .collect();
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, ft) in children {
+        if ft.is_symlink() {
+            continue;
+        }
+        if ft.is_dir() && leads_on(&path) {
+            distribute(&path, targets, scanned, is_blocked, pieces);
+        } else if ft.is_dir() {
+            pieces.push((path, Kind::Dir));
+        } else if ft.is_file() {
+            pieces.push((path, Kind::File));
+        }
+    }
+}
+
+/// Rules merged per path. A hash index instead of a BTreeMap: ordering
+/// paths compares them component by component, which for a thousand
+/// per-file rules was most of nono's start-up time in user space. The
+/// pieces arrive nearly sorted, so the final sort is cheap.
+#[derive(Default)]
+struct Merged {
+    rules: Vec<Rule>,
+    index: HashMap<PathBuf, usize>,
+}
+
+impl Merged {
+    fn into_rules(mut self) -> Vec<Rule> {
+        self.rules.sort_by(|a, b| a.path.cmp(&b.path));
+        self.rules
+    }
+}
+
+fn merge(out: &mut Merged, rule: Rule) {
+    match out.index.get(&rule.path) {
+        Some(&i) => {
+            let existing = &mut out.rules[i];
+            for part in rule.parts {
+                if !existing.parts.contains(&part) {
+                    existing.parts.push(part);
+                }
+            }
+        }
+        None => {
+            out.index.insert(rule.path.clone(), out.rules.len());
+            out.rules.push(rule);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::spec::{CommandRequest, Source};
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    struct Tree {
+        _dir: tempfile::TempDir,
+        root: PathBuf,
+    }
+
+    /// root/{bin/{rm, ls, zap -> rm, hard (hard link of rm), sub/x},
+    /// lib/helper, share/doc}
+    fn tree() -> Tree {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap();
+        for d in ["bin/sub", "lib", "share"] {
+            fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in ["bin/rm", "bin/ls", "bin/sub/x", "lib/helper", "share/doc"] {
+            fs::write(root.join(f), "x").unwrap();
+        }
+        symlink(root.join("bin/rm"), root.join("bin/zap")).unwrap();
+        fs::hard_link(root.join("bin/rm"), root.join("bin/hard")).unwrap();
+        Tree { _dir: dir, root }
+    }
+
+    fn list(root: &Path, allow: &[&str]) -> Blocklist {
+        let allow: Vec<CommandRequest> = allow
+            .iter()
+            .map(|n| CommandRequest {
+                name: n.to_string(),
+                source: Source::Flag("--allow-command"),
+            })
+            .collect();
+        let mut l = Blocklist::build(&allow, &[]).unwrap();
+        l.program_dirs = vec![root.join("bin").to_string_lossy().into_owned()];
+        l
+    }
+
+    fn system(path: &Path, access: Access) -> Rule {
+        Rule {
+            path: path.to_path_buf(),
+            kind: Kind::Dir,
+            parts: vec![(access, Origin::System { why: "t".into() })],
+        }
+    }
+
+    fn access_of(rules: &[Rule], p: &Path) -> Option<Access> {
+        rules.iter().find(|r| r.path == p).map(|r| r.access())
+    }
+
+    fn exec_at(rules: &[Rule], p: &Path) -> bool {
+        rules
+            .iter()
+            .filter(|r| r.covers(p))
+            .any(|r| r.access().contains(Access::EXECUTE))
+    }
+
+    #[test]
+    fn execute_is_split_around_blocked_programs() {
+        let t = tree();
+        let r = &t.root;
+        let (rules, c) = apply(vec![system(r, Access::READ_EXEC)], list(r, &[]), None).unwrap();
+        assert_eq!(
+            access_of(&rules, r),
+            Some(Access::READ),
+            "tree keeps read only"
+        );
+        assert_eq!(access_of(&rules, &r.join("lib")), Some(Access::EXECUTE));
+        assert_eq!(access_of(&rules, &r.join("share")), Some(Access::EXECUTE));
+        assert_eq!(access_of(&rules, &r.join("bin/ls")), Some(Access::EXECUTE));
+        assert_eq!(access_of(&rules, &r.join("bin/sub")), Some(Access::EXECUTE));
+        for blocked in ["bin/rm", "bin/hard", "bin/zap"] {
+            assert!(!exec_at(&rules, &r.join(blocked)), "{blocked} executable");
+        }
+        assert!(exec_at(&rules, &r.join("lib/helper")));
+        assert!(rules
+            .iter()
+            .filter(|x| x.path.starts_with(r.join("bin/")))
+            .all(|x| matches!(x.parts[0].1, Origin::ExecSplit { .. })));
+        let paths: Vec<&Path> = c.blocked.iter().map(|b| b.path.as_path()).collect();
+        // zap is not listed (symlinks are only followed when their own name
+        // is blocked), but has no execute: the kernel checks rm for it.
+        assert_eq!(paths, [r.join("bin/hard"), r.join("bin/rm")]);
+        let hard = &c.blocked[0];
+        assert_eq!(hard.same_as, ["rm"]);
+        assert_eq!(c.split, [r.join("bin")]);
+        // The top-level check by identity: the hard link is rm.
+        let b = c.check_file("hard".as_ref(), &r.join("bin/hard")).unwrap();
+        assert_eq!(b.allow, ["rm"]);
+        assert!(c.check_file("ls".as_ref(), &r.join("bin/ls")).is_none());
+    }
+
+    #[test]
+    fn allowed_programs_leave_the_tree_whole() {
+        let t = tree();
+        let r = &t.root;
+        let (rules, c) = apply(vec![system(r, Access::READ_EXEC)], list(r, &["rm"]), None).unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(access_of(&rules, r), Some(Access::READ_EXEC));
+        assert!(c.blocked.is_empty() && c.split.is_empty());
+    }
+
+    #[test]
+    fn directories_without_execute_are_not_scanned() {
+        let t = tree();
+        let r = &t.root;
+        let (rules, c) = apply(vec![system(r, Access::READ)], list(r, &[]), None).unwrap();
+        assert_eq!(rules.len(), 1);
+        assert!(c.scanned.is_empty());
+    }
+
+    #[test]
+    fn path_directories_are_scanned_too() {
+        let t = tree();
+        let r = &t.root;
+        let mut l = list(r, &[]);
+        l.program_dirs.clear();
+        let path = format!("relative:{}/bin/", r.display());
+        let (rules, c) = apply(
+            vec![system(r, Access::READ_EXEC)],
+            l,
+            Some(OsStr::new(&path)),
+        )
+        .unwrap();
+        assert_eq!(c.scanned, [r.join("bin")]);
+        assert!(!exec_at(&rules, &r.join("bin/rm")));
+    }
+
+    #[test]
+    fn a_file_grant_on_a_blocked_program_loses_execute() {
+        let t = tree();
+        let r = &t.root;
+        let file = Rule {
+            path: r.join("bin/hard"),
+            kind: Kind::File,
+            parts: vec![(Access::READ_EXEC, Origin::System { why: "t".into() })],
+        };
+        let (rules, _) =
+            apply(vec![system(r, Access::READ_EXEC), file], list(r, &[]), None).unwrap();
+        assert_eq!(access_of(&rules, &r.join("bin/hard")), Some(Access::READ));
+    }
+
+    #[test]
+    fn a_blocked_symlink_out_of_the_program_dirs_blocks_its_target() {
+        let t = tree();
+        let r = &t.root;
+        fs::create_dir_all(r.join("opt/x")).unwrap();
+        fs::write(r.join("opt/x/tool"), "x").unwrap();
+        fs::write(r.join("opt/x/other"), "x").unwrap();
+        symlink(r.join("opt/x/tool"), r.join("bin/shred")).unwrap();
+        let (rules, c) = apply(vec![system(r, Access::READ_EXEC)], list(r, &[]), None).unwrap();
+        assert!(!exec_at(&rules, &r.join("opt/x/tool")));
+        assert!(exec_at(&rules, &r.join("opt/x/other")));
+        assert!(exec_at(&rules, &r.join("lib/helper")));
+        assert!(c.split.contains(&r.join("opt/x")));
+        let b = c
+            .check_file("tool".as_ref(), &r.join("opt/x/tool"))
+            .unwrap();
+        assert_eq!(b.allow, ["shred"]);
+    }
+}
