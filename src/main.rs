@@ -231,7 +231,7 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
     #[cfg(not(target_os = "linux"))]
     {
         explain::KernelView {
-            summary: "no supported sandbox backend".into(),
+            summary: sandbox::backend_summary(),
             refusal: sandbox::check(policy).err().map(|e| e.to_string()),
         }
     }

@@ -7,10 +7,18 @@ use crate::policy::Policy;
 mod landlock;
 #[cfg(target_os = "linux")]
 pub use self::landlock::Support;
+#[cfg(target_os = "macos")]
+mod macos;
+// Profile generation is pure and built everywhere, so that it is tested on
+// every platform; only macos.rs applies it.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+pub mod seatbelt;
 
 /// Why the sandbox could not be applied. Every variant means: the command
 /// was not run.
 #[derive(Debug, thiserror::Error)]
+// The Landlock variants are constructed on Linux only.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub enum SandboxError {
     #[error("Landlock is not available: {0}")]
     LandlockUnavailable(String),
@@ -33,8 +41,16 @@ pub enum SandboxError {
     )]
     NotFullyEnforced(String),
     #[error("sandboxing is not supported on this operating system yet")]
-    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    #[cfg_attr(any(target_os = "linux", target_os = "macos"), allow(dead_code))]
     UnsupportedOs,
+    /// The policy cannot be written as a Seatbelt profile.
+    #[error("{0}")]
+    #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+    SeatbeltProfile(seatbelt::SeatbeltError),
+    /// sandbox_init refused the profile; the message is Seatbelt's own.
+    #[error("Seatbelt refused the sandbox profile: {0}")]
+    #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+    Seatbelt(String),
 }
 
 impl SandboxError {
@@ -47,6 +63,12 @@ impl SandboxError {
             SandboxError::MissingFeature { .. } => {
                 vec!["upgrade the kernel, or run 'nono setup' to see what this machine supports".into()]
             }
+            SandboxError::SeatbeltProfile(_) => {
+                vec!["rename the path, or grant its parent directory instead".into()]
+            }
+            SandboxError::Seatbelt(_) => vec![
+                "this is a bug in nono or an incompatibility with this macOS version; please report it with the output of 'nono run --dry-run'".into(),
+            ],
             SandboxError::OpenRule { .. } => {
                 vec!["the path changed between resolution and enforcement; run nono again".into()]
             }
@@ -69,7 +91,11 @@ pub fn check(policy: &Policy) -> Result<(), SandboxError> {
     {
         landlock::check(policy, &Support::detect())
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        macos::check(policy)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = policy;
         Err(SandboxError::UnsupportedOs)
@@ -83,9 +109,27 @@ pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
     {
         landlock::apply(policy, &Support::detect())
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        macos::apply(policy)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = policy;
         Err(SandboxError::UnsupportedOs)
+    }
+}
+
+/// What enforces the sandbox on this platform, for `--dry-run` on systems
+/// without Landlock's detailed report.
+#[cfg(not(target_os = "linux"))]
+pub fn backend_summary() -> String {
+    #[cfg(target_os = "macos")]
+    {
+        macos::summary()
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        "no supported sandbox backend".into()
     }
 }
