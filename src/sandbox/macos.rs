@@ -34,9 +34,19 @@ extern "C" {
 pub fn build(policy: &Policy) -> Result<Profile, SeatbeltError> {
     let extras = Extras {
         net: NetRules::from_policy(policy),
+        system_exec: selected_developer_dir().into_iter().collect(),
         ..Extras::default()
     };
     seatbelt::profile(policy, &extras, &seatbelt::host_resolver)
+}
+
+/// The developer directory chosen with `xcode-select`, which the xcrun
+/// shims in /usr/bin (git, make, cc, python3) run their tools from. Read
+/// from the root-owned symlink only, never from DEVELOPER_DIR: an
+/// environment variable must not widen the sandbox.
+fn selected_developer_dir() -> Option<std::path::PathBuf> {
+    let dir = std::fs::canonicalize("/private/var/db/xcode_select_link").ok()?;
+    Some(seatbelt::developer_bundle(&dir))
 }
 
 /// Refuses, before anything is changed, a policy that cannot be expressed.

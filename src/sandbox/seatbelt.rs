@@ -91,6 +91,22 @@ pub struct Extras {
     /// Executables that may not be run by any process in the sandbox
     /// (the command blocklist, resolved to canonical paths).
     pub blocked_commands: Vec<PathBuf>,
+    /// System directories found at run time whose programs every sandbox
+    /// may read and run: the developer directory selected with
+    /// `xcode-select` (see [`developer_bundle`]).
+    pub system_exec: Vec<PathBuf>,
+}
+
+/// The directory to grant for a developer directory selected with
+/// `xcode-select` (the target of /private/var/db/xcode_select_link): the
+/// whole `.app` bundle when it lies in one, because Xcode's tools load
+/// frameworks from `Contents/SharedFrameworks` and `Contents/Frameworks`
+/// too; else the directory itself (Command Line Tools).
+pub fn developer_bundle(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|a| a.extension().is_some_and(|e| e == "app"))
+        .unwrap_or(dir)
+        .to_path_buf()
 }
 
 /// A generated profile: SBPL text plus the values of its parameters.
@@ -237,6 +253,19 @@ pub fn profile(
             let _ = writeln!(s, "; unix sockets in the private temporary directory");
             let _ = writeln!(s, "(allow network* (subpath {p}))");
         }
+    }
+
+    if !extras.system_exec.is_empty() {
+        s.push_str(
+            "; the selected developer directory (xcode-select): xcrun shims run tools from it\n",
+        );
+    }
+    for dir in &extras.system_exec {
+        let p = params.add(&resolve(dir))?;
+        let _ = writeln!(
+            s,
+            "(allow file-read* file-map-executable process-exec (subpath {p}))"
+        );
     }
 
     s.push_str("; ---------------------------------------------------------------- network\n");

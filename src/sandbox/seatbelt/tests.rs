@@ -650,6 +650,18 @@ fn unusable_paths_fail_closed() {
 }
 
 #[test]
+fn developer_dir_is_granted_as_its_app_bundle() {
+    assert_eq!(
+        developer_bundle(Path::new("/Applications/Xcode_16.2.app/Contents/Developer")),
+        PathBuf::from("/Applications/Xcode_16.2.app")
+    );
+    assert_eq!(
+        developer_bundle(Path::new("/Library/Developer/CommandLineTools")),
+        PathBuf::from("/Library/Developer/CommandLineTools")
+    );
+}
+
+#[test]
 fn host_resolver_keeps_missing_tails() {
     let dir = tempfile::tempdir().unwrap();
     let real = std::fs::canonicalize(dir.path()).unwrap();
@@ -699,6 +711,7 @@ fn golden_cases() -> Vec<(&'static str, Policy, Extras)> {
             unix_sockets: vec![],
         },
         blocked_commands: vec!["/bin/rm".into(), "/bin/dd".into()],
+        system_exec: vec!["/Applications/Xcode_16.2.app".into()],
     };
     // `--allow ~`, carved around the protected entries.
     let carve = |p: &str, kind| Rule {
@@ -733,7 +746,7 @@ fn golden_cases() -> Vec<(&'static str, Policy, Extras)> {
             unix_sockets: vec!["/Users/u/.colima/default/docker.sock".into()],
             ..NetRules::default()
         },
-        blocked_commands: vec![],
+        ..Extras::default()
     };
     vec![
         ("minimal", minimal, Extras::default()),
@@ -871,6 +884,7 @@ fn policies_from(
             ..NetRules::default()
         },
         blocked_commands: blocked.iter().map(PathBuf::from).collect(),
+        system_exec: vec![],
     };
     let be = Extras {
         net: NetRules {
@@ -879,6 +893,7 @@ fn policies_from(
             ..NetRules::default()
         },
         blocked_commands: blocked.iter().map(|s| PathBuf::from(map(s))).collect(),
+        system_exec: vec![],
     };
     (
         Policy::from_parts(hr, hp, block),
