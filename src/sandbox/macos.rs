@@ -60,6 +60,7 @@ pub fn check(policy: &Policy) -> Result<(), SandboxError> {
 /// process is left unsandboxed and the caller must not exec (fail closed).
 pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
     let profile = build(policy).map_err(SandboxError::SeatbeltProfile)?;
+    tracing::trace!(text = %profile.text, params = ?profile.params, "Seatbelt profile");
     // Generated text and checked parameter values never contain NUL; the
     // conversion still fails closed rather than truncating.
     let nul = |_| SandboxError::Seatbelt("profile contains a NUL byte".into());
