@@ -159,6 +159,19 @@ fn check_invariants(p: &Profile) -> Vec<Sx> {
             );
         }
     }
+    // Unfiltered allows only for operations that name no object worth
+    // protecting: an unfiltered file-read*, file-write*, process-exec,
+    // mach-lookup or network* would undo the sandbox.
+    for f in &forms {
+        if f.head() == Some("allow") && !f.items().iter().any(|i| matches!(i, Sx::List(_))) {
+            for op in ops_of(f) {
+                assert!(
+                    UNFILTERED_OK.contains(&op.as_str()),
+                    "unfiltered allow of {op}: {f:?}"
+                );
+            }
+        }
+    }
     // Every allow precedes every deny except (deny default): the denies
     // are what overrides the allows, and the last matching rule wins.
     let last_allow = forms.iter().rposition(|f| f.head() == Some("allow"));
@@ -200,6 +213,8 @@ fn check_invariants(p: &Profile) -> Vec<Sx> {
     }
     forms
 }
+
+const UNFILTERED_OK: [&str; 3] = ["process-fork", "file-read-metadata", "pseudo-tty"];
 
 const FORBIDDEN_SERVICES: [&str; 9] = [
     "SecurityServer",
@@ -987,11 +1002,22 @@ fn the_reader_catches_what_the_invariants_rely_on() {
     assert!(read_sbpl("(a \"x\ny\")").is_err());
     let forms = read_sbpl("(version 1) ; c \"(\n(deny default) (allow default)").unwrap();
     assert_eq!(forms.len(), 3);
-    let bad = Profile {
-        text: "(version 1)\n(deny default)\n(allow default)\n".into(),
-        params: vec![],
-    };
-    assert!(std::panic::catch_unwind(|| check_invariants(&bad)).is_err());
+    for bad in [
+        "(version 1)\n(deny default)\n(allow default)\n",
+        "(version 1)\n(deny default)\n(allow file-read*)\n",
+        "(version 1)\n(deny default)\n(allow mach-lookup (global-name \"com.apple.SecurityServer\"))\n",
+        "(deny default)\n(version 1)\n",
+    ] {
+        let bad = Profile {
+            text: bad.into(),
+            params: vec![],
+        };
+        assert!(
+            std::panic::catch_unwind(|| check_invariants(&bad)).is_err(),
+            "accepted: {}",
+            bad.text
+        );
+    }
     let late_allow = Profile {
         text: "(version 1)\n(deny default)\n(deny file-read* (subpath \"/a\"))\n(allow file-read* (subpath \"/a\"))\n".into(),
         params: vec![],
