@@ -63,9 +63,10 @@ impl SandboxError {
             SandboxError::MissingFeature { .. } => {
                 vec!["upgrade the kernel, or run 'nono setup' to see what this machine supports".into()]
             }
-            SandboxError::SeatbeltProfile(_) => {
-                vec!["rename the path, or grant its parent directory instead".into()]
-            }
+            SandboxError::SeatbeltProfile(_) => vec![
+                "Seatbelt takes paths as UTF-8 C strings; nono refuses rather than leave a path out of the profile".into(),
+                "rename the path, or grant a directory above it instead".into(),
+            ],
             SandboxError::Seatbelt(_) => vec![
                 "this is a bug in nono or an incompatibility with this macOS version; please report it with the output of 'nono run --dry-run'".into(),
             ],
