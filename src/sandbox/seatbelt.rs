@@ -331,6 +331,9 @@ fn net_rules(s: &mut String, params: &mut Params, net: &NetRules) -> Result<(), 
         }
         s.push_str(")\n");
     }
+    if !net.unix_sockets.is_empty() {
+        s.push_str("; host Unix sockets granted by name (connect only)\n");
+    }
     for sock in &net.unix_sockets {
         let p = params.add(sock)?;
         let _ = writeln!(s, "(allow network-outbound (literal {p}))");
