@@ -69,7 +69,8 @@ pub struct NetRules {
     /// With `block`: TCP ports that may still be bound and listened on.
     pub bind_tcp: Vec<u16>,
     /// Unix sockets of the host that may be connected to (e.g. a granted
-    /// docker.sock). Canonical paths. Every other host socket is denied.
+    /// docker.sock); resolved like every other path. Every other host
+    /// socket is denied.
     pub unix_sockets: Vec<PathBuf>,
 }
 
@@ -269,7 +270,7 @@ pub fn profile(
     }
 
     s.push_str("; ---------------------------------------------------------------- network\n");
-    net_rules(&mut s, &mut params, &extras.net)?;
+    net_rules(&mut s, &mut params, &extras.net, resolve)?;
 
     // Everything below is a deny and must stay after every allow.
     s.push_str(
@@ -304,7 +305,12 @@ pub fn profile(
     })
 }
 
-fn net_rules(s: &mut String, params: &mut Params, net: &NetRules) -> Result<(), SeatbeltError> {
+fn net_rules(
+    s: &mut String,
+    params: &mut Params,
+    net: &NetRules,
+    resolve: Resolver<'_>,
+) -> Result<(), SeatbeltError> {
     if net.block {
         s.push_str("; --net-block: no IP traffic, no DNS ((deny default) covers it)\n");
         for port in &net.connect_tcp {
@@ -335,7 +341,8 @@ fn net_rules(s: &mut String, params: &mut Params, net: &NetRules) -> Result<(), 
         s.push_str("; host Unix sockets granted by name (connect only)\n");
     }
     for sock in &net.unix_sockets {
-        let p = params.add(sock)?;
+        // /var/run/docker.sock is /private/var/run/docker.sock to Seatbelt.
+        let p = params.add(&resolve(sock))?;
         let _ = writeln!(s, "(allow network-outbound (literal {p}))");
     }
     Ok(())
