@@ -581,6 +581,18 @@ fn net_block_allows_no_ip_no_dns_and_keeps_granted_sockets() {
     assert!(p
         .text
         .contains("(allow network-outbound (remote tcp \"*:443\"))"));
+    let resolved = generate(
+        &policy,
+        &Extras {
+            net: NetRules {
+                unix_sockets: vec!["/var/run/docker.sock".into()],
+                ..NetRules::default()
+            },
+            ..Extras::default()
+        },
+        &macos_resolver,
+    );
+    param(&resolved, "/private/var/run/docker.sock");
     assert!(p
         .text
         .contains("(allow network-bind network-inbound (local tcp \"*:8080\"))"));
