@@ -140,7 +140,13 @@ fn check_executable(p: &Path) -> Result<(), Found> {
     // else), or the mount may be noexec. Ask the kernel for this user,
     // before the sandbox exists, so that a plain EACCES is not later
     // reported as the sandbox's doing.
-    if let Err(e) = nix::unistd::eaccess(p, nix::unistd::AccessFlags::X_OK) {
+    #[cfg(target_os = "linux")]
+    let checked = nix::unistd::eaccess(p, nix::unistd::AccessFlags::X_OK);
+    // macOS has no eaccess(); nono is not setuid, so real and effective
+    // IDs are the same and access() answers the same question.
+    #[cfg(not(target_os = "linux"))]
+    let checked = nix::unistd::access(p, nix::unistd::AccessFlags::X_OK);
+    if let Err(e) = checked {
         return Err(Found::NotExecutable(format!(
             "not executable for this user: {}",
             std::io::Error::from(e)
@@ -152,20 +158,10 @@ fn check_executable(p: &Path) -> Result<(), Found> {
 /// Marks every file descriptor >= 3 close-on-exec, except `keep`. Whatever
 /// nono or its parent left open (a socket, a file outside the policy) is
 /// thereby gone in the command: descriptors opened before the sandbox are
-/// not checked by Landlock.
+/// checked by neither Landlock nor Seatbelt.
 pub fn seal_fds(keep: &[RawFd]) -> Result<(), ExecError> {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes descriptor
-    // flags; it does not close anything Rust code still owns.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if r != 0 {
-        seal_fds_slow()?;
+    if !seal_fds_fast() {
+        seal_fds_listed()?;
     }
     for &fd in keep {
         // SAFETY: fcntl F_SETFD on a descriptor we own only changes flags.
@@ -176,9 +172,41 @@ pub fn seal_fds(keep: &[RawFd]) -> Result<(), ExecError> {
     Ok(())
 }
 
-/// Fallback for kernels before 5.11 without close_range's CLOEXEC flag.
-fn seal_fds_slow() -> Result<(), ExecError> {
-    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+/// close_range(2) with CLOSE_RANGE_CLOEXEC (Linux 5.11). False when the
+/// kernel lacks it.
+#[cfg(target_os = "linux")]
+fn seal_fds_fast() -> bool {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes descriptor
+    // flags; it does not close anything Rust code still owns.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    r == 0
+}
+
+/// macOS has no close_range: always list the descriptors.
+#[cfg(not(target_os = "linux"))]
+fn seal_fds_fast() -> bool {
+    false
+}
+
+/// The directory listing this process's open descriptors.
+#[cfg(target_os = "linux")]
+const FD_DIR: &str = "/proc/self/fd";
+/// On macOS (fdesc on devfs) /dev/fd lists every open descriptor of the
+/// calling process, not only 0-2.
+#[cfg(not(target_os = "linux"))]
+const FD_DIR: &str = "/dev/fd";
+
+/// Fallback for kernels before 5.11 without close_range's CLOEXEC flag, and
+/// the only way on macOS. Fails closed when the listing is unreadable.
+fn seal_fds_listed() -> Result<(), ExecError> {
+    let fds: Vec<RawFd> = std::fs::read_dir(FD_DIR)
         .map_err(ExecError::Fds)?
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
@@ -223,6 +251,9 @@ pub fn exec(cmd: &Command, env: &[(OsString, OsString)]) -> ExecError {
     };
     match err {
         nix::errno::Errno::EACCES => ExecError::DeniedBySandbox(cmd.resolved.clone()),
+        // Seatbelt denies with EPERM where Landlock says EACCES.
+        #[cfg(target_os = "macos")]
+        nix::errno::Errno::EPERM => ExecError::DeniedBySandbox(cmd.resolved.clone()),
         e => ExecError::Exec {
             path: cmd.path.clone(),
             source: std::io::Error::from(e),

@@ -375,8 +375,12 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
     #[cfg(not(target_os = "linux"))]
     {
         explain::KernelView {
-            summary: "no supported sandbox backend".into(),
-            backend: "none",
+            summary: sandbox::backend_summary(),
+            backend: if cfg!(target_os = "macos") {
+                "seatbelt"
+            } else {
+                "none"
+            },
             kernel_abi: None,
             abi: 0,
             refusal,

@@ -106,6 +106,8 @@ mod tests {
             "/etc/gshadow",
             "/etc/sudoers",
             "/etc/ssh/ssh_host_*",
+            "~/Library/Keychains",
+            "~/Library/LaunchAgents",
         ] {
             assert!(all.iter().any(|p| *p == must), "{must} not protected");
         }

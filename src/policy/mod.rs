@@ -318,6 +318,30 @@ impl Policy {
     }
 }
 
+#[cfg(test)]
+impl Policy {
+    /// A policy from ready-made parts, for backend tests that must not
+    /// depend on this machine's filesystem.
+    pub fn from_parts(rules: Vec<Rule>, protected: Vec<Protected>, net_block: bool) -> Policy {
+        Policy {
+            rules,
+            protected,
+            carved: Vec::new(),
+            net_block,
+            net: net::NetPolicy {
+                block: net_block,
+                ..Default::default()
+            },
+            commands: Default::default(),
+            profiles: Vec::new(),
+            context: Context {
+                home: PathBuf::from("/Users/u"),
+                cwd: PathBuf::from("/Users/u/proj"),
+            },
+        }
+    }
+}
+
 /// Resolves a user path and refuses protected ones. The lexical path is
 /// checked before existence so that naming a protected path that does not
 /// exist yet still says "protected".

@@ -280,6 +280,7 @@ fn scan(dir: &Path, list: &Blocklist) -> Option<Vec<Entry>> {
 
 /// Local filesystems whose `readdir` reports the same inode numbers as
 /// `stat`. Not overlayfs: it may report the lower layer's numbers.
+#[cfg(target_os = "linux")]
 fn d_ino_is_st_ino(dir: &Path) -> bool {
     use nix::sys::statfs;
     let Ok(fs) = statfs::statfs(dir) else {
@@ -292,6 +293,12 @@ fn d_ino_is_st_ino(dir: &Path) -> bool {
         statfs::TMPFS_MAGIC,
     ]
     .contains(&fs.filesystem_type())
+}
+
+/// Elsewhere every entry is `lstat`ed: slower, never wrong.
+#[cfg(not(target_os = "linux"))]
+fn d_ino_is_st_ino(_dir: &Path) -> bool {
+    false
 }
 
 /// True if any execute right of `rule` comes from the user (a grant or a

@@ -11,12 +11,20 @@ pub use self::landlock::{Support, TARGET_ABI};
 mod caps;
 #[cfg(target_os = "linux")]
 mod hardening;
+#[cfg(target_os = "macos")]
+mod macos;
 #[cfg(target_os = "linux")]
 pub mod seccomp;
+// Profile generation is pure and built everywhere, so that it is tested on
+// every platform; only macos.rs applies it.
+#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+pub mod seatbelt;
 
 /// Why the sandbox could not be applied. Every variant means: the command
 /// was not run.
 #[derive(Debug, thiserror::Error)]
+// The Landlock variants are constructed on Linux only.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub enum SandboxError {
     #[error("Landlock is not available: {0}")]
     LandlockUnavailable(String),
@@ -48,8 +56,16 @@ pub enum SandboxError {
         source: std::io::Error,
     },
     #[error("sandboxing is not supported on this operating system yet")]
-    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    #[cfg_attr(any(target_os = "linux", target_os = "macos"), allow(dead_code))]
     UnsupportedOs,
+    /// The policy cannot be written as a Seatbelt profile.
+    #[error("{0}")]
+    #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+    SeatbeltProfile(seatbelt::SeatbeltError),
+    /// sandbox_init refused the profile; the message is Seatbelt's own.
+    #[error("Seatbelt refused the sandbox profile: {0}")]
+    #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
+    Seatbelt(String),
 }
 
 impl SandboxError {
@@ -68,6 +84,13 @@ impl SandboxError {
             ],
             SandboxError::Seccomp { .. } => vec![
                 "nono needs seccomp filters (CONFIG_SECCOMP_FILTER) in addition to Landlock".into(),
+            ],
+            SandboxError::SeatbeltProfile(_) => vec![
+                "Seatbelt takes paths as UTF-8 C strings; nono refuses rather than leave a path out of the profile".into(),
+                "rename the path, or grant a directory above it instead".into(),
+            ],
+            SandboxError::Seatbelt(_) => vec![
+                "this is a bug in nono or an incompatibility with this macOS version; please report it with the output of 'nono run --dry-run'".into(),
             ],
             SandboxError::OpenRule { .. } => {
                 vec!["the path changed between resolution and enforcement; run nono again".into()]
@@ -93,7 +116,11 @@ pub fn check(policy: &Policy) -> Result<(), SandboxError> {
     {
         landlock::check(policy, &Support::detect())
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        macos::check(policy)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = policy;
         Err(SandboxError::UnsupportedOs)
@@ -134,7 +161,11 @@ pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
         enforced.filters = seccomp::install(&spec)?;
         Ok(enforced)
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    {
+        macos::apply(policy)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
         let _ = policy;
         Err(SandboxError::UnsupportedOs)
@@ -186,5 +217,19 @@ pub fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee> {
     {
         let _ = (policy, keep_caps);
         vec![]
+    }
+}
+
+/// What enforces the sandbox on this platform, for `--dry-run` on systems
+/// without Landlock's detailed report.
+#[cfg(not(target_os = "linux"))]
+pub fn backend_summary() -> String {
+    #[cfg(target_os = "macos")]
+    {
+        macos::summary()
+    }
+    #[cfg(not(target_os = "macos"))]
+    {
+        "no supported sandbox backend".into()
     }
 }
