@@ -39,13 +39,13 @@ echo "nono:    $($NONO --version)"
 # hyperfine NAME CMD... : one hyperfine run; mean and stddev are kept.
 bench() {
   local name=$1; shift
-  hyperfine -N "${RUNS[@]}" --export-json "$RESULTS/$name.json" --style none "$@" >/dev/null 2>&1 ||
-    { echo "  $name: FAILED (command: $*)"; return 0; }
+  hyperfine -N "${RUNS[@]}" --export-json "$RESULTS/$name.json" --style none "$@" >"$RESULTS/$name.log" 2>&1 ||
+    { echo "  $name: FAILED (command: $(echo "$*" | cut -c1-200); log: $(tail -3 "$RESULTS/$name.log"))"; return 0; }
 }
 bench_long() {
   local name=$1; shift
-  hyperfine "${LONG_RUNS[@]}" --export-json "$RESULTS/$name.json" --style none "$@" >/dev/null 2>&1 ||
-    { echo "  $name: FAILED (command: $*)"; return 0; }
+  hyperfine -N "${LONG_RUNS[@]}" --export-json "$RESULTS/$name.json" --style none "$@" >"$RESULTS/$name.log" 2>&1 ||
+    { echo "  $name: FAILED (command: $(echo "$*" | cut -c1-200); log: $(tail -3 "$RESULTS/$name.log"))"; return 0; }
 }
 
 echo "== start-up"
@@ -53,19 +53,25 @@ mkdir -p proj && cd proj
 bench true-bare /bin/true
 bench nono-minimal "$NONO run -- /bin/true"
 bench nono-allow-cwd "$NONO run --allow . -- /bin/true"
-# The default blocklist against the same policy with every blocked name lifted.
-blocked=$($NONO run --dry-run -- /bin/true 2>/dev/null | sed -n 's/^  *blocked: *//p' | tr ',' ' ' || true)
-if [ -n "$blocked" ]; then
-  lift=""
-  for b in $blocked; do lift="$lift --allow-command $b"; done
-  bench nono-blocklist-lifted "$NONO run --allow . $lift -- /bin/true"
-fi
+# The default blocklist against the same policy with every blocked name
+# lifted (no per-file execute rules at all).
+lift=$($NONO run --dry-run --json -- /bin/true |
+  python3 -c 'import json,sys; print(" ".join("--allow-command "+n["name"] for n in json.load(sys.stdin)["blocklist"]["names"]))')
+echo "  rules with the blocklist: $($NONO run --dry-run --json --allow . -- /bin/true | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rules"]))')," \
+  "lifted: $($NONO run --dry-run --json --allow . $lift -- /bin/true | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rules"]))')"
+bench nono-blocklist-lifted "$NONO run --allow . $lift -- /bin/true"
+# N grants, given in a profile (10,000 options would exceed one argument's
+# size limit in hyperfine's command line).
 for n in 100 1000 10000; do
   mkdir -p "$W/grants$n"
-  args=""
-  for i in $(seq 1 $n); do mkdir -p "$W/grants$n/d$i"; args="$args --read $W/grants$n/d$i"; done
-  echo "$args" > "$W/args$n"
-  bench "nono-grants-$n" "$NONO run $args -- /bin/true"
+  {
+    echo 'name = "grants'$n'"'
+    echo '[filesystem]'
+    echo 'read = ['
+    for i in $(seq 1 $n); do mkdir -p "$W/grants$n/d$i"; echo "  \"$W/grants$n/d$i\","; done
+    echo ']'
+  } > "$W/grants$n.toml"
+  bench "nono-grants-$n" "$NONO run -p $W/grants$n.toml -- /bin/true"
 done
 if command -v bwrap >/dev/null && bwrap --ro-bind / / /bin/true 2>/dev/null; then
   # Comparable: system read-only, the project writable, fresh /dev and /proc,
@@ -111,23 +117,26 @@ PY
 (cd repo && git init -q && git add -A && git -c user.name=b -c user.email=b@b commit -qm init)
 cd repo
 bench_long git-status-bare "git status --porcelain"
-bench_long git-status-nono "$NONO run --allow . --allow-delete . -- git status --porcelain"
+GITCFG=""
+[ -f "$HOME/.gitconfig" ] && GITCFG="--read $HOME/.gitconfig"
+bench_long git-status-nono "$NONO run --allow . --allow-delete . $GITCFG -- git status --porcelain"
 bench_long find-bare "find . -name f7.txt"
 bench_long find-nono "$NONO run --read . -- find . -name f7.txt"
 cd "$W"
 
 if command -v cargo >/dev/null; then
-  cargo new -q --vcs none crate && cd crate
+  cargo new -q --vcs none benchcrate && cd benchcrate
   CARGO_HOME_REAL=${CARGO_HOME:-$HOME/.cargo}
   RUSTUP_HOME_REAL=${RUSTUP_HOME:-$HOME/.rustup}
-  bench_long cargo-build-bare --prepare "rm -rf target" "cargo build -q --offline"
-  bench_long cargo-build-nono --prepare "rm -rf target" "$NONO run --allow . --allow-delete . --read $CARGO_HOME_REAL --read $RUSTUP_HOME_REAL -- cargo build -q --offline"
+  CARGO=$(command -v cargo)
+  bench_long cargo-build-bare --prepare "rm -rf target" "$CARGO build -q --offline"
+  bench_long cargo-build-nono --prepare "rm -rf target" "$NONO run --allow . --allow-delete . --read $CARGO_HOME_REAL --read $RUSTUP_HOME_REAL --allow-command rm -- $CARGO build -q --offline"
   cd "$W"
 fi
 
 echo "== peak memory (max RSS of the process, which spans nono and the exec'd /bin/true)"
 if [ -x /usr/bin/time ]; then
-  for c in "/bin/true" "$NONO run -- /bin/true" "$NONO run $(cat "$W/args10000") -- /bin/true"; do
+  for c in "/bin/true" "$NONO run -- /bin/true" "$NONO run -p $W/grants10000.toml -- /bin/true"; do
     kb=$(/usr/bin/time -f %M $c 2>&1 >/dev/null | tail -1)
     echo "  $(echo "$c" | cut -c1-60 | sed "s|$NONO|nono|"): ${kb} KiB"
   done > "$RESULTS/memory.txt"

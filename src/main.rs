@@ -234,8 +234,19 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     } else {
         profile::CreateDirs::Yes
     };
+    profile::defer_path_checks(true);
     let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
-    let mut policy = Policy::build(&spec, &ctx)?;
+    let mut policy = match Policy::build(&spec, &ctx) {
+        Ok(p) => p,
+        Err(e @ policy::PolicyError::NotFound(_)) if !args.policy.profile.is_empty() => {
+            // A profile may name it: load the profiles again with their
+            // path checks, for an error that gives the file and line.
+            profile::defer_path_checks(false);
+            spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let invoked = args.command.first().cloned().unwrap_or_default();
     let path_var = std::env::var_os("PATH");
     let cmd = match exec::resolve(&args.command, path_var.as_deref(), &ctx.cwd) {

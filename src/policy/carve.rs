@@ -71,12 +71,7 @@ impl Placer<'_> {
             return Ok(());
         }
         let modifies = access.intersects(MODIFY);
-        let below = kind == Kind::Dir
-            && self.protected.iter().any(|p| {
-                (!p.read_only || modifies)
-                    && p.path.as_os_str() != path.as_os_str()
-                    && paths::is_within(&p.path, path)
-            });
+        let below = kind == Kind::Dir && protected::any_beneath(self.protected, path, modifies);
         if !below {
             merge(
                 self.out,

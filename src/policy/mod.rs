@@ -248,19 +248,16 @@ impl Policy {
             for p in &group.paths {
                 // Skipped when missing: the defaults list what exists on any
                 // common distribution, not what this machine must have.
-                let Ok(canonical) = std::fs::canonicalize(p) else {
+                let Some((canonical, kind)) = paths::canonical_and_kind(Path::new(p)) else {
                     continue;
                 };
                 if protected::find(&protected, &canonical).is_some() {
                     continue;
                 }
-                let Ok(meta) = std::fs::metadata(&canonical) else {
-                    continue;
-                };
                 let origin = Origin::System {
                     why: group.why.clone(),
                 };
-                merged.add(canonical, Kind::of(&meta), group.access, origin);
+                merged.add(canonical, kind, group.access, origin);
             }
         }
 
@@ -292,7 +289,10 @@ impl Policy {
         // Inserted in place: the rules are sorted, and rebuilding a map of a
         // thousand paths here cost more than the rest of the start-up.
         let part = (Access::ALL, Origin::TempDir);
-        match self.rules.binary_search_by(|r| r.path.as_path().cmp(dir)) {
+        match self
+            .rules
+            .binary_search_by(|r| r.path.as_os_str().cmp(dir.as_os_str()))
+        {
             Ok(i) => {
                 if !self.rules[i].parts.contains(&part) {
                     self.rules[i].parts.push(part);

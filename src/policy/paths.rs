@@ -91,6 +91,9 @@ pub fn expand(raw: &Path, ctx: &Context) -> Result<PathBuf, PolicyError> {
 /// Removes `.` components and repeated separators. `..` is kept: only the
 /// filesystem knows what it means in the presence of symlinks.
 pub fn normalize_lexically(path: &Path) -> PathBuf {
+    if is_normal(path) {
+        return path.to_path_buf();
+    }
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -99,6 +102,30 @@ pub fn normalize_lexically(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// Already in the form `normalize_lexically` produces: absolute, no empty
+/// or `.` components, no trailing slash. Checked on bytes: most paths are,
+/// and rebuilding them component by component is start-up time.
+fn is_normal(path: &Path) -> bool {
+    let b = path.as_os_str().as_bytes();
+    if b == b"/" {
+        return true;
+    }
+    b.first() == Some(&b'/')
+        && b.last() != Some(&b'/')
+        && !b.windows(2).any(|w| w == b"//")
+        && !b.windows(3).any(|w| w == b"/./")
+        && !b.ends_with(b"/.")
+}
+
+/// A path without `..` components (a symlink-free open of it then also
+/// proves it canonical).
+fn has_dotdot(path: &Path) -> bool {
+    path.as_os_str()
+        .as_bytes()
+        .split(|c| *c == b'/')
+        .any(|c| c == b"..")
 }
 
 /// A user path, resolved.
@@ -115,6 +142,13 @@ pub struct Resolved {
 /// object that exists.
 pub fn resolve(raw: &Path, ctx: &Context) -> Result<Resolved, PolicyError> {
     let absolute = expand(raw, ctx)?;
+    if let Some(kind) = kind_if_canonical(&absolute) {
+        return Ok(Resolved {
+            canonical: absolute.clone(),
+            absolute,
+            kind,
+        });
+    }
     let canonical = std::fs::canonicalize(&absolute).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => PolicyError::NotFound(raw.to_path_buf()),
         _ => PolicyError::Resolve {
@@ -131,6 +165,79 @@ pub fn resolve(raw: &Path, ctx: &Context) -> Result<Resolved, PolicyError> {
         canonical,
         kind: Kind::of(&meta),
     })
+}
+
+/// What a symlink-free open of `path` says.
+// Only Linux has openat2: elsewhere every path takes the general route.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+enum Direct {
+    /// It exists and `path` is already canonical.
+    Found(Kind),
+    /// A component is missing (before any symlink: it does not exist).
+    Missing,
+    /// Take the general route (symlinks, `..`, permissions, other OS).
+    Unknown,
+}
+
+/// A normalized absolute path without `..` that opens without following
+/// any symlink names the object itself: one open and one fstat instead of
+/// a `readlink` per component plus a `stat`. Start-up resolves hundreds of
+/// system and protected paths and every grant this way.
+fn direct(path: &Path) -> Direct {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::errno::Errno;
+        use nix::fcntl::{OFlag, OpenHow, ResolveFlag, AT_FDCWD};
+        if !is_normal(path) || has_dotdot(path) {
+            return Direct::Unknown;
+        }
+        // No O_NOFOLLOW: with O_PATH it would open a trailing symlink
+        // itself; without it RESOLVE_NO_SYMLINKS refuses it (ELOOP).
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
+        let fd = match nix::fcntl::openat2(AT_FDCWD, path, how) {
+            Ok(fd) => fd,
+            // The walk stops with ELOOP at the first symlink, so ENOENT and
+            // ENOTDIR mean a real component is missing.
+            Err(Errno::ENOENT | Errno::ENOTDIR) => return Direct::Missing,
+            Err(_) => return Direct::Unknown,
+        };
+        let Ok(st) = nix::sys::stat::fstat(&fd) else {
+            return Direct::Unknown;
+        };
+        match st.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => Direct::Found(Kind::Dir),
+            libc::S_IFLNK => Direct::Unknown,
+            _ => Direct::Found(Kind::File),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (path, has_dotdot);
+        Direct::Unknown
+    }
+}
+
+/// The canonical form and kind of an absolute path, `None` when it does
+/// not exist (or cannot be resolved).
+pub fn canonical_and_kind(path: &Path) -> Option<(PathBuf, Kind)> {
+    match direct(path) {
+        Direct::Found(kind) => Some((path.to_path_buf(), kind)),
+        Direct::Missing => None,
+        Direct::Unknown => {
+            let c = std::fs::canonicalize(path).ok()?;
+            let meta = std::fs::metadata(&c).ok()?;
+            Some((c, Kind::of(&meta)))
+        }
+    }
+}
+
+fn kind_if_canonical(path: &Path) -> Option<Kind> {
+    match direct(path) {
+        Direct::Found(kind) => Some(kind),
+        _ => None,
+    }
 }
 
 /// True if `meta` describes something a rule can be attached to safely: a
@@ -217,5 +324,40 @@ mod within_tests {
         assert!(!w("/home/u", "/home/u/.ssh"));
         assert!(w("/x", "/"));
         assert!(w("/", "/"));
+    }
+}
+
+#[cfg(test)]
+mod resolve_tests {
+    use super::*;
+
+    #[test]
+    fn fast_and_general_resolution_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/f"), "x").unwrap();
+        std::os::unix::fs::symlink(root.join("a/b"), root.join("link")).unwrap();
+        std::os::unix::fs::symlink("b", root.join("a/rel")).unwrap();
+        let ctx = Context {
+            home: root.clone(),
+            cwd: root.join("a"),
+        };
+        for (given, canonical, kind) in [
+            ("b", "a/b", Kind::Dir),
+            ("f", "a/f", Kind::File),
+            ("../link", "a/b", Kind::Dir),
+            ("rel", "a/b", Kind::Dir),
+            ("~/link/.", "a/b", Kind::Dir),
+            ("./b/../f", "a/f", Kind::File),
+        ] {
+            let r = resolve(Path::new(given), &ctx).unwrap();
+            assert_eq!(r.canonical, root.join(canonical), "{given}");
+            assert_eq!(r.kind, kind, "{given}");
+        }
+        assert!(matches!(
+            resolve(Path::new("missing"), &ctx),
+            Err(PolicyError::NotFound(_))
+        ));
     }
 }

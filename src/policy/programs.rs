@@ -25,12 +25,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::blocklist::{Blocklist, Hit};
-use super::{Access, Kind, Origin, PolicyError, Rule};
+use super::{paths, Access, Kind, Origin, PolicyError, Rule};
 
 /// How many entries the search of granted trees for `--block-command`
 /// names may visit before nono refuses (fail closed: it cannot promise the
@@ -363,7 +364,9 @@ pub fn apply(
 ) -> Result<(Vec<Rule>, Commands), PolicyError> {
     let exec_covered = |dir: &Path| {
         rules.iter().any(|r| {
-            r.kind == Kind::Dir && r.access().contains(Access::EXECUTE) && dir.starts_with(&r.path)
+            r.kind == Kind::Dir
+                && r.access().contains(Access::EXECUTE)
+                && paths::is_within(dir, &r.path)
         })
     };
 
@@ -499,7 +502,10 @@ pub fn apply(
             continue;
         }
         let targets: Vec<&PathBuf> = match rule.kind {
-            Kind::Dir => split.iter().filter(|t| t.starts_with(&rule.path)).collect(),
+            Kind::Dir => split
+                .iter()
+                .filter(|t| paths::is_within(t, &rule.path))
+                .collect(),
             Kind::File => Vec::new(),
         };
         let file_blocked = rule.kind == Kind::File && {
@@ -535,7 +541,7 @@ pub fn apply(
         if !rule.parts.is_empty() {
             merge(&mut out, rule);
         }
-        if !targets.is_empty() && !distributed.iter().any(|d| path.starts_with(d)) {
+        if !targets.is_empty() && !distributed.iter().any(|d| paths::is_within(&path, d)) {
             distributed.push(path.clone());
             let mut pieces = Vec::new();
             let blocked = |e: &Entry| e.hit.is_some() || e.id.is_some_and(|i| ids.contains_key(&i));
@@ -576,7 +582,7 @@ fn distribute(
     is_blocked: &dyn Fn(&Entry) -> bool,
     pieces: &mut Vec<(PathBuf, Kind)>,
 ) {
-    let leads_on = |p: &Path| targets.iter().any(|t| t.starts_with(p));
+    let leads_on = |p: &Path| targets.iter().any(|t| paths::is_within(t, p));
     if let Some(entries) = scanned
         .get(dir)
         .filter(|_| targets.iter().any(|t| *t == dir))
@@ -629,18 +635,47 @@ fn distribute(
 #[derive(Default)]
 struct Merged {
     rules: Vec<Rule>,
-    index: HashMap<PathBuf, usize>,
+    // Keyed by the path's bytes with a cheap hash: `Path`'s own `Hash`
+    // walks components and SipHash is built for untrusted keys; neither
+    // is needed for a thousand local file names.
+    index: HashMap<OsString, usize, BuildHasherDefault<FnvHasher>>,
 }
 
 impl Merged {
     fn into_rules(mut self) -> Vec<Rule> {
-        self.rules.sort_by(|a, b| a.path.cmp(&b.path));
+        // Byte order, as every rule list in the policy (see `Policy::rules`).
+        self.rules
+            .sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
         self.rules
     }
 }
 
+/// FNV-1a: a few instructions per byte, no allocation, good enough for
+/// distinct file paths.
+#[derive(Default)]
+struct FnvHasher(u64);
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 fn merge(out: &mut Merged, rule: Rule) {
-    match out.index.get(&rule.path) {
+    match out.index.get(rule.path.as_os_str()) {
         Some(&i) => {
             let existing = &mut out.rules[i];
             for part in rule.parts {
@@ -650,7 +685,8 @@ fn merge(out: &mut Merged, rule: Rule) {
             }
         }
         None => {
-            out.index.insert(rule.path.clone(), out.rules.len());
+            out.index
+                .insert(rule.path.clone().into_os_string(), out.rules.len());
             out.rules.push(rule);
         }
     }

@@ -55,7 +55,7 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
     // profile::user_dir): writable, they would widen the next sandbox.
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
         if x.is_absolute() {
-            push(&mut out, &x.join("nono"), "nono configuration", true);
+            push(&mut out, &x.join("nono"), "nono configuration", false);
         }
     }
     out.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
@@ -83,7 +83,7 @@ fn other_homes() -> Vec<PathBuf> {
 }
 
 fn push(out: &mut Vec<Protected>, p: &Path, category: &str, read_only: bool) {
-    let canonical = std::fs::canonicalize(p).ok();
+    let canonical = paths::canonical_and_kind(p).map(|(c, _)| c);
     out.push(Protected {
         path: p.to_path_buf(),
         category: category.to_string(),
@@ -128,17 +128,114 @@ fn expand_glob(p: &Path) -> Vec<PathBuf> {
 
 /// The protected entry that `path` is, or lies inside, if any.
 pub fn find<'a>(protected: &'a [Protected], path: &Path) -> Option<&'a Protected> {
-    protected
-        .iter()
-        .find(|p| !p.read_only && paths::is_within(path, &p.path))
+    find_where(protected, path, false)
 }
 
 /// The read-only protected entry that `path` is, or lies inside, if any.
 pub fn find_read_only<'a>(protected: &'a [Protected], path: &Path) -> Option<&'a Protected> {
-    protected
+    find_where(protected, path, true)
+}
+
+/// Looks `path` and each of its ancestors up in the list, which `load`
+/// keeps sorted by bytes: a few binary searches instead of a scan of every
+/// entry for every rule (start-up calls this for each of thousands).
+fn find_where<'a>(
+    protected: &'a [Protected],
+    path: &Path,
+    read_only: bool,
+) -> Option<&'a Protected> {
+    let mut a = path.as_os_str().as_bytes();
+    loop {
+        if let Ok(i) = protected.binary_search_by(|p| p.path.as_os_str().as_bytes().cmp(a)) {
+            // Equal paths are adjacent; in practice there is one per path.
+            let same = |p: &&Protected| p.path.as_os_str().as_bytes() == a;
+            let hit = protected[..=i]
+                .iter()
+                .rev()
+                .take_while(same)
+                .chain(protected[i + 1..].iter().take_while(same))
+                .find(|p| p.read_only == read_only);
+            if hit.is_some() {
+                return hit;
+            }
+        }
+        // The parent, on bytes (paths here are normalized and absolute).
+        match a.iter().rposition(|c| *c == b'/') {
+            Some(0) if a.len() > 1 => a = b"/",
+            Some(i) if i > 0 => a = &a[..i],
+            _ => return None,
+        }
+    }
+}
+
+/// True if some protected entry lies strictly beneath `dir` (read-only ones
+/// only when `with_read_only`). The paths that start with `dir/` are
+/// contiguous in byte order (`/a/b-x` sorts between `/a/b` and `/a/b/c`,
+/// so the range starts at `dir/`, not at `dir`).
+pub fn any_beneath(protected: &[Protected], dir: &Path, with_read_only: bool) -> bool {
+    let mut prefix = dir.as_os_str().as_bytes().to_vec();
+    if prefix.last() != Some(&b'/') {
+        prefix.push(b'/');
+    }
+    let start = protected.partition_point(|p| p.path.as_os_str().as_bytes() < prefix.as_slice());
+    protected[start..]
         .iter()
-        .find(|p| p.read_only && paths::is_within(path, &p.path))
+        .take_while(|p| p.path.as_os_str().as_bytes().starts_with(&prefix))
+        .any(|p| with_read_only || !p.read_only)
 }
 
 /// The rights a rule may keep on a path inside a read-only protected one.
 pub const READ_ONLY_KEEP: Access = Access::READ_EXEC;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(paths: &[(&str, bool)]) -> Vec<Protected> {
+        let mut v: Vec<Protected> = paths
+            .iter()
+            .map(|(p, ro)| Protected {
+                path: PathBuf::from(p),
+                category: "c".into(),
+                exists: true,
+                read_only: *ro,
+            })
+            .collect();
+        v.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+        v
+    }
+
+    #[test]
+    fn lookups_agree_with_a_linear_scan() {
+        let l = list(&[
+            ("/h/.ssh", false),
+            ("/h/.config/gh", false),
+            ("/h/.config/git", true),
+            ("/h/.config/git/credentials", false),
+            ("/h/a-b", false),
+            ("/h/a/c", false),
+        ]);
+        let p = Path::new;
+        assert_eq!(find(&l, p("/h/.ssh/id")).unwrap().path, p("/h/.ssh"));
+        assert!(find(&l, p("/h/.ssh2")).is_none());
+        assert!(find(&l, p("/h/.config/git/x")).is_none());
+        assert_eq!(
+            find_read_only(&l, p("/h/.config/git/x")).unwrap().path,
+            p("/h/.config/git")
+        );
+        assert_eq!(
+            find(&l, p("/h/.config/git/credentials")).unwrap().path,
+            p("/h/.config/git/credentials")
+        );
+        // `/h/a-b` sorts between `/h/a` and `/h/a/c`: still found beneath `/h/a`.
+        assert!(any_beneath(&l, p("/h/a"), false));
+        assert!(any_beneath(&l, p("/h"), false));
+        assert!(any_beneath(&l, p("/"), false));
+        assert!(!any_beneath(&l, p("/h/a/c"), true));
+        assert!(!any_beneath(&l, p("/h/.ssh"), true));
+        // Only read-only beneath: counted only when asked for.
+        let ro = list(&[("/h/.gitconfig", true)]);
+        assert!(!any_beneath(&ro, p("/h"), false));
+        assert!(any_beneath(&ro, p("/h"), true));
+    }
+}

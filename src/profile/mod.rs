@@ -540,6 +540,17 @@ fn source(p: &Loaded, key: &'static str) -> Source {
     }
 }
 
+/// When set, required paths are not checked for existence here: the policy
+/// builder resolves every grant anyway, and a `stat` per entry doubled the
+/// cost of large profiles. `nono run` sets it, and on a missing path loads
+/// the profiles again without it, for the error with file and line.
+static DEFER_PATH_CHECKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// See [`DEFER_PATH_CHECKS`].
+pub fn defer_path_checks(on: bool) {
+    DEFER_PATH_CHECKS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Expands one path entry. `Ok(None)` for an optional (`?`-suffixed) path
 /// that does not exist. A required path that does not exist is an error
 /// here, where the file and line are known.
@@ -562,6 +573,9 @@ fn expand_path(
     let path = expand::expand(raw, vars).map_err(|e| p.error(entry.span(), e.to_string()))?;
     let lexical = crate::policy::paths::expand(&path, vars.ctx)
         .map_err(|e| p.error(entry.span(), e.to_string()))?;
+    if !optional && DEFER_PATH_CHECKS.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(Some(path));
+    }
     match std::fs::metadata(&lexical) {
         Ok(_) => Ok(Some(path)),
         Err(_) if optional => {

@@ -276,7 +276,11 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
     // execute rules) are opened relative to that directory.
     let mut dir_cache: Option<(std::path::PathBuf, OwnedFd)> = None;
     for rule in &policy.rules {
-        let fd = match (rule.kind, rule.path.parent(), rule.path.file_name()) {
+        // The kind is taken from the opened object, not from the policy:
+        // if a file replaced a directory meanwhile, file rights are all it
+        // can get (directory rights on a file are EINVAL). File rights are
+        // valid on anything, so a file rule needs no check.
+        let (fd, kind) = match (rule.kind, rule.path.parent(), rule.path.file_name()) {
             (Kind::File, Some(parent), Some(name)) => {
                 if dir_cache.as_ref().map(|(p, _)| p.as_path()) != Some(parent) {
                     let d = open_beneath(AT_FDCWD, parent, OFlag::O_DIRECTORY)?;
@@ -288,7 +292,7 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
                     None => open_beneath(AT_FDCWD, &rule.path, OFlag::empty()),
                 };
                 match opened {
-                    Ok(fd) => fd,
+                    Ok(fd) => (fd, Kind::File),
                     // A program removed since the scan (a package upgrade):
                     // skipping its execute rule only takes rights away.
                     Err(SandboxError::OpenRule { source, .. })
@@ -300,15 +304,24 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
                     Err(e) => return Err(e),
                 }
             }
-            _ => open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?,
-        };
-        // The kind is taken from the opened object, not from the policy:
-        // if a file replaced a directory meanwhile, file rights are all it
-        // can get (directory rights on a file are EINVAL). File rights are
-        // valid on anything, so a file rule needs no fstat.
-        let kind = match rule.kind {
-            Kind::File => Kind::File,
-            Kind::Dir => kind_of_fd(&fd, &rule.path)?,
+            (Kind::File, _, _) => (
+                open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?,
+                Kind::File,
+            ),
+            // O_DIRECTORY proves the kind without an fstat; ENOTDIR: no
+            // longer a directory, so it gets file rights only.
+            (Kind::Dir, _, _) => match open_beneath(AT_FDCWD, &rule.path, OFlag::O_DIRECTORY) {
+                Ok(fd) => (fd, Kind::Dir),
+                Err(SandboxError::OpenRule { source, .. })
+                    if source.raw_os_error() == Some(libc::ENOTDIR) =>
+                {
+                    (
+                        open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?,
+                        Kind::File,
+                    )
+                }
+                Err(e) => return Err(e),
+            },
         };
         let rights = fs_rights(rule.access(), kind, abi);
         if rights.is_empty() {
@@ -390,18 +403,6 @@ fn open_beneath<Fd: std::os::fd::AsFd>(
     nix::fcntl::openat2(dir, path, how).map_err(|e| SandboxError::OpenRule {
         path: path.to_path_buf(),
         source: std::io::Error::from(e),
-    })
-}
-
-fn kind_of_fd(fd: &OwnedFd, path: &Path) -> Result<Kind, SandboxError> {
-    let st = nix::sys::stat::fstat(fd).map_err(|e| SandboxError::OpenRule {
-        path: path.to_path_buf(),
-        source: std::io::Error::from(e),
-    })?;
-    Ok(if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        Kind::Dir
-    } else {
-        Kind::File
     })
 }
 
