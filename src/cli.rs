@@ -120,11 +120,11 @@ pub struct PolicyArgs {
     pub net_block: bool,
 
     /// Allow TCP connections to PORT on any address (implies --net-block for everything else)
-    #[arg(long = "allow-connect", value_name = "PORT")]
+    #[arg(long = "allow-connect", value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub allow_connect: Vec<u16>,
 
     /// Allow binding TCP PORT (implies --net-block for everything else)
-    #[arg(long = "allow-bind", value_name = "PORT")]
+    #[arg(long = "allow-bind", value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub allow_bind: Vec<u16>,
 
     /// Allow connecting to the host Unix socket PATH (see --dry-run: on current kernels this allows all Unix sockets)

@@ -493,3 +493,22 @@ fn a_datagram_socket_pair_cannot_reach_a_host_datagram_socket() {
         assert_eq!(received(), 0, "the host socket must receive nothing");
     }
 }
+
+// A socket grant is a path grant: agent sockets in protected directories
+// (gpg-agent, an ssh-agent socket under ~/.ssh) hand out keys.
+#[test]
+fn unix_socket_grant_in_a_protected_directory_is_refused() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.home.join(".gnupg")).unwrap();
+    let sock = env.home.join(".gnupg/S.gpg-agent");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    env.nono([
+        "run",
+        "--allow-unix-socket",
+        sock.to_str().unwrap(),
+        "--",
+        "/bin/true",
+    ])
+    .expect_code(125)
+    .expect_stderr_has("protected");
+}

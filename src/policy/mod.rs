@@ -262,6 +262,11 @@ impl Policy {
         }
 
         let (rules, carved) = carve::apply(merged.into_rules(), &protected)?;
+        // A socket grant is a path grant too: gpg-agent's and ssh-agent's
+        // sockets live in protected directories and hand out keys.
+        for (given, _) in &spec.allow_unix_sockets {
+            resolve_user_path(given, Access::WRITE, ctx, &protected)?;
+        }
         let net = NetPolicy::build(
             spec.net_block,
             &spec.allow_connect,

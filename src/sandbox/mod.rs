@@ -152,8 +152,9 @@ pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
         // may happen in between.
         let inputs = seccomp::Inputs::new(&policy.net, support.abi);
         if inputs.truncate_fallback {
-            tracing::warn!(
-                "Landlock ABI {} cannot limit truncation to paths: opening with O_TRUNC is denied everywhere ('>' fails, '>>' works); Linux 6.2 lifts this",
+            // Printed, not logged: without it a failing '>' is a mystery.
+            eprintln!(
+                "nono: warning: Landlock ABI {} cannot limit truncation to paths: opening with O_TRUNC is denied everywhere ('>' fails, '>>' works); Linux 6.2 lifts this",
                 support.abi
             );
         }

@@ -145,6 +145,10 @@ const TIOCLINUX: u32 = 0x541C;
 const O_TRUNC: u32 = libc::O_TRUNC as u32;
 const O_CREAT: u32 = libc::O_CREAT as u32;
 const O_EXCL: u32 = libc::O_EXCL as u32;
+const S_ISUID: u32 = libc::S_ISUID;
+const S_ISGID: u32 = libc::S_ISGID;
+/// fchmodat2 (Linux 6.6); the same number on every architecture.
+const SYS_FCHMODAT2: libc::c_long = 452;
 /// x32 system calls are x86_64 numbers with this bit set.
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
@@ -329,8 +333,44 @@ pub fn build(inp: Inputs) -> FilterSpec {
         ));
     }
 
+    // setuid/setgid bits: Landlock does not mediate chmod or the mode of
+    // new files. A sandboxed root (capabilities dropped, but still the
+    // owner of root's files) could otherwise leave a setuid-root program in
+    // a granted directory, and any user could plant a setgid one: privilege
+    // that outlives the sandbox. Refused whatever the path.
+    let sugid = |arg| {
+        vec![
+            vec![masked(arg, S_ISUID, S_ISUID)],
+            vec![masked(arg, S_ISGID, S_ISGID)],
+        ]
+    };
+    let why_sugid = "setuid/setgid bits would grant privilege outside the sandbox";
+    #[cfg(target_arch = "x86_64")]
+    {
+        eperm.push(rule("chmod", libc::SYS_chmod, sugid(1), why_sugid));
+        eperm.push(rule("mknod", libc::SYS_mknod, sugid(1), why_sugid));
+    }
+    eperm.push(rule("fchmod", libc::SYS_fchmod, sugid(1), why_sugid));
+    eperm.push(rule("fchmodat", libc::SYS_fchmodat, sugid(2), why_sugid));
+    eperm.push(rule("fchmodat2", SYS_FCHMODAT2, sugid(2), why_sugid));
+    eperm.push(rule("mknodat", libc::SYS_mknodat, sugid(2), why_sugid));
+
     // --- truncation before Landlock ABI 3 ---------------------------------
-    let mut enosys = Vec::new();
+    // openat2 keeps its flags and mode behind a pointer, out of seccomp's
+    // sight: ENOSYS makes libc and runtimes fall back to openat(), whose
+    // arguments the rules below and the mode rule can see.
+    let enosys = vec![rule(
+        "openat2",
+        libc::SYS_openat2,
+        vec![],
+        "its flags and mode are behind a pointer: ENOSYS makes programs fall back to openat()",
+    )];
+    #[cfg(target_arch = "x86_64")]
+    {
+        eperm.push(rule("creat", libc::SYS_creat, sugid(1), why_sugid));
+        eperm.push(rule("open", libc::SYS_open, sugid(2), why_sugid));
+    }
+    eperm.push(rule("openat", libc::SYS_openat, sugid(3), why_sugid));
     if inp.truncate_fallback {
         // O_TRUNC truncates unless the open is sure to create a new file
         // (O_CREAT|O_EXCL): without O_CREAT, O_EXCL is ignored.
@@ -356,14 +396,27 @@ pub fn build(inp: Inputs) -> FilterSpec {
         ));
         eperm.push(rule("truncate", libc::SYS_truncate, vec![], why));
         eperm.push(rule("ftruncate", libc::SYS_ftruncate, vec![], why));
-        enosys.push(rule(
-            "openat2",
-            libc::SYS_openat2,
-            vec![],
-            "its flags are behind a pointer: ENOSYS makes libc fall back to openat()",
-        ));
     }
-    FilterSpec { eperm, enosys }
+    FilterSpec {
+        eperm: merge_by_syscall(eperm),
+        enosys: merge_by_syscall(enosys),
+    }
+}
+
+/// One rule per system call: the alternatives of rules on the same call
+/// are joined (any of them refuses it); an unconditional rule absorbs the
+/// conditional ones (the call is always refused).
+fn merge_by_syscall(rules: Vec<SyscallRule>) -> Vec<SyscallRule> {
+    let mut out: Vec<SyscallRule> = Vec::new();
+    for r in rules {
+        match out.iter_mut().find(|e| e.nr == r.nr) {
+            Some(e) if e.when.is_empty() => {}
+            Some(e) if r.when.is_empty() => *e = r,
+            Some(e) => e.when.extend(r.when),
+            None => out.push(r),
+        }
+    }
+    out
 }
 
 fn target_arch() -> Result<TargetArch, SandboxError> {
