@@ -517,12 +517,42 @@ fn x32_guard() -> Vec<sock_filter> {
     ]
 }
 
-/// The BPF programs for `spec`, in installation order.
+/// After `x32_guard` (the accumulator holds the syscall number): each
+/// listed call returns ENOSYS. Unconditional rules only.
+fn enosys_prefix(rules: &[SyscallRule]) -> Vec<sock_filter> {
+    const BPF_JEQ_K: u16 = 0x05 | 0x10;
+    const BPF_RET_K: u16 = 0x06;
+    let mut out = Vec::new();
+    for r in rules {
+        out.push(sock_filter {
+            code: BPF_JEQ_K,
+            jt: 0,
+            jf: 1,
+            k: r.nr as u32,
+        });
+        out.push(sock_filter {
+            code: BPF_RET_K,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+        });
+    }
+    out
+}
+
+/// The BPF programs for `spec`, in installation order. One program when
+/// the ENOSYS rules are unconditional (the usual case): every system call
+/// of the sandboxed process runs each installed program, so one is cheaper
+/// than two.
 pub fn compile(spec: &FilterSpec) -> Result<Vec<BpfProgram>, SandboxError> {
     let mut main = x32_guard();
+    let inline = spec.enosys.iter().all(|r| r.when.is_empty());
+    if inline {
+        main.extend(enosys_prefix(&spec.enosys));
+    }
     main.extend(compile_rules(&spec.eperm, libc::EPERM)?);
     let mut progs = vec![main];
-    if !spec.enosys.is_empty() {
+    if !inline && !spec.enosys.is_empty() {
         progs.push(compile_rules(&spec.enosys, libc::ENOSYS)?);
     }
     Ok(progs)
