@@ -183,12 +183,20 @@ pub struct WhyArgs {
     pub json: bool,
 
     /// Ask whether the program NAME would be blocked, instead of about a path
-    #[arg(long = "command", value_name = "NAME", conflicts_with = "path")]
+    #[arg(long = "command", value_name = "NAME", conflicts_with_all = ["path", "connect", "bind"])]
     pub command: Option<std::ffi::OsString>,
+
+    /// Ask whether a TCP connection to PORT would be allowed
+    #[arg(long = "connect", value_name = "PORT", conflicts_with_all = ["path", "bind"], value_parser = clap::value_parser!(u16).range(1..))]
+    pub connect: Option<u16>,
+
+    /// Ask whether binding TCP PORT would be allowed
+    #[arg(long = "bind", value_name = "PORT", conflicts_with = "path", value_parser = clap::value_parser!(u16).range(1..))]
+    pub bind: Option<u16>,
 
     /// The path to ask about ('$TMPDIR/...' means the run's private
     /// temporary directory)
-    #[arg(value_name = "PATH", required_unless_present = "command")]
+    #[arg(value_name = "PATH", required_unless_present_any = ["command", "connect", "bind"])]
     pub path: Option<PathBuf>,
 }
 

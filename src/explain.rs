@@ -421,6 +421,75 @@ fn blocklist_json(policy: &Policy) -> Value {
     })
 }
 
+/// The `why --connect/--bind` answer.
+pub fn why_net(
+    d: &crate::policy::net::NetDecision,
+    layers: &[String],
+    refusal: Option<&str>,
+    style: Style,
+) -> String {
+    let mut s = String::new();
+    let verdict = if d.allowed {
+        style.good("ALLOWED")
+    } else {
+        style.bad("DENIED")
+    };
+    let _ = writeln!(s, "{verdict}: TCP {} port {}", d.op.name(), d.op.port());
+    label(&mut s, "reason", &d.text);
+    for l in layers {
+        label(&mut s, "enforced", &output::text(l));
+    }
+    if let Some(sug) = &d.suggestion {
+        label(&mut s, "to allow", &format!("add {sug}"));
+    }
+    if let Some(r) = refusal {
+        label(
+            &mut s,
+            "note",
+            &format!(
+                "this kernel cannot enforce the policy: run would refuse to start (exit 125): {}",
+                output::text(r)
+            ),
+        );
+    }
+    s
+}
+
+/// The `why --connect/--bind --json` document.
+pub fn why_net_json(
+    d: &crate::policy::net::NetDecision,
+    layers: &[String],
+    refusal: Option<&str>,
+) -> Value {
+    let notes: Vec<String> = refusal
+        .map(|r| {
+            vec![format!(
+                "this kernel cannot enforce the policy: run would refuse to start (exit 125): {r}"
+            )]
+        })
+        .unwrap_or_default();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "document": "why",
+        "subject": "network",
+        "allowed": d.allowed,
+        "verdict": verdict(d.allowed).to_lowercase(),
+        "reason": { "code": d.code, "text": d.text },
+        "suggestion": d.suggestion.as_ref().map(|s| json!({
+            "args": s.split(' ').collect::<Vec<_>>(),
+            "text": format!("add {s}"),
+        })),
+        "no_suggestion": Value::Null,
+        "notes": notes,
+        "network": {
+            "op": d.op.name(),
+            "protocol": "tcp",
+            "port": d.op.port(),
+            "enforced_by": layers,
+        },
+    })
+}
+
 /// The `why --command --json` document.
 pub fn why_command_json(
     name: &OsStr,

@@ -421,6 +421,30 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
     if let Some(name) = &args.command {
         return why_command(&policy, name, &ctx, args.json);
     }
+    let net_op = match (args.connect, args.bind) {
+        (Some(p), _) => Some(policy::net::NetOp::Connect(p)),
+        (None, Some(p)) => Some(policy::net::NetOp::Bind(p)),
+        (None, None) => None,
+    };
+    if let Some(op) = net_op {
+        let d = policy::net::decide(&policy.net, op);
+        let refusal = sandbox::check(&policy).err().map(|e| e.to_string());
+        let layers = sandbox::guarantees(&policy, false)
+            .into_iter()
+            .filter(|g| g.topic.contains("network") || g.topic.contains("TCP"))
+            .map(|g| format!("{}: {}", g.topic, g.text))
+            .collect::<Vec<_>>();
+        if args.json {
+            let doc = explain::why_net_json(&d, &layers, refusal.as_deref());
+            print!("{}", explain::to_json_text(&doc));
+        } else {
+            print!(
+                "{}",
+                explain::why_net(&d, &layers, refusal.as_deref(), output::Style::for_stdout())
+            );
+        }
+        return Ok(ExitCode::from(if d.allowed { 0 } else { 1 }));
+    }
     let Some(path) = args.path.clone() else {
         return Err(Failure::new(
             125,

@@ -714,6 +714,19 @@ fn json_documents_match_the_documentation() {
             "--command".into(),
             "ls".into(),
         ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--net-block".into(),
+            "--connect".into(),
+            "443".into(),
+        ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--connect".into(),
+            "443".into(),
+        ],
     ] {
         let run = env.nono(&args);
         assert!(matches!(run.code(), Some(0 | 1)), "{run}");

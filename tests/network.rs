@@ -16,7 +16,7 @@ use std::os::unix::net::UnixListener;
 use std::time::Duration;
 
 use common::*;
-use probe::{abi, expect_line, plain, sandboxed};
+use probe::{abi, expect_line, has, plain, sandboxed};
 
 /// A loopback TCP listener that counts the connections that reached it.
 struct TcpSink {
@@ -511,4 +511,31 @@ fn unix_socket_grant_in_a_protected_directory_is_refused() {
     ])
     .expect_code(125)
     .expect_stderr_has("protected");
+}
+
+// `why --connect` answers for the same sandbox `run` builds: for each
+// policy, the prediction matches what a real connect does.
+#[test]
+fn why_connect_agrees_with_reality() {
+    let env = TestEnv::new();
+    let sink = TcpSink::new();
+    let port = sink.port.to_string();
+    let mut cases: Vec<(Vec<&str>, bool)> = vec![(vec![], true), (vec!["--net-block"], false)];
+    if abi() >= 4 {
+        cases.push((vec!["--allow-connect", &port], true));
+        cases.push((vec!["--net-block", "--allow-bind", &port], false));
+    }
+    for (flags, expected) in cases {
+        let mut why = vec!["why", "--connect", &port];
+        why.extend_from_slice(&flags);
+        let w = env.nono(&why);
+        assert_eq!(w.code(), Some(if expected { 0 } else { 1 }), "{w}");
+        let r = sandboxed(&env, &flags, &connect_probe(sink.port));
+        let reached = has(&r, "connect OK");
+        assert_eq!(
+            reached, expected,
+            "flags {flags:?}: why said {expected}\n{r}"
+        );
+        assert_eq!(sink.accepted(), usize::from(expected), "flags {flags:?}");
+    }
 }

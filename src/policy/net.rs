@@ -150,3 +150,107 @@ mod tests {
         assert!(matches!(missing, Err(PolicyError::NotFound(_))));
     }
 }
+
+/// A network question for `nono why`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetOp {
+    Connect(u16),
+    Bind(u16),
+}
+
+impl NetOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            NetOp::Connect(_) => "connect",
+            NetOp::Bind(_) => "bind",
+        }
+    }
+
+    pub fn port(self) -> u16 {
+        match self {
+            NetOp::Connect(p) | NetOp::Bind(p) => p,
+        }
+    }
+}
+
+/// The answer to a network question, from the same [`NetPolicy`] the
+/// backends enforce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetDecision {
+    pub op: NetOp,
+    pub allowed: bool,
+    /// `not_restricted`, `port_granted` or `not_granted`.
+    pub code: &'static str,
+    pub text: String,
+    /// The option that would allow it, when one would.
+    pub suggestion: Option<String>,
+}
+
+/// Decides a TCP connect or bind under `net`.
+pub fn decide(net: &NetPolicy, op: NetOp) -> NetDecision {
+    let port = op.port();
+    let (flag, granted) = match op {
+        NetOp::Connect(p) => ("--allow-connect", net.connect.contains(&p)),
+        NetOp::Bind(p) => ("--allow-bind", net.bind.contains(&p)),
+    };
+    if !net.restricted() {
+        return NetDecision {
+            op,
+            allowed: true,
+            code: "not_restricted",
+            text: "no network option was given: TCP, UDP and DNS work, loopback included".into(),
+            suggestion: None,
+        };
+    }
+    if granted {
+        return NetDecision {
+            op,
+            allowed: true,
+            code: "port_granted",
+            text: format!(
+                "{flag} {port}: TCP only, to any address; other ports, UDP (so DNS) and other protocols stay blocked"
+            ),
+            suggestion: None,
+        };
+    }
+    let why = if net.block {
+        "--net-block blocks every socket but Unix ones".to_string()
+    } else {
+        "port grants block everything else".to_string()
+    };
+    NetDecision {
+        op,
+        allowed: false,
+        code: "not_granted",
+        text: format!("{why}; TCP {} {port} is not granted", op.name()),
+        suggestion: Some(format!("{flag} {port}")),
+    }
+}
+
+#[cfg(test)]
+mod decide_tests {
+    use super::*;
+
+    #[test]
+    fn answers_follow_the_policy() {
+        let open = NetPolicy::default();
+        assert!(decide(&open, NetOp::Connect(443)).allowed);
+        let mut blocked = NetPolicy {
+            block: true,
+            ..Default::default()
+        };
+        let d = decide(&blocked, NetOp::Connect(443));
+        assert!(!d.allowed);
+        assert_eq!(d.suggestion.as_deref(), Some("--allow-connect 443"));
+        blocked.connect.insert(443);
+        assert!(decide(&blocked, NetOp::Connect(443)).allowed);
+        assert!(!decide(&blocked, NetOp::Connect(80)).allowed);
+        assert!(!decide(&blocked, NetOp::Bind(443)).allowed);
+        let ports_only = NetPolicy {
+            bind: [8080].into_iter().collect(),
+            ..Default::default()
+        };
+        assert!(decide(&ports_only, NetOp::Bind(8080)).allowed);
+        assert_eq!(decide(&ports_only, NetOp::Connect(80)).code, "not_granted");
+    }
+}
