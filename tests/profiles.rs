@@ -484,9 +484,10 @@ fn agents_real_start_fails_only_for_lack_of_network() {
     if !agents_or_skip(test) {
         return;
     }
-    // No network, and no traffic leaves this machine: a new network
-    // namespace (user namespace for the unprivileged run) has only a
-    // loopback that is down. nono on this branch has no --net-block yet.
+    // No network: nono's --net-block, inside a new network namespace (a
+    // user namespace for the unprivileged run) whose only loopback is down,
+    // so that no traffic could leave this machine even if the air gap
+    // failed.
     let probe = Command::new("unshare").args(["-rn", "true"]).status();
     if !matches!(probe, Ok(s) if s.success()) {
         skip(
@@ -526,7 +527,7 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
         .arg(&log)
         .args(["unshare", "-rn"])
         .arg(nono_bin())
-        .args(["run", "-p", a.profile, "--", "env"]);
+        .args(["run", "--net-block", "-p", a.profile, "--", "env"]);
     for (k, v) in a.start_env {
         cmd.arg(format!("{k}={v}"));
     }
@@ -545,12 +546,15 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
     let trace = fs::read_to_string(&log).unwrap_or_default();
     let ctx = format!("{}: {run}", a.profile);
 
-    // It got as far as the network: a DNS or HTTPS attempt that failed.
+    // It got as far as the network: a DNS or HTTPS attempt that failed,
+    // i.e. under --net-block an IP socket refused with EPERM.
     let net: Vec<&str> = trace
         .lines()
         .filter(|l| {
-            (l.contains("connect(") || l.contains("sendto(") || l.contains("sendmmsg("))
-                && (l.contains("htons(53)") || l.contains("htons(443)"))
+            ((l.contains("connect(") || l.contains("sendto(") || l.contains("sendmmsg("))
+                && (l.contains("htons(53)") || l.contains("htons(443)")))
+                || ((l.contains("socket(AF_INET,") || l.contains("socket(AF_INET6,"))
+                    && l.contains("EPERM"))
         })
         .collect();
     if net.is_empty() {
