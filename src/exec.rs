@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// convention and the contract: 127 not found, 126 found but not runnable.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("command not found: {0}")]
+    #[error("command not found: '{0}'")]
     NotFound(String),
     #[error("not executable: {} ({reason})", path.display())]
     NotExecutable { path: PathBuf, reason: String },

@@ -125,43 +125,7 @@ pub fn dry_run(
         "rules ({}; r read, x execute, w write+create, d delete+rename+truncate, i device ioctl):",
         policy.rules.len() + 1
     );
-    let width = policy
-        .rules
-        .iter()
-        .map(|r| output::path(&r.path).chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(60);
-    let mut per_file: BTreeMap<&Path, Vec<&Rule>> = BTreeMap::new();
-    for rule in &policy.rules {
-        if is_per_file_exec(rule) {
-            if let Some(parent) = rule.path.parent() {
-                per_file.entry(parent).or_default().push(rule);
-                continue;
-            }
-        }
-        let origins: Vec<String> = rule.parts.iter().map(|(_, o)| describe(o)).collect();
-        let p = output::path(&rule.path);
-        let _ = writeln!(
-            s,
-            "  {}  {:<4}  {:<width$}  {}",
-            rule.access().short(),
-            rule.kind.name(),
-            p,
-            origins.join("; "),
-        );
-    }
-    for (dir, rules) in &per_file {
-        let p = format!("{}/*", output::path(dir));
-        let _ = writeln!(
-            s,
-            "  {}  {:<4}  {:<width$}  {} programs, one rule each; blocked programs left out",
-            Access::EXECUTE.short(),
-            Kind::File.name(),
-            p,
-            rules.len(),
-        );
-    }
+    let width = rules_table(&mut s, policy);
     let tmp = format!("{}/run-XXXXXX", output::path(tmp_base));
     let _ = writeln!(
         s,
@@ -242,6 +206,50 @@ pub fn dry_run(
         }
     }
     s
+}
+
+/// One line per rule (rights, kind, path, origins), the blocklist's
+/// per-file execute rules folded to one line per directory. Shared by
+/// `--dry-run` and `nono profile show`. Returns the path column's width.
+pub fn rules_table(s: &mut String, policy: &Policy) -> usize {
+    let width = policy
+        .rules
+        .iter()
+        .map(|r| output::path(&r.path).chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    let mut per_file: BTreeMap<&Path, Vec<&Rule>> = BTreeMap::new();
+    for rule in &policy.rules {
+        if is_per_file_exec(rule) {
+            if let Some(parent) = rule.path.parent() {
+                per_file.entry(parent).or_default().push(rule);
+                continue;
+            }
+        }
+        let origins: Vec<String> = rule.parts.iter().map(|(_, o)| describe(o)).collect();
+        let p = output::path(&rule.path);
+        let _ = writeln!(
+            s,
+            "  {}  {:<4}  {:<width$}  {}",
+            rule.access().short(),
+            rule.kind.name(),
+            p,
+            origins.join("; "),
+        );
+    }
+    for (dir, rules) in &per_file {
+        let p = format!("{}/*", output::path(dir));
+        let _ = writeln!(
+            s,
+            "  {}  {:<4}  {:<width$}  {} programs, one rule each; blocked programs left out",
+            Access::EXECUTE.short(),
+            Kind::File.name(),
+            p,
+            rules.len(),
+        );
+    }
+    width
 }
 
 /// A per-file execute rule made by the blocklist split: listed in the

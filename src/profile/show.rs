@@ -69,24 +69,7 @@ pub fn show(
         s,
         "rules (r read, x execute, w write+create, d delete+rename+truncate, i device ioctl):"
     );
-    let width = policy
-        .rules
-        .iter()
-        .map(|r| output::path(&r.path).chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(60);
-    for rule in &policy.rules {
-        let origins: Vec<String> = rule.parts.iter().map(|(_, o)| o.describe()).collect();
-        let _ = writeln!(
-            s,
-            "  {}  {:<4}  {:<width$}  {}",
-            rule.access().short(),
-            rule.kind.name(),
-            output::path(&rule.path),
-            origins.join("; ")
-        );
-    }
+    crate::explain::rules_table(&mut s, policy);
     let deletable: Vec<String> = policy
         .rules
         .iter()

@@ -200,12 +200,26 @@ pub struct Run {
 }
 
 impl From<Command> for Run {
+    /// Runs the command. A test that writes a script and runs it races with
+    /// other test threads: a child forked meanwhile holds the script's write
+    /// descriptor until it execs, and exec of the script fails with ETXTBSY
+    /// ("Text file busy"), in this process or in nono. That is the test
+    /// harness's race, never a sandbox decision: retried.
     fn from(mut cmd: Command) -> Run {
         let desc = format!("{cmd:?}");
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("cannot spawn {desc}: {e}"));
-        Run { desc, out }
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match cmd.output() {
+                Err(e) if e.raw_os_error() == Some(26) && tries < 50 => {}
+                Err(e) => panic!("cannot spawn {desc}: {e}"),
+                Ok(out)
+                    if tries < 50
+                        && String::from_utf8_lossy(&out.stderr).contains("Text file busy") => {}
+                Ok(out) => return Run { desc, out },
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 
