@@ -6,6 +6,11 @@
 //! between rm and the file. The same script with `--allow-command rm`
 //! deletes the file, which proves exactly that.
 
+// Linux-only: the kernel layer is Landlock's per-file execute rules;
+// probes use busybox and the Debian program layout. The macOS suite is
+// tests/macos.rs.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::os::unix::fs::symlink;

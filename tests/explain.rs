@@ -7,6 +7,10 @@
 //! shows the probe can succeed (without nono, or with the suggestion `why`
 //! offers).
 
+// Linux-only: the reality table, `setup` and the dry-run documents
+// describe Landlock and seccomp. The macOS suite is tests/macos.rs.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::collections::BTreeSet;

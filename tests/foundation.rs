@@ -5,6 +5,10 @@
 //! without nono) and checks the effect (content intact, marker not
 //! printed, no file created), not only the exit status.
 
+// Linux-only: Landlock semantics (truncation, carve-outs, /proc, REFER)
+// and Linux-only probes. The macOS suite is tests/macos.rs.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;

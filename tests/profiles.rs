@@ -7,6 +7,10 @@
 //! this test runs as root it installs them; otherwise the agent tests skip
 //! with a loud reason (the unprivileged run cannot install).
 
+// Linux-only: strace, unshare and the agents' npm packages for Linux.
+// The macOS suite is tests/macos.rs.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;

@@ -5,6 +5,10 @@
 //! Programs are named by absolute path where PATH may hold a shim in a home
 //! directory (pyenv's python3): the sandbox does not grant that home.
 
+// Linux-only: Debian paths (/usr/bin/python3, sqlite3) and Linux-only
+// probes. The macOS suite is tests/macos.rs.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::fs;
