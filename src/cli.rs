@@ -115,6 +115,10 @@ pub struct PolicyArgs {
     #[arg(long = "allow-delete", value_name = "PATH")]
     pub allow_delete: Vec<PathBuf>,
 
+    /// Leave .git/config and .git/hooks of existing repositories in write grants writable (read-only by default: what is written there runs at your next git command)
+    #[arg(long = "allow-git-config")]
+    pub allow_git_config: bool,
+
     /// No network at all: no TCP, UDP (so no DNS), raw, MPTCP/SCTP or other IP traffic, loopback included
     #[arg(long = "net-block")]
     pub net_block: bool,

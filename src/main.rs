@@ -202,6 +202,7 @@ fn spec_from_args(
         });
     }
     spec.net_block |= args.net_block;
+    spec.allow_git_config |= args.allow_git_config;
     spec.allow_connect.extend(&args.allow_connect);
     spec.allow_bind.extend(&args.allow_bind);
     for p in &args.allow_unix_socket {

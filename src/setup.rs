@@ -344,9 +344,22 @@ pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
             format!("connecting to host sockets such as docker.sock is not controlled: {}", needs(9))
         },
     });
+    // Partial, never full: other terminals are unreachable, but a pty the
+    // command opens itself through /dev/ptmx cannot be used (its
+    // /dev/pts/N side has no rule), so script, tmux and pty.openpty fail.
+    g.push(Guarantee {
+        id: "terminals",
+        title: "other terminals",
+        level: if abi >= 1 { Level::Partial } else { Level::None },
+        detail: if abi >= 1 {
+            "only the command's own terminal, /dev/tty and /dev/ptmx: other terminals of the user cannot be read or written; new ptys made inside (script, tmux, pty.openpty) cannot be opened".into()
+        } else {
+            "needs Landlock".into()
+        },
+    });
     g.push(Guarantee {
         id: "hardening",
-        title: "terminal, io_uring, keyring, x32",
+        title: "keystroke injection, io_uring, keyring, x32",
         level: if sc { Level::Full } else { Level::None },
         detail: if sc {
             "TIOCSTI/TIOCLINUX, io_uring, keyctl refused; x32 and foreign-architecture calls kill the process".into()

@@ -13,6 +13,8 @@ pub mod blocklist;
 mod carve;
 mod data;
 pub mod decide;
+mod git;
+mod mounts;
 pub mod net;
 pub mod paths;
 pub mod programs;
@@ -112,6 +114,15 @@ pub struct Policy {
     pub context: Context,
     /// The command blocklist and the files it leaves without execute.
     pub commands: programs::Commands,
+    /// Directories on `$PATH` left writable because a write grant names
+    /// them (or something inside them): (directory, grant as given).
+    pub writable_path_dirs: Vec<(PathBuf, PathBuf)>,
+    /// The `.git` directories of existing repositories in write grants
+    /// whose configuration and hooks were made read-only (empty with
+    /// `--allow-git-config`).
+    pub git_dirs: Vec<PathBuf>,
+    /// With `--allow-git-config`: the `.git` directories left writable.
+    pub git_dirs_writable: Vec<PathBuf>,
 }
 
 /// Why a policy could not be built. Every variant names the path at fault.
@@ -165,6 +176,8 @@ pub enum PolicyError {
     CommandSearch { dir: PathBuf, limit: usize },
     #[error("built-in data is invalid: {0}")]
     BuiltinData(String),
+    #[error("cannot read the mount table (/proc/self/mountinfo) to find other names of protected paths: {source}")]
+    MountTable { source: std::io::Error },
 }
 
 impl PolicyError {
@@ -192,6 +205,10 @@ impl PolicyError {
                 p.parent().unwrap_or(Path::new("/")).display()
             )],
             PolicyError::NoHome => vec!["set HOME to your home directory".into()],
+            PolicyError::MountTable { .. } => vec![
+                "a bind mount can show protected directories under another name; nono refuses when it cannot check".into(),
+                "mount /proc in this environment".into(),
+            ],
             PolicyError::CommandName(_) => vec![
                 "--allow-command and --block-command take a program name such as rm, or a family such as mkfs.*".into(),
             ],
@@ -209,14 +226,23 @@ impl Policy {
     /// resolve paths and list directories that must be carved) but changes
     /// nothing.
     pub fn build(spec: &PolicySpec, ctx: &Context) -> Result<Policy, PolicyError> {
-        let protected = protected::load(ctx)?;
+        let mut protected = protected::load(ctx)?;
+        // A profile's own protected paths, with every guarantee of the
+        // built-in ones (refused when named, carved, shown, aliases).
+        let mut user: Vec<(PathBuf, String, bool)> = Vec::new();
+        for (p, source) in &spec.protect {
+            let lexical = paths::expand(p, ctx)?;
+            user.push((lexical, format!("protected by {source}"), false));
+        }
+        protected::extend(&mut protected, &user)?;
         let mut merged = Merger::default();
 
-        let mut write_grants: Vec<PathBuf> = Vec::new();
+        // (canonical, as given)
+        let mut write_grants: Vec<(PathBuf, PathBuf)> = Vec::new();
         for g in &spec.grants {
             let resolved = resolve_user_path(&g.path, g.access, ctx, &protected)?;
             if g.access.contains(Access::WRITE) {
-                write_grants.push(resolved.canonical.clone());
+                write_grants.push((resolved.canonical.clone(), g.path.clone()));
             }
             let origin = Origin::User {
                 source: g.source.clone(),
@@ -232,7 +258,7 @@ impl Policy {
             }
             if !write_grants
                 .iter()
-                .any(|w| paths::is_within(&resolved.canonical, w))
+                .any(|(w, _)| paths::is_within(&resolved.canonical, w))
             {
                 return Err(PolicyError::DeleteOutsideWrite(d.path.clone()));
             }
@@ -241,6 +267,39 @@ impl Policy {
                 given: d.path.clone(),
             };
             merged.add(resolved.canonical, Kind::Dir, Access::DELETE, origin);
+        }
+
+        // Read-only where a broader write grant covers them: the PATH's
+        // directories and the configuration and hooks of existing git
+        // repositories. Added after the grants were checked, because a
+        // grant that names a PATH directory keeps it writable.
+        let mut late: Vec<(PathBuf, String, bool)> = Vec::new();
+        let writable_path_dirs = path_dirs(spec, &write_grants, &protected, &mut late);
+        let grant_dirs: Vec<PathBuf> = write_grants.iter().map(|(c, _)| c.clone()).collect();
+        let found = git::repositories(&grant_dirs, &ctx.cwd);
+        let (git_dirs, git_dirs_writable) = if spec.allow_git_config {
+            (Vec::new(), found.iter().map(|r| r.git_dir.clone()).collect())
+        } else {
+            for r in &found {
+                for p in &r.protect {
+                    late.push((p.clone(), git::CATEGORY.to_string(), true));
+                }
+            }
+            (found.iter().map(|r| r.git_dir.clone()).collect(), Vec::new())
+        };
+        protected::extend(&mut protected, &late)?;
+
+        // The command's own terminal: granted by device, not all of
+        // /dev/pts (which would reach every terminal of the user).
+        for tty in own_terminals() {
+            merged.add(
+                tty,
+                Kind::File,
+                Access::READ_WRITE.union(Access::IOCTL),
+                Origin::System {
+                    why: "the command's own terminal (its stdin, stdout or stderr)".into(),
+                },
+            );
         }
 
         let system = data::system_rules().map_err(|e| PolicyError::BuiltinData(e.to_string()))?;
@@ -286,6 +345,9 @@ impl Policy {
             net,
             profiles: spec.profiles.clone(),
             context: ctx.clone(),
+            writable_path_dirs,
+            git_dirs,
+            git_dirs_writable,
         })
     }
 
@@ -338,6 +400,9 @@ impl Policy {
                 ..Default::default()
             },
             commands: Default::default(),
+            writable_path_dirs: Vec::new(),
+            git_dirs: Vec::new(),
+            git_dirs_writable: Vec::new(),
             profiles: Vec::new(),
             context: Context {
                 home: PathBuf::from("/Users/u"),
@@ -345,6 +410,74 @@ impl Policy {
             },
         }
     }
+}
+
+/// Adds every absolute directory of the command's PATH to `late` as
+/// read-only, except those a write grant names (or lies inside): the
+/// user's explicit choice, returned for `--dry-run`. Relative entries
+/// (`.`, empty) name whatever directory a shell is in later and cannot be
+/// protected (SECURITY.md).
+fn path_dirs(
+    spec: &PolicySpec,
+    write_grants: &[(PathBuf, PathBuf)],
+    protected: &[Protected],
+    late: &mut Vec<(PathBuf, String, bool)>,
+) -> Vec<(PathBuf, PathBuf)> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut exempt = Vec::new();
+    let Some(path) = &spec.search_path else {
+        return exempt;
+    };
+    for entry in path.as_bytes().split(|c| *c == b':') {
+        let dir = Path::new(std::ffi::OsStr::from_bytes(entry));
+        if !dir.is_absolute() {
+            continue;
+        }
+        let lexical = paths::normalize_lexically(dir);
+        let canonical = std::fs::canonicalize(&lexical).unwrap_or_else(|_| lexical.clone());
+        // Already on the fixed list: named grants of those stay refused.
+        if protected::find_read_only(protected, &canonical).is_some()
+            || protected::find(protected, &canonical).is_some()
+        {
+            continue;
+        }
+        let named = write_grants.iter().find(|(w, _)| {
+            paths::is_within(w, &canonical) || paths::is_within(w, &lexical)
+        });
+        match named {
+            Some((_, given)) => {
+                if !exempt.iter().any(|(d, _): &(PathBuf, PathBuf)| *d == canonical) {
+                    exempt.push((canonical, given.clone()));
+                }
+            }
+            None => late.push((lexical, protected::PATH_CATEGORY.to_string(), true)),
+        }
+    }
+    exempt
+}
+
+/// The terminals on the process's stdin, stdout and stderr (which the
+/// command inherits): `/dev/pts/N` and other character devices under
+/// `/dev` that are terminals.
+fn own_terminals() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    #[cfg(target_os = "linux")]
+    for fd in 0..3 {
+        // SAFETY: isatty only inspects the descriptor number.
+        if unsafe { libc::isatty(fd) } != 1 {
+            continue;
+        }
+        let Ok(p) = std::fs::read_link(format!("/proc/self/fd/{fd}")) else {
+            continue;
+        };
+        let Some((canonical, Kind::File)) = paths::canonical_and_kind(&p) else {
+            continue;
+        };
+        if paths::is_within(&canonical, Path::new("/dev/pts")) && !out.contains(&canonical) {
+            out.push(canonical);
+        }
+    }
+    out
 }
 
 /// Resolves a user path and refuses protected ones. The lexical path is

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::{data, paths, Access, Context, PolicyError};
 
+/// Category of a directory on `$PATH` (see [`path_dirs`]).
+pub const PATH_CATEGORY: &str = "programs on the user's PATH ($PATH)";
+
 /// One protected path, expanded for this user and machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Protected {
@@ -58,9 +61,215 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             push(&mut out, &x.join("nono"), "nono configuration", false);
         }
     }
-    out.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-    out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
+    for (p, category, read_only) in from_environment(&|k| std::env::var_os(k)) {
+        for q in expand_glob(&p) {
+            push(&mut out, &q, category, read_only);
+        }
+    }
+    finish(&mut out)?;
     Ok(out)
+}
+
+/// Adds `extra` entries (from a profile's `protect`, the PATH, git
+/// repositories) to a loaded list, with the same treatment as the
+/// built-in ones: the would-be targets of symlinks and the other names
+/// the mount table shows.
+pub fn extend(
+    list: &mut Vec<Protected>,
+    extra: &[(PathBuf, String, bool)],
+) -> Result<(), PolicyError> {
+    if extra.is_empty() {
+        return Ok(());
+    }
+    for (p, category, read_only) in extra {
+        for q in expand_glob(p) {
+            push(list, &q, category, *read_only);
+        }
+    }
+    finish(list)
+}
+
+/// Sorts and deduplicates, after adding for every entry what its name
+/// would lead to (a dangling symlink's target, a missing path below a
+/// symlinked directory) and its other names through bind mounts.
+fn finish(out: &mut Vec<Protected>) -> Result<(), PolicyError> {
+    let mut more = Vec::new();
+    for p in out.iter() {
+        if let Some(t) = would_be(&p.path) {
+            if t != p.path {
+                more.push(Protected {
+                    path: t,
+                    category: p.category.clone(),
+                    exists: false,
+                    read_only: p.read_only,
+                });
+            }
+        }
+    }
+    out.extend(more);
+    sort(out);
+    let aliases = super::mounts::aliases(out)?;
+    if !aliases.is_empty() {
+        out.extend(aliases);
+        sort(out);
+    }
+    Ok(())
+}
+
+fn sort(out: &mut Vec<Protected>) {
+    // Full protection before read-only for the same path, so that dedup
+    // keeps the stronger entry.
+    out.sort_by(|a, b| {
+        a.path
+            .as_os_str()
+            .cmp(b.path.as_os_str())
+            .then(a.read_only.cmp(&b.read_only))
+    });
+    out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
+}
+
+/// Where a path that does not resolve (yet) would be created: every
+/// symlink on the way is followed as far as it goes, the rest is appended.
+/// `~/.aws -> stuff/aws` with `stuff/aws` absent gives `~/stuff/aws`: a
+/// sandbox that could create that would have created `~/.aws/...`.
+/// `None` when the path exists (then `push` lists its canonical form) or
+/// the chain is too long to follow (the kernel gives up at 40 too).
+pub fn would_be(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    if std::fs::symlink_metadata(path).is_ok() && std::fs::metadata(path).is_ok() {
+        return None;
+    }
+    let mut todo: Vec<std::ffi::OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .rev()
+        .collect();
+    let mut done = PathBuf::from("/");
+    let mut links = 0;
+    let mut missing = false;
+    while let Some(c) = todo.pop() {
+        if c == ".." {
+            done.pop();
+            continue;
+        }
+        let next = done.join(&c);
+        if missing {
+            done = next;
+            continue;
+        }
+        match std::fs::symlink_metadata(&next) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > 40 {
+                    return None;
+                }
+                let target = std::fs::read_link(&next).ok()?;
+                if target.is_absolute() {
+                    done = PathBuf::from("/");
+                }
+                for t in target.components().rev() {
+                    match t {
+                        Component::Normal(n) => todo.push(n.to_os_string()),
+                        Component::ParentDir => todo.push("..".into()),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(_) => done = next,
+            Err(_) => {
+                missing = true;
+                done = next;
+            }
+        }
+    }
+    Some(done)
+}
+
+/// Protected paths named by environment variables that relocate them:
+/// zsh's start-up files under `$ZDOTDIR`, user units under
+/// `$XDG_DATA_HOME`, cargo's and go's homes and caches, npm's cache.
+fn from_environment(
+    var: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+) -> Vec<(PathBuf, &'static str, bool)> {
+    let abs = |k: &str| {
+        var(k)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute() && p != Path::new("/"))
+    };
+    let mut out = Vec::new();
+    if let Some(z) = abs("ZDOTDIR") {
+        for f in [".zshrc", ".zshenv", ".zprofile", ".zlogin", ".zlogout"] {
+            out.push((z.join(f), "shell start-up files", false));
+        }
+        out.push((z.join(".zsh_history"), "shell history", false));
+    }
+    if let Some(d) = abs("XDG_DATA_HOME") {
+        out.push((d.join("systemd/user"), "shell and session start-up", true));
+        out.push((d.join("applications"), "shell and session start-up", true));
+        out.push((d.join("nvim"), "editor start-up", true));
+        out.push((d.join("keyrings"), "keyrings and browser profiles", false));
+        out.push((d.join("kwalletd"), "keyrings and browser profiles", false));
+        out.push((d.join("direnv"), "shell and session start-up", true));
+    }
+    if let Some(c) = abs("XDG_CONFIG_HOME") {
+        for (rel, category, ro) in [
+            ("git", "git configuration", true),
+            ("nvim", "editor start-up", true),
+            ("emacs", "editor start-up", true),
+            ("fish", "shell start-up files", false),
+            ("autostart", "autostart and user services", false),
+            ("systemd", "autostart and user services", false),
+            ("environment.d", "autostart and user services", false),
+            ("direnv", "shell and session start-up", true),
+            ("pip", "interpreter and tool start-up", true),
+            ("gh", "tokens and passwords", false),
+            ("gcloud", "cloud credentials", false),
+        ] {
+            out.push((c.join(rel), category, ro));
+        }
+    }
+    if let Some(c) = abs("CARGO_HOME") {
+        for rel in ["bin"] {
+            out.push((c.join(rel), "programs on the user's PATH", true));
+        }
+        for rel in ["env", "config", "config.toml"] {
+            out.push((c.join(rel), "interpreter and tool start-up", true));
+        }
+        for rel in ["registry", "git"] {
+            out.push((c.join(rel), "package caches that run in later builds", true));
+        }
+        for rel in ["credentials", "credentials.toml"] {
+            out.push((c.join(rel), "tokens and passwords", false));
+        }
+    }
+    if let Some(r) = abs("RUSTUP_HOME") {
+        out.push((r, "toolchains and version managers", true));
+    }
+    if let Some(g) = abs("GOPATH") {
+        out.push((g.join("bin"), "programs on the user's PATH", true));
+        out.push((g.join("pkg/mod"), "package caches that run in later builds", true));
+    }
+    if let Some(m) = abs("GOMODCACHE") {
+        out.push((m, "package caches that run in later builds", true));
+    }
+    if let Some(n) = abs("npm_config_cache") {
+        out.push((n.join("_npx"), "package caches that run in later builds", true));
+    }
+    if let Some(p) = abs("PYENV_ROOT") {
+        out.push((p, "toolchains and version managers", true));
+    }
+    if let Some(n) = abs("NVM_DIR") {
+        out.push((n, "toolchains and version managers", true));
+    }
+    if let Some(p) = abs("PYTHONUSERBASE") {
+        out.push((p.join("lib/python*"), "interpreter and tool start-up", true));
+        out.push((p.join("bin"), "programs on the user's PATH", true));
+    }
+    out
 }
 
 /// Homes besides `$HOME` whose credentials are protected too: the password

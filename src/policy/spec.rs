@@ -69,6 +69,11 @@ pub struct PolicySpec {
     pub search_path: Option<std::ffi::OsString>,
     /// Names of the profiles applied, outermost last (for display).
     pub profiles: Vec<String>,
+    /// Paths a profile adds to the protected list (`filesystem.protect`).
+    pub protect: Vec<(PathBuf, Source)>,
+    /// Leave `.git/config` and `.git/hooks` of existing repositories
+    /// writable (`--allow-git-config`, `filesystem.allow_git_config`).
+    pub allow_git_config: bool,
 }
 
 impl PolicySpec {

@@ -12,6 +12,8 @@
 //! read = ["~/.rustup?"]              # trailing ? = optional: skipped when missing
 //! write = []
 //! allow_delete = ["$CWD"]
+//! protect = ["~/.config/mytool/token"]  # added to the protected paths
+//! allow_git_config = false           # true: .git/config and hooks writable
 //!
 //! [network]
 //! block = false
@@ -67,6 +69,13 @@ pub struct Filesystem {
     pub write: Vec<Spanned<String>>,
     #[serde(default)]
     pub allow_delete: Vec<Spanned<String>>,
+    /// Paths added to the protected list: never granted, carved out of
+    /// every grant, whether or not they exist.
+    #[serde(default)]
+    pub protect: Vec<Spanned<String>>,
+    /// Leave `.git/config` and `.git/hooks` of existing repositories in
+    /// write grants writable (like `--allow-git-config`).
+    pub allow_git_config: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

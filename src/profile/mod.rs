@@ -427,6 +427,27 @@ pub fn apply(
             }
         }
 
+        for entry in &fs.protect {
+            let raw = entry.get_ref();
+            let raw = raw.strip_suffix('?').unwrap_or(raw);
+            if raw.is_empty() || raw.contains('\0') {
+                return Err(p.error(entry.span(), "not a path".into()));
+            }
+            let path = expand::expand(raw, vars).map_err(|e| p.error(entry.span(), e.to_string()))?;
+            let lexical = crate::policy::paths::expand(&path, vars.ctx)
+                .map_err(|e| p.error(entry.span(), e.to_string()))?;
+            if lexical == std::path::Path::new("/") {
+                return Err(p.error(
+                    entry.span(),
+                    "protecting / would leave nothing to run".into(),
+                ));
+            }
+            spec.protect.push((lexical, source(p, "filesystem.protect")));
+        }
+        if fs.allow_git_config == Some(true) {
+            spec.allow_git_config = true;
+        }
+
         let net = &p.file.network;
         if net.block == Some(true) {
             if let Some(port) = net.connect.first().or(net.bind.first()) {

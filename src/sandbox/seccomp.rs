@@ -135,6 +135,7 @@ impl Inputs {
 const AF_UNIX: u32 = libc::AF_UNIX as u32;
 const AF_INET: u32 = libc::AF_INET as u32;
 const AF_INET6: u32 = libc::AF_INET6 as u32;
+const AF_VSOCK: u32 = libc::AF_VSOCK as u32;
 const SOCK_TYPE_MASK: u32 = 0xf;
 const SOCK_STREAM: u32 = libc::SOCK_STREAM as u32;
 const SOCK_SEQPACKET: u32 = libc::SOCK_SEQPACKET as u32;
@@ -171,14 +172,23 @@ fn rule(
 fn socket_rule(inp: Inputs) -> Option<SyscallRule> {
     let nr = libc::SYS_socket;
     if !inp.net_restricted {
+        // AF_VSOCK: a virtual machine's channel to agents on its host
+        // (guest tools, container runtimes), as much a way out as the
+        // host's Unix sockets, and no flag grants it. The allowlists
+        // below leave it out too.
         if inp.unix_granted {
-            return None;
+            return Some(rule(
+                "socket",
+                nr,
+                vec![vec![eq(0, AF_VSOCK)]],
+                "no AF_VSOCK: the channel from a virtual machine to its host",
+            ));
         }
         return Some(rule(
             "socket",
             nr,
-            vec![vec![eq(0, AF_UNIX)]],
-            "host Unix sockets not granted: no Unix socket except socketpair()",
+            vec![vec![eq(0, AF_UNIX)], vec![eq(0, AF_VSOCK)]],
+            "host Unix sockets not granted: no Unix socket except socketpair(); no AF_VSOCK (a virtual machine's channel to its host)",
         ));
     }
     let mut families = Vec::new();

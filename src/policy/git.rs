@@ -1,0 +1,142 @@
+//! Existing git repositories inside write grants.
+//!
+//! What git reads from `.git/config` (`core.fsmonitor`, `core.pager`,
+//! `core.hooksPath`, aliases, filters) and the programs in `.git/hooks`
+//! run at the user's next git command outside the sandbox; shell prompts
+//! run `git status` on every `cd`. So both are read-only by default for
+//! the repositories nono finds cheaply (no tree walk):
+//!
+//! - the repository that contains each write grant (the nearest `.git`
+//!   at or above it),
+//! - a repository directly at each write grant's root and in each of its
+//!   direct subdirectories (`--allow ~` covers `~/project/.git`),
+//! - the repository that contains the current directory.
+//!
+//! For each: `config`, `config.worktree` and `hooks` of the git directory
+//! (for a worktree or a `gitdir:` file, of the common directory too), and
+//! `config` and `hooks` of each submodule under `modules/`. Deeper
+//! repositories and working-tree files (`.gitattributes`, `.gitmodules`,
+//! `.envrc`) are not covered (SECURITY.md).
+
+use std::path::{Path, PathBuf};
+
+/// The category protected git files are listed under.
+pub const CATEGORY: &str = "git repository configuration and hooks";
+
+/// Direct subdirectories of a grant looked at, at most.
+const CHILD_LIMIT: usize = 2000;
+
+/// One repository found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repo {
+    /// The git directory (`.git`, or where a `gitdir:` file points).
+    pub git_dir: PathBuf,
+    /// What becomes read-only.
+    pub protect: Vec<PathBuf>,
+}
+
+/// The repositories of `grants` (canonical write-grant paths) and `cwd`.
+pub fn repositories(grants: &[PathBuf], cwd: &Path) -> Vec<Repo> {
+    let mut dot_gits: Vec<PathBuf> = Vec::new();
+    let mut add = |p: PathBuf| {
+        if !dot_gits.contains(&p) {
+            dot_gits.push(p);
+        }
+    };
+    for g in grants {
+        if let Some(d) = containing(g) {
+            add(d);
+        }
+        if let Ok(entries) = std::fs::read_dir(g) {
+            for e in entries.flatten().take(CHILD_LIMIT) {
+                let Ok(t) = e.file_type() else { continue };
+                if t.is_dir() && !t.is_symlink() {
+                    let d = e.path().join(".git");
+                    if std::fs::symlink_metadata(&d).is_ok() {
+                        add(d);
+                    }
+                }
+            }
+        }
+    }
+    if grants.iter().any(|g| super::paths::is_within(cwd, g)) {
+        if let Some(d) = containing(cwd) {
+            add(d);
+        }
+    }
+    let mut out: Vec<Repo> = Vec::new();
+    for d in dot_gits {
+        if let Some(r) = repo_of(&d) {
+            if !out.iter().any(|o| o.git_dir == r.git_dir) {
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+/// The nearest `.git` at or above `dir`.
+fn containing(dir: &Path) -> Option<PathBuf> {
+    let mut d = Some(dir);
+    while let Some(x) = d {
+        let g = x.join(".git");
+        if std::fs::symlink_metadata(&g).is_ok() {
+            return Some(g);
+        }
+        d = x.parent();
+    }
+    None
+}
+
+/// Reads a `.git` entry: a directory, or a file `gitdir: PATH`.
+fn repo_of(dot_git: &Path) -> Option<Repo> {
+    let meta = std::fs::metadata(dot_git).ok()?;
+    let git_dir = if meta.is_dir() {
+        std::fs::canonicalize(dot_git).ok()?
+    } else {
+        let text = read_small(dot_git)?;
+        let target = text.lines().next()?.strip_prefix("gitdir:")?.trim();
+        let base = dot_git.parent()?;
+        std::fs::canonicalize(base.join(target)).ok()?
+    };
+    let mut protect = vec![
+        git_dir.join("config"),
+        git_dir.join("config.worktree"),
+        git_dir.join("hooks"),
+    ];
+    // A linked worktree's configuration and hooks live in the common dir.
+    if let Some(common) = read_small(&git_dir.join("commondir")) {
+        if let Ok(c) = std::fs::canonicalize(git_dir.join(common.trim())) {
+            protect.extend([c.join("config"), c.join("config.worktree"), c.join("hooks")]);
+            submodules(&c, &mut protect);
+        }
+    }
+    submodules(&git_dir, &mut protect);
+    Some(Repo { git_dir, protect })
+}
+
+/// `modules/NAME/{config,hooks}` (one level; nested submodules of
+/// submodules are not looked at).
+fn submodules(git_dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(git_dir.join("modules")) else {
+        return;
+    };
+    for e in entries.flatten().take(CHILD_LIMIT) {
+        let p = e.path();
+        if p.join("config").exists() {
+            out.push(p.join("config"));
+            out.push(p.join("hooks"));
+        }
+    }
+}
+
+fn read_small(p: &Path) -> Option<String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(p).ok()?;
+    if !meta.is_file() || meta.len() > 4096 {
+        return None;
+    }
+    let mut s = String::new();
+    std::fs::File::open(p).ok()?.read_to_string(&mut s).ok()?;
+    Some(s)
+}

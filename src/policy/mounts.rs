@@ -1,0 +1,208 @@
+//! Other names of protected paths through the mount table.
+//!
+//! Protection matches paths, and one directory can have several: a bind
+//! mount of the home (devcontainers, WSL, `mount --bind`), or a second
+//! mount of the same filesystem, shows `~/.ssh` again under another
+//! prefix. The mount table says which mounts show the same filesystem
+//! (same device) and from which directory of it (the mount's root): for a
+//! protected path on mount A, every other mount B of the same device whose
+//! root lies above the path's place in the filesystem shows it again, at
+//! B's mount point plus the rest of the path. Those names are protected
+//! too; a mount whose root lies inside a protected path is protected whole.
+//!
+//! What this cannot see: filesystems that show the same files under a
+//! different device (overlayfs, FUSE, NFS exports of a local directory,
+//! btrfs subvolumes mounted by id) and hard links (SECURITY.md).
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use super::{paths, PolicyError, Protected};
+
+/// One line of `/proc/self/mountinfo`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mount {
+    pub id: u64,
+    /// `major:minor` of the filesystem.
+    pub dev: String,
+    /// The directory of the filesystem that is mounted.
+    pub root: PathBuf,
+    pub mount_point: PathBuf,
+}
+
+/// Parses the mount table (`man 5 proc`, mountinfo): fields are separated
+/// by spaces, and spaces, tabs, newlines and backslashes in paths are
+/// written as octal escapes.
+pub fn parse(text: &str) -> Vec<Mount> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split(' ');
+            let id = f.next()?.parse().ok()?;
+            let _parent = f.next()?;
+            let dev = f.next()?.to_string();
+            let root = unescape(f.next()?);
+            let mount_point = unescape(f.next()?);
+            Some(Mount {
+                id,
+                dev,
+                root,
+                mount_point,
+            })
+        })
+        .collect()
+}
+
+fn unescape(s: &str) -> PathBuf {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    PathBuf::from(OsString::from_vec(out))
+}
+
+/// `path` relative to `base` (both normalized absolute), if inside it.
+fn rest<'a>(path: &'a Path, base: &Path) -> Option<&'a [u8]> {
+    if !paths::is_within(path, base) {
+        return None;
+    }
+    let p = path.as_os_str().as_bytes();
+    let b = base.as_os_str().as_bytes();
+    let n = if b == b"/" { 1 } else { b.len() };
+    Some(p[n..].strip_prefix(b"/").unwrap_or(&p[n..]))
+}
+
+fn join(base: &Path, rest: &[u8]) -> PathBuf {
+    if rest.is_empty() {
+        base.to_path_buf()
+    } else {
+        base.join(std::ffi::OsStr::from_bytes(rest))
+    }
+}
+
+/// The other names of `list`'s entries under `mounts`.
+pub fn aliases_in(list: &[Protected], mounts: &[Mount]) -> Vec<Protected> {
+    let mut out = Vec::new();
+    // Only devices mounted more than once can give a second name.
+    let shared: Vec<&Mount> = mounts
+        .iter()
+        .filter(|m| mounts.iter().filter(|n| n.dev == m.dev).count() > 1)
+        .collect();
+    if shared.is_empty() {
+        return out;
+    }
+    for p in list {
+        // The mount that shows `p`: the deepest mount point above it, the
+        // last one listed when mounts are stacked on the same point.
+        let Some(home) = mounts
+            .iter()
+            .filter(|m| paths::is_within(&p.path, &m.mount_point))
+            .max_by_key(|m| m.mount_point.as_os_str().len())
+            .and_then(|deepest| {
+                mounts
+                    .iter()
+                    .rev()
+                    .find(|m| m.mount_point == deepest.mount_point)
+            })
+        else {
+            continue;
+        };
+        if !shared.iter().any(|m| m.dev == home.dev) {
+            continue;
+        }
+        let Some(r) = rest(&p.path, &home.mount_point) else {
+            continue;
+        };
+        // Where `p` lies inside its filesystem.
+        let in_fs = join(&home.root, r);
+        for other in shared.iter().filter(|m| m.dev == home.dev && m.id != home.id) {
+            let alias = if let Some(r) = rest(&in_fs, &other.root) {
+                join(&other.mount_point, r)
+            } else if paths::is_within(&other.root, &in_fs) {
+                other.mount_point.clone()
+            } else {
+                continue;
+            };
+            if alias != p.path {
+                out.push(Protected {
+                    path: alias,
+                    category: p.category.clone(),
+                    exists: p.exists,
+                    read_only: p.read_only,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The other names of `list`'s entries on this machine. Fails closed:
+/// without a mount table nono cannot tell which names are the same
+/// directory.
+pub fn aliases(list: &[Protected]) -> Result<Vec<Protected>, PolicyError> {
+    #[cfg(target_os = "linux")]
+    {
+        let text = std::fs::read_to_string("/proc/self/mountinfo")
+            .map_err(|source| PolicyError::MountTable { source })?;
+        Ok(aliases_in(list, &parse(&text)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = list;
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prot(p: &str) -> Protected {
+        Protected {
+            path: PathBuf::from(p),
+            category: "c".into(),
+            exists: true,
+            read_only: false,
+        }
+    }
+
+    #[test]
+    fn bind_mounts_and_second_mounts_give_other_names() {
+        let table = "\
+27 1 254:0 / / rw - ext4 /dev/vda rw
+40 27 254:0 /home/u /mnt/home rw - ext4 /dev/vda rw
+41 27 254:0 /home/u/.ssh /srv/keys rw - ext4 /dev/vda rw
+42 27 254:0 /var /srv/var\\040x rw - ext4 /dev/vda rw
+43 27 0:50 / /data rw - tmpfs tmpfs rw
+";
+        let m = parse(table);
+        assert_eq!(m[3].mount_point, PathBuf::from("/srv/var x"));
+        let got: Vec<PathBuf> = aliases_in(&[prot("/home/u/.ssh")], &m)
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert_eq!(
+            got,
+            vec![PathBuf::from("/mnt/home/.ssh"), PathBuf::from("/srv/keys")]
+        );
+        // A protected path inside the bind mount: its name on the root.
+        let got: Vec<PathBuf> = aliases_in(&[prot("/mnt/home/.aws")], &m)
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert_eq!(got, vec![PathBuf::from("/home/u/.aws")]);
+        // Another device: no alias.
+        assert!(aliases_in(&[prot("/data/x")], &m).is_empty());
+    }
+}
