@@ -186,6 +186,36 @@ pub fn dry_run(
             }
         }
     }
+    if !policy.writable_path_dirs.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "PATH directories left writable because a grant names them (what is written there runs outside later):"
+        );
+        for (d, given) in &policy.writable_path_dirs {
+            let _ = writeln!(s, "  {} (by {})", output::path(d), output::path(given));
+        }
+    }
+    if !policy.git_dirs.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "git repositories in write grants: config and hooks read-only (--allow-git-config to write them; git commands that write next to them, such as commit, then fail):"
+        );
+        for d in &policy.git_dirs {
+            let _ = writeln!(s, "  {}", output::path(d));
+        }
+    }
+    if !policy.git_dirs_writable.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "git repositories in write grants with config and hooks writable (--allow-git-config): what is written there runs at your next git command:"
+        );
+        for d in &policy.git_dirs_writable {
+            let _ = writeln!(s, "  {}", output::path(d));
+        }
+    }
     if !policy.carved.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(

@@ -278,14 +278,20 @@ impl Policy {
         let grant_dirs: Vec<PathBuf> = write_grants.iter().map(|(c, _)| c.clone()).collect();
         let found = git::repositories(&grant_dirs, &ctx.cwd);
         let (git_dirs, git_dirs_writable) = if spec.allow_git_config {
-            (Vec::new(), found.iter().map(|r| r.git_dir.clone()).collect())
+            (
+                Vec::new(),
+                found.iter().map(|r| r.git_dir.clone()).collect(),
+            )
         } else {
             for r in &found {
                 for p in &r.protect {
                     late.push((p.clone(), git::CATEGORY.to_string(), true));
                 }
             }
-            (found.iter().map(|r| r.git_dir.clone()).collect(), Vec::new())
+            (
+                found.iter().map(|r| r.git_dir.clone()).collect(),
+                Vec::new(),
+            )
         };
         protected::extend(&mut protected, &late)?;
 
@@ -441,12 +447,15 @@ fn path_dirs(
         {
             continue;
         }
-        let named = write_grants.iter().find(|(w, _)| {
-            paths::is_within(w, &canonical) || paths::is_within(w, &lexical)
-        });
+        let named = write_grants
+            .iter()
+            .find(|(w, _)| paths::is_within(w, &canonical) || paths::is_within(w, &lexical));
         match named {
             Some((_, given)) => {
-                if !exempt.iter().any(|(d, _): &(PathBuf, PathBuf)| *d == canonical) {
+                if !exempt
+                    .iter()
+                    .any(|(d, _): &(PathBuf, PathBuf)| *d == canonical)
+                {
                     exempt.push((canonical, given.clone()));
                 }
             }

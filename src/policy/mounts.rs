@@ -126,7 +126,10 @@ pub fn aliases_in(list: &[Protected], mounts: &[Mount]) -> Vec<Protected> {
         };
         // Where `p` lies inside its filesystem.
         let in_fs = join(&home.root, r);
-        for other in shared.iter().filter(|m| m.dev == home.dev && m.id != home.id) {
+        for other in shared
+            .iter()
+            .filter(|m| m.dev == home.dev && m.id != home.id)
+        {
             let alias = if let Some(r) = rest(&in_fs, &other.root) {
                 join(&other.mount_point, r)
             } else if paths::is_within(&other.root, &in_fs) {

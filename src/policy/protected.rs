@@ -251,13 +251,21 @@ fn from_environment(
     }
     if let Some(g) = abs("GOPATH") {
         out.push((g.join("bin"), "programs on the user's PATH", true));
-        out.push((g.join("pkg/mod"), "package caches that run in later builds", true));
+        out.push((
+            g.join("pkg/mod"),
+            "package caches that run in later builds",
+            true,
+        ));
     }
     if let Some(m) = abs("GOMODCACHE") {
         out.push((m, "package caches that run in later builds", true));
     }
     if let Some(n) = abs("npm_config_cache") {
-        out.push((n.join("_npx"), "package caches that run in later builds", true));
+        out.push((
+            n.join("_npx"),
+            "package caches that run in later builds",
+            true,
+        ));
     }
     if let Some(p) = abs("PYENV_ROOT") {
         out.push((p, "toolchains and version managers", true));

@@ -433,7 +433,8 @@ pub fn apply(
             if raw.is_empty() || raw.contains('\0') {
                 return Err(p.error(entry.span(), "not a path".into()));
             }
-            let path = expand::expand(raw, vars).map_err(|e| p.error(entry.span(), e.to_string()))?;
+            let path =
+                expand::expand(raw, vars).map_err(|e| p.error(entry.span(), e.to_string()))?;
             let lexical = crate::policy::paths::expand(&path, vars.ctx)
                 .map_err(|e| p.error(entry.span(), e.to_string()))?;
             if lexical == std::path::Path::new("/") {
@@ -442,7 +443,8 @@ pub fn apply(
                     "protecting / would leave nothing to run".into(),
                 ));
             }
-            spec.protect.push((lexical, source(p, "filesystem.protect")));
+            spec.protect
+                .push((lexical, source(p, "filesystem.protect")));
         }
         if fs.allow_git_config == Some(true) {
             spec.allow_git_config = true;
