@@ -233,9 +233,7 @@ fn from_environment(
         }
     }
     if let Some(c) = abs("CARGO_HOME") {
-        for rel in ["bin"] {
-            out.push((c.join(rel), "programs on the user's PATH", true));
-        }
+        out.push((c.join("bin"), "programs on the user's PATH", true));
         for rel in ["env", "config", "config.toml"] {
             out.push((c.join(rel), "interpreter and tool start-up", true));
         }
