@@ -615,6 +615,14 @@ pub fn dry_run_json(
             "dir": jpath(&c.dir),
             "grant": jpath(&c.grant),
         })).collect::<Vec<_>>(),
+        "writable_path_dirs": policy.writable_path_dirs.iter().map(|(d, g)| json!({
+            "dir": jpath(d),
+            "grant": jpath(g),
+        })).collect::<Vec<_>>(),
+        "git": {
+            "config_read_only": policy.git_dirs.iter().map(|d| jpath(d)).collect::<Vec<_>>(),
+            "config_writable": policy.git_dirs_writable.iter().map(|d| jpath(d)).collect::<Vec<_>>(),
+        },
         "profiles": policy.profiles,
         "network": {
             "block": policy.net.block,

@@ -118,18 +118,8 @@ fn another_terminal_of_the_user_is_unreachable() {
     );
 }
 
-const PRELUDE: &str = r#"
-import errno, os, socket, sys
-def attempt(name, f):
-    try:
-        f()
-        print(name, "OK", flush=True)
-    except OSError as e:
-        print(name, "ERR", errno.errorcode.get(e.errno, e.errno), flush=True)
-"#;
-
 fn probe_script(code: &str) -> String {
-    format!("{PRELUDE}\n{code}")
+    probe::with_prelude(code)
 }
 
 #[test]

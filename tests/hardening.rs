@@ -106,14 +106,16 @@ fn ptrace_does_not_reach_processes_outside() {
     env.sandboxed_sh(&[], &environ).expect_fail();
 }
 
+// The terminal is made outside and given as stdin (the command's own
+// terminal is the one nono grants; a pty made inside cannot be opened).
+// The probe makes it its controlling terminal and tries to inject; the
+// wrapper, outside, checks whether anything arrived.
 const TIOCSTI_PROBE: &str = r#"
-import fcntl, select, termios, tty
-m, s = os.openpty()
-tty.setraw(s)
+import fcntl, termios
 pid = os.fork()
 if pid == 0:
     os.setsid()
-    fd = os.open(os.ttyname(s), os.O_RDWR)  # now our controlling terminal
+    fd = os.open(os.ttyname(0), os.O_RDWR)  # now our controlling terminal
     for req, name in ((termios.TIOCSTI, 'sti'), (0x541C, 'linux')):
         try:
             fcntl.ioctl(fd, req, b'x' if name == 'sti' else b'\x06')
@@ -122,14 +124,33 @@ if pid == 0:
             os.write(1, (name + ' ERR ' + errno.errorcode[e.errno] + '\n').encode())
     os._exit(0)
 os.waitpid(pid, 0)
-r, _, _ = select.select([s], [], [], 0.5)
-print('injected' if r and os.read(s, 16) == b'x' else 'nothing injected')
 "#;
+
+const TTY_WRAPPER: &str = r#"
+import os, select, subprocess, sys, tty
+m, s = os.openpty()
+tty.setraw(s)
+r = subprocess.run(sys.argv[1:], stdin=s, stdout=subprocess.PIPE)
+sys.stdout.write(r.stdout.decode())
+ready, _, _ = select.select([s], [], [], 0.5)
+print('injected' if ready and os.read(s, 16) == b'x' else 'nothing injected')
+"#;
+
+/// `argv` with a fresh pty (made here, outside) as its stdin.
+fn on_a_tty(env: &TestEnv, argv: &[&str]) -> Run {
+    let mut cmd = Command::new(probe::PY);
+    cmd.args(["-c", TTY_WRAPPER])
+        .args(argv)
+        .current_dir(&env.work)
+        .env("HOME", &env.home);
+    Run::from(cmd)
+}
 
 #[test]
 fn keystroke_injection_into_the_terminal_is_denied() {
     let env = TestEnv::new();
-    let c = plain(&env, TIOCSTI_PROBE);
+    let code = probe::with_prelude(TIOCSTI_PROBE);
+    let c = on_a_tty(&env, &[probe::PY, "-c", &code]);
     if c.stdout().contains("sti ERR") {
         // dev.tty.legacy_tiocsti=0: the kernel already refuses; the
         // sandboxed run below still must not inject.
@@ -138,7 +159,11 @@ fn keystroke_injection_into_the_terminal_is_denied() {
         expect_line(&c, "sti OK");
         expect_line(&c, "injected");
     }
-    let r = sandboxed(&env, &[], TIOCSTI_PROBE);
+    let nono = nono_bin();
+    let r = on_a_tty(
+        &env,
+        &[nono.to_str().unwrap(), "run", "--", probe::PY, "-c", &code],
+    );
     expect_line(&r, "sti ERR EPERM");
     // TIOCLINUX is for virtual consoles (ENOTTY on a pty): the filter
     // answers first.

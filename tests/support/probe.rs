@@ -34,6 +34,12 @@ fn script(code: &str) -> String {
     format!("{PRELUDE}\n{code}")
 }
 
+/// `code` with the probe prelude (`attempt`, `sys_call`), for callers
+/// that run it their own way.
+pub fn with_prelude(code: &str) -> String {
+    script(code)
+}
+
 /// The probe without nono.
 pub fn plain(env: &TestEnv, code: &str) -> Run {
     let mut cmd = Command::new(PY);
