@@ -362,7 +362,7 @@ pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
         title: "keystroke injection, io_uring, keyring, x32",
         level: if sc { Level::Full } else { Level::None },
         detail: if sc {
-            "TIOCSTI/TIOCLINUX, io_uring, keyctl refused; x32 and foreign-architecture calls kill the process".into()
+            "TIOCSTI/TIOCLINUX, io_uring, keyctl and AF_VSOCK sockets refused; x32 and foreign-architecture calls kill the process".into()
         } else {
             "needs seccomp filters".into()
         },

@@ -140,3 +140,60 @@ fn read_small(p: &Path) -> Option<String> {
     std::fs::File::open(p).ok()?.read_to_string(&mut s).ok()?;
     Some(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn finds_the_containing_the_root_and_the_child_repositories() {
+        let t = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(t.path()).unwrap();
+        for d in [
+            "outer/.git/hooks",
+            "outer/src",
+            "grant/.git",
+            "grant/child/.git",
+            "grant/a/b/.git",
+            "wt-main/.git/worktrees/w",
+        ] {
+            fs::create_dir_all(root.join(d)).unwrap();
+        }
+        fs::create_dir_all(root.join("grant/.git/modules/sub")).unwrap();
+        fs::write(root.join("grant/.git/modules/sub/config"), "").unwrap();
+        fs::write(root.join("wt-main/.git/worktrees/w/commondir"), "../..\n").unwrap();
+        fs::create_dir_all(root.join("grant/w")).unwrap();
+        fs::write(
+            root.join("grant/w/.git"),
+            format!(
+                "gitdir: {}\n",
+                root.join("wt-main/.git/worktrees/w").display()
+            ),
+        )
+        .unwrap();
+        let repos = repositories(&[root.join("outer/src"), root.join("grant")], &root);
+        let dirs: Vec<PathBuf> = repos.iter().map(|r| r.git_dir.clone()).collect();
+        assert!(dirs.contains(&root.join("outer/.git")), "{dirs:?}");
+        assert!(dirs.contains(&root.join("grant/.git")));
+        assert!(dirs.contains(&root.join("grant/child/.git")));
+        assert!(dirs.contains(&root.join("wt-main/.git/worktrees/w")));
+        // Two levels below the grant root: not looked at (documented).
+        assert!(!dirs.contains(&root.join("grant/a/b/.git")));
+        let grant = repos
+            .iter()
+            .find(|r| r.git_dir == root.join("grant/.git"))
+            .unwrap();
+        assert!(grant.protect.contains(&root.join("grant/.git/config")));
+        assert!(grant.protect.contains(&root.join("grant/.git/hooks")));
+        assert!(grant
+            .protect
+            .contains(&root.join("grant/.git/modules/sub/config")));
+        let wt = repos
+            .iter()
+            .find(|r| r.git_dir == root.join("wt-main/.git/worktrees/w"))
+            .unwrap();
+        assert!(wt.protect.contains(&root.join("wt-main/.git/config")));
+        assert!(wt.protect.contains(&root.join("wt-main/.git/hooks")));
+    }
+}

@@ -93,20 +93,6 @@ pub fn extend(
 /// would lead to (a dangling symlink's target, a missing path below a
 /// symlinked directory) and its other names through bind mounts.
 fn finish(out: &mut Vec<Protected>) -> Result<(), PolicyError> {
-    let mut more = Vec::new();
-    for p in out.iter() {
-        if let Some(t) = would_be(&p.path) {
-            if t != p.path {
-                more.push(Protected {
-                    path: t,
-                    category: p.category.clone(),
-                    exists: false,
-                    read_only: p.read_only,
-                });
-            }
-        }
-    }
-    out.extend(more);
     sort(out);
     let aliases = super::mounts::aliases(out)?;
     if !aliases.is_empty() {
@@ -128,17 +114,15 @@ fn sort(out: &mut Vec<Protected>) {
     out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
 }
 
-/// Where a path that does not resolve (yet) would be created: every
-/// symlink on the way is followed as far as it goes, the rest is appended.
-/// `~/.aws -> stuff/aws` with `stuff/aws` absent gives `~/stuff/aws`: a
-/// sandbox that could create that would have created `~/.aws/...`.
-/// `None` when the path exists (then `push` lists its canonical form) or
-/// the chain is too long to follow (the kernel gives up at 40 too).
-pub fn would_be(path: &Path) -> Option<PathBuf> {
+/// Where resolving a path stops at a missing component: that component's
+/// path, when a symlink was followed on the way. `~/.aws -> stuff/aws`
+/// with `stuff/aws` absent gives `~/stuff/aws`: a sandbox that could
+/// create that would have created `~/.aws/...`. Everything after the first
+/// missing component is covered by protecting it (it cannot be created,
+/// so nothing below it can be reached). `None` when the chain is longer
+/// than the kernel follows (40 links).
+fn first_missing(path: &Path) -> Option<Option<PathBuf>> {
     use std::path::Component;
-    if std::fs::symlink_metadata(path).is_ok() && std::fs::metadata(path).is_ok() {
-        return None;
-    }
     let mut todo: Vec<std::ffi::OsString> = path
         .components()
         .filter_map(|c| match c {
@@ -150,17 +134,12 @@ pub fn would_be(path: &Path) -> Option<PathBuf> {
         .collect();
     let mut done = PathBuf::from("/");
     let mut links = 0;
-    let mut missing = false;
     while let Some(c) = todo.pop() {
         if c == ".." {
             done.pop();
             continue;
         }
         let next = done.join(&c);
-        if missing {
-            done = next;
-            continue;
-        }
         match std::fs::symlink_metadata(&next) {
             Ok(m) if m.file_type().is_symlink() => {
                 links += 1;
@@ -180,13 +159,19 @@ pub fn would_be(path: &Path) -> Option<PathBuf> {
                 }
             }
             Ok(_) => done = next,
-            Err(_) => {
-                missing = true;
-                done = next;
-            }
+            // Without a symlink on the way the missing component lies
+            // below an ancestor of the protected path, which carving
+            // splits anyway: nothing more to protect.
+            Err(_) => return Some((links > 0).then_some(next)),
         }
     }
-    Some(done)
+    Some(None)
+}
+
+/// The path a protected path that does not resolve would be created at
+/// (see [`first_missing`]); `None` when it resolves.
+pub fn would_be(path: &Path) -> Option<PathBuf> {
+    first_missing(path)?
 }
 
 /// Protected paths named by environment variables that relocate them:
@@ -305,12 +290,30 @@ fn push(out: &mut Vec<Protected>, p: &Path, category: &str, read_only: bool) {
         exists: canonical.is_some(),
         read_only,
     });
-    if let Some(c) = canonical {
-        if c != p {
+    if canonical.as_deref() == Some(p) {
+        // No symlink on the way: nothing else names it.
+        return;
+    }
+    if let Some(c) = &canonical {
+        out.push(Protected {
+            path: c.clone(),
+            category: category.to_string(),
+            exists: true,
+            read_only,
+        });
+    }
+    // Missing: protect the path where resolving it breaks, so that it
+    // cannot be created. (Symlinks on the way are not listed: a symlink
+    // such as /home -> /usr/home would protect everything below it.)
+    if canonical.is_some() {
+        return;
+    }
+    if let Some(m) = would_be(p) {
+        if m != p {
             out.push(Protected {
-                path: c,
+                path: m,
                 category: category.to_string(),
-                exists: true,
+                exists: false,
                 read_only,
             });
         }
@@ -452,5 +455,55 @@ mod tests {
         let ro = list(&[("/h/.gitconfig", true)]);
         assert!(!any_beneath(&ro, p("/h"), false));
         assert!(any_beneath(&ro, p("/h"), true));
+    }
+}
+
+#[cfg(test)]
+mod would_be_tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn follows_symlinks_as_far_as_they_go() {
+        let t = tempfile::tempdir().unwrap();
+        let h = std::fs::canonicalize(t.path()).unwrap();
+        std::fs::create_dir_all(h.join("stuff")).unwrap();
+        std::fs::create_dir_all(h.join("dotfiles/config")).unwrap();
+        symlink("stuff/aws", h.join(".aws")).unwrap();
+        symlink("dotfiles/config", h.join(".config")).unwrap();
+        symlink("../x/../stuff/hop", h.join("stuff/rel")).unwrap();
+        symlink("rel", h.join("stuff/chain")).unwrap();
+        symlink("loop", h.join("loop")).unwrap();
+        assert_eq!(would_be(&h.join(".aws")), Some(h.join("stuff/aws")));
+        assert_eq!(would_be(&h.join(".aws/config")), Some(h.join("stuff/aws")));
+        assert_eq!(
+            would_be(&h.join(".config/gh")),
+            Some(h.join("dotfiles/config/gh"))
+        );
+        // Stops at the first missing component: `x` cannot be created, so
+        // `x/..` cannot be redirected either.
+        assert_eq!(would_be(&h.join("stuff/chain")), Some(h.join("x")));
+        assert_eq!(would_be(&h.join("stuff")), None, "exists");
+        assert_eq!(
+            would_be(&h.join("loop")),
+            None,
+            "a loop is not followed forever"
+        );
+    }
+
+    #[test]
+    fn relocating_variables_add_entries() {
+        let vars = |k: &str| match k {
+            "ZDOTDIR" => Some("/z".into()),
+            "CARGO_HOME" => Some("/c".into()),
+            "GOPATH" => Some("relative".into()),
+            _ => None,
+        };
+        let got = from_environment(&vars);
+        let has = |p: &str, ro: bool| got.iter().any(|(q, _, r)| q == Path::new(p) && *r == ro);
+        assert!(has("/z/.zshrc", false));
+        assert!(has("/c/registry", true));
+        assert!(has("/c/credentials.toml", false));
+        assert!(!got.iter().any(|(q, _, _)| q.starts_with("relative")));
     }
 }
