@@ -676,6 +676,10 @@ pub fn reason_text(d: &Decision) -> String {
             "{}: the kernel rules leave it without execute, for the command and every process it starts",
             output::text(message)
         ),
+        Reason::ReadOnly { path, category } if category == crate::policy::protected::GIT_CATEGORY => format!(
+            "{} is read-only ({category}): what is written there runs at your next git command outside the sandbox (core.fsmonitor, hooks)",
+            p(path)
+        ),
         Reason::ReadOnly { path, category } => format!(
             "{} is read-only ({category}): it may be granted for reading, but nono never lets it be written, because what is written there runs outside the sandbox later",
             p(path)
@@ -762,6 +766,9 @@ fn no_suggestion_text(d: &Decision) -> Option<String> {
     match &d.reason {
         Reason::Protected { .. } => Some(
             "not possible: give the program a copy of what it needs, outside the protected path".into(),
+        ),
+        Reason::ReadOnly { category, .. } if category == crate::policy::protected::GIT_CATEGORY => Some(
+            "--allow-git-config leaves the configuration and hooks of the repositories in write grants writable (what the command writes there runs at your next git command)".into(),
         ),
         Reason::ReadOnly { .. } => Some(
             "not possible: change it yourself, outside the sandbox".into(),

@@ -370,6 +370,36 @@ fn git_config_and_hooks_are_read_only_unless_allowed() {
         let run = env.sandboxed(grants, &["git", "status", "--short"]);
         run.expect_ok();
     }
+    // Documented consequence: git cannot create its lock files next to the
+    // read-only configuration, so commit fails (and why says so).
+    let head_before = read(&dot_git.join("refs/heads/main"));
+    let mut cmd = env.command([
+        "run",
+        "-p",
+        "rust",
+        "--",
+        "git",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    ]);
+    git_env(&mut cmd);
+    Run::from(cmd).expect_fail();
+    assert_eq!(read(&dot_git.join("refs/heads/main")), head_before);
+    assert!(!why_allows(
+        &env,
+        &["-p", "rust"],
+        "write",
+        &dot_git.join("index.lock")
+    ));
+    assert!(why_allows(
+        &env,
+        &["-p", "rust", "--allow-git-config"],
+        "write",
+        &dot_git.join("index.lock")
+    ));
     // --dry-run names the repository.
     env.nono(["run", "--dry-run", "--allow", ".", "--", "/bin/true"])
         .expect_ok()

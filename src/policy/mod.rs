@@ -191,10 +191,16 @@ impl PolicyError {
                 "nono never grants credentials, keys, shell histories or start-up files".into(),
                 "grant the specific files the program needs from elsewhere instead".into(),
             ],
-            PolicyError::ReadOnly { given, .. } => vec![
-                "what is written there runs outside the sandbox later (on your PATH, in git's or nono's configuration)".into(),
-                format!("grant it for reading: --read {}", crate::output::path(given)),
-            ],
+            PolicyError::ReadOnly { given, category, .. } => {
+                let mut h = vec![
+                    "what is written there runs outside the sandbox later (on your PATH, in git's or nono's configuration)".into(),
+                    format!("grant it for reading: --read {}", crate::output::path(given)),
+                ];
+                if category == git::CATEGORY {
+                    h.push("to let the command change a repository's configuration and hooks: --allow-git-config".into());
+                }
+                h
+            }
             PolicyError::DeleteOutsideWrite(p) => vec![format!(
                 "grant write access first, e.g. --allow {} --allow-delete {}",
                 p.display(),

@@ -8,6 +8,9 @@ use super::{data, paths, Access, Context, PolicyError};
 /// Category of a directory on `$PATH` (see [`path_dirs`]).
 pub const PATH_CATEGORY: &str = "programs on the user's PATH ($PATH)";
 
+/// Category of the git files made read-only (see `policy::git`).
+pub const GIT_CATEGORY: &str = super::git::CATEGORY;
+
 /// One protected path, expanded for this user and machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Protected {
