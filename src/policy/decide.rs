@@ -338,7 +338,7 @@ pub fn decide(
     let policy = &policy;
 
     let absolute = match tmpdir_relative(raw) {
-        Some(rest) => tmp.resolve(&rest),
+        Some(rest) => tmp.resolve(rest),
         None => paths::expand(raw, ctx)?,
     };
     // Delete removes the name itself: a symlink is removed, not followed.
