@@ -245,6 +245,11 @@ pub fn exec(cmd: &Command, env: &[(OsString, OsString)]) -> ExecError {
             ),
         };
     };
+    // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored
+    // across execve: the command would see EPIPE instead of dying quietly
+    // (`nono run -- yes | head -1` printed "yes: Broken pipe").
+    // SAFETY: resetting a signal disposition to its default touches no memory.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let err = match nix::unistd::execve(&path, &argv, &envp) {
         Ok(never) => match never {},
         Err(e) => e,

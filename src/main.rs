@@ -27,6 +27,9 @@ struct Failure {
     code: u8,
     message: String,
     hints: Vec<String>,
+    /// Standard output was a pipe whose reader went away: end the way a
+    /// program killed by SIGPIPE does, without a message.
+    closed_pipe: bool,
 }
 
 impl Failure {
@@ -35,8 +38,58 @@ impl Failure {
             code,
             message: message.to_string(),
             hints,
+            closed_pipe: false,
         }
     }
+}
+
+/// Writes a report to standard output. Every report nono prints goes
+/// through here, so a write error is handled once: a closed pipe
+/// (`nono ... | head -c 1`) ends nono quietly, anything else (a full disk,
+/// `/dev/full`) is one `nono:` line and exit 125. `print!` would panic.
+fn out(bytes: impl AsRef<[u8]>) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes.as_ref())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Failure {
+                    closed_pipe: true,
+                    ..Failure::new(141, "standard output closed", vec![])
+                }
+            } else {
+                Failure::new(125, format!("cannot write to standard output: {e}"), vec![])
+            }
+        })
+}
+
+/// Writes nono's own messages to standard error. There is nowhere left to
+/// report a failure of this write, so it is ignored rather than a panic
+/// (`eprintln!` panics on `2>/dev/full`).
+fn say(lines: &[String]) {
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    for l in lines {
+        if writeln!(stderr, "{l}").is_err() {
+            return;
+        }
+    }
+}
+
+/// Ends the process as SIGPIPE's default action would: a shell then sees
+/// the same status as for any other program whose reader went away (141),
+/// and prints nothing.
+fn die_of_closed_pipe() -> ExitCode {
+    // SAFETY: restoring the default disposition and raising the signal
+    // touch no memory; if the signal does not end the process (blocked by
+    // the parent), the exit code below stands in for it.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    ExitCode::from(141)
 }
 
 impl From<policy::PolicyError> for Failure {
@@ -82,11 +135,11 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     match run(cli) {
         Ok(code) => code,
+        Err(f) if f.closed_pipe => die_of_closed_pipe(),
         Err(f) => {
-            eprintln!("nono: {}", output::text(&f.message));
-            for h in &f.hints {
-                eprintln!("hint: {}", output::text(h));
-            }
+            let mut lines = vec![format!("nono: {}", output::text(&f.message))];
+            lines.extend(f.hints.iter().map(|h| format!("hint: {}", output::text(h))));
+            say(&lines);
             ExitCode::from(f.code)
         }
     }
@@ -99,13 +152,27 @@ fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
+            let styled = e.render();
+            let text = if output::Style::for_stdout().color() {
+                styled.ansi().to_string()
+            } else {
+                styled.to_string()
+            };
+            return match out(text) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(f) if f.closed_pipe => die_of_closed_pipe(),
+                Err(f) => {
+                    say(&[format!("nono: {}", output::text(&f.message))]);
+                    ExitCode::from(f.code)
+                }
+            };
         }
         // `nono` alone: an error like any other, not a help page on stderr.
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            eprintln!("nono: no subcommand given");
-            eprintln!("hint: see 'nono --help'");
+            say(&[
+                "nono: no subcommand given".into(),
+                "hint: see 'nono --help'".into(),
+            ]);
             return ExitCode::from(125);
         }
         _ => {}
@@ -128,13 +195,14 @@ fn usage_error(e: clap::Error) -> ExitCode {
     } else {
         message
     };
-    eprintln!("nono: {}", output::text(message));
+    let mut lines = vec![format!("nono: {}", output::text(message))];
     for l in rendered.lines() {
         if let Some(tip) = l.trim().strip_prefix("tip: ") {
-            eprintln!("hint: {}", output::text(tip));
+            lines.push(format!("hint: {}", output::text(tip)));
         }
     }
-    eprintln!("hint: see 'nono --help'");
+    lines.push("hint: see 'nono --help'".into());
+    say(&lines);
     ExitCode::from(125)
 }
 
@@ -261,7 +329,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
             tracing::debug!(error = %e, "blocked command not found");
             let f = blocked_failure(&invoked, &b);
             if args.dry_run {
-                print!("{}", explain::blocked_command(Some(&f.message)));
+                out(explain::blocked_command(Some(&f.message)))?;
                 return Ok(ExitCode::SUCCESS);
             }
             return Err(f);
@@ -281,22 +349,20 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect::<Vec<_>>());
-            print!("{}", explain::to_json_text(&doc));
+            out(explain::to_json_text(&doc))?;
         } else {
             let style = output::Style::for_stdout();
-            print!(
-                "{}",
-                explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref())
-            );
-            print!("{}", explain::enforcement(&guarantees));
+            let mut text =
+                explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
+            text.push_str(&explain::enforcement(&guarantees));
             if !created.is_empty() {
                 let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
-                println!();
-                println!(
-                    "missing now, created (mode 0700) and granted by the profile when nono runs: {}",
+                text.push_str(&format!(
+                    "\nmissing now, created (mode 0700) and granted by the profile when nono runs: {}\n",
                     dirs.join(", ")
-                );
+                ));
             }
+            out(text)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -437,12 +503,14 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
             .collect::<Vec<_>>();
         if args.json {
             let doc = explain::why_net_json(&d, &layers, refusal.as_deref());
-            print!("{}", explain::to_json_text(&doc));
+            out(explain::to_json_text(&doc))?;
         } else {
-            print!(
-                "{}",
-                explain::why_net(&d, &layers, refusal.as_deref(), output::Style::for_stdout())
-            );
+            out(explain::why_net(
+                &d,
+                &layers,
+                refusal.as_deref(),
+                output::Style::for_stdout(),
+            ))?;
         }
         return Ok(ExitCode::from(if d.allowed { 0 } else { 1 }));
     }
@@ -473,9 +541,9 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
         ));
     }
     if args.json {
-        print!("{}", explain::to_json_text(&explain::why_json(&d)));
+        out(explain::to_json_text(&explain::why_json(&d)))?;
     } else {
-        print!("{}", explain::why(&d, output::Style::for_stdout()));
+        out(explain::why(&d, output::Style::for_stdout()))?;
     }
     Ok(ExitCode::from(if d.allowed { 0 } else { 1 }))
 }
@@ -484,12 +552,9 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
 fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
     let report = setup::detect();
     if args.json {
-        print!("{}", explain::to_json_text(&explain::setup_json(&report)));
+        out(explain::to_json_text(&explain::setup_json(&report)))?;
     } else {
-        print!(
-            "{}",
-            explain::setup_text(&report, output::Style::for_stdout())
-        );
+        out(explain::setup_text(&report, output::Style::for_stdout()))?;
     }
     Ok(ExitCode::from(if report.usable() { 0 } else { 1 }))
 }
@@ -502,17 +567,17 @@ fn completions(args: CompletionsArgs) -> Result<ExitCode, Failure> {
         CompletionShell::Fish => clap_complete::Shell::Fish,
     };
     let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "nono", &mut std::io::stdout());
+    // Into memory first: clap_complete panics on a failed write.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "nono", &mut script);
+    out(script)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn man() -> Result<ExitCode, Failure> {
-    use std::io::Write as _;
     let page = manpage::render()
         .map_err(|e| Failure::new(125, format!("cannot render the man page: {e}"), vec![]))?;
-    std::io::stdout()
-        .write_all(&page)
-        .map_err(|e| Failure::new(125, format!("cannot write the man page: {e}"), vec![]))?;
+    out(page)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -523,13 +588,13 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
         env: &profile::expand::process_env,
     };
     match cmd {
-        ProfileCommand::List => print!("{}", profile::show::list(&profile::list(&vars))),
+        ProfileCommand::List => out(profile::show::list(&profile::list(&vars)))?,
         ProfileCommand::Show { name } => {
             let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
             let mut spec = PolicySpec::default();
             let missing = profile::apply(&loaded, &vars, &mut spec, profile::CreateDirs::No)?;
             let policy = Policy::build(&spec, &ctx)?;
-            print!("{}", profile::show::show(&loaded, &spec, &policy, &missing));
+            out(profile::show::show(&loaded, &spec, &policy, &missing))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -564,12 +629,14 @@ fn why_command(
             default.is_some_and(|d| d.check(name.as_encoded_bytes()).is_some())
         };
         let doc = explain::why_command_json(name, found.as_ref(), blocked, lifted, exec_rights);
-        print!("{}", explain::to_json_text(&doc));
+        out(explain::to_json_text(&doc))?;
     } else {
-        print!(
-            "{}",
-            explain::why_command(name, found.as_ref(), blocked, exec_rights)
-        );
+        out(explain::why_command(
+            name,
+            found.as_ref(),
+            blocked,
+            exec_rights,
+        ))?;
     }
     Ok(ExitCode::from(if block.is_some() { 1 } else { 0 }))
 }

@@ -42,6 +42,11 @@ impl Style {
         }
     }
 
+    /// Whether colour is on (clap's help is rendered to match).
+    pub fn color(self) -> bool {
+        self.color
+    }
+
     #[cfg(test)]
     pub fn plain() -> Style {
         Style { color: false }

@@ -11,14 +11,18 @@
 //! `new-XXXXXX`, locked, and only then renamed to `run-*`, so a concurrent
 //! cleanup never sees an unlocked live directory.
 
+use std::collections::HashSet;
+use std::ffi::{CStr, CString};
 use std::fs;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::sys::stat::Mode;
+use nix::unistd::UnlinkatFlags;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TmpError {
@@ -156,27 +160,45 @@ fn ensure_private_dir(dir: &Path) -> Result<(), TmpError> {
     Ok(())
 }
 
-/// Removes run directories nobody holds a lock on, and abandoned `new-*`
-/// directories older than an hour. Errors are ignored: cleanup is a
+/// How long one nono start spends on removing old run directories. What is
+/// left is removed by the next start (each start makes progress), so a huge
+/// tree left behind slows a start by this much at most instead of blocking
+/// it.
+const CLEANUP_BUDGET: Duration = Duration::from_secs(2);
+
+/// Removes run directories nobody holds a lock on, abandoned `new-*`
+/// directories older than an hour, and trees parked by an earlier cleanup. Errors are ignored: cleanup is a
 /// courtesy, never a reason not to run.
 fn cleanup(base: &Path) {
+    let deadline = Instant::now() + CLEANUP_BUDGET;
+    let Ok(base_fd) = nix::fcntl::open(
+        base,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
     let Ok(entries) = fs::read_dir(base) else {
         return;
     };
     for entry in entries.flatten() {
+        if Instant::now() >= deadline {
+            return;
+        }
         let name = entry.file_name();
+        let Ok(cname) = CString::new(name.as_bytes()) else {
+            continue;
+        };
         let name = name.to_string_lossy();
-        let path = entry.path();
-        if name.starts_with("run-") {
-            let Ok(fd) = nix::fcntl::open(
-                &path,
-                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            ) else {
+        // gc-*: the rest of a tree a start ran out of time on (see park).
+        if name.starts_with("run-") || name.starts_with("gc-") {
+            let Some((fd, id)) = open_dir_at(&base_fd, &cname) else {
                 continue;
             };
             if let Ok(lock) = Flock::lock(fd, FlockArg::LockExclusiveNonblock) {
-                let _ = fs::remove_dir_all(&path);
+                // The lock's descriptor is the tree's root: removal starts
+                // from the inode that was locked, not from a name.
+                remove_tree(&base_fd, &cname, &*lock, id, deadline);
                 drop(lock);
             }
         } else if name.starts_with("new-") {
@@ -189,8 +211,286 @@ fn cleanup(base: &Path) {
                 })
                 .unwrap_or(false);
             if old {
-                let _ = fs::remove_dir_all(&path);
+                if let Some((fd, id)) = open_dir_at(&base_fd, &cname) {
+                    remove_tree(&base_fd, &cname, &fd, id, deadline);
+                }
             }
+        }
+    }
+}
+
+/// What identifies a directory: its device and inode, and on Linux the
+/// mount it was reached through (a bind mount of the same filesystem has
+/// the same device).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ident {
+    dev: u64,
+    ino: u64,
+    mnt: Option<u64>,
+}
+
+/// The identity of `name` in `dir` (of `dir` itself when `name` is empty)
+/// without following a symlink (a mount point is crossed, as every lookup
+/// does: that is what the mount id catches), whether it is a directory, and
+/// its mode. One `statx` on Linux.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn ident_at(dir: &impl AsFd, name: &CStr) -> Option<(Ident, bool, u32)> {
+    const STATX_MNT_ID: u32 = 0x1000;
+    let mut stx = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    let flags = libc::AT_SYMLINK_NOFOLLOW
+        | if name.is_empty() {
+            libc::AT_EMPTY_PATH
+        } else {
+            0
+        };
+    let mask = libc::STATX_TYPE | libc::STATX_MODE | libc::STATX_INO | STATX_MNT_ID;
+    // SAFETY: `name` is NUL-terminated, `stx` is a properly sized buffer
+    // the kernel fills; the descriptor is borrowed for the call.
+    let rc = unsafe {
+        libc::statx(
+            dir.as_fd().as_raw_fd(),
+            name.as_ptr(),
+            flags,
+            mask,
+            stx.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statx succeeded, so the buffer is initialised.
+    let stx = unsafe { stx.assume_init() };
+    let mode = u32::from(stx.stx_mode);
+    Some((
+        Ident {
+            dev: libc::makedev(stx.stx_dev_major, stx.stx_dev_minor),
+            ino: stx.stx_ino,
+            mnt: (stx.stx_mask & STATX_MNT_ID != 0).then_some(stx.stx_mnt_id),
+        },
+        mode & libc::S_IFMT == libc::S_IFDIR,
+        mode,
+    ))
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn ident_at(dir: &impl AsFd, name: &CStr) -> Option<(Ident, bool, u32)> {
+    let st = if name.is_empty() {
+        nix::sys::stat::fstat(dir).ok()?
+    } else {
+        nix::sys::stat::fstatat(dir, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).ok()?
+    };
+    #[allow(clippy::unnecessary_cast)]
+    let mode = st.st_mode as u32;
+    #[allow(clippy::unnecessary_cast)]
+    Some((
+        Ident {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            mnt: None,
+        },
+        mode & (libc::S_IFMT as u32) == libc::S_IFDIR as u32,
+        mode,
+    ))
+}
+
+fn ident_of(fd: &impl AsFd) -> Option<Ident> {
+    ident_at(fd, c"").map(|(id, _, _)| id)
+}
+
+/// Opens the directory `name` in `dir` for reading, never through a
+/// symlink, and checks that what was opened is what was looked at. A
+/// directory without owner rights (mode 000, 500: chmod is not mediated by
+/// Landlock, so the command could set them) is given 0700 first, or its
+/// contents could not be removed.
+fn open_dir_at(dir: &impl AsFd, name: &CStr) -> Option<(OwnedFd, Ident)> {
+    let seen = ident_at(dir, name)?;
+    open_seen_dir_at(dir, name, seen)
+}
+
+/// [`open_dir_at`] for an entry already looked at.
+fn open_seen_dir_at(
+    dir: &impl AsFd,
+    name: &CStr,
+    (id, is_dir, mode): (Ident, bool, u32),
+) -> Option<(OwnedFd, Ident)> {
+    if !is_dir {
+        return None;
+    }
+    if mode & 0o700 != 0o700 {
+        // A symlink swapped in meanwhile would be followed here, but only
+        // to chmod a path the command could have chmodded itself.
+        let _ = nix::sys::stat::fchmodat(
+            dir,
+            name,
+            Mode::S_IRWXU,
+            nix::sys::stat::FchmodatFlags::FollowSymlink,
+        );
+    }
+    let fd = nix::fcntl::openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    (ident_of(&fd)? == id).then_some((fd, id))
+}
+
+/// Out of time in the middle of a tree: the directory reached is moved to
+/// the top (`gc-INODE` in the base directory, removed like a finished
+/// run's), so that the next start resumes there instead of walking down
+/// the whole way again. Without it a tree too deep to walk within one
+/// budget was never removed.
+fn park(base: &impl AsFd, cur: &OwnedFd, stack: &[Level]) {
+    let [.., parent, here] = stack else {
+        return;
+    };
+    let Ok(up) = nix::fcntl::openat(
+        cur,
+        c"..",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    if ident_of(&up) != Some(parent.id) {
+        return;
+    }
+    let to = format!("gc-{}", here.id.ino);
+    let _ = nix::fcntl::renameat(&up, here.name.as_c_str(), base, to.as_str());
+}
+
+/// Entries read from a directory at a time; the directory is read again
+/// after each descent.
+const BATCH: usize = 256;
+
+/// Up to [`BATCH`] names in `dir` other than `.`, `..` and `skip`.
+fn read_names(dir: &impl AsFd, skip: &HashSet<CString>) -> Option<Vec<CString>> {
+    let fd = nix::fcntl::openat(
+        dir,
+        c".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let mut d = nix::dir::Dir::from_fd(fd).ok()?;
+    let mut names = Vec::new();
+    for e in d.iter() {
+        let e = e.ok()?;
+        let n = e.file_name();
+        if n == c"." || n == c".." || skip.contains(n) {
+            continue;
+        }
+        names.push(n.to_owned());
+        if names.len() == BATCH {
+            break;
+        }
+    }
+    Some(names)
+}
+
+/// One directory on the way down: its identity, its name in its parent,
+/// and the entries that could not be removed (not retried, so the walk
+/// always ends).
+struct Level {
+    id: Ident,
+    name: CString,
+    skip: HashSet<CString>,
+}
+
+/// Removes the tree `name` in `base` (already open as `root`), whatever the
+/// command left in it, without recursion (a 100 000-deep tree overflowed
+/// the stack of `fs::remove_dir_all`) and without path names (no length
+/// limit): every step is relative to a descriptor. Never follows a symlink
+/// (they are unlinked), never descends into another mount (a mount point
+/// or bind mount is left alone), never opens a FIFO, socket or device
+/// (they are unlinked), climbs back with `..` only after checking it is
+/// the directory it came from, and stops at `deadline`. One descriptor is
+/// open at a time, whatever the depth.
+fn remove_tree(base: &impl AsFd, name: &CStr, root: &impl AsFd, id: Ident, deadline: Instant) {
+    let Ok(mut cur) = nix::fcntl::openat(
+        root,
+        c".",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    let mut stack = vec![Level {
+        id,
+        name: name.to_owned(),
+        skip: HashSet::new(),
+    }];
+    while let Some(top) = stack.last_mut() {
+        if Instant::now() >= deadline {
+            park(base, &cur, &stack);
+            return;
+        }
+        let names = read_names(&cur, &top.skip).unwrap_or_default();
+        if names.is_empty() {
+            // This directory is as empty as it gets: remove it from its
+            // parent and continue there.
+            let done = stack.pop();
+            let Some(parent) = stack.last_mut() else {
+                let _ = nix::unistd::unlinkat(base, name, UnlinkatFlags::RemoveDir);
+                return;
+            };
+            let Ok(up) = nix::fcntl::openat(
+                &cur,
+                c"..",
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            ) else {
+                return;
+            };
+            // Moved meanwhile: `..` is somewhere else. Stop.
+            if ident_of(&up) != Some(parent.id) {
+                return;
+            }
+            if let Some(done) = done {
+                if nix::unistd::unlinkat(&up, done.name.as_c_str(), UnlinkatFlags::RemoveDir)
+                    .is_err()
+                {
+                    parent.skip.insert(done.name);
+                }
+            }
+            cur = up;
+            continue;
+        }
+        let mut down = None;
+        for n in names {
+            let Some(seen @ (nid, is_dir, _)) = ident_at(&cur, &n) else {
+                top.skip.insert(n);
+                continue;
+            };
+            if !is_dir {
+                if nix::unistd::unlinkat(&cur, n.as_c_str(), UnlinkatFlags::NoRemoveDir).is_err() {
+                    top.skip.insert(n);
+                }
+                continue;
+            }
+            // Another mount (a mount point, a bind mount): not ours to empty.
+            if nid.dev != id.dev || nid.mnt != id.mnt {
+                top.skip.insert(n);
+                continue;
+            }
+            match open_seen_dir_at(&cur, &n, seen) {
+                Some((fd, nid)) => {
+                    down = Some((fd, nid, n));
+                    break;
+                }
+                None => {
+                    top.skip.insert(n);
+                }
+            }
+        }
+        if let Some((fd, nid, n)) = down {
+            stack.push(Level {
+                id: nid,
+                name: n,
+                skip: HashSet::new(),
+            });
+            cur = fd;
         }
     }
 }

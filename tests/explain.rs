@@ -1087,3 +1087,51 @@ fn another_runs_tmpdir_is_denied_as_why_says() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// `..` after `$TMPDIR` climbs out of the run directory, for `why` as for
+/// the kernel: `$TMPDIR/../../FILE` is the shared temporary directory (not
+/// granted), and deleting `$TMPDIR/..` (the base holding every run) is
+/// denied. Each is checked against the real sandbox, with a control.
+#[test]
+fn why_resolves_dotdot_after_the_tmpdir_placeholder() {
+    let env = env_with_extras();
+    // The base nono uses: <TMPDIR or /tmp>/nono-<uid>; two levels up is
+    // the TMPDIR root, shared.
+    let root = std::env::var_os("TMPDIR")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| "/tmp".into());
+    let root = fs::canonicalize(&root).unwrap();
+    let name = format!("nono-why-dotdot-{}.txt", std::process::id());
+    let target = root.join(&name);
+    fs::write(&target, SECRET).unwrap();
+    let rel = format!("$TMPDIR/../../{name}");
+
+    let (doc, code) = why_json(&env, &[], "read", &rel);
+    assert_eq!(
+        code, 1,
+        "why allows reading outside the run directory\n{doc:#}"
+    );
+    assert_eq!(doc["path"]["absolute"].as_str(), target.to_str(), "{doc:#}");
+    let run = env.sandboxed_sh(&[], &format!("cat \"{rel}\" && echo {OK}"));
+    assert!(!succeeded(&run), "{run}");
+    run.expect_stdout_lacks(SECRET);
+    // Control: the same file is readable without nono.
+    assert_eq!(read(&target), SECRET);
+
+    let (doc, code) = why_json(&env, &[], "delete", "$TMPDIR/..");
+    assert_eq!(code, 1, "why allows deleting the base directory\n{doc:#}");
+    // The kernel refuses it too: renaming the base away is a delete of its
+    // name (rmdir would fail anyway, the base is not empty).
+    let run = env.sandboxed_sh(
+        &[],
+        &format!(
+            "{PYTHON} -c 'import os,sys; os.rename(sys.argv[1], sys.argv[1] + \".moved\")' \"$TMPDIR/..\" && echo {OK}"
+        ),
+    );
+    assert!(!succeeded(&run), "{run}");
+    // Inside the run directory, `..` that stays inside is still TMPDIR.
+    let (doc, code) = why_json(&env, &[], "write", "$TMPDIR/a/../b");
+    assert_eq!(code, 0, "{doc:#}");
+    let _ = fs::remove_file(&target);
+}

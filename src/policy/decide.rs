@@ -169,6 +169,26 @@ impl TmpBase {
         self.base.join(TMPDIR_PLACEHOLDER)
     }
 
+    /// `$TMPDIR/rest` as the kernel will see it: `..` climbs out of the
+    /// run directory into the real base (canonical as far as it exists),
+    /// so `$TMPDIR/../../etc/shadow` is not mistaken for a path inside it.
+    /// Inside the run directory, which does not exist yet, names are
+    /// lexical.
+    pub fn resolve(&self, rest: &Path) -> PathBuf {
+        use std::path::Component;
+        let mut p = self.placeholder();
+        for c in rest.components() {
+            match c {
+                Component::ParentDir => {
+                    p.pop();
+                }
+                Component::Normal(n) => p.push(n),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+        paths::normalize_lexically(&p)
+    }
+
     /// The `run-*` directory `path` lies in, if any.
     fn run_dir_of(&self, path: &Path) -> Option<PathBuf> {
         let rest = path.strip_prefix(&self.base).ok()?;
@@ -318,7 +338,7 @@ pub fn decide(
     let policy = &policy;
 
     let absolute = match tmpdir_relative(raw) {
-        Some(rest) => paths::normalize_lexically(&tmp.placeholder().join(rest)),
+        Some(rest) => tmp.resolve(rest),
         None => paths::expand(raw, ctx)?,
     };
     // Delete removes the name itself: a symlink is removed, not followed.

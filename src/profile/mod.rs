@@ -168,10 +168,23 @@ fn read_capped(path: &Path) -> Result<String, ProfileError> {
         path: path.to_path_buf(),
         source,
     };
-    let f = std::fs::File::open(path).map_err(io)?;
-    // Checked on the open file, not the name: a fifo or device would block
-    // or never end.
-    if !f.metadata().map_err(io)?.is_file() {
+    use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+    // Refused by its name first, so a FIFO or device is never opened (an
+    // open of a FIFO blocks until a writer comes; a device open can have
+    // effects). A symlink to a regular file is fine: it is followed.
+    let before = std::fs::metadata(path).map_err(io)?;
+    if !before.is_file() {
+        return Err(ProfileError::NotAFile(path.to_path_buf()));
+    }
+    // Then opened without blocking and checked again on the open file: the
+    // name may have been replaced by a FIFO in between.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    let after = f.metadata().map_err(io)?;
+    if !after.is_file() || after.dev() != before.dev() || after.ino() != before.ino() {
         return Err(ProfileError::NotAFile(path.to_path_buf()));
     }
     let mut buf = Vec::new();

@@ -150,10 +150,13 @@ pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
         // After Landlock (which set no_new_privs), right before exec: the
         // filter also confines whatever nono still does, so nothing else
         // may happen in between.
+        use std::io::Write as _;
         let inputs = seccomp::Inputs::new(&policy.net, support.abi);
         if inputs.truncate_fallback {
             // Printed, not logged: without it a failing '>' is a mystery.
-            eprintln!(
+            // A failed write to stderr has nowhere to be reported.
+            let _ = writeln!(
+                std::io::stderr(),
                 "nono: warning: Landlock ABI {} cannot limit truncation to paths: opening with O_TRUNC is denied everywhere ('>' fails, '>>' works); Linux 6.2 lifts this",
                 support.abi
             );

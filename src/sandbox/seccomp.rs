@@ -2,8 +2,8 @@
 //!
 //! Landlock mediates paths, TCP ports and (ABI 6) scopes. It does not see
 //! socket families (UDP, raw, MPTCP, SCTP, netlink, vsock, ...), io_uring,
-//! terminal ioctls on the inherited tty, the kernel keyring, nor, before
-//! ABI 3, truncation. This module closes those doors with a deny-list
+//! terminal ioctls on the inherited tty, the kernel keyring, fallocate()
+//! modes that shorten or shift a file, nor, before ABI 3, truncation. This module closes those doors with a deny-list
 //! filter built by [`build`] (a pure function of the policy and the ABI,
 //! unit-tested) and compiled with `seccompiler` (pure Rust, maintained by
 //! the Firecracker project: no C library to link, the same code that
@@ -148,6 +148,8 @@ const O_CREAT: u32 = libc::O_CREAT as u32;
 const O_EXCL: u32 = libc::O_EXCL as u32;
 const S_ISUID: u32 = libc::S_ISUID;
 const S_ISGID: u32 = libc::S_ISGID;
+const FALLOC_FL_COLLAPSE_RANGE: u32 = libc::FALLOC_FL_COLLAPSE_RANGE as u32;
+const FALLOC_FL_INSERT_RANGE: u32 = libc::FALLOC_FL_INSERT_RANGE as u32;
 /// fchmodat2 (Linux 6.6); the same number on every architecture.
 const SYS_FCHMODAT2: libc::c_long = 452;
 /// x32 system calls are x86_64 numbers with this bit set.
@@ -364,6 +366,29 @@ pub fn build(inp: Inputs) -> FilterSpec {
     eperm.push(rule("fchmodat", libc::SYS_fchmodat, sugid(2), why_sugid));
     eperm.push(rule("fchmodat2", SYS_FCHMODAT2, sugid(2), why_sugid));
     eperm.push(rule("mknodat", libc::SYS_mknodat, sugid(2), why_sugid));
+
+    // fallocate() modes that move data and change a file's length:
+    // COLLAPSE_RANGE cuts a range out (a 1 MiB file became 4 KiB without
+    // --allow-delete), INSERT_RANGE shifts everything after the offset.
+    // Landlock's TRUNCATE right does not cover fallocate(), and seccomp sees
+    // only the descriptor, not its path, so they are refused everywhere,
+    // the private TMPDIR and --allow-delete paths included (documented).
+    // PUNCH_HOLE and ZERO_RANGE zero bytes in place without shortening the
+    // file: the same as overwriting in place, which a write grant allows.
+    let falloc_why = "FALLOC_FL_COLLAPSE_RANGE/INSERT_RANGE change a file's length around Landlock's truncation check";
+    eperm.push(rule(
+        "fallocate",
+        libc::SYS_fallocate,
+        vec![
+            vec![masked(
+                1,
+                FALLOC_FL_COLLAPSE_RANGE,
+                FALLOC_FL_COLLAPSE_RANGE,
+            )],
+            vec![masked(1, FALLOC_FL_INSERT_RANGE, FALLOC_FL_INSERT_RANGE)],
+        ],
+        falloc_why,
+    ));
 
     // --- truncation before Landlock ABI 3 ---------------------------------
     // openat2 keeps its flags and mode behind a pointer, out of seccomp's

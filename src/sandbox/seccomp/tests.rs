@@ -117,6 +117,7 @@ fn default_filter_is_exactly_the_default_guarantees() {
             "fchmodat",
             "fchmodat2",
             "mknodat",
+            "fallocate",
             "creat",
             "open",
             "openat",
@@ -416,4 +417,31 @@ fn setuid_and_setgid_bits_are_refused_other_modes_pass() {
     assert_eq!(call(&p, libc::SYS_fchmod, &[3, (1 << 40) | 0o644]), ALLOW);
     // openat2 hides its mode: it is not available, programs fall back.
     assert_eq!(call(&p, libc::SYS_openat2, &[]), ENOSYS);
+}
+
+#[test]
+fn fallocate_may_not_shorten_or_shift_a_file() {
+    for inp in [DEFAULT, BLOCK, PORTS] {
+        let p = progs(inp);
+        let fa = |mode: i32| call(&p, libc::SYS_fallocate, &[3, mode as u64, 0, 4096]);
+        assert_eq!(fa(libc::FALLOC_FL_COLLAPSE_RANGE), EPERM);
+        assert_eq!(fa(libc::FALLOC_FL_INSERT_RANGE), EPERM);
+        // Combined with other bits, and with garbage in the upper half.
+        assert_eq!(
+            call(
+                &p,
+                libc::SYS_fallocate,
+                &[3, (1 << 40) | libc::FALLOC_FL_COLLAPSE_RANGE as u64, 0, 1]
+            ),
+            EPERM
+        );
+        // Allocation, and zeroing in place (like an overwrite), pass.
+        assert_eq!(fa(0), ALLOW);
+        assert_eq!(fa(libc::FALLOC_FL_KEEP_SIZE), ALLOW);
+        assert_eq!(
+            fa(libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE),
+            ALLOW
+        );
+        assert_eq!(fa(libc::FALLOC_FL_ZERO_RANGE), ALLOW);
+    }
 }
