@@ -731,6 +731,20 @@ fn json_documents_match_the_documentation() {
             "--connect".into(),
             "443".into(),
         ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--env".into(),
+            "GITHUB_TOKEN".into(),
+        ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--allow-env".into(),
+            "GITHUB_*".into(),
+            "--env".into(),
+            "GITHUB_TOKEN".into(),
+        ],
     ] {
         let run = env.nono(&args);
         assert!(matches!(run.code(), Some(0 | 1)), "{run}");
@@ -749,7 +763,8 @@ fn json_documents_match_the_documentation() {
         );
     }
 
-    let run = env.nono([
+    // Planted secrets, one kept and one set: every `env` key shows up.
+    let mut cmd = env.command([
         "run",
         "--dry-run",
         "--json",
@@ -759,9 +774,15 @@ fn json_documents_match_the_documentation() {
         ".",
         "--allow-delete",
         ".",
+        "--allow-env",
+        "FOO_*",
+        "--env",
+        "BAR=1",
         "--",
         "true",
     ]);
+    cmd.env("GITHUB_TOKEN", "t").env("FOO_API_KEY", "k");
+    let run = Run::from(cmd);
     run.expect_ok();
     let dry = json_of(&run);
     let seen = check_against_docs("dry-run", std::slice::from_ref(&dry));

@@ -13,6 +13,7 @@ pub mod blocklist;
 mod carve;
 mod data;
 pub mod decide;
+pub mod env;
 pub mod net;
 pub mod paths;
 pub mod programs;

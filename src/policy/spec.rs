@@ -69,6 +69,8 @@ pub struct PolicySpec {
     pub search_path: Option<std::ffi::OsString>,
     /// Names of the profiles applied, outermost last (for display).
     pub profiles: Vec<String>,
+    /// The command's environment: `--allow-env`, `--env`, `--env-clear`.
+    pub env: super::env::EnvRequest,
 }
 
 impl PolicySpec {
