@@ -316,8 +316,11 @@ fn profiles_keep_their_own_keys_and_nothing_else() {
             .expect_stdout_lacks(value(removed))
             .expect_stdout_lacks(PLANTED[0].1);
         assert!(!run.stderr().contains("nono-marker"), "{run}");
-        let _ = removed;
     }
+
+    env.nono(["profile", "show", "codex"])
+        .expect_ok()
+        .expect_stdout_has("environment kept: OPENAI_API_KEY, CODEX_API_KEY");
 
     // A user profile: allow, set and clear, with errors naming file and line.
     let p = env.root.join("mine.toml");
