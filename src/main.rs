@@ -447,7 +447,10 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         let (spec, _) = spec_from_args(&with, &ctx, profile::CreateDirs::No)?;
         Ok(Policy::build(&spec, &ctx)?)
     };
-    let policy = build(&[])?;
+    // What build(&[]) gives, keeping the request for the environment and
+    // the command's PATH.
+    let (spec, _) = spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
+    let policy = Policy::build(&spec, &ctx)?;
     if let Some(name) = questions.first() {
         if questions.len() > 1
             || args.path.is_some()
@@ -464,7 +467,6 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
                 ],
             ));
         }
-        let (spec, _) = spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
         let (env_policy, _) = env_plan(&spec)?;
         let e = env_policy.decide(name, std::env::var_os(name).as_deref());
         if args.json {
@@ -476,7 +478,7 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::from(if removed { 1 } else { 0 }));
     }
     if let Some(name) = &args.command {
-        return why_command(&policy, name, &ctx, args.json);
+        return why_command(&policy, name, spec.search_path.as_deref(), &ctx, args.json);
     }
     let net_op = match (args.connect, args.bind) {
         (Some(p), _) => Some(policy::net::NetOp::Connect(p)),
@@ -598,11 +600,11 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
 fn why_command(
     policy: &Policy,
     name: &OsString,
+    path_var: Option<&std::ffi::OsStr>,
     ctx: &Context,
     json: bool,
 ) -> Result<ExitCode, Failure> {
-    let path_var = std::env::var_os("PATH");
-    let found = exec::resolve(std::slice::from_ref(name), path_var.as_deref(), &ctx.cwd).ok();
+    let found = exec::resolve(std::slice::from_ref(name), path_var, &ctx.cwd).ok();
     let block = match &found {
         Some(cmd) => policy.commands.check_file(name, &cmd.resolved),
         None => policy.commands.check_name(name),

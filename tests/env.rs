@@ -518,4 +518,10 @@ fn path_set_with_env_is_where_the_command_is_looked_up() {
     // Control: with nono's PATH it is not found.
     env.nono(["run", "--read", bin.to_str().unwrap(), "--", "only-here"])
         .expect_code(127);
+    // why --command looks where run looks.
+    env.nono(["why", "--env", &path, "--command", "only-here"])
+        .expect_ok()
+        .expect_stdout_has(&format!("found: {}", sh_path(&bin.join("only-here"))));
+    env.nono(["why", "--command", "only-here"])
+        .expect_stdout_has("not found in PATH");
 }
