@@ -256,7 +256,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     };
     profile::defer_path_checks(true);
     let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
-    let env_plan = env_plan(&spec)?;
+    let (env_policy, env_plan) = env_plan(&spec)?;
     let mut policy = match Policy::build(&spec, &ctx) {
         Ok(p) => p,
         Err(e @ policy::PolicyError::NotFound(_)) if !args.policy.profile.is_empty() => {
@@ -300,7 +300,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect::<Vec<_>>());
-            doc["env"] = explain::env_json(&env_plan.1, &env_plan.0);
+            doc["env"] = explain::env_json(&env_plan, &env_policy);
             print!("{}", explain::to_json_text(&doc));
         } else {
             let style = output::Style::for_stdout();
@@ -309,7 +309,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref())
             );
             print!("{}", explain::enforcement(&guarantees));
-            print!("{}", explain::env_section(&env_plan.1, &env_plan.0));
+            print!("{}", explain::env_section(&env_plan, &env_policy));
             if !created.is_empty() {
                 let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
                 println!();
@@ -350,7 +350,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         tracing::debug!(dropped, "capabilities");
     }
 
-    let env = env_plan.1.command_env(&run_dir.path);
+    let env = env_plan.command_env(&run_dir.path);
     let err = exec::exec(&cmd, &env);
     // exec returned: the command did not start. Keep the lock descriptor
     // alive until here so the directory is not cleaned up under us.
