@@ -683,6 +683,36 @@ mod tests {
         assert!(d.keep().contains(&"LC_*".to_string()));
     }
 
+    /// SPEC.md's table of secret patterns is the data file, group by group.
+    #[test]
+    fn spec_lists_exactly_the_data() {
+        let f: EnvFile = toml::from_str(ENV_TOML).unwrap();
+        let spec = include_str!("../../SPEC.md");
+        let section = spec
+            .split("## 20. ")
+            .nth(1)
+            .expect("SPEC.md has section 20");
+        let rows: Vec<(String, Vec<String>)> = section
+            .lines()
+            .filter(|l| l.starts_with("| ") && l.contains('`'))
+            .take_while(|l| !l.is_empty())
+            .map(|l| {
+                let cells: Vec<&str> = l.trim_matches('|').split(" | ").collect();
+                let patterns = cells[1]
+                    .split(", ")
+                    .map(|p| p.trim().trim_matches('`').to_string())
+                    .collect();
+                (cells[0].trim().to_string(), patterns)
+            })
+            .collect();
+        let data: Vec<(String, Vec<String>)> = f
+            .secret
+            .iter()
+            .map(|g| (g.category.clone(), g.patterns.clone()))
+            .collect();
+        assert_eq!(rows, data, "SPEC.md §20 and data/env.toml disagree");
+    }
+
     #[test]
     fn globs() {
         assert!(glob(b"*", b""));
