@@ -128,14 +128,18 @@ pub struct EnvRequest {
 }
 
 impl EnvRequest {
-    /// Parses one `--env NAME=VALUE`.
+    /// Parses one `--env NAME=VALUE`. The error never repeats the
+    /// argument: a mistyped one may be a bare secret (`--env $TOKEN`).
     pub fn set_arg(&mut self, arg: &OsStr, source: Source) -> Result<(), EnvError> {
         let bytes = arg.as_bytes();
         let Some(eq) = bytes.iter().position(|b| *b == b'=') else {
-            return Err(EnvError::NoValue(lossy(bytes)));
+            return Err(EnvError::NoValue);
         };
         let name = &bytes[..eq];
-        check_name(name)?;
+        check_name(name).map_err(|e| match e {
+            EnvError::BadName(_) => EnvError::BadSetName,
+            other => other,
+        })?;
         self.set.push(SetRequest {
             name: lossy(name),
             value: OsStr::from_bytes(&bytes[eq + 1..]).to_os_string(),
@@ -161,12 +165,16 @@ fn lossy(b: &[u8]) -> String {
 /// Why an environment request is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
-    #[error("--env '{0}': expected NAME=VALUE")]
-    NoValue(String),
+    #[error("--env: expected NAME=VALUE")]
+    NoValue,
+    #[error(
+        "--env: invalid variable name: use letters, digits and '_', not starting with a digit"
+    )]
+    BadSetName,
     #[error("invalid environment variable name '{0}': use letters, digits and '_', not starting with a digit")]
     BadName(String),
-    #[error("invalid --allow-env pattern '{0}': use a variable name, optionally with '*' and '?'")]
-    BadPattern(String),
+    #[error("invalid --allow-env pattern: use a variable name, optionally with '*' and '?'")]
+    BadPattern,
     #[error("{0} cannot be set or kept: nono sets it to the run's private temporary directory")]
     TmpVar(String),
     #[error("built-in environment data: {0}")]
@@ -176,9 +184,10 @@ pub enum EnvError {
 impl EnvError {
     pub fn hints(&self) -> Vec<String> {
         match self {
-            EnvError::NoValue(n) => vec![format!(
-                "to pass {n} from nono's environment unchanged: --allow-env {n}"
-            )],
+            EnvError::NoValue | EnvError::BadSetName | EnvError::BadPattern => vec![
+                "the argument is not repeated here: it may hold a secret".into(),
+                "to pass a variable from nono's environment unchanged: --allow-env NAME".into(),
+            ],
             EnvError::TmpVar(_) => {
                 vec![
                     "write temporary files under $TMPDIR; grant other directories with --allow"
@@ -211,7 +220,7 @@ pub fn check_pattern(p: &str) -> Result<(), EnvError> {
         && p.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'*' | b'?'));
     if !ok {
-        return Err(EnvError::BadPattern(p.to_string()));
+        return Err(EnvError::BadPattern);
     }
     if TMP_VARS.contains(&p) {
         return Err(EnvError::TmpVar(p.to_string()));
@@ -934,12 +943,12 @@ mod tests {
         for bad in ["=1", "1X=1", "A-B=1", "A B=1", "É=1"] {
             assert!(matches!(
                 EnvRequest::default().set_arg(OsStr::new(bad), Source::Flag("--env")),
-                Err(EnvError::BadName(_))
+                Err(EnvError::BadSetName)
             ));
         }
         assert!(matches!(
             EnvRequest::default().set_arg(OsStr::new("NAME"), Source::Flag("--env")),
-            Err(EnvError::NoValue(_))
+            Err(EnvError::NoValue)
         ));
         assert!(matches!(
             EnvRequest::default().set_arg(OsStr::new("TMPDIR=/x"), Source::Flag("--env")),
