@@ -350,6 +350,23 @@ fn profiles_keep_their_own_keys_and_nothing_else() {
     nono(&env, &["run", "-p", p.to_str().unwrap(), "--", "true"])
         .expect_nono_error("mine.toml:2:")
         .expect_stderr_has("env.allow");
+    // A secret is never expanded into a rule path (which --dry-run prints).
+    std::fs::write(&p, "[filesystem]\nread = [\"/tmp/${GITHUB_TOKEN}?\"]\n").unwrap();
+    for args in [
+        vec!["run", "-p", p.to_str().unwrap(), "--", "true"],
+        vec!["run", "--dry-run", "-p", p.to_str().unwrap(), "--", "true"],
+    ] {
+        let run = nono(&env, &args);
+        run.expect_nono_error("mine.toml:2:")
+            .expect_stderr_has("$GITHUB_TOKEN is not expanded");
+        expect_no_marker(&run);
+    }
+    std::fs::write(
+        &p,
+        "[filesystem]\nread = [\"/tmp/$NONO_TEST_PLAIN_SETTING?\"]\n",
+    )
+    .unwrap();
+    nono(&env, &["run", "-p", p.to_str().unwrap(), "--", "true"]).expect_ok();
     std::fs::write(&p, "[env]\nkeep = [\"X\"]\n").unwrap();
     nono(&env, &["run", "-p", p.to_str().unwrap(), "--", "true"]).expect_nono_error("keep");
 }

@@ -88,6 +88,11 @@ impl EnvData {
         &self.keep
     }
 
+    /// Whether a secret pattern matches NAME.
+    pub fn is_secret_name(&self, name: &[u8]) -> bool {
+        self.secret(name).is_some()
+    }
+
     /// The secret pattern NAME matches (case-insensitively), if any.
     fn secret(&self, name: &[u8]) -> Option<(&str, &str)> {
         let upper = name.to_ascii_uppercase();
