@@ -27,6 +27,8 @@ Examples:
       denied by delete protection, and the option that lifts it
   nono why --op write '$TMPDIR/scratch'
       the run's private temporary directory (quote it: nono expands it)
+  nono why --env GITHUB_TOKEN
+      removed from the command's environment, and the pattern that matched
 
 Exit status: 0 allowed, 1 denied, 125 error.";
 
@@ -142,6 +144,19 @@ pub struct PolicyArgs {
     /// Add NAME to the command blocklist (blocked for the command and every process it starts)
     #[arg(long = "block-command", value_name = "NAME")]
     pub block_command: Vec<String>,
+
+    /// Pass the variable NAME (or every name matching GLOB) although it looks like a secret
+    #[arg(long = "allow-env", value_name = "NAME|GLOB")]
+    pub allow_env: Vec<String>,
+
+    /// Set the variable NAME to VALUE for the command (VALUE shows in process listings);
+    /// `why --env NAME` asks whether NAME reaches the command
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<OsString>,
+
+    /// Pass only PATH, HOME, USER, LOGNAME, SHELL, TERM, COLORTERM, NO_COLOR, LANG, LC_*, TZ (and --allow-env/--env ones)
+    #[arg(long = "env-clear")]
+    pub env_clear: bool,
 }
 
 #[derive(Debug, Args)]
@@ -200,7 +215,7 @@ pub struct WhyArgs {
 
     /// The path to ask about ('$TMPDIR/...' means the run's private
     /// temporary directory)
-    #[arg(value_name = "PATH", required_unless_present_any = ["command", "connect", "bind"])]
+    #[arg(value_name = "PATH", required_unless_present_any = ["command", "connect", "bind", "env"])]
     pub path: Option<PathBuf>,
 }
 

@@ -120,6 +120,13 @@ impl From<profile::ProfileError> for Failure {
     }
 }
 
+impl From<policy::env::EnvError> for Failure {
+    fn from(e: policy::env::EnvError) -> Failure {
+        let hints = e.hints();
+        Failure::new(125, e, hints)
+    }
+}
+
 impl From<tmpdir::TmpError> for Failure {
     fn from(e: tmpdir::TmpError) -> Failure {
         let hints = e.hints();
@@ -289,9 +296,22 @@ fn spec_from_args(
             source: Source::Flag("--block-command"),
         });
     }
-    // The command inherits nono's PATH: its directories are where it finds
-    // programs, so they are scanned for blocked ones.
-    spec.search_path = std::env::var_os("PATH");
+    for pattern in &args.allow_env {
+        spec.env.allow.push(policy::env::AllowRequest {
+            pattern: pattern.clone(),
+            source: Source::Flag("--allow-env"),
+        });
+    }
+    for arg in &args.env {
+        spec.env.set_arg(arg, Source::Flag("--env"))?;
+    }
+    if args.env_clear && spec.env.clear.is_none() {
+        spec.env.clear = Some(Source::Flag("--env-clear"));
+    }
+    // The command's PATH (nono's, unless --env sets it): its directories
+    // are where the command finds programs, so they are scanned for
+    // blocked ones, and COMMAND is looked up in it.
+    spec.search_path = spec.env.command_path(std::env::var_os("PATH"));
     Ok((spec, created))
 }
 
@@ -305,6 +325,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     };
     profile::defer_path_checks(true);
     let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
+    let (env_policy, env_plan) = env_plan(&spec)?;
     let mut policy = match Policy::build(&spec, &ctx) {
         Ok(p) => p,
         Err(e @ policy::PolicyError::NotFound(_)) if !args.policy.profile.is_empty() => {
@@ -317,8 +338,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         Err(e) => return Err(e.into()),
     };
     let invoked = args.command.first().cloned().unwrap_or_default();
-    let path_var = std::env::var_os("PATH");
-    let cmd = match exec::resolve(&args.command, path_var.as_deref(), &ctx.cwd) {
+    let cmd = match exec::resolve(&args.command, spec.search_path.as_deref(), &ctx.cwd) {
         Ok(cmd) => cmd,
         Err(e) => {
             // A blocked name is refused even when no such program exists
@@ -349,12 +369,14 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect::<Vec<_>>());
+            doc["env"] = explain::env_json(&env_plan, &env_policy);
             out(explain::to_json_text(&doc))?;
         } else {
             let style = output::Style::for_stdout();
             let mut text =
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
             text.push_str(&explain::enforcement(&guarantees));
+            text.push_str(&explain::env_section(&env_plan, &env_policy));
             if !created.is_empty() {
                 let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
                 text.push_str(&format!(
@@ -395,7 +417,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         tracing::debug!(dropped, "capabilities");
     }
 
-    let env = command_env(&run_dir.path);
+    let env = env_plan.command_env(&run_dir.path);
     let err = exec::exec(&cmd, &env);
     // exec returned: the command did not start. Keep the lock descriptor
     // alive until here so the directory is not cleaned up under us.
@@ -412,17 +434,20 @@ fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandBlock
     )
 }
 
-/// The environment of the command: nono's own, with every temporary
-/// directory variable pointing at the private run directory.
-fn command_env(tmp: &std::path::Path) -> Vec<(OsString, OsString)> {
-    const TMP_VARS: [&str; 3] = ["TMPDIR", "TMP", "TEMP"];
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| !TMP_VARS.iter().any(|t| k == t))
-        .collect();
-    for t in TMP_VARS {
-        env.push((t.into(), tmp.as_os_str().to_os_string()));
+/// The command's environment, decided from nono's: see `policy::env`.
+/// Logs names only, never values.
+fn env_plan(spec: &PolicySpec) -> Result<(policy::env::EnvPolicy, policy::env::EnvPlan), Failure> {
+    let env_policy = policy::env::EnvPolicy::new(policy::env::EnvData::builtin()?, &spec.env)?;
+    let inherited: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let plan = policy::env::build(&inherited, &env_policy);
+    for e in plan
+        .entries
+        .iter()
+        .filter(|e| e.action != policy::env::Action::Kept)
+    {
+        tracing::debug!(name = %output::path(std::path::Path::new(&e.name)), action = e.action.name(), reason = e.reason.code(), "environment");
     }
-    env
+    Ok((env_policy, plan))
 }
 
 fn kernel_view(policy: &Policy) -> explain::KernelView {
@@ -467,9 +492,14 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
 }
 
 /// `nono why`: exit 0 when allowed, 1 when denied, 125 on error.
-fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
+fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     use policy::decide::{self, GrantFlag, TmpBase};
     let ctx = Context::from_process()?;
+    // `--env NAME=VALUE` is a policy option; `--env NAME` is the question.
+    let (questions, sets): (Vec<OsString>, Vec<OsString>) = std::mem::take(&mut args.policy.env)
+        .into_iter()
+        .partition(|a| !a.as_encoded_bytes().contains(&b'='));
+    args.policy.env = sets;
     // The policy `run` would build from the same options, optionally with
     // extra grants: used to check a suggestion before offering it.
     let build = |extra: &[(GrantFlag, std::path::PathBuf)]| -> Result<Policy, Failure> {
@@ -484,9 +514,38 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
         let (spec, _) = spec_from_args(&with, &ctx, profile::CreateDirs::No)?;
         Ok(Policy::build(&spec, &ctx)?)
     };
-    let policy = build(&[])?;
+    // What build(&[]) gives, keeping the request for the environment and
+    // the command's PATH.
+    let (spec, _) = spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
+    let policy = Policy::build(&spec, &ctx)?;
+    if let Some(name) = questions.first() {
+        if questions.len() > 1
+            || args.path.is_some()
+            || args.command.is_some()
+            || args.connect.is_some()
+            || args.bind.is_some()
+        {
+            return Err(Failure::new(
+                125,
+                "ask one question at a time: --env NAME, or a PATH, --command, --connect or --bind",
+                vec![
+                    "--env NAME=VALUE (with '=') sets a variable for the sandbox asked about"
+                        .into(),
+                ],
+            ));
+        }
+        let (env_policy, _) = env_plan(&spec)?;
+        let e = env_policy.decide(name, std::env::var_os(name).as_deref());
+        if args.json {
+            out(explain::to_json_text(&explain::why_env_json(&e)))?;
+        } else {
+            out(explain::why_env(&e, output::Style::for_stdout()))?;
+        }
+        let removed = e.action == policy::env::Action::Removed;
+        return Ok(ExitCode::from(if removed { 1 } else { 0 }));
+    }
     if let Some(name) = &args.command {
-        return why_command(&policy, name, &ctx, args.json);
+        return why_command(&policy, name, spec.search_path.as_deref(), &ctx, args.json);
     }
     let net_op = match (args.connect, args.bind) {
         (Some(p), _) => Some(policy::net::NetOp::Connect(p)),
@@ -607,11 +666,11 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
 fn why_command(
     policy: &Policy,
     name: &OsString,
+    path_var: Option<&std::ffi::OsStr>,
     ctx: &Context,
     json: bool,
 ) -> Result<ExitCode, Failure> {
-    let path_var = std::env::var_os("PATH");
-    let found = exec::resolve(std::slice::from_ref(name), path_var.as_deref(), &ctx.cwd).ok();
+    let found = exec::resolve(std::slice::from_ref(name), path_var, &ctx.cwd).ok();
     let block = match &found {
         Some(cmd) => policy.commands.check_file(name, &cmd.resolved),
         None => policy.commands.check_name(name),

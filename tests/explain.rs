@@ -731,6 +731,20 @@ fn json_documents_match_the_documentation() {
             "--connect".into(),
             "443".into(),
         ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--env".into(),
+            "GITHUB_TOKEN".into(),
+        ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--allow-env".into(),
+            "GITHUB_*".into(),
+            "--env".into(),
+            "GITHUB_TOKEN".into(),
+        ],
     ] {
         let run = env.nono(&args);
         assert!(matches!(run.code(), Some(0 | 1)), "{run}");
@@ -750,6 +764,7 @@ fn json_documents_match_the_documentation() {
     }
 
     // The work directory on PATH and granted: a writable PATH directory.
+    // Planted secrets, one kept and one set: every `env` key shows up.
     let mut cmd = env.command([
         "run",
         "--dry-run",
@@ -760,10 +775,15 @@ fn json_documents_match_the_documentation() {
         ".",
         "--allow-delete",
         ".",
+        "--allow-env",
+        "FOO_*",
+        "--env",
+        "BAR=1",
         "--",
         "true",
     ]);
     cmd.env("PATH", format!("{}:/usr/bin:/bin", env.work.display()));
+    cmd.env("GITHUB_TOKEN", "t").env("FOO_API_KEY", "k");
     let run = Run::from(cmd);
     run.expect_ok();
     let dry = json_of(&run);

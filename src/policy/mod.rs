@@ -15,6 +15,7 @@ mod data;
 pub mod decide;
 mod git;
 mod mounts;
+pub mod env;
 pub mod net;
 pub mod paths;
 pub mod programs;

@@ -74,6 +74,8 @@ pub struct PolicySpec {
     /// Leave `.git/config` and `.git/hooks` of existing repositories
     /// writable (`--allow-git-config`, `filesystem.allow_git_config`).
     pub allow_git_config: bool,
+    /// The command's environment: `--allow-env`, `--env`, `--env-clear`.
+    pub env: super::env::EnvRequest,
 }
 
 impl PolicySpec {

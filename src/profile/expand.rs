@@ -8,6 +8,9 @@
 //! without a default is an error naming it: an empty `$XDG_CONFIG_HOME`
 //! silently turning `$XDG_CONFIG_HOME/x` into `/x` would grant the wrong
 //! directory. `~` is left in place for the policy's own path expansion.
+//! A variable whose name matches a secret pattern (`policy::env`) is never
+//! expanded: its value would end up in rule paths that `--dry-run`, `why`
+//! and error messages print.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -42,6 +45,7 @@ pub fn process_env(name: &str) -> Option<OsString> {
 pub enum ExpandError {
     Unset(String),
     BadSyntax(String),
+    Secret(String),
 }
 
 impl std::fmt::Display for ExpandError {
@@ -52,8 +56,30 @@ impl std::fmt::Display for ExpandError {
                 "variable ${n} is not set (or empty); use ${{{n}:-default}} to give a default"
             ),
             ExpandError::BadSyntax(m) => f.write_str(m),
+            ExpandError::Secret(n) => write!(
+                f,
+                "${n} is not expanded in a path: its name matches a secret pattern, and rule paths are printed"
+            ),
         }
     }
+}
+
+/// Refuses NAME when the environment filter treats it as a secret.
+/// `CWD` and `HOME` are nono's own values, never secrets.
+fn refuse_secret(name: &str) -> Result<(), ExpandError> {
+    static DATA: std::sync::OnceLock<Option<crate::policy::env::EnvData>> =
+        std::sync::OnceLock::new();
+    let data = DATA.get_or_init(|| crate::policy::env::EnvData::builtin().ok());
+    // Without the data (a build defect, caught by its unit test), refuse:
+    // expanding an unknown variable could print a secret.
+    let secret = match data {
+        Some(d) => d.is_secret_name(name.as_bytes()),
+        None => true,
+    };
+    if secret && name != "CWD" && name != "HOME" {
+        return Err(ExpandError::Secret(name.into()));
+    }
+    Ok(())
 }
 
 fn is_name_start(c: u8) -> bool {
@@ -92,6 +118,7 @@ pub fn expand(raw: &str, vars: &Vars<'_>) -> Result<PathBuf, ExpandError> {
                     None => (inner, None),
                 };
                 check_name(name)?;
+                refuse_secret(name)?;
                 match (vars.get(name), default) {
                     (Some(v), _) => out.extend_from_slice(v.as_bytes()),
                     (None, Some(d)) => out.extend_from_slice(d.as_bytes()),
@@ -104,6 +131,7 @@ pub fn expand(raw: &str, vars: &Vars<'_>) -> Result<PathBuf, ExpandError> {
                     i += 1;
                 }
                 let name = &raw[start..i];
+                refuse_secret(name)?;
                 match vars.get(name) {
                     Some(v) => out.extend_from_slice(v.as_bytes()),
                     None => return Err(ExpandError::Unset(name.into())),

@@ -23,6 +23,11 @@
 //! [commands]
 //! allow = ["rm"]                     # off the blocklist
 //! block = ["curl"]                   # onto the blocklist
+//!
+//! [env]
+//! allow = ["ANTHROPIC_API_KEY"]      # like --allow-env (names or globs)
+//! set = { NODE_ENV = "test" }        # like --env NAME=VALUE
+//! clear = false                      # true: like --env-clear
 //! ```
 
 use std::fmt;
@@ -51,6 +56,8 @@ pub struct ProfileFile {
     pub network: Network,
     #[serde(default)]
     pub commands: Commands,
+    #[serde(default)]
+    pub env: Env,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +103,18 @@ pub struct Commands {
     pub allow: Vec<Spanned<String>>,
     #[serde(default)]
     pub block: Vec<Spanned<String>>,
+}
+
+/// The command's environment (see `policy::env`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Env {
+    #[serde(default)]
+    pub allow: Vec<Spanned<String>>,
+    /// Literal values (no expansion), by name.
+    #[serde(default)]
+    pub set: std::collections::BTreeMap<String, Spanned<String>>,
+    pub clear: Option<bool>,
 }
 
 /// `extends = "a"` or `extends = ["a", "b"]`.
@@ -248,9 +267,16 @@ bind = [8080]
 [commands]
 allow = ["rm"]
 block = ["curl"]
+[env]
+allow = ["A_*"]
+set = { B = "1" }
+clear = true
 "#,
         )
         .unwrap();
+        assert_eq!(p.env.allow[0].get_ref(), "A_*");
+        assert_eq!(p.env.set["B"].get_ref(), "1");
+        assert_eq!(p.env.clear, Some(true));
         assert_eq!(p.extends.unwrap().into_inner().0, vec!["base"]);
         assert_eq!(p.filesystem.allow[0].get_ref(), "$CWD");
         assert_eq!(*p.network.connect[0].get_ref(), 443);

@@ -12,8 +12,9 @@
 //! Merge order: the profiles a profile extends come first (depth-first, in
 //! the listed order, each profile once), then the profile itself, then the
 //! next `-p`, then the command-line flags. Everything adds up: grants are
-//! unions, `network.block` is sticky (nothing can turn it off again), port
-//! and command lists are unions.
+//! unions, `network.block` and `env.clear` are sticky (nothing can turn
+//! them off again), port, command and `env.allow` lists are unions, and a
+//! later `env.set` of a name replaces an earlier one.
 
 pub mod expand;
 pub mod format;
@@ -257,6 +258,7 @@ impl ProfileFile {
             filesystem: Default::default(),
             network: Default::default(),
             commands: Default::default(),
+            env: Default::default(),
         }
     }
 }
@@ -514,9 +516,43 @@ pub fn apply(
                 });
             }
         }
+        apply_env(p, &mut spec.env)?;
         spec.profiles.push(p.name.clone());
     }
     Ok(missing)
+}
+
+/// The `[env]` table: checked here, where the file and line are known.
+fn apply_env(p: &Loaded, req: &mut crate::policy::env::EnvRequest) -> Result<(), ProfileError> {
+    use crate::policy::env;
+    let e = &p.file.env;
+    for a in &e.allow {
+        env::check_pattern(a.get_ref()).map_err(|err| p.error(a.span(), err.to_string()))?;
+        req.allow.push(env::AllowRequest {
+            pattern: a.get_ref().clone(),
+            source: source(p, "env.allow"),
+        });
+    }
+    for (name, value) in &e.set {
+        env::check_name(name.as_bytes()).map_err(|err| p.error(value.span(), err.to_string()))?;
+        if value.get_ref().contains('\0') {
+            return Err(p.error(
+                value.span(),
+                format!("the value of {name} contains a NUL byte"),
+            ));
+        }
+        req.set.push(env::SetRequest {
+            name: name.clone(),
+            value: value.get_ref().into(),
+            source: source(p, "env.set"),
+        });
+    }
+    // Sticky, like network.block: a later profile cannot hand back what an
+    // earlier one took away.
+    if e.clear == Some(true) && req.clear.is_none() {
+        req.clear = Some(source(p, "env.clear"));
+    }
+    Ok(())
 }
 
 /// Creates one `filesystem.create` directory if it is missing. Refuses a

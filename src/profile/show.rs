@@ -127,6 +127,22 @@ pub fn show(
             let _ = writeln!(s, "{label}: {}", names.join(", "));
         }
     }
+    let env = &spec.env;
+    if !env.allow.is_empty() {
+        let names: Vec<String> = env.allow.iter().map(|a| output::text(&a.pattern)).collect();
+        let _ = writeln!(s, "environment kept: {}", names.join(", "));
+    }
+    if !env.set.is_empty() {
+        let names: Vec<String> = env.set.iter().map(|v| output::text(&v.name)).collect();
+        let _ = writeln!(
+            s,
+            "environment set (values not shown): {}",
+            names.join(", ")
+        );
+    }
+    if let Some(src) = &env.clear {
+        let _ = writeln!(s, "environment cleared to the minimal set ({src})");
+    }
     s
 }
 
