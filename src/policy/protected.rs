@@ -58,6 +58,13 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             push(&mut out, &x.join("nono"), "nono configuration", false);
         }
     }
+    // The snapshot store (see undo::store::location), wherever
+    // XDG_STATE_HOME puts it.
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME").map(PathBuf::from) {
+        if x.is_absolute() {
+            push(&mut out, &x.join("nono"), "nono snapshots", false);
+        }
+    }
     out.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
     Ok(out)

@@ -69,6 +69,8 @@ pub struct PolicySpec {
     pub search_path: Option<std::ffi::OsString>,
     /// Names of the profiles applied, outermost last (for display).
     pub profiles: Vec<String>,
+    /// A profile asked for a snapshot (`snapshot = true`) before the run.
+    pub snapshot: bool,
 }
 
 impl PolicySpec {

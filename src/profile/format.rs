@@ -5,6 +5,7 @@
 //! name = "rust"                      # optional; must match the file name
 //! description = "cargo and rustc"
 //! extends = ["base"]                 # or a single string
+//! snapshot = true                    # record the write grants for `nono undo`
 //!
 //! [filesystem]                       # paths: ~, $VAR, ${VAR}, ${VAR:-default}, $CWD
 //! create = ["~/.app"]                # nono run makes these directories if missing
@@ -49,6 +50,9 @@ pub struct ProfileFile {
     pub network: Network,
     #[serde(default)]
     pub commands: Commands,
+    /// Take a snapshot of the write grants before the command starts
+    /// (`nono undo`); sticky like `network.block`.
+    pub snapshot: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -244,6 +244,7 @@ impl ProfileFile {
             filesystem: Default::default(),
             network: Default::default(),
             commands: Default::default(),
+            snapshot: None,
         }
     }
 }
@@ -478,6 +479,7 @@ pub fn apply(
                 });
             }
         }
+        spec.snapshot |= p.file.snapshot == Some(true);
         spec.profiles.push(p.name.clone());
     }
     Ok(missing)
