@@ -543,7 +543,7 @@ fn an_incomplete_snapshot_refuses_to_run_unless_best_effort() {
     }
     let locked = u.env.work.join("locked");
     fs::write(&locked, "x").unwrap();
-    fs::set_permissions(&locked, fs::Permissions::from_mode(0)).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
     u.nono([
         "run",
         "--snapshot",
