@@ -636,7 +636,7 @@ fn the_agent_profile_takes_a_snapshot_and_off_turns_it_off() {
         "-c",
         "find ./src -delete; find . -name '*.md' -delete",
     ]);
-    r.expect_ok().expect_stderr_has("nono: snapshot");
+    r.expect_ok().expect_stderr_has("nono snapshot ");
     assert!(!u.env.work.join("src").exists());
     u.nono(["undo", "restore"]).expect_ok();
     assert_same(&before, &u.record());

@@ -33,7 +33,8 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The line `nono run --snapshot` prints before the command starts.
+/// The line `nono run --snapshot` prints before the command starts. Not
+/// `nono:`, which starts only the lines of something that went wrong.
 pub fn snapshot_summary(w: &mut dyn Write, t: &Taken) -> io::Result<()> {
     let s = t
         .meta
@@ -49,7 +50,7 @@ pub fn snapshot_summary(w: &mut dyn Write, t: &Taken) -> io::Result<()> {
         });
     writeln!(
         w,
-        "nono: snapshot {} of {}: {}, {} copied, {} unchanged{}; undo with 'nono undo restore'",
+        "nono snapshot {} of {}: {}, {} copied, {} unchanged{}; undo with 'nono undo restore'",
         t.meta.id,
         plural(t.meta.grants.len() as u64, "write grant", "write grants"),
         plural(s.files, "file", "files"),
@@ -64,7 +65,7 @@ pub fn snapshot_summary(w: &mut dyn Write, t: &Taken) -> io::Result<()> {
     if t.pruned > 0 {
         writeln!(
             w,
-            "nono: retention removed the {} oldest",
+            "nono snapshot: retention removed the {} oldest",
             plural(t.pruned as u64, "run", "runs")
         )?;
     }
