@@ -24,6 +24,9 @@ pub struct Limits {
     pub max_bytes: u64,
     /// Directory names not descended into.
     pub skip_names: Vec<String>,
+    /// Flush the store to disk before a snapshot counts as taken
+    /// (`NONO_UNDO_SYNC=1`; see `Store::commit`).
+    pub durable: bool,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +70,7 @@ impl Limits {
             keep_runs: env_size("NONO_UNDO_KEEP_RUNS", DEFAULT_KEEP_RUNS as u64)? as usize,
             max_bytes: env_size("NONO_UNDO_MAX_BYTES", DEFAULT_MAX_BYTES)?,
             skip_names: skip.names,
+            durable: std::env::var("NONO_UNDO_SYNC").is_ok_and(|v| v == "1"),
         })
     }
 }

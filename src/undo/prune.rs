@@ -176,6 +176,7 @@ mod tests {
             keep_runs,
             max_bytes,
             skip_names: vec![],
+            durable: false,
         }
     }
 

@@ -52,14 +52,14 @@ pub fn take(store: &Store, req: &Request<'_>) -> Result<Taken, UndoError> {
     let previous = store.runs().map_err(sio)?;
     let tmp = store.begin(&id).map_err(sio)?;
     let result = take_into(store, req, &id, started_ms, &previous);
-    let (meta, manifests, missing, new_objects) = match result {
+    let (meta, manifests, missing, _new_objects) = match result {
         Ok(r) => r,
         Err(e) => {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
     };
-    if let Err(e) = store.commit(&tmp, &meta, &manifests, new_objects) {
+    if let Err(e) = store.commit(&tmp, &meta, &manifests, req.limits.durable) {
         let _ = fs::remove_dir_all(&tmp);
         return Err(sio(e));
     }

@@ -67,7 +67,7 @@ pub fn walk(root: &Path, limits: &Limits, protected: &[Protected]) -> Walk {
         }
     };
     let mut first = entry_from_meta(Vec::new(), &meta);
-    classify(&mut first, root, limits);
+    classify(&mut first, b"", limits);
     let descend = first.kind == Kind::Dir;
     w.entries.push(first);
     if !descend {
@@ -130,7 +130,7 @@ pub fn walk(root: &Path, limits: &Limits, protected: &[Protected]) -> Walk {
                 }
             }
             if e.skip == Skip::No {
-                classify(&mut e, &join(root, &rel), limits);
+                classify(&mut e, name.as_bytes(), limits);
             }
             let push_dir = e.kind == Kind::Dir && e.skip == Skip::No;
             w.entries.push(e);
@@ -144,10 +144,10 @@ pub fn walk(root: &Path, limits: &Limits, protected: &[Protected]) -> Walk {
 
 use std::os::unix::ffi::OsStringExt;
 
-fn classify(e: &mut Entry, abs: &Path, limits: &Limits) {
+/// Applies the skip rules to an entry named `name`.
+fn classify(e: &mut Entry, name: &[u8], limits: &Limits) {
     e.skip = match e.kind {
         Kind::Dir if !e.path.is_empty() => {
-            let name = abs.file_name().map(|n| n.as_bytes()).unwrap_or_default();
             if limits.skip_names.iter().any(|s| s.as_bytes() == name) {
                 Skip::Rebuildable
             } else {
