@@ -78,6 +78,50 @@ pub enum Command {
     /// List and show built-in and user profiles
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Snapshots taken by 'run --snapshot': list, diff, restore, prune
+    #[command(subcommand)]
+    Undo(UndoCommand),
+}
+
+/// `nono undo`. RUN is a run id from 'nono undo list' (or a unique prefix
+/// of one); without it, the newest run that covered the paths (or the
+/// current directory).
+#[derive(Debug, Subcommand)]
+pub enum UndoCommand {
+    /// Runs with snapshots, newest first: id, time, files changed since, command, grants
+    List,
+    /// What differs between a snapshot and now (exit 0: nothing, 1: differences)
+    Diff {
+        /// Print one JSON document instead of text
+        #[arg(long)]
+        json: bool,
+        #[arg(value_name = "RUN|PATH")]
+        args: Vec<PathBuf>,
+    },
+    /// Bring back deleted, modified and truncated files, symlinks and modes (exit 1: some paths not restored)
+    Restore {
+        /// Also remove what was created since the snapshot
+        #[arg(long)]
+        remove_new: bool,
+        /// Show what would be done; change nothing
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(value_name = "RUN|PATH")]
+        args: Vec<PathBuf>,
+    },
+    /// Apply the retention (newest 20 runs, 2 GiB of objects) and delete unused objects
+    Prune,
+}
+
+/// `--snapshot[=MODE]`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SnapshotArg {
+    /// Refuse to run the command unless everything is recorded
+    Strict,
+    /// Run with what could be recorded, and list what is missing
+    BestEffort,
+    /// No snapshot, even when a profile asks for one
+    Off,
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +215,10 @@ pub struct RunArgs {
     /// With --dry-run: print one JSON document instead of text
     #[arg(long, requires = "dry_run")]
     pub json: bool,
+    /// Record the write grants before the command starts, for 'nono undo' (MODE: strict, best-effort, off)
+    #[arg(long, value_name = "MODE", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "strict")]
+    pub snapshot: Option<SnapshotArg>,
+
     /// Keep the capabilities of a root caller (by default every capability is dropped)
     #[arg(long = "keep-caps")]
     pub keep_caps: bool,

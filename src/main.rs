@@ -10,6 +10,7 @@ mod profile;
 mod sandbox;
 mod setup;
 mod tmpdir;
+mod undo;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use clap::Parser;
 
 use cli::{
     Cli, Command, CompletionShell, CompletionsArgs, OpArg, PolicyArgs, ProfileCommand, RunArgs,
-    SetupArgs, WhyArgs,
+    SetupArgs, SnapshotArg, UndoCommand, WhyArgs,
 };
 use policy::{Access, Context, Op, Policy, PolicySpec, Source};
 
@@ -122,6 +123,13 @@ impl From<profile::ProfileError> for Failure {
 
 impl From<policy::env::EnvError> for Failure {
     fn from(e: policy::env::EnvError) -> Failure {
+        let hints = e.hints();
+        Failure::new(125, e, hints)
+    }
+}
+
+impl From<undo::UndoError> for Failure {
+    fn from(e: undo::UndoError) -> Failure {
         let hints = e.hints();
         Failure::new(125, e, hints)
     }
@@ -246,6 +254,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Completions(args) => completions(args),
         Command::Man => man(),
         Command::Profile(cmd) => profile_command(cmd),
+        Command::Undo(cmd) => undo_command(cmd),
     }
 }
 
@@ -326,6 +335,12 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     profile::defer_path_checks(true);
     let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
     let (env_policy, env_plan) = env_plan(&spec)?;
+    let snapshot = match args.snapshot {
+        Some(SnapshotArg::Strict) => Some(undo::Mode::Strict),
+        Some(SnapshotArg::BestEffort) => Some(undo::Mode::BestEffort),
+        Some(SnapshotArg::Off) => None,
+        None => spec.snapshot.then_some(undo::Mode::Strict),
+    };
     let mut policy = match Policy::build(&spec, &ctx) {
         Ok(p) => p,
         Err(e @ policy::PolicyError::NotFound(_)) if !args.policy.profile.is_empty() => {
@@ -370,6 +385,10 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect::<Vec<_>>());
             doc["env"] = explain::env_json(&env_plan, &env_policy);
+            doc["snapshot"] = match snapshot {
+                Some(mode) => undo::report::plan_json(&undo::app::plan(&policy)?, mode),
+                None => serde_json::Value::Null,
+            };
             out(explain::to_json_text(&doc))?;
         } else {
             let style = output::Style::for_stdout();
@@ -384,6 +403,13 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                     dirs.join(", ")
                 ));
             }
+            if let Some(mode) = snapshot {
+                let plans = undo::app::plan(&policy)?;
+                let mut buf = Vec::new();
+                undo::report::plan_text(&mut buf, &plans, mode, &undo::Limits::from_env()?)
+                    .map_err(undo::UndoError::Output)?;
+                text.push_str(&String::from_utf8_lossy(&buf));
+            }
             out(text)?;
         }
         return Ok(ExitCode::SUCCESS);
@@ -394,6 +420,11 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
 
     // Refuse before creating anything if this kernel cannot enforce it.
     sandbox::check(&policy)?;
+    // After the policy (the grants are known), before the sandbox and the
+    // command: the command replaces this process, nothing runs after it.
+    if let Some(mode) = snapshot {
+        undo::app::take_for_run(&policy, mode, &ctx.cwd, &args.command)?;
+    }
     let run_dir = tmpdir::create()?;
     // Rules are opened without following symlinks: bind the directory by
     // its canonical path, even when TMPDIR is reached through a symlink.
@@ -659,9 +690,29 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `nono why --command NAME`: the same checks `run` makes, plus what the
-/// kernel rules say about executing the file.
-/// `nono why --command NAME`: the same checks `run` makes, plus what the
+/// `nono undo ...`: exit 0, or 1 (diff: differences; restore: some paths
+/// not restored), 125 on error.
+fn undo_command(cmd: UndoCommand) -> Result<ExitCode, Failure> {
+    let ctx = Context::from_process()?;
+    let protected = policy::protected::load(&ctx)?;
+    let req = match cmd {
+        UndoCommand::List => undo::app::Request::List,
+        UndoCommand::Diff { json, args } => undo::app::Request::Diff { json, args },
+        UndoCommand::Restore {
+            remove_new,
+            dry_run,
+            args,
+        } => undo::app::Request::Restore {
+            remove_new,
+            dry_run,
+            args,
+        },
+        UndoCommand::Prune => undo::app::Request::Prune,
+    };
+    Ok(ExitCode::from(undo::app::run(req, &ctx, &protected)?))
+}
+
+/// `nono --command NAME`: the same checks `run` makes, plus what the
 /// kernel rules say about executing the file. Exit 0 not blocked, 1 blocked.
 fn why_command(
     policy: &Policy,

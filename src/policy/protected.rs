@@ -69,6 +69,13 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             push(&mut out, &q, category, read_only);
         }
     }
+    // The snapshot store (see undo::store::location), wherever
+    // XDG_STATE_HOME puts it.
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME").map(PathBuf::from) {
+        if x.is_absolute() {
+            push(&mut out, &x.join("nono"), "nono snapshots", false);
+        }
+    }
     finish(&mut out)?;
     Ok(out)
 }

@@ -76,6 +76,8 @@ pub struct PolicySpec {
     pub allow_git_config: bool,
     /// The command's environment: `--allow-env`, `--env`, `--env-clear`.
     pub env: super::env::EnvRequest,
+    /// A profile asked for a snapshot (`snapshot = true`) before the run.
+    pub snapshot: bool,
 }
 
 impl PolicySpec {

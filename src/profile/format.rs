@@ -5,6 +5,7 @@
 //! name = "rust"                      # optional; must match the file name
 //! description = "cargo and rustc"
 //! extends = ["base"]                 # or a single string
+//! snapshot = true                    # record the write grants for `nono undo`
 //!
 //! [filesystem]                       # paths: ~, $VAR, ${VAR}, ${VAR:-default}, $CWD
 //! create = ["~/.app"]                # nono run makes these directories if missing
@@ -58,6 +59,9 @@ pub struct ProfileFile {
     pub commands: Commands,
     #[serde(default)]
     pub env: Env,
+    /// Take a snapshot of the write grants before the command starts
+    /// (`nono undo`); sticky like `network.block`.
+    pub snapshot: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -259,6 +259,7 @@ impl ProfileFile {
             network: Default::default(),
             commands: Default::default(),
             env: Default::default(),
+            snapshot: None,
         }
     }
 }
@@ -517,6 +518,7 @@ pub fn apply(
             }
         }
         apply_env(p, &mut spec.env)?;
+        spec.snapshot |= p.file.snapshot == Some(true);
         spec.profiles.push(p.name.clone());
     }
     Ok(missing)
