@@ -185,7 +185,8 @@ fn spec_from_args(
         ctx,
         env: &profile::expand::process_env,
     };
-    let (mut spec, created) = profile::spec_for(&args.profile, &vars, create)?;
+    let (mut spec, created) =
+        profile::spec_for(&args.profile, args.auto_profile.as_deref(), &vars, create)?;
     for p in &args.allow {
         spec.grant(p, Access::READ_WRITE, Source::Flag("--allow"));
     }
@@ -226,8 +227,45 @@ fn spec_from_args(
     Ok((spec, created))
 }
 
-fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
+/// The known agent `argv` starts, and, when no profile was named and
+/// `--no-profile` was not given, its profile chosen for `policy`.
+fn choose_agent(
+    policy: &mut PolicyArgs,
+    argv: &[OsString],
+    ctx: &Context,
+) -> Option<profile::agents::Detected> {
+    let path_var = std::env::var_os("PATH");
+    let cmd = exec::resolve(argv, path_var.as_deref(), &ctx.cwd).ok()?;
+    let agent = profile::agents::detect(argv, &cmd.resolved, &ctx.cwd)?;
+    if policy.profile.is_empty() && !policy.no_profile {
+        policy.auto_profile = Some(agent.profile.to_string());
+    }
+    Some(agent)
+}
+
+/// The profiles' `[agent] args` for the agent the command is, inserted
+/// after its program (or script).
+fn insert_agent_args(
+    cmd: &mut exec::Command,
+    agent: Option<&profile::agents::Detected>,
+    spec: &PolicySpec,
+) -> Vec<String> {
+    let Some(agent) = agent else {
+        return Vec::new();
+    };
+    let Some((_, extra)) = spec.agent_args.iter().find(|(n, _)| n == agent.profile) else {
+        return Vec::new();
+    };
+    let at = agent.insert_at.min(cmd.argv.len());
+    cmd.argv
+        .splice(at..at, extra.iter().map(OsString::from))
+        .for_each(drop);
+    extra.clone()
+}
+
+fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
+    let agent = choose_agent(&mut args.policy, &args.command, &ctx);
     // Only a real run creates the directories profiles ask for.
     let create = if args.dry_run {
         profile::CreateDirs::No
@@ -238,7 +276,9 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
     let mut policy = match Policy::build(&spec, &ctx) {
         Ok(p) => p,
-        Err(e @ policy::PolicyError::NotFound(_)) if !args.policy.profile.is_empty() => {
+        Err(e @ policy::PolicyError::NotFound(_))
+            if !args.policy.profile.is_empty() || args.policy.auto_profile.is_some() =>
+        {
             // A profile may name it: load the profiles again with their
             // path checks, for an error that gives the file and line.
             profile::defer_path_checks(false);
@@ -266,6 +306,9 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
             return Err(f);
         }
     };
+    let mut cmd = cmd;
+    let inserted = insert_agent_args(&mut cmd, agent.as_ref(), &spec);
+    let auto = args.policy.auto_profile.clone();
     let block = policy.commands.check_file(&invoked, &cmd.resolved);
 
     if args.dry_run {
@@ -280,6 +323,12 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect::<Vec<_>>());
+            doc["agent"] = explain::agent_json(
+                agent.as_ref().map(|a| a.profile),
+                auto.is_some(),
+                &inserted,
+                &spec.agent_env,
+            );
             print!("{}", explain::to_json_text(&doc));
         } else {
             let style = output::Style::for_stdout();
@@ -296,6 +345,15 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                     dirs.join(", ")
                 );
             }
+            print!(
+                "{}",
+                explain::agent_text(
+                    agent.as_ref().map(|a| a.profile),
+                    auto.is_some(),
+                    &inserted,
+                    &spec.agent_env
+                )
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -305,6 +363,12 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
 
     // Refuse before creating anything if this kernel cannot enforce it.
     sandbox::check(&policy)?;
+    if let (Some(name), false) = (&auto, args.quiet) {
+        eprintln!(
+            "nono: {} is a known agent: applying its profile {name} (--no-profile: only the options given; -q: hide this line)",
+            output::text(&invoked.to_string_lossy()),
+        );
+    }
     let run_dir = tmpdir::create()?;
     // Rules are opened without following symlinks: bind the directory by
     // its canonical path, even when TMPDIR is reached through a symlink.
@@ -328,7 +392,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         tracing::debug!(dropped, "capabilities");
     }
 
-    let env = command_env(&run_dir.path);
+    let env = command_env(&run_dir.path, &spec.agent_env);
     let err = exec::exec(&cmd, &env);
     // exec returned: the command did not start. Keep the lock descriptor
     // alive until here so the directory is not cleaned up under us.
@@ -347,14 +411,26 @@ fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandBlock
 
 /// The environment of the command: nono's own, with every temporary
 /// directory variable pointing at the private run directory.
-fn command_env(tmp: &std::path::Path) -> Vec<(OsString, OsString)> {
+/// The profiles' `[agent] state_env` variables are set last (a later
+/// profile's value wins).
+fn command_env(
+    tmp: &std::path::Path,
+    agent_env: &[policy::spec::AgentEnv],
+) -> Vec<(OsString, OsString)> {
     const TMP_VARS: [&str; 3] = ["TMPDIR", "TMP", "TEMP"];
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
         .filter(|(k, _)| !TMP_VARS.iter().any(|t| k == t))
+        .filter(|(k, _)| !agent_env.iter().any(|a| k == a.name.as_str()))
         .collect();
     for t in TMP_VARS {
         env.push((t.into(), tmp.as_os_str().to_os_string()));
     }
+    let mut set: Vec<(OsString, OsString)> = Vec::new();
+    for a in agent_env {
+        set.retain(|(k, _)| k != a.name.as_str());
+        set.push((a.name.clone().into(), a.value.clone().into_os_string()));
+    }
+    env.extend(set);
     env
 }
 
@@ -400,9 +476,24 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
 }
 
 /// `nono why`: exit 0 when allowed, 1 when denied, 125 on error.
-fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
+fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     use policy::decide::{self, GrantFlag, TmpBase};
     let ctx = Context::from_process()?;
+    // The command `run` would start: `-- COMMAND`, or the one asked about.
+    let run_argv: Vec<OsString> = if !args.run_command.is_empty() {
+        args.run_command.clone()
+    } else {
+        args.command.iter().cloned().collect()
+    };
+    if !run_argv.is_empty() {
+        choose_agent(&mut args.policy, &run_argv, &ctx);
+    }
+    let auto_note = args.policy.auto_profile.as_ref().map(|p| {
+        format!(
+            "profile {p} is applied automatically for {} (--no-profile: only the options given)",
+            run_argv[0].to_string_lossy()
+        )
+    });
     // The policy `run` would build from the same options, optionally with
     // extra grants: used to check a suggestion before offering it.
     let build = |extra: &[(GrantFlag, std::path::PathBuf)]| -> Result<Policy, Failure> {
@@ -470,6 +561,9 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
         d.notes.push(format!(
             "this kernel cannot enforce the policy: run would refuse to start (exit 125): {e}"
         ));
+    }
+    if let Some(n) = auto_note {
+        d.notes.push(n);
     }
     if args.json {
         print!("{}", explain::to_json_text(&explain::why_json(&d)));
