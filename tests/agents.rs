@@ -1,0 +1,564 @@
+//! The four agents' real CLIs, driven through a scripted task by a local
+//! mock model (tests/support/mock_model.py), under the headline command
+//! `nono run --allow . -- AGENT` (the agent's profile applied
+//! automatically) and under `-p PROFILE`, with a control run of the same
+//! task without nono that shows every probe would succeed.
+//!
+//! The task, in each agent's own tools: write a file in the project and
+//! edit it, `git commit` it, read `~/.ssh/id_ed25519`, append a line to
+//! the user's own agent configuration (where hooks and MCP servers live),
+//! and `rm -rf ./src`. The effects are checked from outside: the file and
+//! the commit are there, the secret never reached the mock (every request
+//! body is logged), the configuration and `src` are intact.
+//!
+//! The agents come from scripts/install-agents (/opt/nono-agents or
+//! $NONO_AGENTS_DIR); a missing one is skipped with the reason printed.
+//! The mock listens on the host's 127.0.0.1; its port is handed to each
+//! agent through its documented base-URL setting ([`Agent::setup`]).
+
+// Linux-only: the agents' npm packages are installed for Linux here.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const MOCK: &str = include_str!("support/mock_model.py");
+/// What the mock answers when the script is done: the agent printing it
+/// shows that it finished the task.
+const FINAL_TEXT: &str = "NONO-MOCK-TASK-DONE";
+/// Appended by the task to the user's own agent configuration.
+const PLANTED: &str = "NONO-PLANTED-HOOK";
+/// Seconds one agent run may take.
+const AGENT_TIMEOUT: u32 = 150;
+
+fn skip(test: &str, why: &str) {
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {why} ***\n");
+}
+
+fn agents_dir() -> PathBuf {
+    std::env::var_os("NONO_AGENTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/nono-agents"))
+}
+
+/// One agent and how to point it at the mock.
+struct Agent {
+    profile: &'static str,
+    /// Directory under the agents directory, and program name.
+    dir: &'static str,
+    bin: &'static str,
+    /// The user's own configuration file (relative to HOME) whose contents
+    /// make the agent run commands at its next start.
+    user_config: &'static str,
+    /// The agent reads with its own read tool (Claude) instead of `cat`.
+    read_tool: bool,
+    /// The rm step (codex refuses `rm -rf` itself, before any sandbox).
+    rm: &'static str,
+}
+
+const AGENTS: &[Agent] = &[
+    Agent {
+        profile: "claude-code",
+        dir: "claude",
+        bin: "claude",
+        user_config: ".claude/settings.json",
+        read_tool: true,
+        rm: "rm -rf ./src",
+    },
+    Agent {
+        profile: "codex",
+        dir: "codex",
+        bin: "codex",
+        user_config: ".codex/config.toml",
+        read_tool: false,
+        rm: "rm -r ./src",
+    },
+    Agent {
+        profile: "gemini-cli",
+        dir: "gemini",
+        bin: "gemini",
+        user_config: ".gemini/settings.json",
+        read_tool: false,
+        rm: "rm -rf ./src",
+    },
+    Agent {
+        profile: "opencode",
+        dir: "opencode",
+        bin: "opencode",
+        user_config: ".config/opencode/opencode.json",
+        read_tool: false,
+        rm: "rm -rf ./src",
+    },
+];
+
+impl Agent {
+    fn program(&self) -> PathBuf {
+        agents_dir().join(self.dir).join("bin").join(self.bin)
+    }
+
+    fn installed(&self) -> bool {
+        self.program().exists()
+    }
+
+    /// The directory the profile points the agent's state variables at.
+    fn state_dir(&self, env: &TestEnv) -> PathBuf {
+        env.home.join(".local/state/nono-agents").join(self.profile)
+    }
+
+    /// The one-shot, non-interactive form of the agent with `prompt`.
+    fn prompt_args(&self, prompt: &str) -> Vec<String> {
+        let p = prompt.to_string();
+        match self.profile {
+            "claude-code" => vec![
+                "-p".into(),
+                p,
+                "--allowedTools".into(),
+                "Bash Write Edit Read".into(),
+            ],
+            "codex" => vec!["exec".into(), "--skip-git-repo-check".into(), p],
+            "gemini-cli" => vec!["--skip-trust".into(), "--yolo".into(), "-p".into(), p],
+            _ => vec!["run".into(), p],
+        }
+    }
+
+    /// Points the agent at the mock on `port`: its configuration in the
+    /// state directory, and the environment for the run.
+    fn setup(&self, env: &TestEnv, port: u16) -> Vec<(String, String)> {
+        let state = self.state_dir(env);
+        fs::create_dir_all(&state).unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        match self.profile {
+            "claude-code" => vec![
+                ("ANTHROPIC_BASE_URL".into(), base),
+                ("ANTHROPIC_API_KEY".into(), "sk-ant-nono-test".into()),
+                ("DISABLE_AUTOUPDATER".into(), "1".into()),
+                (
+                    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(),
+                    "1".into(),
+                ),
+            ],
+            "codex" => {
+                fs::write(
+                    state.join("config.toml"),
+                    format!(
+                        "model = \"mock-model\"\nmodel_provider = \"mock\"\n\n\
+                         [model_providers.mock]\nname = \"mock\"\nbase_url = \"{base}/v1\"\n\
+                         wire_api = \"responses\"\nenv_key = \"NONO_MOCK_API_KEY\"\n"
+                    ),
+                )
+                .unwrap();
+                vec![("NONO_MOCK_API_KEY".into(), "nono-test".into())]
+            }
+            "gemini-cli" => {
+                let g = state.join(".gemini");
+                fs::create_dir_all(&g).unwrap();
+                fs::write(
+                    g.join("settings.json"),
+                    "{\"security\":{\"auth\":{\"selectedType\":\"gemini-api-key\"}}}\n",
+                )
+                .unwrap();
+                vec![
+                    ("GOOGLE_GEMINI_BASE_URL".into(), base),
+                    ("GEMINI_API_KEY".into(), "nono-test".into()),
+                ]
+            }
+            _ => {
+                let c = state.join("config/opencode");
+                fs::create_dir_all(&c).unwrap();
+                for d in ["data", "state", "cache", "npm"] {
+                    fs::create_dir_all(state.join(d)).unwrap();
+                }
+                fs::write(
+                    c.join("opencode.json"),
+                    format!(
+                        "{{\"model\":\"anthropic/claude-sonnet-4-5\",\"autoupdate\":false,\
+                         \"share\":\"disabled\",\
+                         \"permission\":{{\"edit\":\"allow\",\"bash\":\"allow\",\
+                         \"external_directory\":\"allow\",\"webfetch\":\"deny\"}},\
+                         \"provider\":{{\"anthropic\":{{\"options\":\
+                         {{\"baseURL\":\"{base}/v1\",\"apiKey\":\"sk-ant-nono-test\"}}}}}}}}\n"
+                    ),
+                )
+                .unwrap();
+                vec![]
+            }
+        }
+    }
+
+    /// The variables the profile's `[agent] state_env` sets, for the
+    /// control run without nono.
+    fn state_env(&self, env: &TestEnv) -> Vec<(String, String)> {
+        let s = self.state_dir(env);
+        let p = |x: &Path| x.to_str().unwrap().to_string();
+        match self.profile {
+            "claude-code" => vec![("CLAUDE_CONFIG_DIR".into(), p(&s))],
+            "codex" => vec![("CODEX_HOME".into(), p(&s))],
+            "gemini-cli" => vec![("GEMINI_CLI_HOME".into(), p(&s))],
+            _ => vec![
+                ("XDG_CONFIG_HOME".into(), p(&s.join("config"))),
+                ("XDG_DATA_HOME".into(), p(&s.join("data"))),
+                ("XDG_STATE_HOME".into(), p(&s.join("state"))),
+                ("XDG_CACHE_HOME".into(), p(&s.join("cache"))),
+                ("npm_config_cache".into(), p(&s.join("npm"))),
+            ],
+        }
+    }
+
+    /// The scripted task, as mock steps.
+    fn script(&self, env: &TestEnv) -> String {
+        let w = |rel: &str| env.work.join(rel).to_str().unwrap().to_string();
+        let secret = env
+            .home
+            .join(".ssh/id_ed25519")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let config = env
+            .home
+            .join(self.user_config)
+            .to_str()
+            .unwrap()
+            .to_string();
+        // Every shell step starts with `cd` to the project: an agent that
+        // takes its directory from somewhere else (opencode reads $PWD)
+        // must not run the task in another tree.
+        let work = env.work.to_str().unwrap().to_string();
+        let read = if self.read_tool {
+            serde_json::json!({ "read": secret })
+        } else {
+            serde_json::json!({ "shell": format!("cat {secret}") })
+        };
+        serde_json::json!([
+            { "write": { "path": w("hello.txt"), "content": "hello from the agent\n" } },
+            { "edit": { "path": w("hello.txt"), "old": "hello", "new": "edited" } },
+            { "shell": format!("cd {work} && git add hello.txt && git commit -qm agent-commit && echo committed") },
+            read,
+            { "shell": format!("echo '{PLANTED}' >> {config}") },
+            { "shell": format!("cd {work} && {}", self.rm) },
+        ])
+        .to_string()
+    }
+}
+
+/// The mock model, killed when dropped.
+struct Mock {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Mock {
+    fn start(env: &TestEnv, script: &str) -> Mock {
+        let py = env.root.join("mock_model.py");
+        fs::write(&py, MOCK).unwrap();
+        let script_path = env.root.join("script.json");
+        fs::write(&script_path, script).unwrap();
+        let log = env.root.join("mock-requests.jsonl");
+        fs::write(&log, "").unwrap();
+        let mut child = Command::new(PYTHON)
+            .arg(&py)
+            .arg(&script_path)
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the mock model");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("mock model printed no port: {line:?}")
+        });
+        Mock { child, port, log }
+    }
+
+    /// Every request body the mock received, as text.
+    fn requests(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A git repository in the work directory with `src/main.rs` committed,
+/// and the user's own agent configuration in the fake home.
+fn project(env: &TestEnv, a: &Agent) -> String {
+    fs::create_dir_all(env.work.join("src")).unwrap();
+    fs::write(env.work.join("src/main.rs"), "fn main() {}\n").unwrap();
+    for args in [
+        &["init", "-q", "."][..],
+        &["add", "-A"],
+        &["commit", "-qm", "initial"],
+    ] {
+        let st = git(env).args(args).status().unwrap();
+        assert!(st.success(), "git {args:?}");
+    }
+    let config = env.home.join(a.user_config);
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let original = format!("# the user's own {} configuration\n", a.profile);
+    fs::write(&config, &original).unwrap();
+    original
+}
+
+const GIT_IDENTITY: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", "nono test"),
+    ("GIT_AUTHOR_EMAIL", "test@nono.invalid"),
+    ("GIT_COMMITTER_NAME", "nono test"),
+    ("GIT_COMMITTER_EMAIL", "test@nono.invalid"),
+];
+
+fn git(env: &TestEnv) -> Command {
+    let mut c = Command::new("git");
+    c.current_dir(&env.work).env("HOME", &env.home);
+    for (k, v) in GIT_IDENTITY {
+        c.env(k, v);
+    }
+    c
+}
+
+/// How the agent is started.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// `nono run --allow . -- AGENT`: the profile applied automatically.
+    Headline,
+    /// `nono run -p PROFILE -- AGENT`.
+    Profile,
+    /// The agent alone: the control.
+    Plain,
+}
+
+/// A command with the test's environment: fake HOME, no inherited agent
+/// or XDG locations, git identity, the given variables; under `timeout`.
+fn agent_command(env: &TestEnv, vars: &[(String, String)], argv: &[std::ffi::OsString]) -> Command {
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-s", "KILL", &AGENT_TIMEOUT.to_string()])
+        .args(argv)
+        .current_dir(&env.work)
+        .env("PWD", &env.work)
+        .env("HOME", &env.home)
+        .stdin(Stdio::null());
+    for k in [
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_STATE_HOME",
+        "XDG_CACHE_HOME",
+        "CODEX_HOME",
+        "CLAUDE_CONFIG_DIR",
+        "GEMINI_CLI_HOME",
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+    ] {
+        cmd.env_remove(k);
+    }
+    for (k, v) in GIT_IDENTITY {
+        cmd.env(k, v);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs the task; returns a description of what went wrong, if anything.
+fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
+    let env = TestEnv::new();
+    let original = project(&env, a);
+    let mock = Mock::start(&env, &a.script(&env));
+    let mut vars = a.setup(&env, mock.port);
+    let mut argv: Vec<std::ffi::OsString> = Vec::new();
+    match mode {
+        Mode::Headline => {
+            argv.extend([
+                nono_bin().into(),
+                "run".into(),
+                "--allow".into(),
+                ".".into(),
+            ]);
+            argv.push("--".into());
+        }
+        Mode::Profile => {
+            argv.extend([
+                nono_bin().into(),
+                "run".into(),
+                "-p".into(),
+                a.profile.into(),
+            ]);
+            argv.push("--".into());
+        }
+        Mode::Plain => vars.extend(a.state_env(&env)),
+    }
+    argv.push(a.program().into());
+    if mode == Mode::Plain && a.profile == "codex" {
+        // What the profile inserts: without it codex builds its own
+        // sandbox, which the control does not want either.
+        argv.extend(["-c".into(), "sandbox_mode=\"danger-full-access\"".into()]);
+    }
+    argv.extend(
+        a.prompt_args("do the scripted task")
+            .into_iter()
+            .map(Into::into),
+    );
+    let started = Instant::now();
+    let run = Run::from(agent_command(&env, &vars, &argv));
+    let took = started.elapsed();
+    let requests = mock.requests();
+    let ctx = format!(
+        "{} ({mode:?}, {:.1}s): {run}\n--- mock requests: {} bytes ---",
+        a.profile,
+        took.as_secs_f64(),
+        requests.len()
+    );
+    let mut bad: Vec<String> = Vec::new();
+    let mut check = |ok: bool, what: &str| {
+        if !ok {
+            bad.push(what.to_string());
+        }
+    };
+    check(run.code() == Some(0), "exit status is not 0");
+    check(
+        run.stdout().contains(FINAL_TEXT),
+        "the agent did not print the final answer (task not finished)",
+    );
+    let hello = fs::read_to_string(env.work.join("hello.txt")).unwrap_or_default();
+    check(
+        hello == "edited from the agent\n",
+        &format!("hello.txt not written and edited: {hello:?}"),
+    );
+    let subject = git(&env)
+        .args(["log", "-1", "--format=%s"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    check(
+        subject == "agent-commit",
+        &format!("no agent commit (last: {subject:?})"),
+    );
+    // The probe ran: the tool result about the key went back to the model.
+    check(
+        requests.contains("id_ed25519"),
+        "the read of ~/.ssh/id_ed25519 never happened",
+    );
+    let config = fs::read_to_string(env.home.join(a.user_config)).unwrap_or_default();
+    let src = env.work.join("src/main.rs").exists();
+    if mode == Mode::Plain {
+        check(
+            requests.contains(SECRET),
+            "control: the secret did not reach the mock without nono",
+        );
+        check(
+            config.contains(PLANTED),
+            "control: the user's configuration was not changed without nono",
+        );
+        check(!src, "control: src survived rm without nono");
+    } else {
+        check(
+            !requests.contains(SECRET),
+            "SECRET REACHED THE MODEL under nono",
+        );
+        check(
+            config == original,
+            &format!("the user's {} was changed: {config:?}", a.user_config),
+        );
+        check(src, "src was deleted under nono");
+        let state: Vec<_> = fs::read_dir(a.state_dir(&env))
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        check(
+            state.len() > 1,
+            &format!("no state written in the profile's directory: {state:?}"),
+        );
+    }
+    if mode == Mode::Headline {
+        check(
+            run.stderr()
+                .contains(&format!("applying its profile {}", a.profile)),
+            "nono did not say it applied the profile",
+        );
+    }
+    eprintln!("{} ({mode:?}): {:.1}s", a.profile, took.as_secs_f64());
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}\n{ctx}\n{requests:.4000}", bad.join("\n")))
+    }
+}
+
+/// Runs `f` for every installed agent in parallel; fails with every
+/// agent's failure.
+fn each_agent(test: &str, f: fn(&'static Agent) -> Result<(), String>) {
+    let (installed, missing): (Vec<&'static Agent>, Vec<&'static Agent>) =
+        AGENTS.iter().partition(|a| a.installed());
+    for a in &missing {
+        skip(
+            &format!("{test} for {}", a.profile),
+            &format!(
+                "{} is not installed (scripts/install-agents installs it)",
+                a.program().display()
+            ),
+        );
+    }
+    if !have(PYTHON) {
+        skip(test, &format!("{PYTHON} (for the mock model) is missing"));
+        return;
+    }
+    let handles: Vec<_> = installed
+        .into_iter()
+        .map(|a| std::thread::spawn(move || f(a)))
+        .collect();
+    let failures: Vec<String> = handles
+        .into_iter()
+        .filter_map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())).err())
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n========\n\n"));
+}
+
+#[test]
+fn agents_do_a_scripted_task_under_the_headline_command() {
+    each_agent(
+        "agents_do_a_scripted_task_under_the_headline_command",
+        |a| scripted_task(a, Mode::Headline),
+    );
+}
+
+#[test]
+fn agents_do_a_scripted_task_under_their_profile() {
+    each_agent("agents_do_a_scripted_task_under_their_profile", |a| {
+        scripted_task(a, Mode::Profile)
+    });
+}
+
+#[test]
+fn control_the_same_task_without_nono_reaches_everything() {
+    each_agent(
+        "control_the_same_task_without_nono_reaches_everything",
+        |a| scripted_task(a, Mode::Plain),
+    );
+}
+
+#[allow(dead_code)]
+fn wait_for(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
