@@ -187,7 +187,12 @@ impl Agent {
                     ),
                 )
                 .unwrap();
-                vec![]
+                vec![
+                    // Only to keep the test short: no fetch of the model
+                    // list from the internet, no update check.
+                    ("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into()),
+                    ("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into()),
+                ]
             }
         }
     }
@@ -220,12 +225,7 @@ impl Agent {
             .to_str()
             .unwrap()
             .to_string();
-        let config = env
-            .home
-            .join(self.user_config)
-            .to_str()
-            .unwrap()
-            .to_string();
+        let home = env.home.to_str().unwrap().to_string();
         // Every shell step starts with `cd` to the project: an agent that
         // takes its directory from somewhere else (opencode reads $PWD)
         // must not run the task in another tree.
@@ -240,7 +240,9 @@ impl Agent {
             { "edit": { "path": w("hello.txt"), "old": "hello", "new": "edited" } },
             { "shell": format!("cd {work} && git add hello.txt && git commit -qm agent-commit && echo committed") },
             read,
-            { "shell": format!("echo '{PLANTED}' >> {config}") },
+            // Relative to HOME: Claude Code refuses a command that names
+            // its settings file, and the control must show the write works.
+            { "shell": format!("cd {home} && printf '%s\\n' {PLANTED} >> {}", self.user_config) },
             { "shell": format!("cd {work} && {}", self.rm) },
         ])
         .to_string()
@@ -381,6 +383,7 @@ fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
     let original = project(&env, a);
     let mock = Mock::start(&env, &a.script(&env));
     let mut vars = a.setup(&env, mock.port);
+    let before = files_under(&a.state_dir(&env));
     let mut argv: Vec<std::ffi::OsString> = Vec::new();
     match mode {
         Mode::Headline => {
@@ -476,12 +479,10 @@ fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
             &format!("the user's {} was changed: {config:?}", a.user_config),
         );
         check(src, "src was deleted under nono");
-        let state: Vec<_> = fs::read_dir(a.state_dir(&env))
-            .map(|d| d.flatten().map(|e| e.file_name()).collect())
-            .unwrap_or_default();
+        let after = files_under(&a.state_dir(&env));
         check(
-            state.len() > 1,
-            &format!("no state written in the profile's directory: {state:?}"),
+            after > before,
+            &format!("no state written in the profile's directory ({before} files before, {after} after)"),
         );
     }
     if mode == Mode::Headline {
@@ -495,60 +496,81 @@ fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
     if bad.is_empty() {
         Ok(())
     } else {
-        Err(format!("{}\n{ctx}\n{requests:.4000}", bad.join("\n")))
+        let tail: String = {
+            let start = requests.len().saturating_sub(3000);
+            let start = (start..requests.len())
+                .find(|i| requests.is_char_boundary(*i))
+                .unwrap_or(requests.len());
+            requests[start..].to_string()
+        };
+        Err(format!("{}\n{ctx}\n...{tail}", bad.join("\n")))
     }
 }
 
-/// Runs `f` for every installed agent in parallel; fails with every
-/// agent's failure.
-fn each_agent(test: &str, f: fn(&'static Agent) -> Result<(), String>) {
-    let (installed, missing): (Vec<&'static Agent>, Vec<&'static Agent>) =
-        AGENTS.iter().partition(|a| a.installed());
-    for a in &missing {
+/// The agent, or `None` (and why, printed) when it cannot be tested here.
+fn agent_or_skip(test: &str, profile: &str) -> Option<&'static Agent> {
+    let a = AGENTS.iter().find(|a| a.profile == profile)?;
+    if !a.installed() {
         skip(
-            &format!("{test} for {}", a.profile),
+            test,
             &format!(
                 "{} is not installed (scripts/install-agents installs it)",
                 a.program().display()
             ),
         );
+        return None;
     }
     if !have(PYTHON) {
         skip(test, &format!("{PYTHON} (for the mock model) is missing"));
-        return;
+        return None;
     }
-    let handles: Vec<_> = installed
+    Some(a)
+}
+
+/// The scripted task under the headline command, under the profile, and
+/// the control without nono; fails with every mode's failure.
+fn scripted_task_all_modes(test: &str, profile: &str) {
+    let Some(a) = agent_or_skip(test, profile) else {
+        return;
+    };
+    let failures: Vec<String> = [Mode::Headline, Mode::Profile, Mode::Plain]
         .into_iter()
-        .map(|a| std::thread::spawn(move || f(a)))
-        .collect();
-    let failures: Vec<String> = handles
-        .into_iter()
-        .filter_map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())).err())
+        .filter_map(|m| scripted_task(a, m).err())
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n========\n\n"));
 }
 
 #[test]
-fn agents_do_a_scripted_task_under_the_headline_command() {
-    each_agent(
-        "agents_do_a_scripted_task_under_the_headline_command",
-        |a| scripted_task(a, Mode::Headline),
-    );
+fn claude_code_does_the_scripted_task() {
+    scripted_task_all_modes("claude_code_does_the_scripted_task", "claude-code");
 }
 
 #[test]
-fn agents_do_a_scripted_task_under_their_profile() {
-    each_agent("agents_do_a_scripted_task_under_their_profile", |a| {
-        scripted_task(a, Mode::Profile)
-    });
+fn codex_does_the_scripted_task() {
+    scripted_task_all_modes("codex_does_the_scripted_task", "codex");
 }
 
 #[test]
-fn control_the_same_task_without_nono_reaches_everything() {
-    each_agent(
-        "control_the_same_task_without_nono_reaches_everything",
-        |a| scripted_task(a, Mode::Plain),
-    );
+fn gemini_cli_does_the_scripted_task() {
+    scripted_task_all_modes("gemini_cli_does_the_scripted_task", "gemini-cli");
+}
+
+#[test]
+fn opencode_does_the_scripted_task() {
+    scripted_task_all_modes("opencode_does_the_scripted_task", "opencode");
+}
+
+/// How many files are in the tree under `dir`.
+fn files_under(dir: &Path) -> usize {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => files_under(&e.path()),
+            _ => 1,
+        })
+        .sum()
 }
 
 #[allow(dead_code)]
