@@ -188,10 +188,13 @@ impl Agent {
                 )
                 .unwrap();
                 vec![
-                    // Only to keep the test short: no fetch of the model
-                    // list from the internet, no update check.
+                    // Only to keep the test short and local: no fetch of
+                    // the model list from the internet, no update check.
                     ("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into()),
                     ("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into()),
+                    // Its default plugins are installed from the npm
+                    // registry at start; tests/profiles.rs covers that.
+                    ("OPENCODE_DISABLE_DEFAULT_PLUGINS".into(), "1".into()),
                 ]
             }
         }
@@ -560,6 +563,220 @@ fn opencode_does_the_scripted_task() {
     scripted_task_all_modes("opencode_does_the_scripted_task", "opencode");
 }
 
+// ------------------------------------------------- state across runs
+
+#[test]
+fn claude_code_state_survives_a_second_run() {
+    let test = "claude_code_state_survives_a_second_run";
+    let Some(a) = agent_or_skip(test, "claude-code") else {
+        return;
+    };
+    let env = TestEnv::new();
+    project(&env, a);
+    let mock = Mock::start(&env, "[]");
+    let vars = a.setup(&env, mock.port);
+    let run = |prompt: &str, extra: &[&str]| {
+        let mut argv: Vec<std::ffi::OsString> = vec![
+            nono_bin().into(),
+            "run".into(),
+            "--allow".into(),
+            ".".into(),
+            "--".into(),
+            a.program().into(),
+        ];
+        argv.extend(extra.iter().map(Into::into));
+        argv.extend(["-p".into(), prompt.into()]);
+        Run::from(agent_command(&env, &vars, &argv))
+    };
+    let first = run("NONO-FIRST-RUN-PROMPT", &[]);
+    first.expect_ok().expect_stdout_has(FINAL_TEXT);
+    let state = a.state_dir(&env).join(".claude.json");
+    let user_id = |s: &str| -> Option<String> {
+        let v: serde_json::Value = serde_json::from_str(s).ok()?;
+        v["userID"].as_str().map(str::to_string)
+    };
+    let id1 = user_id(&fs::read_to_string(&state).unwrap_or_default());
+    assert!(id1.is_some(), "first run saved no .claude.json\n{first}");
+    let before = mock.requests().len();
+    // --continue loads the first run's conversation from the state
+    // directory and sends it along: the mock sees the first prompt again.
+    let second = run("NONO-SECOND-RUN-PROMPT", &["--continue"]);
+    second.expect_ok();
+    let sent = &mock.requests()[before..];
+    assert!(
+        sent.contains("NONO-SECOND-RUN-PROMPT") && sent.contains("NONO-FIRST-RUN-PROMPT"),
+        "the second run did not see the first run's session\n{second}"
+    );
+    let id2 = user_id(&fs::read_to_string(&state).unwrap_or_default());
+    assert_eq!(id1, id2, "the second run started from fresh state");
+    // Nothing was saved in the user's own places.
+    assert!(!env.home.join(".claude.json").exists());
+    assert!(!env.home.join(".claude/projects").exists());
+}
+
+// -------------------------------------------------- interactive start
+
+/// Each agent's interactive start under its profile, in a tmux pane:
+/// reaches its prompt with no error on screen.
+fn interactive_start(test: &str, profile: &str, ready: &str) {
+    let Some(a) = agent_or_skip(test, profile) else {
+        return;
+    };
+    if Command::new("tmux").arg("-V").output().is_err() {
+        skip(test, "tmux is not installed");
+        return;
+    }
+    let env = TestEnv::new();
+    project(&env, a);
+    let mock = Mock::start(&env, "[]");
+    let mut vars = a.setup(&env, mock.port);
+    let state = a.state_dir(&env);
+    let work = env.work.to_str().unwrap().to_string();
+    // First-start dialogs the user answers once (theme, folder trust, the
+    // API key), answered in the agent's own state, as after that once.
+    match profile {
+        "claude-code" => {
+            let key = "sk-ant-nono-test";
+            fs::write(
+                state.join(".claude.json"),
+                serde_json::json!({
+                    "hasCompletedOnboarding": true,
+                    "theme": "dark",
+                    "customApiKeyResponses": { "approved": [key], "rejected": [] },
+                    "projects": { work.clone(): { "hasTrustDialogAccepted": true } },
+                })
+                .to_string(),
+            )
+            .unwrap();
+        }
+        "codex" => {
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(state.join("config.toml"))
+                .unwrap();
+            writeln!(f, "\n[projects.\"{work}\"]\ntrust_level = \"trusted\"").unwrap();
+        }
+        "gemini-cli" => {
+            fs::write(
+                state.join(".gemini/settings.json"),
+                "{\"security\":{\"auth\":{\"selectedType\":\"gemini-api-key\"},\
+                 \"folderTrust\":{\"enabled\":false}}}\n",
+            )
+            .unwrap();
+        }
+        _ => {}
+    }
+    vars.push(("TERM".into(), "xterm-256color".into()));
+    vars.push(("TMUX_TMPDIR".into(), env.root.to_str().unwrap().to_string()));
+    let socket = format!("nono-{}-{}", std::process::id(), profile);
+    let shell_cmd = format!(
+        "{} run -q -p {profile} -- {}; echo NONO-AGENT-EXITED $?; sleep 600",
+        sh_path(&nono_bin()),
+        sh_path(&a.program())
+    );
+    let mut new = agent_command(
+        &env,
+        &vars,
+        &[
+            "tmux".into(),
+            "-L".into(),
+            socket.clone().into(),
+            "new-session".into(),
+            "-d".into(),
+            "-x".into(),
+            "160".into(),
+            "-y".into(),
+            "45".into(),
+            shell_cmd.into(),
+        ],
+    );
+    let st = new.status().unwrap();
+    assert!(st.success(), "tmux new-session failed");
+    let tmux = |args: &[&str]| {
+        let mut c = Command::new("tmux");
+        c.env("TMUX_TMPDIR", &env.root)
+            .arg("-L")
+            .arg(&socket)
+            .args(args);
+        c
+    };
+    let screen = || -> String {
+        tmux(&["capture-pane", "-p"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let mut last = String::new();
+    let reached = wait_for(Duration::from_secs(120), || {
+        last = screen();
+        last.contains(ready) || last.contains("NONO-AGENT-EXITED")
+    });
+    // Give a late error a moment to be drawn.
+    std::thread::sleep(Duration::from_secs(2));
+    let last = if reached { screen() } else { last };
+    let _ = tmux(&["kill-server"]).status();
+    let shown: String = last
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        reached && last.contains(ready),
+        "{profile}: the prompt ({ready:?}) did not appear\n--- screen ---\n{shown}"
+    );
+    for bad in [
+        "EACCES",
+        "EPERM",
+        "ermission denied",
+        "Error",
+        "error:",
+        "nono:",
+        "NONO-AGENT-EXITED",
+    ] {
+        assert!(
+            !last.contains(bad),
+            "{profile}: {bad:?} on screen\n--- screen ---\n{shown}"
+        );
+    }
+    eprintln!("{profile}: interactive start reached {ready:?}\n{shown}");
+}
+
+#[test]
+fn claude_code_interactive_start_reaches_its_prompt() {
+    interactive_start(
+        "claude_code_interactive_start_reaches_its_prompt",
+        "claude-code",
+        "? for shortcuts",
+    );
+}
+
+#[test]
+fn codex_interactive_start_reaches_its_prompt() {
+    interactive_start(
+        "codex_interactive_start_reaches_its_prompt",
+        "codex",
+        "? for shortcuts",
+    );
+}
+
+#[test]
+fn gemini_cli_interactive_start_reaches_its_prompt() {
+    interactive_start(
+        "gemini_cli_interactive_start_reaches_its_prompt",
+        "gemini-cli",
+        "Type your message",
+    );
+}
+
+#[test]
+fn opencode_interactive_start_reaches_its_prompt() {
+    interactive_start(
+        "opencode_interactive_start_reaches_its_prompt",
+        "opencode",
+        "ctrl+p commands",
+    );
+}
+
 /// How many files are in the tree under `dir`.
 fn files_under(dir: &Path) -> usize {
     let Ok(rd) = fs::read_dir(dir) else {
@@ -573,7 +790,6 @@ fn files_under(dir: &Path) -> usize {
         .sum()
 }
 
-#[allow(dead_code)]
 fn wait_for(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < deadline {
