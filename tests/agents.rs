@@ -536,9 +536,14 @@ fn scripted_task_all_modes(test: &str, profile: &str) {
     let Some(a) = agent_or_skip(test, profile) else {
         return;
     };
-    let failures: Vec<String> = [Mode::Headline, Mode::Profile, Mode::Plain]
+    // In parallel: each mode has its own tree and mock.
+    let handles: Vec<_> = [Mode::Headline, Mode::Profile, Mode::Plain]
         .into_iter()
-        .filter_map(|m| scripted_task(a, m).err())
+        .map(|m| std::thread::spawn(move || scripted_task(a, m)))
+        .collect();
+    let failures: Vec<String> = handles
+        .into_iter()
+        .filter_map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())).err())
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n========\n\n"));
 }
@@ -799,4 +804,276 @@ fn wait_for(deadline: Duration, mut f: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(200));
     }
     false
+}
+
+// ---------------------------------------------- the automatic profile
+//
+// With stand-in agents (shell scripts under the agents' names and install
+// paths), so that these run everywhere and fast.
+
+/// A stand-in `claude` on PATH that reports what it can reach.
+const FAKE_AGENT: &str = r#"#!/bin/sh
+exec 2>&1
+echo "config_dir=${CLAUDE_CONFIG_DIR:-unset}"
+echo "codex_home=${CODEX_HOME:-unset}"
+echo "args=$*"
+if [ -n "$CLAUDE_CONFIG_DIR" ]; then
+  echo state > "$CLAUDE_CONFIG_DIR/state.json" && echo state-saved
+fi
+cat "$HOME/.ssh/id_ed25519"
+printf 'PLANTED\n' >> "$HOME/.claude/settings.json" && echo settings-written
+printf 'PLANTED\n' >> "$HOME/.gitconfig" && echo gitconfig-written
+echo project >> ./from-agent.txt && echo project-written
+"#;
+
+struct Fake {
+    env: TestEnv,
+    bin: PathBuf,
+    path: String,
+}
+
+fn fake_agents() -> Fake {
+    let env = TestEnv::new();
+    let bin = env.root.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    // An npm-style install: the program is a symlink into the package.
+    let pkg = env
+        .root
+        .join("prefix/lib/node_modules/@anthropic-ai/claude-code");
+    fs::create_dir_all(&pkg).unwrap();
+    env.script(
+        "prefix/lib/node_modules/@anthropic-ai/claude-code/cli.js",
+        FAKE_AGENT,
+    );
+    std::os::unix::fs::symlink(pkg.join("cli.js"), bin.join("claude")).unwrap();
+    std::os::unix::fs::symlink(pkg.join("cli.js"), bin.join("my-assistant")).unwrap();
+    env.script("bin/codex", FAKE_AGENT);
+    env.script("bin/not-an-agent", FAKE_AGENT);
+    fs::create_dir_all(env.home.join(".claude")).unwrap();
+    fs::write(env.home.join(".claude/settings.json"), "{}\n").unwrap();
+    fs::write(env.home.join(".gitconfig"), "[user]\n").unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    Fake { env, bin, path }
+}
+
+impl Fake {
+    /// `nono SUBCOMMAND --read BIN --read PREFIX ARGS...`: the stand-ins'
+    /// directories are readable, as a real install's are.
+    fn nono(&self, args: &[&str]) -> Run {
+        let bin = self.bin.to_str().unwrap().to_string();
+        let prefix = self.env.root.join("prefix").to_str().unwrap().to_string();
+        let mut all: Vec<&str> = vec![args[0], "--read", &bin, "--read", &prefix];
+        all.extend_from_slice(&args[1..]);
+        let mut c = self.env.command(&all);
+        c.env("PATH", &self.path)
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("CODEX_HOME")
+            .env_remove("XDG_STATE_HOME")
+            .env_remove("XDG_CONFIG_HOME");
+        Run::from(c)
+    }
+
+    fn state(&self) -> PathBuf {
+        self.env.home.join(".local/state/nono-agents/claude-code")
+    }
+}
+
+#[test]
+fn a_known_agent_gets_its_profile_and_nothing_protected() {
+    let f = fake_agents();
+    // Control: the stand-in reaches everything without nono.
+    let mut plain = Command::new(f.bin.join("claude"));
+    plain
+        .current_dir(&f.env.work)
+        .env("HOME", &f.env.home)
+        .env("CLAUDE_CONFIG_DIR", f.env.root.join("outside"));
+    let plain = Run::from(plain);
+    plain
+        .expect_stdout_has(SECRET)
+        .expect_stdout_has("settings-written")
+        .expect_stdout_has("gitconfig-written");
+    fs::write(f.env.home.join(".claude/settings.json"), "{}\n").unwrap();
+    fs::write(f.env.home.join(".gitconfig"), "[user]\n").unwrap();
+
+    // The headline, through npm's symlink into the package.
+    let run = f.nono(&["run", "--allow", ".", "--", "claude"]);
+    run.expect_ok()
+        .expect_stderr_has("is a known agent: applying its profile claude-code")
+        .expect_stdout_has(&format!("config_dir={}", f.state().display()))
+        .expect_stdout_has("state-saved")
+        .expect_stdout_has("project-written")
+        .expect_stdout_lacks(SECRET)
+        .expect_stdout_lacks("settings-written")
+        .expect_stdout_lacks("gitconfig-written");
+    assert_eq!(read(&f.state().join("state.json")), "state\n", "{run}");
+    assert_eq!(read(&f.env.home.join(".claude/settings.json")), "{}\n");
+    assert_eq!(read(&f.env.home.join(".gitconfig")), "[user]\n");
+    assert_eq!(
+        run.stderr().lines().count(),
+        1,
+        "one line of nono's own\n{run}"
+    );
+
+    // Any name, when the program resolves into the package.
+    f.nono(&["run", "--allow", ".", "--", "my-assistant"])
+        .expect_ok()
+        .expect_stderr_has("applying its profile claude-code");
+
+    // Even with the home granted, protected and read-only paths stay so.
+    let wide = f.nono(&["run", "--allow", "~", "--", "claude"]);
+    wide.expect_ok()
+        .expect_stdout_lacks(SECRET)
+        .expect_stdout_lacks("gitconfig-written");
+    assert_eq!(read(&f.env.home.join(".gitconfig")), "[user]\n");
+}
+
+#[test]
+fn the_automatic_profile_is_quiet_with_q_and_off_with_no_profile() {
+    let f = fake_agents();
+    let quiet = f.nono(&["run", "-q", "--allow", ".", "--", "claude"]);
+    quiet
+        .expect_ok()
+        .expect_stdout_has("state-saved")
+        .expect_stderr_lacks("nono:");
+    assert!(quiet.stderr().is_empty(), "{quiet}");
+
+    let _ = fs::remove_file(f.state().join("state.json"));
+    let off = f.nono(&["run", "--no-profile", "--allow", ".", "--", "claude"]);
+    off.expect_ok()
+        .expect_stderr_lacks("known agent")
+        .expect_stdout_has("config_dir=unset")
+        .expect_stdout_has("project-written")
+        .expect_stdout_lacks(SECRET);
+    assert!(!f.state().join("state.json").exists());
+
+    // A named profile replaces the automatic choice.
+    let named = f.nono(&["run", "-p", "node", "--", "claude"]);
+    named
+        .expect_ok()
+        .expect_stderr_lacks("known agent")
+        .expect_stdout_has("config_dir=unset");
+
+    // Not an agent: nothing changes.
+    f.nono(&["run", "--allow", ".", "--", "not-an-agent"])
+        .expect_ok()
+        .expect_stderr_lacks("known agent")
+        .expect_stdout_has("config_dir=unset");
+}
+
+#[test]
+fn dry_run_and_why_say_the_profile_was_applied_automatically() {
+    let f = fake_agents();
+    let dry = f.nono(&["run", "--dry-run", "--allow", ".", "--", "claude"]);
+    dry.expect_ok()
+        .expect_stdout_has("profiles: claude-code (auto)")
+        .expect_stdout_has("profile claude-code (auto) (filesystem.allow)")
+        .expect_stdout_has("agent:    claude-code: its profile is applied automatically")
+        .expect_stdout_has("sets CLAUDE_CONFIG_DIR=");
+    assert!(!f.state().exists(), "a dry run creates nothing");
+
+    let json = f.nono(&["run", "--dry-run", "--json", "--allow", ".", "--", "claude"]);
+    json.expect_ok();
+    let v: serde_json::Value = serde_json::from_slice(&json.out.stdout).unwrap();
+    assert_eq!(v["agent"]["profile"], "claude-code", "{json}");
+    assert_eq!(v["agent"]["auto"], true);
+    assert_eq!(v["profiles"], serde_json::json!(["claude-code (auto)"]));
+    assert_eq!(v["agent"]["env"][0]["name"], "CLAUDE_CONFIG_DIR");
+    assert_eq!(
+        v["agent"]["env"][0]["value"],
+        f.state().to_str().unwrap(),
+        "{json}"
+    );
+
+    let off = f.nono(&[
+        "run",
+        "--dry-run",
+        "--json",
+        "--no-profile",
+        "--allow",
+        ".",
+        "--",
+        "claude",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&off.out.stdout).unwrap();
+    assert_eq!(v["agent"]["profile"], "claude-code");
+    assert_eq!(v["agent"]["auto"], false);
+    assert_eq!(v["profiles"], serde_json::json!([]));
+
+    // why answers for the sandbox `run -- claude` would build.
+    fs::create_dir_all(f.state()).unwrap();
+    let target = f.state().join("x");
+    let t = target.to_str().unwrap();
+    f.nono(&["why", "--op", "write", "--allow", ".", t, "--", "claude"])
+        .expect_ok()
+        .expect_stdout_has("ALLOWED")
+        .expect_stdout_has("profile claude-code (auto)")
+        .expect_stdout_has("applied automatically");
+    f.nono(&[
+        "why",
+        "--op",
+        "write",
+        "--no-profile",
+        "--allow",
+        ".",
+        t,
+        "--",
+        "claude",
+    ])
+    .expect_code(1)
+    .expect_stdout_has("DENIED");
+    f.nono(&["why", "--op", "write", "--allow", ".", t])
+        .expect_code(1)
+        .expect_stdout_has("DENIED");
+    let key = f.env.home.join(".ssh/id_ed25519");
+    f.nono(&["why", "--allow", "~", key.to_str().unwrap(), "--", "claude"])
+        .expect_code(1)
+        .expect_stdout_has("DENIED");
+}
+
+#[test]
+fn codex_is_told_it_is_sandboxed_only_when_the_command_is_codex() {
+    let f = fake_agents();
+    let run = f.nono(&["run", "--allow", ".", "--", "codex", "exec", "x"]);
+    run.expect_ok()
+        .expect_stderr_has("applying its profile codex")
+        .expect_stdout_has("args=-c sandbox_mode=\"danger-full-access\" exec x")
+        .expect_stdout_has(&format!(
+            "codex_home={}",
+            f.env.home.join(".local/state/nono-agents/codex").display()
+        ));
+    // The profile on another program sets the state variable (a codex it
+    // starts finds its state) but changes no arguments.
+    f.nono(&["run", "-p", "codex", "--", "not-an-agent", "exec"])
+        .expect_ok()
+        .expect_stdout_has("args=exec\n")
+        .expect_stdout_has("codex_home=/");
+    // Through node: the arguments go after the script.
+    if let Some(node) = system_program("node") {
+        let script = f.env.root.join("prefix/lib/node_modules/@openai/codex/bin");
+        fs::create_dir_all(&script).unwrap();
+        fs::write(script.join("codex.js"), "").unwrap();
+        let s = script.join("codex.js");
+        let dry = f.nono(&[
+            "run",
+            "--dry-run",
+            "--json",
+            "--",
+            &node,
+            s.to_str().unwrap(),
+            "exec",
+        ]);
+        let v: serde_json::Value = serde_json::from_slice(&dry.out.stdout).unwrap();
+        assert_eq!(v["agent"]["profile"], "codex", "{dry}");
+        assert_eq!(
+            v["command"]["argv"],
+            serde_json::json!([
+                node,
+                s.to_str().unwrap(),
+                "-c",
+                "sandbox_mode=\"danger-full-access\"",
+                "exec"
+            ]),
+            "{dry}"
+        );
+    }
 }
