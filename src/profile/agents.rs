@@ -164,7 +164,14 @@ mod tests {
         );
         // A package name that starts like another is not that package.
         assert_eq!(d(&["x"], &format!("{lib}/@openai/codex-tools/x.js")), None);
-        assert_eq!(d(&["x"], &format!("{lib}/@openai/codex")), None);
+        assert!(!under_package(
+            Path::new("/l/node_modules/@openai/codex"),
+            "node_modules/@openai/codex"
+        ));
+        assert!(under_package(
+            Path::new("/l/node_modules/@openai/codex/bin/codex.js"),
+            "node_modules/@openai/codex"
+        ));
     }
 
     #[test]
