@@ -672,6 +672,9 @@ fn interactive_start(test: &str, profile: &str, ready: &str) {
         _ => {}
     }
     vars.push(("TERM".into(), "xterm-256color".into()));
+    // tmux runs the pane's command with $SHELL, else the login shell, which
+    // for uid 65534 is nologin.
+    vars.push(("SHELL".into(), "/bin/sh".into()));
     vars.push(("TMUX_TMPDIR".into(), env.root.to_str().unwrap().to_string()));
     let socket = format!("nono-{}-{}", std::process::id(), profile);
     let shell_cmd = format!(
