@@ -1040,6 +1040,21 @@ fn dry_run_and_why_say_the_profile_was_applied_automatically() {
 }
 
 #[test]
+fn profile_show_names_the_agent_and_what_its_start_gets() {
+    let f = fake_agents();
+    let mut c = f.env.command(["profile", "show", "codex"]);
+    c.env_remove("XDG_STATE_HOME").env_remove("XDG_CONFIG_HOME");
+    Run::from(c)
+        .expect_ok()
+        .expect_stdout_has("agent:    applied automatically to: codex")
+        .expect_stdout_has(&format!(
+            "sets CODEX_HOME={}",
+            f.env.home.join(".local/state/nono-agents/codex").display()
+        ))
+        .expect_stdout_has("inserts after the program when it is codex: -c sandbox_mode=");
+}
+
+#[test]
 fn codex_is_told_it_is_sandboxed_only_when_the_command_is_codex() {
     let f = fake_agents();
     let run = f.nono(&["run", "--allow", ".", "--", "codex", "exec", "x"]);
