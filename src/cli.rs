@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const RUN_EXAMPLES: &str = "\
 Examples:
   nono run --allow . -- claude
-      the agent gets the current project and nothing else
+      the agent gets the current project, plus what its built-in profile
+      (claude-code, applied automatically; --no-profile to not) grants
   nono run --read ~/src/lib --allow ./out -- make
       read one tree, write another
   nono run --allow . --allow-delete ./target -- cargo build
@@ -145,6 +146,15 @@ pub struct PolicyArgs {
     #[arg(short = 'p', long = "profile", value_name = "NAME|FILE")]
     pub profile: Vec<String>,
 
+    /// Do not apply a known agent's built-in profile automatically (the
+    /// command gets only what the options grant)
+    #[arg(long = "no-profile")]
+    pub no_profile: bool,
+
+    /// The agent profile chosen for the command (set by nono, not a flag).
+    #[arg(skip)]
+    pub auto_profile: Option<String>,
+
     /// Read, write and create under PATH (file or directory)
     #[arg(short = 'a', long = "allow", value_name = "PATH")]
     pub allow: Vec<PathBuf>,
@@ -223,6 +233,11 @@ pub struct RunArgs {
     #[arg(long = "keep-caps")]
     pub keep_caps: bool,
 
+    /// Print nothing of nono's own on stderr unless it fails (e.g. not the
+    /// line naming an automatically applied agent profile)
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+
     /// The command to run, and its arguments
     #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
@@ -265,6 +280,11 @@ pub struct WhyArgs {
     /// temporary directory)
     #[arg(value_name = "PATH", required_unless_present_any = ["command", "connect", "bind", "env"])]
     pub path: Option<PathBuf>,
+
+    /// The command `nono run` would start (after `--`): a known agent gets
+    /// its built-in profile, as in `run`
+    #[arg(value_name = "COMMAND", last = true)]
+    pub run_command: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]

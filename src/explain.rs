@@ -89,6 +89,72 @@ pub fn to_json_text(v: &Value) -> String {
 // ---------------------------------------------------------------------------
 // run --dry-run
 
+/// The `agent` section of `--dry-run`: the known agent the command is,
+/// whether its profile was applied automatically, and what the profiles
+/// change in its start.
+pub fn agent_text(
+    profile: Option<&str>,
+    auto: bool,
+    args: &[String],
+    env: &[crate::policy::spec::AgentEnv],
+) -> String {
+    let mut s = String::new();
+    if profile.is_none() && env.is_empty() {
+        return s;
+    }
+    let _ = writeln!(s);
+    match (profile, auto) {
+        (Some(p), true) => {
+            let _ = writeln!(
+                s,
+                "agent:    {p}: its profile is applied automatically (--no-profile: only the options given)"
+            );
+        }
+        (Some(p), false) => {
+            let _ = writeln!(s, "agent:    {p}");
+        }
+        (None, _) => {
+            let _ = writeln!(s, "agent:    not a known agent");
+        }
+    }
+    for e in env {
+        let _ = writeln!(
+            s,
+            "          sets {}={} ({})",
+            output::text(&e.name),
+            output::path(&e.value),
+            output::text(&e.source.to_string())
+        );
+    }
+    if !args.is_empty() {
+        let _ = writeln!(
+            s,
+            "          inserts after the program: {}",
+            output::text(&args.join(" "))
+        );
+    }
+    s
+}
+
+/// The `agent` object of `--dry-run --json`.
+pub fn agent_json(
+    profile: Option<&str>,
+    auto: bool,
+    args: &[String],
+    env: &[crate::policy::spec::AgentEnv],
+) -> Value {
+    json!({
+        "profile": profile,
+        "auto": auto,
+        "args": args,
+        "env": env.iter().map(|e| json!({
+            "name": e.name,
+            "value": jpath(&e.value),
+            "source": e.source.to_string(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
 /// The complete `--dry-run` report.
 pub fn dry_run(
     policy: &Policy,

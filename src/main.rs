@@ -269,7 +269,8 @@ fn spec_from_args(
         ctx,
         env: &profile::expand::process_env,
     };
-    let (mut spec, created) = profile::spec_for(&args.profile, &vars, create)?;
+    let (mut spec, created) =
+        profile::spec_for(&args.profile, args.auto_profile.as_deref(), &vars, create)?;
     for p in &args.allow {
         spec.grant(p, Access::READ_WRITE, Source::Flag("--allow"));
     }
@@ -324,8 +325,45 @@ fn spec_from_args(
     Ok((spec, created))
 }
 
-fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
+/// The known agent `argv` starts, and, when no profile was named and
+/// `--no-profile` was not given, its profile chosen for `policy`.
+fn choose_agent(
+    policy: &mut PolicyArgs,
+    argv: &[OsString],
+    ctx: &Context,
+) -> Option<profile::agents::Detected> {
+    let path_var = std::env::var_os("PATH");
+    let cmd = exec::resolve(argv, path_var.as_deref(), &ctx.cwd).ok()?;
+    let agent = profile::agents::detect(argv, &cmd.resolved, &ctx.cwd)?;
+    if policy.profile.is_empty() && !policy.no_profile {
+        policy.auto_profile = Some(agent.profile.to_string());
+    }
+    Some(agent)
+}
+
+/// The profiles' `[agent] args` for the agent the command is, inserted
+/// after its program (or script).
+fn insert_agent_args(
+    cmd: &mut exec::Command,
+    agent: Option<&profile::agents::Detected>,
+    spec: &PolicySpec,
+) -> Vec<String> {
+    let Some(agent) = agent else {
+        return Vec::new();
+    };
+    let Some((_, extra)) = spec.agent_args.iter().find(|(n, _)| n == agent.profile) else {
+        return Vec::new();
+    };
+    let at = agent.insert_at.min(cmd.argv.len());
+    cmd.argv
+        .splice(at..at, extra.iter().map(OsString::from))
+        .for_each(drop);
+    extra.clone()
+}
+
+fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
+    let agent = choose_agent(&mut args.policy, &args.command, &ctx);
     // Only a real run creates the directories profiles ask for.
     let create = if args.dry_run {
         profile::CreateDirs::No
@@ -343,7 +381,9 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     };
     let mut policy = match Policy::build(&spec, &ctx) {
         Ok(p) => p,
-        Err(e @ policy::PolicyError::NotFound(_)) if !args.policy.profile.is_empty() => {
+        Err(e @ policy::PolicyError::NotFound(_))
+            if !args.policy.profile.is_empty() || args.policy.auto_profile.is_some() =>
+        {
             // A profile may name it: load the profiles again with their
             // path checks, for an error that gives the file and line.
             profile::defer_path_checks(false);
@@ -370,6 +410,9 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
             return Err(f);
         }
     };
+    let mut cmd = cmd;
+    let inserted = insert_agent_args(&mut cmd, agent.as_ref(), &spec);
+    let auto = args.policy.auto_profile.clone();
     let block = policy.commands.check_file(&invoked, &cmd.resolved);
 
     if args.dry_run {
@@ -389,6 +432,12 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 Some(mode) => undo::report::plan_json(&undo::app::plan(&policy)?, mode),
                 None => serde_json::Value::Null,
             };
+            doc["agent"] = explain::agent_json(
+                agent.as_ref().map(|a| a.profile),
+                auto.is_some(),
+                &inserted,
+                &spec.agent_env,
+            );
             out(explain::to_json_text(&doc))?;
         } else {
             let style = output::Style::for_stdout();
@@ -403,6 +452,12 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                     dirs.join(", ")
                 ));
             }
+            text.push_str(&explain::agent_text(
+                agent.as_ref().map(|a| a.profile),
+                auto.is_some(),
+                &inserted,
+                &spec.agent_env,
+            ));
             if let Some(mode) = snapshot {
                 let plans = undo::app::plan(&policy)?;
                 let mut buf = Vec::new();
@@ -420,6 +475,12 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
 
     // Refuse before creating anything if this kernel cannot enforce it.
     sandbox::check(&policy)?;
+    if let (Some(name), false) = (&auto, args.quiet) {
+        say(&[format!(
+            "nono: {} is a known agent: applying its profile {name} (--no-profile: only the options given; -q: hide this line)",
+            output::text(&invoked.to_string_lossy()),
+        )]);
+    }
     // After the policy (the grants are known), before the sandbox and the
     // command: the command replaces this process, nothing runs after it.
     if let Some(mode) = snapshot {
@@ -448,7 +509,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         tracing::debug!(dropped, "capabilities");
     }
 
-    let env = env_plan.command_env(&run_dir.path);
+    let env = with_agent_env(env_plan.command_env(&run_dir.path), &spec.agent_env);
     let err = exec::exec(&cmd, &env);
     // exec returned: the command did not start. Keep the lock descriptor
     // alive until here so the directory is not cleaned up under us.
@@ -479,6 +540,19 @@ fn env_plan(spec: &PolicySpec) -> Result<(policy::env::EnvPolicy, policy::env::E
         tracing::debug!(name = %output::path(std::path::Path::new(&e.name)), action = e.action.name(), reason = e.reason.code(), "environment");
     }
     Ok((env_policy, plan))
+}
+
+/// The profiles' `[agent] state_env` variables, set last over the
+/// command's environment (a later profile's value wins).
+fn with_agent_env(
+    mut env: Vec<(OsString, OsString)>,
+    agent_env: &[policy::spec::AgentEnv],
+) -> Vec<(OsString, OsString)> {
+    for a in agent_env {
+        env.retain(|(k, _)| k != a.name.as_str());
+        env.push((a.name.clone().into(), a.value.clone().into_os_string()));
+    }
+    env
 }
 
 fn kernel_view(policy: &Policy) -> explain::KernelView {
@@ -531,6 +605,21 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         .into_iter()
         .partition(|a| !a.as_encoded_bytes().contains(&b'='));
     args.policy.env = sets;
+    // The command `run` would start: `-- COMMAND`, or the one asked about.
+    let run_argv: Vec<OsString> = if !args.run_command.is_empty() {
+        args.run_command.clone()
+    } else {
+        args.command.iter().cloned().collect()
+    };
+    if !run_argv.is_empty() {
+        choose_agent(&mut args.policy, &run_argv, &ctx);
+    }
+    let auto_note = args.policy.auto_profile.as_ref().map(|p| {
+        format!(
+            "profile {p} is applied automatically for {} (--no-profile: only the options given)",
+            run_argv[0].to_string_lossy()
+        )
+    });
     // The policy `run` would build from the same options, optionally with
     // extra grants: used to check a suggestion before offering it.
     let build = |extra: &[(GrantFlag, std::path::PathBuf)]| -> Result<Policy, Failure> {
@@ -629,6 +718,9 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         d.notes.push(format!(
             "this kernel cannot enforce the policy: run would refuse to start (exit 125): {e}"
         ));
+    }
+    if let Some(n) = auto_note {
+        d.notes.push(n);
     }
     if args.json {
         out(explain::to_json_text(&explain::why_json(&d)))?;

@@ -787,7 +787,10 @@ fn json_documents_match_the_documentation() {
     let run = Run::from(cmd);
     run.expect_ok();
     let dry = json_of(&run);
-    let seen = check_against_docs("dry-run", std::slice::from_ref(&dry));
+    // A profile that sets an agent's variables fills the `agent` section.
+    let agent = env.nono(["run", "--dry-run", "--json", "-p", "codex", "--", "true"]);
+    agent.expect_ok();
+    let seen = check_against_docs("dry-run", &[dry.clone(), json_of(&agent)]);
     for spec in documented_keys("dry-run") {
         let rare = spec.path.ends_with("from.why") || spec.path.contains(".from.");
         assert!(

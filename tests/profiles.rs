@@ -281,9 +281,8 @@ const AGENTS: &[Agent] = &[
         version_has: "Claude Code",
         start_env: &[("ANTHROPIC_API_KEY", "sk-ant-nono-test")],
         start_args: &["-p", "say hi"],
-        state: &[".claude"],
-        // ~/.claude.json is saved by rename in HOME itself: see the profile.
-        known_denied_writes: &[".claude.json"],
+        state: &[".local/state/nono-agents/claude-code"],
+        known_denied_writes: &[],
     },
     Agent {
         profile: "codex",
@@ -292,7 +291,7 @@ const AGENTS: &[Agent] = &[
         version_has: "codex-cli",
         start_env: &[("OPENAI_API_KEY", "sk-nono-test")],
         start_args: &["exec", "--skip-git-repo-check", "say hi"],
-        state: &[".codex"],
+        state: &[".local/state/nono-agents/codex"],
         known_denied_writes: &[],
     },
     Agent {
@@ -302,7 +301,7 @@ const AGENTS: &[Agent] = &[
         version_has: ".",
         start_env: &[("GEMINI_API_KEY", "nono-test")],
         start_args: &["--skip-trust", "-p", "say hi"],
-        state: &[".gemini"],
+        state: &[".local/state/nono-agents/gemini-cli"],
         known_denied_writes: &[],
     },
     Agent {
@@ -313,10 +312,10 @@ const AGENTS: &[Agent] = &[
         start_env: &[("ANTHROPIC_API_KEY", "sk-ant-nono-test")],
         start_args: &["run", "say hi"],
         state: &[
-            ".config/opencode",
-            ".local/share/opencode",
-            ".local/state/opencode",
-            ".cache/opencode",
+            ".local/state/nono-agents/opencode/config",
+            ".local/state/nono-agents/opencode/data",
+            ".local/state/nono-agents/opencode/state",
+            ".local/state/nono-agents/opencode/cache",
         ],
         known_denied_writes: &[],
     },

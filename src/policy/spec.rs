@@ -67,7 +67,8 @@ pub struct PolicySpec {
     /// The PATH the command will search: its absolute directories are
     /// scanned for blocked programs (see `policy::programs`).
     pub search_path: Option<std::ffi::OsString>,
-    /// Names of the profiles applied, outermost last (for display).
+    /// Names of the profiles applied, outermost last (for display); one
+    /// applied automatically for a known agent reads `NAME (auto)`.
     pub profiles: Vec<String>,
     /// Paths a profile adds to the protected list (`filesystem.protect`).
     pub protect: Vec<(PathBuf, Source)>,
@@ -78,6 +79,21 @@ pub struct PolicySpec {
     pub env: super::env::EnvRequest,
     /// A profile asked for a snapshot (`snapshot = true`) before the run.
     pub snapshot: bool,
+    /// Variables the profiles' `[agent] state_env` set for the command, in
+    /// merge order (a later one wins).
+    pub agent_env: Vec<AgentEnv>,
+    /// The profiles' `[agent] args`: (profile name, arguments), inserted
+    /// after the program when the command is that profile's agent.
+    pub agent_args: Vec<(String, Vec<String>)>,
+}
+
+/// One environment variable a profile sets for the command: a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentEnv {
+    pub name: String,
+    /// Absolute, expanded.
+    pub value: PathBuf,
+    pub source: Source,
 }
 
 impl PolicySpec {

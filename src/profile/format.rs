@@ -29,6 +29,11 @@
 //! allow = ["ANTHROPIC_API_KEY"]      # like --allow-env (names or globs)
 //! set = { NODE_ENV = "test" }        # like --env NAME=VALUE
 //! clear = false                      # true: like --env-clear
+//! [agent]                            # agent profiles
+//! commands = ["claude"]              # program names that select it automatically
+//! packages = ["node_modules/@anthropic-ai/claude-code"]  # ... or install paths
+//! state_env = { CLAUDE_CONFIG_DIR = "~/.app" }  # path variables set for the command
+//! args = []                          # inserted after the program when it is the agent
 //! ```
 
 use std::fmt;
@@ -62,6 +67,7 @@ pub struct ProfileFile {
     /// Take a snapshot of the write grants before the command starts
     /// (`nono undo`); sticky like `network.block`.
     pub snapshot: Option<bool>,
+    pub agent: Agent,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,6 +125,32 @@ pub struct Env {
     #[serde(default)]
     pub set: std::collections::BTreeMap<String, Spanned<String>>,
     pub clear: Option<bool>,
+}
+
+/// How an agent profile recognises its agent and prepares its start (see
+/// `profile::agents`). Only the built-in profiles' `commands` and
+/// `packages` select a profile automatically: that choice must not depend
+/// on files a user (or an agent that could write them) placed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    /// Program file names that are this agent (`claude`).
+    #[serde(default)]
+    pub commands: Vec<String>,
+    /// Path fragments of the agent's install directory
+    /// (`node_modules/@openai/codex`): a program, or the script given to
+    /// node, resolved through symlinks to a file under one is this agent.
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Environment variables that point the agent at its state directory,
+    /// set for the command. Values are paths, expanded like filesystem
+    /// entries.
+    #[serde(default)]
+    pub state_env: std::collections::BTreeMap<String, Spanned<String>>,
+    /// Arguments inserted right after the program when the command is this
+    /// agent (its documented configuration, e.g. "you are sandboxed").
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// `extends = "a"` or `extends = ["a", "b"]`.

@@ -16,6 +16,7 @@
 //! them off again), port, command and `env.allow` lists are unions, and a
 //! later `env.set` of a name replaces an earlier one.
 
+pub mod agents;
 pub mod expand;
 pub mod format;
 pub mod show;
@@ -67,6 +68,9 @@ pub struct Loaded {
     pub name: String,
     pub origin: ProfileOrigin,
     pub file: ProfileFile,
+    /// Applied automatically because the command is this agent (or
+    /// extended by such a profile): rule origins say `NAME (auto)`.
+    pub auto: bool,
     /// The text, kept to turn spans into lines for later errors.
     text: String,
 }
@@ -221,6 +225,7 @@ pub fn parse(name: &str, origin: ProfileOrigin, text: String) -> Result<Loaded, 
                     name: name.clone(),
                     origin,
                     file: ProfileFile::empty(),
+                    auto: false,
                     text,
                 };
                 return Err(loaded.error(
@@ -245,6 +250,7 @@ pub fn parse(name: &str, origin: ProfileOrigin, text: String) -> Result<Loaded, 
         name,
         origin,
         file,
+        auto: false,
         text,
     })
 }
@@ -260,6 +266,7 @@ impl ProfileFile {
             commands: Default::default(),
             env: Default::default(),
             snapshot: None,
+            agent: Default::default(),
         }
     }
 }
@@ -519,7 +526,36 @@ pub fn apply(
         }
         apply_env(p, &mut spec.env)?;
         spec.snapshot |= p.file.snapshot == Some(true);
-        spec.profiles.push(p.name.clone());
+        let agent = &p.file.agent;
+        for (name, value) in &agent.state_env {
+            if !valid_env_name(name) {
+                return Err(p.error(
+                    value.span(),
+                    format!("{name:?} is not an environment variable name"),
+                ));
+            }
+            let raw = value.get_ref();
+            if raw.is_empty() || raw.contains('\0') || raw.ends_with('?') {
+                return Err(p.error(value.span(), "expected a path".into()));
+            }
+            let path =
+                expand::expand(raw, vars).map_err(|e| p.error(value.span(), e.to_string()))?;
+            let path = crate::policy::paths::expand(&path, vars.ctx)
+                .map_err(|e| p.error(value.span(), e.to_string()))?;
+            spec.agent_env.push(crate::policy::spec::AgentEnv {
+                name: name.clone(),
+                value: path,
+                source: source(p, "agent.state_env"),
+            });
+        }
+        if !agent.args.is_empty() {
+            spec.agent_args.push((p.name.clone(), agent.args.clone()));
+        }
+        spec.profiles.push(if p.auto {
+            format!("{} (auto)", p.name)
+        } else {
+            p.name.clone()
+        });
     }
     Ok(missing)
 }
@@ -555,6 +591,14 @@ fn apply_env(p: &Loaded, req: &mut crate::policy::env::EnvRequest) -> Result<(),
         req.clear = Some(source(p, "env.clear"));
     }
     Ok(())
+}
+
+fn valid_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Creates one `filesystem.create` directory if it is missing. Refuses a
@@ -609,7 +653,11 @@ fn create_dir(
 
 fn source(p: &Loaded, key: &'static str) -> Source {
     Source::Profile {
-        name: p.name.clone(),
+        name: if p.auto {
+            format!("{} (auto)", p.name)
+        } else {
+            p.name.clone()
+        },
         key,
     }
 }
@@ -669,13 +717,25 @@ fn expand_path(
 /// Applies `-p` values to a fresh spec: the profiles part of
 /// `spec_from_args`.
 /// Also returns the `filesystem.create` directories that were missing.
+/// `auto` is the profile chosen for a known agent; it is used only when no
+/// profile was named.
 pub fn spec_for(
     values: &[String],
+    auto: Option<&str>,
     vars: &Vars<'_>,
     create: CreateDirs,
 ) -> Result<(PolicySpec, Vec<PathBuf>), ProfileError> {
     let mut spec = PolicySpec::default();
-    let loaded = load_all(values, vars)?;
+    let loaded = match auto {
+        Some(name) if values.is_empty() => {
+            let mut l = load_all(&[name.to_string()], vars)?;
+            for p in &mut l {
+                p.auto = true;
+            }
+            l
+        }
+        _ => load_all(values, vars)?,
+    };
     let missing = apply(&loaded, vars, &mut spec, create)?;
     Ok((spec, missing))
 }

@@ -143,6 +143,33 @@ pub fn show(
     if let Some(src) = &env.clear {
         let _ = writeln!(s, "environment cleared to the minimal set ({src})");
     }
+    let agent = &top.file.agent;
+    if !agent.commands.is_empty() || !agent.packages.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "agent:    applied automatically to: {}; or a program under: {}",
+            output::text(&agent.commands.join(", ")),
+            output::text(&agent.packages.join(", "))
+        );
+    }
+    for e in &spec.agent_env {
+        let _ = writeln!(
+            s,
+            "          sets {}={} ({})",
+            output::text(&e.name),
+            output::path(&e.value),
+            e.source
+        );
+    }
+    for (name, args) in &spec.agent_args {
+        let _ = writeln!(
+            s,
+            "          inserts after the program when it is {}: {}",
+            output::text(name),
+            output::text(&args.join(" "))
+        );
+    }
     s
 }
 

@@ -357,6 +357,10 @@ fn home_with_every_protected_path(t: &Tree) {
         ".config/pip",
         ".local/share/opencode",
         ".local/state/opencode",
+        ".local/state/nono-agents/claude-code",
+        ".local/state/nono-agents/codex",
+        ".local/state/nono-agents/gemini-cli",
+        ".local/state/nono-agents/opencode",
         ".local/lib",
         ".pyenv",
         "go",
@@ -430,6 +434,51 @@ fn every_builtin_profile_builds_and_reaches_nothing_protected() {
                     .iter()
                     .any(|r| r.path == t.ctx.cwd && r.access().contains(Access::DELETE)),
                 "{name}: says allow_delete but the project has no delete right"
+            );
+        }
+    }
+}
+
+/// The agents' own configuration in the user's home runs commands at
+/// their next start outside nono (hooks, apiKeyHelper, MCP servers,
+/// notify, plugins): no agent profile may make any of it writable, and
+/// each agent's state variable points into a directory the profile grants
+/// with delete rights (state is saved by rename there).
+#[test]
+fn agent_profiles_leave_the_agents_own_configuration_alone() {
+    let t = Tree::new();
+    home_with_every_protected_path(&t);
+    let user_config = [
+        ".claude/settings.json",
+        ".claude/settings.local.json",
+        ".claude/plugins/x",
+        ".claude.json",
+        ".codex/config.toml",
+        ".gemini/settings.json",
+        ".config/opencode/opencode.json",
+        ".config/opencode/node_modules/x",
+        ".local/share/opencode/bin/x",
+        ".cache/opencode/node_modules/x",
+        ".npm/_npx/x",
+    ];
+    for name in ["claude-code", "codex", "gemini-cli", "opencode"] {
+        let (_, spec) = t.load(&[name]).unwrap();
+        let policy = Policy::build(&spec, &t.ctx).unwrap();
+        for f in user_config {
+            let a = policy.rights_at(&t.ctx.home.join(f)).0;
+            assert!(
+                !a.intersects(Access::WRITE.union(Access::DELETE)),
+                "{name}: ~/{f} is writable ({a})"
+            );
+        }
+        assert!(!spec.agent_env.is_empty(), "{name} sets no state variable");
+        for e in &spec.agent_env {
+            let a = policy.rights_at(&e.value.join("state.json")).0;
+            assert!(
+                a.contains(Access::READ_WRITE.union(Access::DELETE)),
+                "{name}: {}={} lacks read, write and delete ({a})",
+                e.name,
+                e.value.display()
             );
         }
     }
