@@ -77,6 +77,7 @@ const DEFAULT: Inputs = Inputs {
     tcp_bind_granted: false,
     unix_granted: false,
     truncate_fallback: false,
+    net_namespace: false,
 };
 const BLOCK: Inputs = Inputs {
     net_restricted: true,
@@ -416,4 +417,39 @@ fn setuid_and_setgid_bits_are_refused_other_modes_pass() {
     assert_eq!(call(&p, libc::SYS_fchmod, &[3, (1 << 40) | 0o644]), ALLOW);
     // openat2 hides its mode: it is not available, programs fall back.
     assert_eq!(call(&p, libc::SYS_openat2, &[]), ENOSYS);
+}
+
+#[test]
+fn host_mode_allows_ip_and_netlink_but_no_family_a_namespace_does_not_confine() {
+    let p = progs(Inputs {
+        net_namespace: true,
+        ..DEFAULT
+    });
+    const NETLINK: u64 = libc::AF_NETLINK as u64;
+    for (fam, ty) in [
+        (INET, STREAM),
+        (INET, DGRAM),
+        (INET6, DGRAM),
+        (INET, RAW),
+        (NETLINK, RAW),
+    ] {
+        assert_eq!(
+            call(&p, libc::SYS_socket, &[fam, ty, 0]),
+            ALLOW,
+            "{fam} {ty}"
+        );
+    }
+    for fam in [
+        libc::AF_VSOCK,
+        libc::AF_PACKET,
+        libc::AF_BLUETOOTH,
+        libc::AF_UNIX,
+    ] {
+        assert_eq!(
+            call(&p, libc::SYS_socket, &[fam as u64, STREAM, 0]),
+            EPERM,
+            "{fam}"
+        );
+    }
+    assert_eq!(call(&p, libc::SYS_socketpair, &[UNIX, STREAM, 0]), ALLOW);
 }
