@@ -731,6 +731,22 @@ fn json_documents_match_the_documentation() {
             "--connect".into(),
             "443".into(),
         ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--allow-host".into(),
+            "*.example.com".into(),
+            "--host".into(),
+            "api.example.com".into(),
+        ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--allow-host".into(),
+            "api.example.com".into(),
+            "--host".into(),
+            "evil.example:8443".into(),
+        ],
     ] {
         let run = env.nono(&args);
         assert!(matches!(run.code(), Some(0 | 1)), "{run}");
@@ -764,7 +780,21 @@ fn json_documents_match_the_documentation() {
     ]);
     run.expect_ok();
     let dry = json_of(&run);
-    let seen = check_against_docs("dry-run", std::slice::from_ref(&dry));
+    let hosts = env.nono([
+        "run",
+        "--dry-run",
+        "--json",
+        "--allow-host",
+        "@github",
+        "--allow-host",
+        "localhost:5432",
+        "--",
+        "true",
+    ]);
+    hosts.expect_ok();
+    let hosts = json_of(&hosts);
+    assert_eq!(hosts["host_allowlist"]["proxy"], "http://127.0.0.1:41080");
+    let seen = check_against_docs("dry-run", &[dry.clone(), hosts]);
     for spec in documented_keys("dry-run") {
         let rare = spec.path.ends_with("from.why") || spec.path.contains(".from.");
         assert!(
