@@ -599,3 +599,77 @@ fn contradictory_network_options_are_refused() {
             .expect_stderr_has("nono: ");
     }
 }
+
+#[test]
+fn profiles_put_the_run_in_host_mode_and_net_allow_lifts_it() {
+    if !need(&[CURL, BASH]) {
+        return;
+    }
+    let env = TestEnv::new();
+    let srv = Server::new();
+    let prof = env.root.join("p.toml");
+    std::fs::write(
+        &prof,
+        format!(
+            "[network]\nallow_hosts = [\"@github\", \"127.0.0.1:{}\"]\n",
+            srv.port
+        ),
+    )
+    .unwrap();
+    let prof = prof.to_string_lossy().into_owned();
+    let script = format!(
+        "curl -s -m 5 http://127.0.0.1:{}/ok; echo; curl -s -m 5 -o /dev/null -w '%{{http_code}}\\n' http://evil.test/",
+        srv.port
+    );
+    let run = run_sh(&env, &["-p", &prof], &[], &script);
+    run.expect_ok().expect_stdout_has("hello\n403\n");
+    let dry = env.nono(["run", "-p", &prof, "--dry-run", "--json", "--", "true"]);
+    let doc: serde_json::Value = serde_json::from_slice(&dry.out.stdout).unwrap();
+    let entries = doc["host_allowlist"]["entries"].as_array().unwrap();
+    assert!(entries
+        .iter()
+        .any(|e| e["entry"] == "github.com" && e["group"] == "github"));
+    let lifted = env.nono([
+        "run",
+        "-p",
+        &prof,
+        "--net-allow",
+        "--dry-run",
+        "--json",
+        "--",
+        "true",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&lifted.out.stdout).unwrap();
+    assert!(doc["host_allowlist"].is_null(), "{lifted}");
+    // why answers from the same list.
+    env.nono(["why", "-p", &prof, "--host", "api.github.com"])
+        .expect_code(0);
+    env.nono(["why", "-p", &prof, "--host", "evil.test"])
+        .expect_code(1)
+        .expect_stdout_has("--allow-host evil.test:443");
+    // A bad entry names the file and line.
+    std::fs::write(
+        env.root.join("bad.toml"),
+        "[network]\nallow_hosts = [\"*\"]\n",
+    )
+    .unwrap();
+    let bad = env.root.join("bad.toml").to_string_lossy().into_owned();
+    env.nono(["run", "-p", &bad, "--", "true"])
+        .expect_code(125)
+        .expect_stderr_has("bad.toml:2");
+}
+
+#[test]
+fn net_block_also_gets_an_empty_network_namespace() {
+    let env = TestEnv::new();
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let run = env.sandboxed(
+        &["--net-block"],
+        &["/usr/bin/readlink", "/proc/self/ns/net"],
+    );
+    run.expect_ok();
+    assert_ne!(run.stdout().trim(), host.to_string_lossy(), "{run}");
+    // Control: without a network option the command shares the host's.
+    let open = env.sandboxed(&[], &["/usr/bin/readlink", "/proc/self/ns/net"]);
+    assert_eq!(open.stdout().trim(), host.to_string_lossy(), "{open}");
+}
