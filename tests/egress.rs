@@ -349,6 +349,15 @@ fn wildcards_match_subdomains_only() {
     run.expect_ok()
         .expect_stdout_has("a.wild.test 200")
         .expect_stdout_has("wild.test 403");
+    let body = run_sh(
+        &env,
+        &["--allow-host", &w, "--allow-host", &lit],
+        &vars,
+        &format!("curl -s -m 5 -x \"$HTTP_PROXY\" http://wild.test:{p}/"),
+    );
+    body.expect_stdout_has(&format!(
+        "nono: refused wild.test:{p}: not on this sandbox's host allowlist\nhint: to allow it: --allow-host wild.test:{p}"
+    ));
     let got = srv.requests();
     assert!(got.iter().any(|r| r.starts_with("GET /a.wild.test ")));
     assert!(!got.iter().any(|r| r.starts_with("GET /wild.test ")));
@@ -672,4 +681,38 @@ fn net_block_also_gets_an_empty_network_namespace() {
     // Control: without a network option the command shares the host's.
     let open = env.sandboxed(&[], &["/usr/bin/readlink", "/proc/self/ns/net"]);
     assert_eq!(open.stdout().trim(), host.to_string_lossy(), "{open}");
+}
+
+#[test]
+fn setup_and_dry_run_report_host_mode() {
+    let env = TestEnv::new();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&env.nono(["setup", "--json"]).out.stdout).unwrap();
+    assert_eq!(doc["host_allowlist"]["available"], true, "{doc:#}");
+    let mut cmd = env.command(["setup", "--json"]);
+    cmd.env("NONO_TEST_NO_USERNS", "1");
+    let off: serde_json::Value = serde_json::from_slice(&Run::from(cmd).out.stdout).unwrap();
+    assert_eq!(off["host_allowlist"]["available"], false);
+    assert!(off["host_allowlist"]["unavailable_reason"]
+        .as_str()
+        .unwrap()
+        .contains("user namespaces unavailable"));
+    let mut cmd = env.command(["setup"]);
+    cmd.env("NONO_TEST_NO_USERNS", "1");
+    Run::from(cmd).expect_stdout_has("host-allowlist mode (--allow-host): NOT available");
+    env.nono([
+        "run",
+        "--dry-run",
+        "--allow-host",
+        "*.example.com",
+        "--allow-host",
+        "localhost:5432",
+        "--",
+        "true",
+    ])
+    .expect_ok()
+    .expect_stdout_has("host allowlist (2 entries)")
+    .expect_stdout_has("*.example.com  ports 443,80")
+    .expect_stdout_has("localhost  ports 5432, exposes")
+    .expect_stdout_has("http://127.0.0.1:41080");
 }

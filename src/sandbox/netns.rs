@@ -184,13 +184,24 @@ impl ProxyChild {
         let proxy = crate::proxy::proxy_addr(allow);
         let mut addrs = vec![proxy];
         addrs.extend(allow.exposed().iter().map(|e| e.listen));
-        let mut listeners = Vec::new();
+        let mut listeners: Vec<TcpListener> = Vec::new();
         for a in &addrs {
-            let l = TcpListener::bind(a).map_err(|source| NetError::Setup {
-                op: format!("listening on {a} inside the sandbox"),
-                source,
-            })?;
-            listeners.push(l);
+            match TcpListener::bind(a) {
+                Ok(l) => listeners.push(l),
+                // `localhost:PORT` also listens on ::1; a kernel without
+                // IPv6 has no ::1, and 127.0.0.1 serves the entry alone.
+                Err(_)
+                    if a.is_ipv6()
+                        && listeners
+                            .iter()
+                            .any(|l| l.local_addr().is_ok_and(|b| b.port() == a.port())) => {}
+                Err(source) => {
+                    return Err(NetError::Setup {
+                        op: format!("listening on {a} inside the sandbox"),
+                        source,
+                    })
+                }
+            }
         }
         let ino = std::fs::metadata("/proc/self/ns/net")
             .map_err(|source| NetError::Setup {
