@@ -446,7 +446,13 @@ fn enter_network(policy: &Policy, log: Option<std::fs::File>) -> Result<Option<N
         tracing::debug!(proxy = %handed.proxy, "host-allowlist mode");
         return Ok(Some(Network(Some(handed))));
     }
-    if policy.net.block && netns::simulated_unavailable().is_none() {
+    // Only where no user namespace is needed (root): inside one, files of
+    // unmapped users would appear owned by `nobody`, a visible change that
+    // --net-block, fully enforced by seccomp and Landlock, need not make.
+    if policy.net.block
+        && sandbox::namespaces::has_sys_admin()
+        && netns::simulated_unavailable().is_none()
+    {
         match enter(net) {
             Ok(_) => {
                 tracing::debug!("--net-block: empty network namespace entered");

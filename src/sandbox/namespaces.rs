@@ -82,7 +82,7 @@ impl NsError {
 
 /// Whether the caller can create mount and network namespaces without a
 /// user namespace: it holds `CAP_SYS_ADMIN` in its current one.
-fn has_sys_admin() -> bool {
+pub fn has_sys_admin() -> bool {
     const CAP_SYS_ADMIN: u64 = 21;
     super::caps::current().is_ok_and(|c| c.effective & (1 << CAP_SYS_ADMIN) != 0)
 }
