@@ -729,3 +729,35 @@ fn setup_and_dry_run_report_host_mode() {
     .expect_stdout_has("localhost  ports 5432, exposes")
     .expect_stdout_has("http://127.0.0.1:41080");
 }
+
+#[test]
+fn an_ipv6_loopback_entry_exposes_that_port_on_v6() {
+    if !need(&[CURL]) {
+        return;
+    }
+    let Ok(l) = TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback here");
+        return;
+    };
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut b = [0u8; 1024];
+            let _ = c.read(&mut b);
+            let _ = c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nv6");
+        }
+    });
+    let env = TestEnv::new();
+    let entry = format!("[::1]:{port}");
+    let url = format!("http://[::1]:{port}/");
+    env.sandboxed(&["--allow-host", &entry], &[CURL, "-s", "-m", "5", &url])
+        .expect_ok()
+        .expect_stdout_has("v6");
+    // Control for the denial: another entry leaves the port unreachable.
+    env.sandboxed(
+        &["--allow-host", "other.test"],
+        &[CURL, "-s", "-m", "3", "--noproxy", "*", &url],
+    )
+    .expect_fail();
+}
