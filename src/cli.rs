@@ -187,6 +187,16 @@ pub struct PolicyArgs {
     #[arg(long = "allow-bind", value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub allow_bind: Vec<u16>,
 
+    /// Host-allowlist mode: reach only the listed hosts, through a proxy nono starts
+    /// (HOST: DNS name, *.domain, IP literal, [::1]; no PORT = 443 and 80;
+    /// localhost:PORT exposes that port of this machine's loopback; @group: a built-in host group)
+    #[arg(long = "allow-host", value_name = "HOST[:PORT]")]
+    pub allow_host: Vec<String>,
+
+    /// Unrestricted network, overriding a profile's host list
+    #[arg(long = "net-allow")]
+    pub net_allow: bool,
+
     /// Allow connecting to the host Unix socket PATH (see --dry-run: on current kernels this allows all Unix sockets)
     #[arg(long = "allow-unix-socket", value_name = "PATH")]
     pub allow_unix_socket: Vec<PathBuf>,
@@ -228,6 +238,9 @@ pub struct RunArgs {
     /// Record the write grants before the command starts, for 'nono undo' (MODE: strict, best-effort, off)
     #[arg(long, value_name = "MODE", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "strict")]
     pub snapshot: Option<SnapshotArg>,
+    /// Host-allowlist mode: append one JSON line per connection attempt to FILE
+    #[arg(long = "net-log", value_name = "FILE")]
+    pub net_log: Option<PathBuf>,
 
     /// Keep the capabilities of a root caller (by default every capability is dropped)
     #[arg(long = "keep-caps")]
@@ -265,7 +278,7 @@ pub struct WhyArgs {
     pub json: bool,
 
     /// Ask whether the program NAME would be blocked, instead of about a path
-    #[arg(long = "command", value_name = "NAME", conflicts_with_all = ["path", "connect", "bind"])]
+    #[arg(long = "command", value_name = "NAME", conflicts_with_all = ["path", "connect", "bind", "host"])]
     pub command: Option<std::ffi::OsString>,
 
     /// Ask whether a TCP connection to PORT would be allowed
@@ -276,9 +289,13 @@ pub struct WhyArgs {
     #[arg(long = "bind", value_name = "PORT", conflicts_with = "path", value_parser = clap::value_parser!(u16).range(1..))]
     pub bind: Option<u16>,
 
+    /// Ask whether HOST[:PORT] would be reachable (no PORT: 443)
+    #[arg(long = "host", value_name = "HOST[:PORT]", conflicts_with_all = ["path", "connect", "bind"])]
+    pub host: Option<String>,
+
     /// The path to ask about ('$TMPDIR/...' means the run's private
     /// temporary directory)
-    #[arg(value_name = "PATH", required_unless_present_any = ["command", "connect", "bind", "env"])]
+    #[arg(value_name = "PATH", required_unless_present_any = ["command", "connect", "bind", "env", "host"])]
     pub path: Option<PathBuf>,
 
     /// The command `nono run` would start (after `--`): a known agent gets

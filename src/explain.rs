@@ -1331,6 +1331,116 @@ pub fn why_env(e: &crate::policy::env::Entry, style: Style) -> String {
     s
 }
 
+// --- host-allowlist mode (`why --host`, `--dry-run`) -------------------
+
+/// How host-allowlist mode is enforced, one sentence per layer.
+pub fn host_mode_layers(proxy: std::net::SocketAddr) -> Vec<String> {
+    vec![
+        "network namespace: the command's only interface is its own loopback, so no socket of any family reaches an address outside the sandbox".to_string(),
+        format!("egress proxy outside the sandbox at http://{proxy} (HTTP CONNECT and plain HTTP; the proxy resolves names and refuses loopback, link-local and private addresses unless an entry names them)"),
+        "seccomp: only IP (inside the namespace), netlink and granted Unix socket families".to_string(),
+    ]
+}
+
+/// `nono why --host` as text.
+pub fn why_host(d: &crate::policy::net::HostDecision, layers: &[String], style: Style) -> String {
+    let mut s = String::new();
+    let verdict = if d.allowed {
+        style.good("ALLOWED")
+    } else {
+        style.bad("DENIED")
+    };
+    let _ = writeln!(
+        s,
+        "{verdict}: connection to {}:{}",
+        output::text(&d.host),
+        d.port
+    );
+    label(&mut s, "reason", &output::text(&d.text));
+    if let Some(src) = &d.source {
+        label(&mut s, "from", &output::text(src));
+    }
+    for l in layers {
+        label(&mut s, "enforced", &output::text(l));
+    }
+    for n in &d.notes {
+        label(&mut s, "note", &output::text(n));
+    }
+    if let Some(sug) = &d.suggestion {
+        label(&mut s, "to allow", &format!("add {}", output::text(sug)));
+    }
+    s
+}
+
+/// The `why --host --json` document.
+pub fn why_host_json(d: &crate::policy::net::HostDecision, layers: &[String]) -> Value {
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "document": "why",
+        "subject": "host",
+        "allowed": d.allowed,
+        "verdict": verdict(d.allowed).to_lowercase(),
+        "reason": { "code": d.code, "text": d.text },
+        "suggestion": d.suggestion.as_ref().map(|s| json!({
+            "args": s.split(' ').collect::<Vec<_>>(),
+            "text": format!("add {s}"),
+        })),
+        "no_suggestion": Value::Null,
+        "notes": d.notes,
+        "host": {
+            "name": d.host,
+            "port": d.port,
+            "entry": d.entry,
+            "source": d.source,
+            "enforced_by": layers,
+        },
+    })
+}
+
+/// The allowlist for `--dry-run`: `None` outside host-allowlist mode.
+pub struct HostView {
+    pub proxy: std::net::SocketAddr,
+    /// Why this machine cannot set up the namespace, if it cannot.
+    pub unavailable: Option<String>,
+}
+
+/// `--dry-run` text section for host-allowlist mode.
+pub fn host_allowlist(net: &crate::policy::NetPolicy, view: &HostView) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\nhost allowlist ({} entries):", net.hosts.len());
+    for e in &net.hosts {
+        let from = match &e.group {
+            Some(g) => format!("{} (@{g})", e.source),
+            None => e.source.to_string(),
+        };
+        let ports: Vec<String> = e.rule.ports().iter().map(u16::to_string).collect();
+        let exposes = if e.rule.exposed().is_some() {
+            ", exposes this machine's loopback port inside"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "  {}  ports {}{exposes}  [{}]",
+            output::text(&e.rule.pattern.to_string()),
+            ports.join(","),
+            output::text(&from)
+        );
+    }
+    let _ = writeln!(s, "proxy the command sees: HTTP_PROXY=HTTPS_PROXY=ALL_PROXY=http://{} (NO_PROXY=localhost,127.0.0.1,::1)", view.proxy);
+    for l in host_mode_layers(view.proxy) {
+        let _ = writeln!(s, "  enforced: {l}");
+    }
+    if let Some(u) = &view.unavailable {
+        let _ = writeln!(
+            s,
+            "  not available here: run would refuse to start (exit 125): {}",
+            output::text(u)
+        );
+    }
+    s
+}
+
 /// The `why --env NAME --json` document.
 pub fn why_env_json(e: &crate::policy::env::Entry) -> Value {
     use crate::policy::env::Action;
@@ -1354,6 +1464,26 @@ pub fn why_env_json(e: &crate::policy::env::Entry) -> Value {
             "action": e.action.name(),
             "inherited": e.inherited,
         },
+    })
+}
+
+/// `--dry-run --json` key `host_allowlist`.
+pub fn host_allowlist_json(net: &crate::policy::NetPolicy, view: Option<&HostView>) -> Value {
+    let Some(view) = view else {
+        return Value::Null;
+    };
+    json!({
+        "proxy": format!("http://{}", view.proxy),
+        "enforced_by": host_mode_layers(view.proxy),
+        "available": view.unavailable.is_none(),
+        "unavailable_reason": view.unavailable,
+        "entries": net.hosts.iter().map(|e| json!({
+            "entry": e.rule.to_string(),
+            "ports": e.rule.ports(),
+            "source": e.source.to_string(),
+            "group": e.group,
+            "exposes_host_loopback": e.rule.exposed().is_some(),
+        })).collect::<Vec<_>>(),
     })
 }
 

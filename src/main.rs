@@ -7,6 +7,7 @@ mod manpage;
 mod output;
 mod policy;
 mod profile;
+mod proxy;
 mod sandbox;
 mod setup;
 mod tmpdir;
@@ -130,6 +131,14 @@ impl From<policy::env::EnvError> for Failure {
 
 impl From<undo::UndoError> for Failure {
     fn from(e: undo::UndoError) -> Failure {
+        let hints = e.hints();
+        Failure::new(125, e, hints)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl From<sandbox::netns::NetError> for Failure {
+    fn from(e: sandbox::netns::NetError) -> Failure {
         let hints = e.hints();
         Failure::new(125, e, hints)
     }
@@ -288,6 +297,11 @@ fn spec_from_args(
     }
     spec.net_block |= args.net_block;
     spec.allow_git_config |= args.allow_git_config;
+    for h in &args.allow_host {
+        spec.allow_hosts
+            .push((h.clone(), Source::Flag("--allow-host")));
+    }
+    spec.net_allow |= args.net_allow;
     spec.allow_connect.extend(&args.allow_connect);
     spec.allow_bind.extend(&args.allow_bind);
     for p in &args.allow_unix_socket {
@@ -420,9 +434,14 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
         let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
+        let host_view = policy.net.host_mode().then(|| explain::HostView {
+            proxy: proxy::proxy_addr(&policy.net.allowlist()),
+            unavailable: host_mode_unavailable(),
+        });
         if args.json {
             let mut doc = explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees);
             doc["blocked"] = serde_json::json!(refusal);
+            doc["host_allowlist"] = explain::host_allowlist_json(&policy.net, host_view.as_ref());
             doc["create"] = serde_json::json!(created
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
@@ -445,6 +464,9 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
             text.push_str(&explain::enforcement(&guarantees));
             text.push_str(&explain::env_section(&env_plan, &env_policy));
+            if let Some(v) = &host_view {
+                text.push_str(&explain::host_allowlist(&policy.net, v));
+            }
             if !created.is_empty() {
                 let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
                 text.push_str(&format!(
@@ -475,6 +497,15 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
 
     // Refuse before creating anything if this kernel cannot enforce it.
     sandbox::check(&policy)?;
+    if args.keep_caps && policy.net.host_mode() {
+        // Kept capabilities over the namespace's owner could undo it.
+        return Err(Failure::new(
+            125,
+            "--keep-caps cannot be combined with host-allowlist mode: the kept capabilities could take the command out of its network namespace",
+            vec!["drop --keep-caps, or --allow-host for an unrestricted network".into()],
+        ));
+    }
+    let net_log = open_net_log(&policy, &args)?;
     if let (Some(name), false) = (&auto, args.quiet) {
         say(&[format!(
             "nono: {} is a known agent: applying its profile {name} (--no-profile: only the options given; -q: hide this line)",
@@ -496,7 +527,15 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         tracing::trace!(path = %output::path(&r.path), access = %r.access(), "rule");
     }
 
-    exec::seal_fds(&[run_dir.lock_fd()])?;
+    let network = enter_network(&policy, net_log)?;
+    let mut keep = vec![run_dir.lock_fd()];
+    keep.extend(
+        network
+            .as_ref()
+            .map(|n| n.lifetime_fd())
+            .filter(|fd| *fd >= 0),
+    );
+    exec::seal_fds(&keep)?;
     let enforced = sandbox::apply(&policy)?;
     tracing::debug!(
         abi = enforced.abi,
@@ -509,12 +548,155 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         tracing::debug!(dropped, "capabilities");
     }
 
-    let env = with_agent_env(env_plan.command_env(&run_dir.path), &spec.agent_env);
+    let mut env = with_agent_env(env_plan.command_env(&run_dir.path), &spec.agent_env);
+    if let Some(n) = &network {
+        add_proxy_env(&mut env, n.proxy_addr());
+    }
     let err = exec::exec(&cmd, &env);
     // exec returned: the command did not start. Keep the lock descriptor
     // alive until here so the directory is not cleaned up under us.
     drop(run_dir);
+    drop(network);
     Err(err.into())
+}
+
+/// `--net-log FILE`, opened by nono (with the caller's rights, before the
+/// sandbox) and handed to the proxy. Only meaningful with a host list.
+fn open_net_log(policy: &Policy, args: &RunArgs) -> Result<Option<std::fs::File>, Failure> {
+    let Some(path) = &args.net_log else {
+        return Ok(None);
+    };
+    if !policy.net.host_mode() {
+        return Err(Failure::new(
+            125,
+            "--net-log needs host-allowlist mode: only connections through the proxy are logged",
+            vec!["add --allow-host HOST[:PORT] (or a profile with [network] allow_hosts)".into()],
+        ));
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map(Some)
+        .map_err(|e| {
+            Failure::new(
+                125,
+                format!("cannot open the --net-log file {}: {e}", output::path(path)),
+                vec![],
+            )
+        })
+}
+
+/// The network side of the run, once the namespace is entered.
+#[cfg(target_os = "linux")]
+struct Network(Option<sandbox::netns::Handed>);
+
+#[cfg(target_os = "linux")]
+impl Network {
+    fn lifetime_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.0.as_ref().map_or(-1, |h| h.lifetime.as_raw_fd())
+    }
+    fn proxy_addr(&self) -> Option<std::net::SocketAddr> {
+        self.0.as_ref().map(|h| h.proxy)
+    }
+}
+
+/// Host-allowlist mode: the proxy started outside, the command's own
+/// network namespace entered, the listeners handed over. `--net-block`:
+/// the empty namespace as a second layer where it can be had. Otherwise
+/// nothing (no namespace, no process).
+#[cfg(target_os = "linux")]
+fn enter_network(policy: &Policy, log: Option<std::fs::File>) -> Result<Option<Network>, Failure> {
+    use sandbox::namespaces::{enter, NsError, Unshare};
+    use sandbox::netns::{self, NetError};
+    let net = Unshare {
+        mount: false,
+        net: true,
+    };
+    if policy.net.host_mode() {
+        if let Some(e) = netns::simulated_unavailable() {
+            return Err(NetError::Namespace(e).into());
+        }
+        let allow = policy.net.allowlist();
+        let child = netns::start_proxy(allow.clone(), log)?;
+        enter(net).map_err(NetError::from)?;
+        let handed = child.hand_over(&allow)?;
+        tracing::debug!(proxy = %handed.proxy, "host-allowlist mode");
+        return Ok(Some(Network(Some(handed))));
+    }
+    // Only where no user namespace is needed (root): inside one, files of
+    // unmapped users would appear owned by `nobody`, a visible change that
+    // --net-block, fully enforced by seccomp and Landlock, need not make.
+    if policy.net.block
+        && sandbox::namespaces::has_sys_admin()
+        && netns::simulated_unavailable().is_none()
+    {
+        match enter(net) {
+            Ok(_) => {
+                tracing::debug!("--net-block: empty network namespace entered");
+                return Ok(Some(Network(None)));
+            }
+            // Nothing changed: seccomp and Landlock still block everything.
+            Err(e @ NsError::Unshare { .. }) => {
+                tracing::debug!(error = %e, "--net-block without a network namespace");
+            }
+            // Half-entered (a user namespace without id maps): refuse.
+            Err(e) => return Err(NetError::from(e).into()),
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(not(target_os = "linux"))]
+struct Network;
+
+#[cfg(not(target_os = "linux"))]
+impl Network {
+    fn lifetime_fd(&self) -> i32 {
+        -1
+    }
+    fn proxy_addr(&self) -> Option<std::net::SocketAddr> {
+        None
+    }
+}
+
+/// Host-allowlist mode needs network namespaces, which only Linux has.
+#[cfg(not(target_os = "linux"))]
+fn enter_network(policy: &Policy, _log: Option<std::fs::File>) -> Result<Option<Network>, Failure> {
+    if policy.net.host_mode() {
+        return Err(Failure::new(
+            125,
+            "host-allowlist mode (--allow-host) is not available on this operating system yet",
+            vec!["use --net-block, or --net-allow to run without a host list".into()],
+        ));
+    }
+    Ok(None)
+}
+
+/// Why host-allowlist mode cannot be set up here, if it cannot.
+fn host_mode_unavailable() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        sandbox::netns::available().err().map(|e| e.to_string())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Some("network namespaces are Linux-only".into())
+    }
+}
+
+/// Points the command's HTTP clients at the proxy (see `proxy::env_vars`):
+/// replaces whatever proxy variables the caller had.
+fn add_proxy_env(env: &mut Vec<(OsString, OsString)>, proxy: Option<std::net::SocketAddr>) {
+    let Some(proxy) = proxy else { return };
+    let names = proxy::env_names();
+    env.retain(|(k, _)| !names.iter().any(|n| k == n.as_str()));
+    for (k, v) in proxy::env_vars(proxy) {
+        env.push((k.into(), v.into()));
+    }
 }
 
 /// `nono: 'rm' is blocked (file destruction)`, exit 126.
@@ -667,6 +849,21 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     if let Some(name) = &args.command {
         return why_command(&policy, name, spec.search_path.as_deref(), &ctx, args.json);
     }
+    if let Some(q) = &args.host {
+        let (host, port) = policy::net::parse_query(q)?;
+        let d = policy::net::decide_host(&policy.net, &host, port);
+        let layers = if policy.net.host_mode() {
+            explain::host_mode_layers(proxy::proxy_addr(&policy.net.allowlist()))
+        } else {
+            vec![]
+        };
+        if args.json {
+            out(explain::to_json_text(&explain::why_host_json(&d, &layers)))?;
+        } else {
+            out(explain::why_host(&d, &layers, output::Style::for_stdout()))?;
+        }
+        return Ok(ExitCode::from(if d.allowed { 0 } else { 1 }));
+    }
     let net_op = match (args.connect, args.bind) {
         (Some(p), _) => Some(policy::net::NetOp::Connect(p)),
         (None, Some(p)) => Some(policy::net::NetOp::Bind(p)),
@@ -733,10 +930,34 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
 /// `nono setup`: exit 0 when nono can run commands here, 1 when it cannot.
 fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
     let report = setup::detect();
+    let hosts = host_mode_unavailable();
     if args.json {
-        out(explain::to_json_text(&explain::setup_json(&report)))?;
+        let mut doc = explain::setup_json(&report);
+        doc["host_allowlist"] = serde_json::json!({
+            "available": hosts.is_none(),
+            "unavailable_reason": hosts,
+        });
+        out(explain::to_json_text(&doc))?;
     } else {
-        out(explain::setup_text(&report, output::Style::for_stdout()))?;
+        let mut text = explain::setup_text(&report, output::Style::for_stdout());
+        match &hosts {
+            None => text.push_str(&format!(
+                "\nhost-allowlist mode (--allow-host): available (network namespace{})\n",
+                if sandbox::privileged() {
+                    ", entered directly as root"
+                } else {
+                    " in an unprivileged user namespace"
+                }
+            )),
+            Some(why) => {
+                text.push_str(&format!(
+                    "\nhost-allowlist mode (--allow-host): NOT available: {}\n",
+                    output::text(why)
+                ));
+                text.push_str("  enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for nono), or run as root\n");
+            }
+        }
+        out(text)?;
     }
     Ok(ExitCode::from(if report.usable() { 0 } else { 1 }))
 }

@@ -745,6 +745,22 @@ fn json_documents_match_the_documentation() {
             "--env".into(),
             "GITHUB_TOKEN".into(),
         ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--allow-host".into(),
+            "*.example.com".into(),
+            "--host".into(),
+            "api.example.com".into(),
+        ],
+        vec![
+            "why".into(),
+            "--json".into(),
+            "--allow-host".into(),
+            "api.example.com".into(),
+            "--host".into(),
+            "evil.example:8443".into(),
+        ],
     ] {
         let run = env.nono(&args);
         assert!(matches!(run.code(), Some(0 | 1)), "{run}");
@@ -790,7 +806,21 @@ fn json_documents_match_the_documentation() {
     // A profile that sets an agent's variables fills the `agent` section.
     let agent = env.nono(["run", "--dry-run", "--json", "-p", "codex", "--", "true"]);
     agent.expect_ok();
-    let seen = check_against_docs("dry-run", &[dry.clone(), json_of(&agent)]);
+    let hosts = env.nono([
+        "run",
+        "--dry-run",
+        "--json",
+        "--allow-host",
+        "@github",
+        "--allow-host",
+        "localhost:5432",
+        "--",
+        "true",
+    ]);
+    hosts.expect_ok();
+    let hosts = json_of(&hosts);
+    assert_eq!(hosts["host_allowlist"]["proxy"], "http://127.0.0.1:41080");
+    let seen = check_against_docs("dry-run", &[dry.clone(), json_of(&agent), hosts]);
     for spec in documented_keys("dry-run") {
         let rare = spec.path.ends_with("from.why") || spec.path.contains(".from.");
         assert!(

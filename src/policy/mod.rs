@@ -173,6 +173,12 @@ pub enum PolicyError {
     },
     #[error("{0}")]
     CommandName(String),
+    /// An `--allow-host` entry or `@group` that cannot be used.
+    #[error("{0}")]
+    HostRule(crate::proxy::allow::HostRuleError),
+    /// Network options that contradict each other.
+    #[error("{message}")]
+    NetConflict { message: String, hints: Vec<String> },
     #[error("--block-command: more than {limit} entries under {} to search for blocked programs", dir.display())]
     CommandSearch { dir: PathBuf, limit: usize },
     #[error("built-in data is invalid: {0}")]
@@ -211,6 +217,8 @@ impl PolicyError {
                 "the kernel controls deletion per directory: name the directory that holds it, e.g. --allow-delete {}",
                 p.parent().unwrap_or(Path::new("/")).display()
             )],
+            PolicyError::HostRule(e) => e.hints(),
+            PolicyError::NetConflict { hints, .. } => hints.clone(),
             PolicyError::NoHome => vec!["set HOME to your home directory".into()],
             PolicyError::MountTable { .. } => vec![
                 "a bind mount can show protected directories under another name; nono refuses when it cannot check".into(),
@@ -339,13 +347,14 @@ impl Policy {
         for (given, _) in &spec.allow_unix_sockets {
             resolve_user_path(given, Access::WRITE, ctx, &protected)?;
         }
-        let net = NetPolicy::build(
+        let mut net = NetPolicy::build(
             spec.net_block,
             &spec.allow_connect,
             &spec.allow_bind,
             &spec.allow_unix_sockets,
             ctx,
         )?;
+        net.hosts = net::hosts_from(spec)?;
         let list = blocklist::Blocklist::build(&spec.allow_commands, &spec.block_commands)
             .map_err(PolicyError::CommandName)?;
         let (rules, commands) = programs::apply(rules, list, spec.search_path.as_deref())?;

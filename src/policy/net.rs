@@ -18,8 +18,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::paths::{self, Context};
-use super::spec::Source;
+use super::spec::{PolicySpec, Source};
 use super::PolicyError;
+use crate::proxy::allow::{self, Allowlist, HostRule, RequestHost, Verdict};
 
 /// A Unix socket the user allowed the command to connect to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +43,18 @@ pub struct NetPolicy {
     pub bind: BTreeSet<u16>,
     /// Host Unix sockets the command may connect to.
     pub unix_sockets: Vec<UnixSocketGrant>,
+    /// Host-allowlist mode when not empty: the command runs in its own
+    /// network namespace and reaches only these hosts, through the proxy.
+    pub hosts: Vec<HostEntry>,
+}
+
+/// One allowlist entry with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostEntry {
+    pub rule: HostRule,
+    pub source: Source,
+    /// The built-in group (`@name`) it came from, if any.
+    pub group: Option<String>,
 }
 
 // Until the Seatbelt backend reads them, only Linux uses the predicates.
@@ -75,7 +88,18 @@ impl NetPolicy {
             connect: connect.iter().copied().collect(),
             bind: bind.iter().copied().collect(),
             unix_sockets: grants,
+            hosts: Vec::new(),
         })
+    }
+
+    /// Host-allowlist mode: some `--allow-host` entry is in force.
+    pub fn host_mode(&self) -> bool {
+        !self.hosts.is_empty()
+    }
+
+    /// The allowlist the proxy enforces.
+    pub fn allowlist(&self) -> Allowlist {
+        Allowlist::new(self.hosts.iter().map(|h| h.rule.clone()).collect())
     }
 
     /// True when IP networking is restricted at all: `--net-block` or any
@@ -252,5 +276,301 @@ mod decide_tests {
         };
         assert!(decide(&ports_only, NetOp::Bind(8080)).allowed);
         assert_eq!(decide(&ports_only, NetOp::Connect(80)).code, "not_granted");
+    }
+}
+
+fn conflict(message: &str, hints: &[&str]) -> PolicyError {
+    PolicyError::NetConflict {
+        message: message.to_string(),
+        hints: hints.iter().map(|h| h.to_string()).collect(),
+    }
+}
+
+/// The host allowlist of a request, with the combination rules (SPEC.md,
+/// "Host-allowlist mode"): `--net-allow` drops profiles' host lists;
+/// `--net-block` (the stricter) drops them too; a host list given on the
+/// command line together with either, or with a port grant, is a
+/// contradiction and refused.
+pub fn hosts_from(spec: &PolicySpec) -> Result<Vec<HostEntry>, PolicyError> {
+    let flag_hosts = spec
+        .allow_hosts
+        .iter()
+        .any(|(_, s)| matches!(s, Source::Flag(_)));
+    let ports = !spec.allow_connect.is_empty() || !spec.allow_bind.is_empty();
+    if spec.net_allow {
+        if flag_hosts {
+            return Err(conflict(
+                "--net-allow and --allow-host contradict each other: one allows every host, the other a list",
+                &["drop one of them"],
+            ));
+        }
+        if spec.net_block || ports {
+            return Err(conflict(
+                "--net-allow contradicts --net-block and port grants (--allow-connect, --allow-bind)",
+                &["drop one of them"],
+            ));
+        }
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<HostEntry> = Vec::new();
+    for (entry, source) in &spec.allow_hosts {
+        let mut push = |rule: HostRule, group: Option<String>| {
+            if !out.iter().any(|e| e.rule == rule) {
+                out.push(HostEntry {
+                    rule,
+                    source: source.clone(),
+                    group,
+                });
+            }
+        };
+        if let Some(name) = entry.strip_prefix('@') {
+            let groups = crate::proxy::groups::all().map_err(PolicyError::BuiltinData)?;
+            let Some(g) = groups.iter().find(|g| g.name == name) else {
+                let known: Vec<String> = groups.iter().map(|g| format!("@{}", g.name)).collect();
+                return Err(PolicyError::HostRule(allow::HostRuleError {
+                    given: entry.clone(),
+                    why: format!("no such host group (built-in groups: {})", known.join(", ")),
+                }));
+            };
+            for h in &g.hosts {
+                let rule = allow::parse_rule(&h.host).map_err(PolicyError::HostRule)?;
+                push(rule, Some(g.name.clone()));
+            }
+        } else {
+            push(
+                allow::parse_rule(entry).map_err(PolicyError::HostRule)?,
+                None,
+            );
+        }
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    if spec.net_block {
+        if flag_hosts {
+            return Err(conflict(
+                "--allow-host contradicts --net-block (or a profile's network.block): one allows some hosts, the other none",
+                &["drop --net-block to reach the listed hosts, or drop --allow-host for no network at all"],
+            ));
+        }
+        return Ok(Vec::new());
+    }
+    if ports {
+        return Err(conflict(
+            "--allow-host cannot be combined with --allow-connect or --allow-bind: a port grant opens that port on every address, which the host allowlist exists to prevent",
+            &[
+                "name the host and port instead: --allow-host HOST:PORT",
+                "in host-allowlist mode the command may bind and connect on its own loopback freely; --allow-bind is not needed",
+            ],
+        ));
+    }
+    Ok(out)
+}
+
+/// The answer to `nono why --host HOST[:PORT]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostDecision {
+    pub host: String,
+    pub port: u16,
+    pub allowed: bool,
+    /// `not_restricted`, `host_listed`, `host_not_listed`, `net_blocked`,
+    /// `port_granted`, `port_not_granted`.
+    pub code: &'static str,
+    pub text: String,
+    /// The entry that allows it.
+    pub entry: Option<String>,
+    pub source: Option<String>,
+    pub suggestion: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// Parses `HOST[:PORT]` for `why --host`; no PORT means 443.
+pub fn parse_query(q: &str) -> Result<(RequestHost, u16), PolicyError> {
+    let bad = |why: &str| {
+        PolicyError::HostRule(allow::HostRuleError {
+            given: q.to_string(),
+            why: why.to_string(),
+        })
+    };
+    let (h, p) = allow::split_host_port(q).map_err(bad)?;
+    let port = match p {
+        None => 443,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad("PORT must be a number from 1 to 65535"))?,
+    };
+    let host = RequestHost::parse(h).ok_or_else(|| bad("not a valid DNS name or IP address"))?;
+    Ok((host, port))
+}
+
+/// Decides a connection to `host:port` under `net`, as the proxy and the
+/// namespace would (before name resolution).
+pub fn decide_host(net: &NetPolicy, host: &RequestHost, port: u16) -> HostDecision {
+    let mut d = HostDecision {
+        host: host.to_string(),
+        port,
+        allowed: false,
+        code: "host_not_listed",
+        text: String::new(),
+        entry: None,
+        source: None,
+        suggestion: None,
+        notes: Vec::new(),
+    };
+    if net.block {
+        d.code = "net_blocked";
+        d.text = "--net-block: no network at all".into();
+        return d;
+    }
+    if net.has_port_grants() {
+        d.allowed = net.connect.contains(&port);
+        d.code = if d.allowed {
+            "port_granted"
+        } else {
+            "port_not_granted"
+        };
+        d.text = if d.allowed {
+            format!("--allow-connect {port} allows TCP to this port on every address")
+        } else {
+            format!("port grants block everything else; TCP connect {port} is not granted")
+        };
+        if !d.allowed {
+            d.suggestion = Some(format!("--allow-connect {port}"));
+        }
+        return d;
+    }
+    if !net.host_mode() {
+        d.allowed = true;
+        d.code = "not_restricted";
+        d.text = "no network option was given: every host is reachable".into();
+        return d;
+    }
+    match net.allowlist().decide(host, port) {
+        Verdict::Allowed(rule) => {
+            d.allowed = true;
+            d.code = "host_listed";
+            let e = net.hosts.iter().find(|e| e.rule == rule);
+            d.source = e.map(|e| match &e.group {
+                Some(g) => format!("{} (@{g})", e.source),
+                None => e.source.to_string(),
+            });
+            d.entry = Some(rule.to_string());
+            d.text = format!("allowed by the host allowlist entry {rule}, through the proxy");
+            if rule.exposed().is_some() {
+                d.text = format!(
+                    "allowed by {rule}: that port of this machine's loopback is exposed inside the sandbox at the same address"
+                );
+            } else if let RequestHost::Name(_) = host {
+                d.notes.push("the proxy resolves the name when connecting: an address in a loopback, link-local or private range is refused unless an entry names it".into());
+            }
+        }
+        Verdict::NotListed => {
+            d.text = "host-allowlist mode: the host and port are not on the list; the proxy answers 403 and no socket reaches anything outside the sandbox".into();
+            d.suggestion = Some(format!("--allow-host {host}:{port}"));
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+
+    fn spec(hosts: &[(&str, Source)]) -> PolicySpec {
+        PolicySpec {
+            allow_hosts: hosts
+                .iter()
+                .map(|(h, s)| (h.to_string(), s.clone()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+    const FLAG: Source = Source::Flag("--allow-host");
+    fn prof() -> Source {
+        Source::Profile {
+            name: "p".into(),
+            key: "network.allow_hosts",
+        }
+    }
+
+    #[test]
+    fn combinations_are_defined() {
+        let s = spec(&[("a.test", FLAG), ("a.test", prof())]);
+        assert_eq!(hosts_from(&s).unwrap().len(), 1, "duplicates merge");
+        let mut s = spec(&[("a.test", FLAG)]);
+        s.net_allow = true;
+        assert!(matches!(
+            hosts_from(&s),
+            Err(PolicyError::NetConflict { .. })
+        ));
+        let mut s = spec(&[("a.test", prof())]);
+        s.net_allow = true;
+        assert_eq!(
+            hosts_from(&s).unwrap(),
+            vec![],
+            "--net-allow drops a profile's list"
+        );
+        s.net_allow = false;
+        s.net_block = true;
+        assert_eq!(
+            hosts_from(&s).unwrap(),
+            vec![],
+            "--net-block wins over a profile's list"
+        );
+        let mut s = spec(&[("a.test", FLAG)]);
+        s.net_block = true;
+        assert!(matches!(
+            hosts_from(&s),
+            Err(PolicyError::NetConflict { .. })
+        ));
+        let mut s = spec(&[("a.test", prof())]);
+        s.allow_connect = vec![443];
+        assert!(matches!(
+            hosts_from(&s),
+            Err(PolicyError::NetConflict { .. })
+        ));
+    }
+
+    #[test]
+    fn groups_expand_and_unknown_ones_are_refused() {
+        let got = hosts_from(&spec(&[("@github", prof())])).unwrap();
+        assert!(got.iter().any(|e| e.rule.to_string() == "github.com"));
+        assert!(got.iter().all(|e| e.group.as_deref() == Some("github")));
+        assert!(matches!(
+            hosts_from(&spec(&[("@nope", FLAG)])),
+            Err(PolicyError::HostRule(_))
+        ));
+    }
+
+    #[test]
+    fn why_answers_from_the_same_list() {
+        let net = NetPolicy {
+            hosts: hosts_from(&spec(&[("*.example.com", FLAG), ("localhost:5432", FLAG)])).unwrap(),
+            ..Default::default()
+        };
+        let (h, p) = parse_query("api.example.com").unwrap();
+        let d = decide_host(&net, &h, p);
+        assert!(d.allowed);
+        assert_eq!(
+            (d.code, d.entry.as_deref()),
+            ("host_listed", Some("*.example.com"))
+        );
+        let (h, p) = parse_query("example.com:443").unwrap();
+        let d = decide_host(&net, &h, p);
+        assert!(!d.allowed);
+        assert_eq!(
+            d.suggestion.as_deref(),
+            Some("--allow-host example.com:443")
+        );
+        let (h, p) = parse_query("127.0.0.1:5432").unwrap();
+        assert!(
+            decide_host(&net, &h, p).allowed,
+            "loopback entries are one port of the host's loopback"
+        );
+        let (h, p) = parse_query("localhost:5432").unwrap();
+        assert!(decide_host(&net, &h, p).allowed);
+        assert!(decide_host(&NetPolicy::default(), &h, p).allowed);
     }
 }

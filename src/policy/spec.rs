@@ -64,6 +64,11 @@ pub struct PolicySpec {
     pub allow_bind: Vec<u16>,
     /// Host Unix sockets to allow connecting to (`--allow-unix-socket`).
     pub allow_unix_sockets: Vec<(PathBuf, Source)>,
+    /// `--allow-host` entries and profiles' `network.allow_hosts` (an
+    /// `@name` is a built-in host group), as given.
+    pub allow_hosts: Vec<(String, Source)>,
+    /// `--net-allow`: unrestricted network, dropping profiles' host lists.
+    pub net_allow: bool,
     /// The PATH the command will search: its absolute directories are
     /// scanned for blocked programs (see `policy::programs`).
     pub search_path: Option<std::ffi::OsString>,

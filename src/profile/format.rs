@@ -20,6 +20,7 @@
 //! block = false
 //! connect = [443]                    # TCP ports
 //! bind = []
+//! allow_hosts = ["@github", "api.example.com"]   # host-allowlist mode
 //!
 //! [commands]
 //! allow = ["rm"]                     # off the blocklist
@@ -104,6 +105,9 @@ pub struct Network {
     pub connect: Vec<Spanned<i64>>,
     #[serde(default)]
     pub bind: Vec<Spanned<i64>>,
+    /// Host-allowlist entries (`--allow-host` syntax) and `@group` names.
+    #[serde(default)]
+    pub allow_hosts: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -500,6 +500,26 @@ pub fn apply(
             }
         }
 
+        for h in &net.allow_hosts {
+            let entry = h.get_ref();
+            // Checked here so that the error names the file and line.
+            let checked = match entry.strip_prefix('@') {
+                Some(name) => crate::proxy::groups::all()
+                    .ok()
+                    .filter(|g| g.iter().any(|g| g.name == name))
+                    .map(|_| ())
+                    .ok_or_else(|| format!("{entry:?}: no such built-in host group")),
+                None => crate::proxy::allow::parse_rule(entry)
+                    .map(|_| ())
+                    .map_err(|e| e.why),
+            };
+            if let Err(why) = checked {
+                return Err(p.error(h.span(), why));
+            }
+            spec.allow_hosts
+                .push((entry.clone(), source(p, "network.allow_hosts")));
+        }
+
         let cmds = &p.file.commands;
         for (key, list, target) in [
             ("commands.allow", &cmds.allow, &mut spec.allow_commands),

@@ -115,6 +115,18 @@ pub fn show(
             }
         );
     }
+    if !policy.net.hosts.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "host allowlist (host-allowlist mode):");
+        for e in &policy.net.hosts {
+            let group = e
+                .group
+                .as_ref()
+                .map(|g| format!(" (@{g})"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "  {}{group}", output::text(&e.rule.to_string()));
+        }
+    }
     for (label, list) in [
         ("commands allowed", &spec.allow_commands),
         ("commands blocked", &spec.block_commands),

@@ -14,6 +14,10 @@ mod hardening;
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "linux")]
+pub mod namespaces;
+#[cfg(target_os = "linux")]
+pub mod netns;
+#[cfg(target_os = "linux")]
 pub mod seccomp;
 // Profile generation is pure and built everywhere, so that it is tested on
 // every platform; only macos.rs applies it.

@@ -117,6 +117,10 @@ pub struct Inputs {
     pub unix_granted: bool,
     /// Landlock cannot control truncation (ABI < 3).
     pub truncate_fallback: bool,
+    /// Host-allowlist mode: the command has a network namespace of its
+    /// own, so IP sockets are allowed (they reach only its loopback), but
+    /// families that are not confined by a network namespace are not.
+    pub net_namespace: bool,
 }
 
 impl Inputs {
@@ -127,6 +131,7 @@ impl Inputs {
             tcp_bind_granted: !net.bind.is_empty(),
             unix_granted: net.unix_granted(),
             truncate_fallback: abi < ABI_TRUNCATE,
+            net_namespace: net.host_mode(),
         }
     }
 }
@@ -136,6 +141,7 @@ const AF_UNIX: u32 = libc::AF_UNIX as u32;
 const AF_INET: u32 = libc::AF_INET as u32;
 const AF_INET6: u32 = libc::AF_INET6 as u32;
 const AF_VSOCK: u32 = libc::AF_VSOCK as u32;
+const AF_NETLINK: u32 = libc::AF_NETLINK as u32;
 const SOCK_TYPE_MASK: u32 = 0xf;
 const SOCK_STREAM: u32 = libc::SOCK_STREAM as u32;
 const SOCK_SEQPACKET: u32 = libc::SOCK_SEQPACKET as u32;
@@ -173,6 +179,22 @@ fn rule(
 /// families. `None`: never.
 fn socket_rule(inp: Inputs) -> Option<SyscallRule> {
     let nr = libc::SYS_socket;
+    if !inp.net_restricted && inp.net_namespace {
+        // IP and netlink sockets see only the command's own namespace;
+        // vsock, Bluetooth, packet and the rest are refused outright: not
+        // every family is confined by a network namespace (vsock reaches
+        // the hypervisor on most kernels).
+        let mut families = vec![AF_INET, AF_INET6, AF_NETLINK];
+        if inp.unix_granted {
+            families.push(AF_UNIX);
+        }
+        return Some(rule(
+            "socket",
+            nr,
+            vec![families.iter().map(|f| ne(0, *f)).collect()],
+            "host-allowlist mode: only IP (inside the network namespace), netlink and granted Unix sockets",
+        ));
+    }
     if !inp.net_restricted {
         // AF_VSOCK: a virtual machine's channel to agents on its host
         // (guest tools, container runtimes), as much a way out as the

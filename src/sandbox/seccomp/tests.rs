@@ -77,6 +77,7 @@ const DEFAULT: Inputs = Inputs {
     tcp_bind_granted: false,
     unix_granted: false,
     truncate_fallback: false,
+    net_namespace: false,
 };
 const BLOCK: Inputs = Inputs {
     net_restricted: true,
@@ -444,4 +445,39 @@ fn fallocate_may_not_shorten_or_shift_a_file() {
         );
         assert_eq!(fa(libc::FALLOC_FL_ZERO_RANGE), ALLOW);
     }
+}
+
+#[test]
+fn host_mode_allows_ip_and_netlink_but_no_family_a_namespace_does_not_confine() {
+    let p = progs(Inputs {
+        net_namespace: true,
+        ..DEFAULT
+    });
+    const NETLINK: u64 = libc::AF_NETLINK as u64;
+    for (fam, ty) in [
+        (INET, STREAM),
+        (INET, DGRAM),
+        (INET6, DGRAM),
+        (INET, RAW),
+        (NETLINK, RAW),
+    ] {
+        assert_eq!(
+            call(&p, libc::SYS_socket, &[fam, ty, 0]),
+            ALLOW,
+            "{fam} {ty}"
+        );
+    }
+    for fam in [
+        libc::AF_VSOCK,
+        libc::AF_PACKET,
+        libc::AF_BLUETOOTH,
+        libc::AF_UNIX,
+    ] {
+        assert_eq!(
+            call(&p, libc::SYS_socket, &[fam as u64, STREAM, 0]),
+            EPERM,
+            "{fam}"
+        );
+    }
+    assert_eq!(call(&p, libc::SYS_socketpair, &[UNIX, STREAM, 0]), ALLOW);
 }
