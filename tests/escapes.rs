@@ -227,6 +227,18 @@ fn path_directories_are_read_only_under_a_broader_grant() {
         .expect_ok()
         .expect_stdout_has("PATH directories left writable")
         .expect_stdout_has("mybin");
+    // A write grant strictly inside a PATH directory is refused, not
+    // silently made read-only.
+    fs::create_dir_all(mybin.join("sub")).unwrap();
+    let mut inner = env.command([
+        "run",
+        "--allow",
+        mybin.join("sub").to_str().unwrap(),
+        "--",
+        "/bin/true",
+    ]);
+    inner.env("PATH", &path);
+    Run::from(inner).expect_nono_error("read-only");
     // Control.
     let mut control = Command::new("/bin/sh");
     control.args(["-c", &script]).env("HOME", &env.home);
