@@ -161,6 +161,16 @@ attempt("new_pty", new_pty)
     assert!(got.contains("OWN-TERMINAL-WRITE"), "{got:?}");
     // Documented (SECURITY.md): the new pty's /dev/pts/N has no rule.
     assert!(got.contains("new_pty ERR"), "{got:?}");
+    // And `setup` does not call the terminal protection full.
+    let setup = env.nono(["setup", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&setup.out.stdout).unwrap();
+    let terminals = doc["guarantees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == "terminals")
+        .unwrap_or_else(|| panic!("no terminals guarantee\n{setup}"));
+    assert_ne!(terminals["level"], "full", "{setup}");
 }
 
 #[test]
