@@ -428,7 +428,6 @@ fn git_config_and_hooks_are_read_only_unless_allowed() {
         .expect_stdout_has(".git");
 
     // Opted in: git's everyday writes work under a built-in profile.
-    let remote = env.outside.join("remote.git");
     let flags = [
         "-p",
         "rust",
@@ -459,7 +458,6 @@ fn git_config_and_hooks_are_read_only_unless_allowed() {
     git(&env.work, &["rev-parse", "--verify", "feature"]).expect_ok();
     git(&env.work, &["rev-parse", "--verify", "stash@{0}"]).expect_ok();
     assert!(dot_git.join("FETCH_HEAD").exists());
-    let _ = remote;
     // ... and the opt-in leaves the configuration writable (and says so).
     let run = env.sandboxed_sh(&["--allow", ".", "--allow-git-config"], attack);
     run.expect_ok();
