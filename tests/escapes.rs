@@ -161,6 +161,16 @@ attempt("new_pty", new_pty)
     assert!(got.contains("OWN-TERMINAL-WRITE"), "{got:?}");
     // Documented (SECURITY.md): the new pty's /dev/pts/N has no rule.
     assert!(got.contains("new_pty ERR"), "{got:?}");
+    // And `setup` does not call the terminal protection full.
+    let setup = env.nono(["setup", "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&setup.out.stdout).unwrap();
+    let terminals = doc["guarantees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == "terminals")
+        .unwrap_or_else(|| panic!("no terminals guarantee\n{setup}"));
+    assert_ne!(terminals["level"], "full", "{setup}");
 }
 
 #[test]
@@ -227,6 +237,18 @@ fn path_directories_are_read_only_under_a_broader_grant() {
         .expect_ok()
         .expect_stdout_has("PATH directories left writable")
         .expect_stdout_has("mybin");
+    // A write grant strictly inside a PATH directory is refused, not
+    // silently made read-only.
+    fs::create_dir_all(mybin.join("sub")).unwrap();
+    let mut inner = env.command([
+        "run",
+        "--allow",
+        mybin.join("sub").to_str().unwrap(),
+        "--",
+        "/bin/true",
+    ]);
+    inner.env("PATH", &path);
+    Run::from(inner).expect_nono_error("read-only");
     // Control.
     let mut control = Command::new("/bin/sh");
     control.args(["-c", &script]).env("HOME", &env.home);
@@ -406,7 +428,6 @@ fn git_config_and_hooks_are_read_only_unless_allowed() {
         .expect_stdout_has(".git");
 
     // Opted in: git's everyday writes work under a built-in profile.
-    let remote = env.outside.join("remote.git");
     let flags = [
         "-p",
         "rust",
@@ -437,7 +458,6 @@ fn git_config_and_hooks_are_read_only_unless_allowed() {
     git(&env.work, &["rev-parse", "--verify", "feature"]).expect_ok();
     git(&env.work, &["rev-parse", "--verify", "stash@{0}"]).expect_ok();
     assert!(dot_git.join("FETCH_HEAD").exists());
-    let _ = remote;
     // ... and the opt-in leaves the configuration writable (and says so).
     let run = env.sandboxed_sh(&["--allow", ".", "--allow-git-config"], attack);
     run.expect_ok();

@@ -116,7 +116,7 @@ pub struct Policy {
     /// The command blocklist and the files it leaves without execute.
     pub commands: programs::Commands,
     /// Directories on `$PATH` left writable because a write grant names
-    /// them (or something inside them): (directory, grant as given).
+    /// them: (directory, grant as given).
     pub writable_path_dirs: Vec<(PathBuf, PathBuf)>,
     /// The `.git` directories of existing repositories in write grants
     /// whose configuration and hooks were made read-only (empty with
@@ -203,6 +203,9 @@ impl PolicyError {
                     "what is written there runs outside the sandbox later (on your PATH, in git's or nono's configuration)".into(),
                     format!("grant it for reading: --read {}", crate::output::path(given)),
                 ];
+                if category == protected::PATH_CATEGORY {
+                    h.push("it lies in a directory on your PATH: to write there, grant that directory itself".into());
+                }
                 if category == git::CATEGORY {
                     h.push("to let the command change a repository's configuration and hooks: --allow-git-config".into());
                 }
@@ -289,7 +292,7 @@ impl Policy {
         // repositories. Added after the grants were checked, because a
         // grant that names a PATH directory keeps it writable.
         let mut late: Vec<(PathBuf, String, bool)> = Vec::new();
-        let writable_path_dirs = path_dirs(spec, &write_grants, &protected, &mut late);
+        let writable_path_dirs = path_dirs(spec, &write_grants, &protected, &mut late)?;
         let grant_dirs: Vec<PathBuf> = write_grants.iter().map(|(c, _)| c.clone()).collect();
         let found = git::repositories(&grant_dirs, &ctx.cwd);
         let (git_dirs, git_dirs_writable) = if spec.allow_git_config {
@@ -435,8 +438,9 @@ impl Policy {
 }
 
 /// Adds every absolute directory of the command's PATH to `late` as
-/// read-only, except those a write grant names (or lies inside): the
-/// user's explicit choice, returned for `--dry-run`. Relative entries
+/// read-only, except those a write grant names: the user's explicit
+/// choice, returned for `--dry-run`. A write grant strictly inside one is
+/// refused (name the directory itself to write there). Relative entries
 /// (`.`, empty) name whatever directory a shell is in later and cannot be
 /// protected (SECURITY.md).
 fn path_dirs(
@@ -444,11 +448,11 @@ fn path_dirs(
     write_grants: &[(PathBuf, PathBuf)],
     protected: &[Protected],
     late: &mut Vec<(PathBuf, String, bool)>,
-) -> Vec<(PathBuf, PathBuf)> {
+) -> Result<Vec<(PathBuf, PathBuf)>, PolicyError> {
     use std::os::unix::ffi::OsStrExt;
     let mut exempt = Vec::new();
     let Some(path) = &spec.search_path else {
-        return exempt;
+        return Ok(exempt);
     };
     for entry in path.as_bytes().split(|c| *c == b':') {
         let dir = Path::new(std::ffi::OsStr::from_bytes(entry));
@@ -465,25 +469,35 @@ fn path_dirs(
         }
         let named = write_grants
             .iter()
-            .find(|(w, _)| paths::is_within(w, &canonical) || paths::is_within(w, &lexical));
-        match named {
-            Some((_, given)) => {
-                if !exempt
-                    .iter()
-                    .any(|(d, _): &(PathBuf, PathBuf)| *d == canonical)
-                {
-                    exempt.push((canonical, given.clone()));
-                }
+            .find(|(w, _)| *w == canonical || *w == lexical);
+        if let Some((_, given)) = named {
+            if !exempt
+                .iter()
+                .any(|(d, _): &(PathBuf, PathBuf)| *d == canonical)
+            {
+                exempt.push((canonical, given.clone()));
             }
-            None => late.push((lexical, protected::PATH_CATEGORY.to_string(), true)),
+            continue;
         }
+        // A write grant inside it (not naming it) is refused like one
+        // inside any read-only path, rather than silently made read-only.
+        if let Some((_, given)) = write_grants
+            .iter()
+            .find(|(w, _)| paths::is_within(w, &canonical) || paths::is_within(w, &lexical))
+        {
+            return Err(PolicyError::ReadOnly {
+                given: given.clone(),
+                protected: canonical,
+                category: protected::PATH_CATEGORY.to_string(),
+            });
+        }
+        late.push((lexical, protected::PATH_CATEGORY.to_string(), true));
     }
-    exempt
+    Ok(exempt)
 }
 
-/// The terminals on the process's stdin, stdout and stderr (which the
-/// command inherits): `/dev/pts/N` and other character devices under
-/// `/dev` that are terminals.
+/// The pseudo-terminals on the process's stdin, stdout and stderr (which
+/// the command inherits): each `/dev/pts/N` they are.
 fn own_terminals() -> Vec<PathBuf> {
     let mut out = Vec::new();
     #[cfg(target_os = "linux")]

@@ -233,6 +233,22 @@ pub fn canonical_and_kind(path: &Path) -> Option<(PathBuf, Kind)> {
     }
 }
 
+/// [`canonical_and_kind`], and for a missing path whether no symlink lies
+/// on the way to where it breaks (`true`): protected-path expansion skips
+/// its walk through symlinks for those, which are most absent entries.
+pub fn lookup(path: &Path) -> (Option<(PathBuf, Kind)>, bool) {
+    match direct(path) {
+        Direct::Found(kind) => (Some((path.to_path_buf(), kind)), false),
+        Direct::Missing => (None, true),
+        Direct::Unknown => {
+            let found = std::fs::canonicalize(path)
+                .ok()
+                .and_then(|c| std::fs::metadata(&c).ok().map(|m| (c, Kind::of(&m))));
+            (found, false)
+        }
+    }
+}
+
 fn kind_if_canonical(path: &Path) -> Option<Kind> {
     match direct(path) {
         Direct::Found(kind) => Some(kind),

@@ -293,7 +293,8 @@ fn other_homes() -> Vec<PathBuf> {
 }
 
 fn push(out: &mut Vec<Protected>, p: &Path, category: &str, read_only: bool) {
-    let canonical = paths::canonical_and_kind(p).map(|(c, _)| c);
+    let (found, missing_plainly) = paths::lookup(p);
+    let canonical = found.map(|(c, _)| c);
     out.push(Protected {
         path: p.to_path_buf(),
         category: category.to_string(),
@@ -315,7 +316,7 @@ fn push(out: &mut Vec<Protected>, p: &Path, category: &str, read_only: bool) {
     // Missing: protect the path where resolving it breaks, so that it
     // cannot be created. (Symlinks on the way are not listed: a symlink
     // such as /home -> /usr/home would protect everything below it.)
-    if canonical.is_some() {
+    if canonical.is_some() || missing_plainly {
         return;
     }
     if let Some(m) = would_be(p) {

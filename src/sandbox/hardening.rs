@@ -130,6 +130,10 @@ pub fn guarantees(policy: &Policy, abi: i32, keep_caps: bool, privileged: bool) 
         "seccomp: TIOCSTI and TIOCLINUX ioctls (keystroke injection) fail with EPERM",
     ));
     out.push(g(
+        "other terminals",
+        "Landlock: only the command's own terminal, /dev/tty and /dev/ptmx; a pty made inside cannot be opened (script, tmux)",
+    ));
+    out.push(g(
         "keyring",
         "seccomp: keyctl, add_key, request_key fail with EPERM",
     ));
