@@ -335,6 +335,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         }
     };
     let block = policy.commands.check_file(&invoked, &cmd.resolved);
+    refuse_protected_tmp_base(&policy)?;
 
     if args.dry_run {
         let view = kernel_view(&policy);
@@ -400,6 +401,27 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     // alive until here so the directory is not cleaned up under us.
     drop(run_dir);
     Err(err.into())
+}
+
+/// The run directory is created and granted read-write-delete: under a
+/// TMPDIR inside a protected (or read-only) path that would hand the
+/// command a directory there. Refused before anything is created.
+fn refuse_protected_tmp_base(policy: &Policy) -> Result<(), Failure> {
+    let base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
+    let hit = policy::protected::find(&policy.protected, &base)
+        .or_else(|| policy::protected::find_read_only(&policy.protected, &base));
+    match hit {
+        Some(p) => Err(Failure::new(
+            125,
+            format!(
+                "refusing to create the private temporary directory in {}: it lies in a protected path ({})",
+                output::path(&base),
+                p.category
+            ),
+            vec!["set TMPDIR to a directory outside the protected paths, e.g. TMPDIR=/tmp".into()],
+        )),
+        None => Ok(()),
+    }
 }
 
 /// `nono: 'rm' is blocked (file destruction)`, exit 126.
