@@ -382,6 +382,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         tracing::trace!(path = %output::path(&r.path), access = %r.access(), "rule");
     }
 
+    warn_truncatable_stdio(&policy);
     exec::seal_fds(&[run_dir.lock_fd()])?;
     let enforced = sandbox::apply(&policy)?;
     tracing::debug!(
@@ -401,6 +402,49 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     // alive until here so the directory is not cleaned up under us.
     drop(run_dir);
     Err(err.into())
+}
+
+/// A regular file on descriptor 0, 1 or 2 opened for writing (`>> log`)
+/// was opened by the shell before the sandbox: Landlock does not check
+/// descriptors opened before it, so the command can truncate (or, outside
+/// the write grants, overwrite) that file through it. nono cannot take that
+/// right away without breaking the redirection, so it says so, once per
+/// file, where the policy would not allow truncating it.
+fn warn_truncatable_stdio(policy: &Policy) {
+    use std::os::unix::fs::FileTypeExt as _;
+    let names = ["standard input", "standard output", "standard error"];
+    let mut seen: Vec<std::path::PathBuf> = Vec::new();
+    let mut lines = Vec::new();
+    for (fd, name) in names.iter().enumerate() {
+        // SAFETY: F_GETFL only reads the descriptor's status flags.
+        let flags = unsafe { libc::fcntl(fd as i32, libc::F_GETFL) };
+        if flags < 0 || flags & libc::O_ACCMODE == libc::O_RDONLY {
+            continue;
+        }
+        let link = format!("/dev/fd/{fd}");
+        let Ok(meta) = std::fs::metadata(&link) else {
+            continue;
+        };
+        let ft = meta.file_type();
+        if !ft.is_file() || ft.is_fifo() || ft.is_socket() {
+            continue;
+        }
+        let Ok(path) = std::fs::read_link(&link) else {
+            continue;
+        };
+        if seen.contains(&path) || policy.rights_at(&path).0.contains(Access::DELETE) {
+            continue;
+        }
+        lines.push(format!(
+            "nono: warning: {name} is the file {}, opened before the sandbox: the command can truncate it through that descriptor, whatever the grants",
+            output::path(&path)
+        ));
+        seen.push(path);
+    }
+    if !lines.is_empty() {
+        lines.push("hint: to keep the file safe, pass the output through a pipe: nono run ... | cat >> FILE".into());
+        say(&lines);
+    }
 }
 
 /// The run directory is created and granted read-write-delete: under a
