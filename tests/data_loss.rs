@@ -152,7 +152,11 @@ fn a_file_on_stdout_can_be_truncated_and_nono_warns() {
         .expect_stderr_has(log.to_str().unwrap())
         .expect_stderr_has("hint: ");
     // The limitation, as documented in SECURITY.md.
-    assert_eq!(read(&log), "", "the inherited descriptor could not truncate");
+    assert_eq!(
+        read(&log),
+        "",
+        "the inherited descriptor could not truncate"
+    );
 
     // No warning for a pipe, nor where truncation is allowed anyway.
     env.sandboxed(&[], &["/bin/true"])
@@ -162,7 +166,15 @@ fn a_file_on_stdout_can_be_truncated_and_nono_warns() {
         let inside = env.work.join("inside.log");
         fs::write(&inside, "x\n").unwrap();
         let out = fs::OpenOptions::new().append(true).open(&inside).unwrap();
-        let mut cmd = env.command(["run", "--allow", ".", "--allow-delete", ".", "--", "/bin/true"]);
+        let mut cmd = env.command([
+            "run",
+            "--allow",
+            ".",
+            "--allow-delete",
+            ".",
+            "--",
+            "/bin/true",
+        ]);
         cmd.stdout(out);
         Run::from(cmd).expect_ok().expect_stderr_lacks("warning");
     }
