@@ -341,9 +341,11 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         let view = kernel_view(&policy);
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
+        let plan = sandbox::kernel_plan(&policy);
         let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
         if args.json {
-            let mut doc = explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees);
+            let mut doc =
+                explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
             doc["blocked"] = serde_json::json!(refusal);
             doc["create"] = serde_json::json!(created
                 .iter()
@@ -355,6 +357,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
             let mut text =
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
             text.push_str(&explain::enforcement(&guarantees));
+            text.push_str(&explain::kernel_rules(plan.as_ref()));
             if !created.is_empty() {
                 let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
                 text.push_str(&format!(
