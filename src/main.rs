@@ -1,5 +1,6 @@
 //! nono: run a command in a kernel-enforced capability sandbox.
 
+mod advice;
 mod cli;
 mod exec;
 mod explain;
@@ -342,11 +343,13 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
         let plan = sandbox::kernel_plan(&policy);
+        let advice = advice::for_command(&policy, &cmd, &ctx);
         let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
         if args.json {
             let mut doc =
                 explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
             doc["blocked"] = serde_json::json!(refusal);
+            doc["advice"] = serde_json::json!(advice);
             doc["create"] = serde_json::json!(created
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
@@ -358,6 +361,12 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
             text.push_str(&explain::enforcement(&guarantees));
             text.push_str(&explain::kernel_rules(plan.as_ref()));
+            if !advice.is_empty() {
+                text.push_str("\nknown to fail here, and the fix:\n");
+                for a in &advice {
+                    text.push_str(&format!("  - {}\n", output::text(a)));
+                }
+            }
             if !created.is_empty() {
                 let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
                 text.push_str(&format!(
