@@ -421,11 +421,20 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
 /// descriptors opened before it, so the command can truncate (or, outside
 /// the write grants, overwrite) that file through it. nono cannot take that
 /// right away without breaking the redirection, so it says so, once per
-/// file, where the policy would not allow truncating it.
+/// file, where the policy would not allow truncating it. (Descriptors
+/// opened with O_APPEND can lose the flag with fcntl, so "append only"
+/// does not hold either.)
 fn warn_truncatable_stdio(policy: &Policy) {
     use std::os::unix::fs::FileTypeExt as _;
     let names = ["standard input", "standard output", "standard error"];
     let mut seen: Vec<std::path::PathBuf> = Vec::new();
+    let can = if sandbox::truncation_refused_everywhere() {
+        // seccomp refuses ftruncate and O_TRUNC everywhere on this kernel;
+        // rewriting in place stays possible.
+        "overwrite"
+    } else {
+        "truncate or overwrite"
+    };
     let mut lines = Vec::new();
     for (fd, name) in names.iter().enumerate() {
         // SAFETY: F_GETFL only reads the descriptor's status flags.
@@ -448,7 +457,7 @@ fn warn_truncatable_stdio(policy: &Policy) {
             continue;
         }
         lines.push(format!(
-            "nono: warning: {name} is the file {}, opened before the sandbox: the command can truncate it through that descriptor, whatever the grants",
+            "nono: warning: {name} is the file {}, opened before the sandbox: the command can {can} it through that descriptor, whatever the grants",
             output::path(&path)
         ));
         seen.push(path);

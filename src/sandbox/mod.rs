@@ -215,6 +215,20 @@ fn seccomp_inputs(policy: &Policy, abi: i32) -> seccomp::Inputs {
     seccomp::Inputs::new(&policy.net, abi)
 }
 
+/// Whether seccomp refuses truncation everywhere on this kernel (Landlock
+/// ABI < 3): then even a descriptor opened before the sandbox cannot be
+/// truncated.
+pub fn truncation_refused_everywhere() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        Support::detect().abi < seccomp::ABI_TRUNCATE
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
 /// One installed seccomp rule, for `--dry-run`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedRule {
