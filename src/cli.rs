@@ -11,10 +11,10 @@ Examples:
   nono run --allow . -- claude
       the agent gets the current project, plus what its built-in profile
       (claude-code, applied automatically; --no-profile to not) grants
-  nono run --read ~/src/lib --allow ./out -- make
-      read one tree, write another
-  nono run --allow . --allow-delete ./target -- cargo build
-      let cargo replace its own build output
+  nono run --read . --read ~/src/lib --allow ./out -- make
+      read the project (its Makefile) and one tree, write another
+  nono run --allow . --allow-delete . -- cargo build
+      cargo saves target/ and Cargo.lock by rename, which needs delete
   nono run -p claude-code -- claude
       start from the built-in profile for Claude Code ('nono profile list')
   nono run --dry-run --allow ~ -- bash

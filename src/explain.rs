@@ -642,7 +642,24 @@ pub fn dry_run_json(
     kernel: &KernelView,
     tmp_base: &Path,
     guarantees: &[crate::sandbox::Guarantee],
+    plan: Option<&crate::sandbox::KernelPlan>,
 ) -> Value {
+    let kernel_rules = plan.map(|p| {
+        json!({
+            "abi": p.abi,
+            "landlock": {
+                "fs": p.landlock_fs,
+                "net": p.landlock_net,
+                "scopes": p.landlock_scopes,
+            },
+            "seccomp": p.seccomp.iter().map(|r| json!({
+                "syscall": r.syscall,
+                "errno": r.errno,
+                "always": r.always,
+                "why": r.why,
+            })).collect::<Vec<_>>(),
+        })
+    });
     let delete_allowed: Vec<Value> = policy
         .rules
         .iter()
@@ -701,6 +718,7 @@ pub fn dry_run_json(
             "topic": g.topic,
             "text": g.text,
         })).collect::<Vec<_>>(),
+        "kernel_rules": kernel_rules,
     })
 }
 
@@ -1088,6 +1106,31 @@ pub fn setup_text(r: &setup::Report, style: Style) -> String {
             g.detail
         );
     }
+    if !r.seccomp_rules.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{}",
+            style.bold("seccomp rules in every sandbox (options add more; see --dry-run)")
+        );
+        let width = r
+            .seccomp_rules
+            .iter()
+            .map(|x| x.syscall.len())
+            .max()
+            .unwrap_or(0);
+        for x in &r.seccomp_rules {
+            let when = if x.always { "always" } else { "when" };
+            let _ = writeln!(
+                s,
+                "  {:<width$}  {} {:<6}  {}",
+                x.syscall,
+                x.errno,
+                when,
+                x.why.join("; ")
+            );
+        }
+    }
     if !r.upgrades.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(s, "{}", style.bold("To get more"));
@@ -1142,6 +1185,12 @@ pub fn setup_json(r: &setup::Report) -> Value {
         "seccomp": {
             "filter": r.seccomp.filter,
             "mode": r.seccomp.mode,
+            "rules": r.seccomp_rules.iter().map(|x| json!({
+                "syscall": x.syscall,
+                "errno": x.errno,
+                "always": x.always,
+                "why": x.why,
+            })).collect::<Vec<_>>(),
         },
         "guarantees": r.guarantees.iter().map(|g| json!({
             "id": g.id,
@@ -1155,6 +1204,37 @@ pub fn setup_json(r: &setup::Report) -> Value {
 
 /// The `--dry-run` section that says which kernel layer enforces what
 /// beyond the filesystem rules (network, IPC, terminal, privileges).
+/// What the kernel receives, rule by rule: the Landlock rights handled and
+/// every seccomp rule, from the same builders `run` installs them with.
+pub fn kernel_rules(plan: Option<&crate::sandbox::KernelPlan>) -> String {
+    let mut s = String::new();
+    let Some(p) = plan else {
+        return s;
+    };
+    let _ = writeln!(s);
+    let _ = writeln!(s, "kernel rules as installed (Landlock ABI {}):", p.abi);
+    let _ = writeln!(s, "  landlock handles  {}", p.landlock_fs.join(" "));
+    if !p.landlock_net.is_empty() {
+        let _ = writeln!(s, "  landlock handles  {}", p.landlock_net.join(" "));
+    }
+    if !p.landlock_scopes.is_empty() {
+        let _ = writeln!(s, "  landlock scopes   {}", p.landlock_scopes.join(" "));
+    }
+    let width = p.seccomp.iter().map(|r| r.syscall.len()).max().unwrap_or(0);
+    for r in &p.seccomp {
+        let when = if r.always { "always" } else { "when" };
+        let _ = writeln!(
+            s,
+            "  seccomp {:<width$}  {} {:<6}  {}",
+            r.syscall,
+            r.errno,
+            when,
+            r.why.join("; ")
+        );
+    }
+    s
+}
+
 pub fn enforcement(guarantees: &[crate::sandbox::Guarantee]) -> String {
     let mut s = String::new();
     if guarantees.is_empty() {

@@ -1,5 +1,6 @@
 //! nono: run a command in a kernel-enforced capability sandbox.
 
+mod advice;
 mod cli;
 mod exec;
 mod explain;
@@ -428,20 +429,25 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let inserted = insert_agent_args(&mut cmd, agent.as_ref(), &spec);
     let auto = args.policy.auto_profile.clone();
     let block = policy.commands.check_file(&invoked, &cmd.resolved);
+    refuse_protected_tmp_base(&policy)?;
 
     if args.dry_run {
         let view = kernel_view(&policy);
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
+        let plan = sandbox::kernel_plan(&policy);
+        let advice = advice::for_command(&policy, &cmd, &ctx);
         let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
         let host_view = policy.net.host_mode().then(|| explain::HostView {
             proxy: proxy::proxy_addr(&policy.net.allowlist()),
             unavailable: host_mode_unavailable(),
         });
         if args.json {
-            let mut doc = explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees);
+            let mut doc =
+                explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
             doc["blocked"] = serde_json::json!(refusal);
             doc["host_allowlist"] = explain::host_allowlist_json(&policy.net, host_view.as_ref());
+            doc["advice"] = serde_json::json!(advice);
             doc["create"] = serde_json::json!(created
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
@@ -464,8 +470,15 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
             text.push_str(&explain::enforcement(&guarantees));
             text.push_str(&explain::env_section(&env_plan, &env_policy));
+            text.push_str(&explain::kernel_rules(plan.as_ref()));
             if let Some(v) = &host_view {
                 text.push_str(&explain::host_allowlist(&policy.net, v));
+            }
+            if !advice.is_empty() {
+                text.push_str("\nknown to fail here, and the fix:\n");
+                for a in &advice {
+                    text.push_str(&format!("  - {}\n", output::text(a)));
+                }
             }
             if !created.is_empty() {
                 let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
@@ -535,6 +548,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             .map(|n| n.lifetime_fd())
             .filter(|fd| *fd >= 0),
     );
+    warn_truncatable_stdio(&policy);
     exec::seal_fds(&keep)?;
     let enforced = sandbox::apply(&policy)?;
     tracing::debug!(
@@ -696,6 +710,79 @@ fn add_proxy_env(env: &mut Vec<(OsString, OsString)>, proxy: Option<std::net::So
     env.retain(|(k, _)| !names.iter().any(|n| k == n.as_str()));
     for (k, v) in proxy::env_vars(proxy) {
         env.push((k.into(), v.into()));
+    }
+}
+
+/// A regular file on descriptor 0, 1 or 2 opened for writing (`>> log`)
+/// was opened by the shell before the sandbox: Landlock does not check
+/// descriptors opened before it, so the command can truncate (or, outside
+/// the write grants, overwrite) that file through it. nono cannot take that
+/// right away without breaking the redirection, so it says so, once per
+/// file, where the policy would not allow truncating it. (Descriptors
+/// opened with O_APPEND can lose the flag with fcntl, so "append only"
+/// does not hold either.)
+fn warn_truncatable_stdio(policy: &Policy) {
+    use std::os::unix::fs::FileTypeExt as _;
+    let names = ["standard input", "standard output", "standard error"];
+    let mut seen: Vec<std::path::PathBuf> = Vec::new();
+    let can = if sandbox::truncation_refused_everywhere() {
+        // seccomp refuses ftruncate and O_TRUNC everywhere on this kernel;
+        // rewriting in place stays possible.
+        "overwrite"
+    } else {
+        "truncate or overwrite"
+    };
+    let mut lines = Vec::new();
+    for (fd, name) in names.iter().enumerate() {
+        // SAFETY: F_GETFL only reads the descriptor's status flags.
+        let flags = unsafe { libc::fcntl(fd as i32, libc::F_GETFL) };
+        if flags < 0 || flags & libc::O_ACCMODE == libc::O_RDONLY {
+            continue;
+        }
+        let link = format!("/dev/fd/{fd}");
+        let Ok(meta) = std::fs::metadata(&link) else {
+            continue;
+        };
+        let ft = meta.file_type();
+        if !ft.is_file() || ft.is_fifo() || ft.is_socket() {
+            continue;
+        }
+        let Ok(path) = std::fs::read_link(&link) else {
+            continue;
+        };
+        if seen.contains(&path) || policy.rights_at(&path).0.contains(Access::DELETE) {
+            continue;
+        }
+        lines.push(format!(
+            "nono: warning: {name} is the file {}, opened before the sandbox: the command can {can} it through that descriptor, whatever the grants",
+            output::path(&path)
+        ));
+        seen.push(path);
+    }
+    if !lines.is_empty() {
+        lines.push("hint: to keep the file safe, pass the output through a pipe: nono run ... | cat >> FILE".into());
+        say(&lines);
+    }
+}
+
+/// The run directory is created and granted read-write-delete: under a
+/// TMPDIR inside a protected (or read-only) path that would hand the
+/// command a directory there. Refused before anything is created.
+fn refuse_protected_tmp_base(policy: &Policy) -> Result<(), Failure> {
+    let base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
+    let hit = policy::protected::find(&policy.protected, &base)
+        .or_else(|| policy::protected::find_read_only(&policy.protected, &base));
+    match hit {
+        Some(p) => Err(Failure::new(
+            125,
+            format!(
+                "refusing to create the private temporary directory in {}: it lies in a protected path ({})",
+                output::path(&base),
+                p.category
+            ),
+            vec!["set TMPDIR to a directory outside the protected paths, e.g. TMPDIR=/tmp".into()],
+        )),
+        None => Ok(()),
     }
 }
 

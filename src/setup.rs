@@ -150,6 +150,8 @@ pub struct Report {
     /// `None` when nono can run commands here; else why it cannot.
     pub refusal: Option<String>,
     pub upgrades: Vec<String>,
+    /// The seccomp rules every sandbox gets here (without options).
+    pub seccomp_rules: Vec<crate::sandbox::PlannedRule>,
 }
 
 impl Report {
@@ -182,6 +184,7 @@ pub fn detect() -> Report {
         seccomp,
         guarantees,
         upgrades,
+        seccomp_rules: crate::sandbox::default_seccomp_rules(),
     }
 }
 

@@ -119,3 +119,73 @@ fn fallocate_collapse_is_refused_in_the_tmpdir_too() {
         .expect_stdout_has("errno 1\n")
         .expect_stdout_has(&MIB.to_string());
 }
+
+/// A file given as stdout (`>> log`) was opened before the sandbox:
+/// Landlock does not check that descriptor, so the command can truncate the
+/// file through it. This pins the documented limitation and nono's warning
+/// about it; a pipe (the advice) gets no warning, and a file where the
+/// policy allows truncation anyway gets none either.
+#[test]
+fn a_file_on_stdout_can_be_truncated_and_nono_warns() {
+    if !have(PYTHON) {
+        eprintln!("skipped: no {PYTHON}");
+        return;
+    }
+    let env = TestEnv::new();
+    let log = env.outside.join("log");
+    let truncate = [PYTHON, "-c", "import os; os.ftruncate(1, 0)"];
+    // Control: outside nono the command empties the file.
+    fs::write(&log, "precious\n").unwrap();
+    let out = fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let mut plain = std::process::Command::new(PYTHON);
+    plain.args(&truncate[1..]).stdout(out);
+    assert!(plain.status().unwrap().success());
+    assert_eq!(read(&log), "");
+
+    fs::write(&log, "precious\n").unwrap();
+    let out = fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let mut cmd = env.command(["run", "--", PYTHON, "-c", "import os; os.ftruncate(1, 0)"]);
+    cmd.stdout(out);
+    let r = Run::from(cmd);
+    r.expect_stderr_has("nono: warning: standard output is the file")
+        .expect_stderr_has(log.to_str().unwrap())
+        .expect_stderr_has("hint: ");
+    if abi_cap().is_some_and(|c| c < 3) {
+        // Below ABI 3 seccomp refuses ftruncate everywhere, inherited
+        // descriptors included; overwriting in place is what remains.
+        r.expect_fail().expect_stderr_has("can overwrite it");
+        assert_eq!(read(&log), "precious\n");
+    } else {
+        r.expect_ok()
+            .expect_stderr_has("can truncate or overwrite it");
+        // The limitation, as documented in SECURITY.md.
+        assert_eq!(
+            read(&log),
+            "",
+            "the inherited descriptor could not truncate"
+        );
+    }
+
+    // No warning for a pipe, nor where truncation is allowed anyway.
+    env.sandboxed(&[], &["/bin/true"])
+        .expect_ok()
+        .expect_stderr_lacks("is the file");
+    if abi_cap().is_none_or(|c| c >= 3) {
+        let inside = env.work.join("inside.log");
+        fs::write(&inside, "x\n").unwrap();
+        let out = fs::OpenOptions::new().append(true).open(&inside).unwrap();
+        let mut cmd = env.command([
+            "run",
+            "--allow",
+            ".",
+            "--allow-delete",
+            ".",
+            "--",
+            "/bin/true",
+        ]);
+        cmd.stdout(out);
+        Run::from(cmd)
+            .expect_ok()
+            .expect_stderr_lacks("is the file");
+    }
+}

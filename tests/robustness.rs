@@ -309,3 +309,67 @@ fn a_device_or_directory_profile_is_refused() {
     std::os::unix::fs::symlink("real.toml", env.work.join("link.toml")).unwrap();
     env.nono(["profile", "show", "./link.toml"]).expect_ok();
 }
+
+// ---------------------------------------------------------------------------
+// Nothing is created inside a protected path
+// ---------------------------------------------------------------------------
+
+fn create_profile(env: &TestEnv, dir: &str) -> String {
+    let p = env.work.join("create.toml");
+    fs::write(
+        &p,
+        format!("[filesystem]\ncreate = [\"{dir}\"]\nallow = [\"{dir}\"]\n"),
+    )
+    .unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// `filesystem.create` through a symlink or `..` into ~/.ssh is refused
+/// before anything is made; the same profile through a harmless symlink
+/// creates the directory (the control).
+#[test]
+fn profile_create_never_makes_a_directory_in_a_protected_path() {
+    let env = TestEnv::new();
+    std::os::unix::fs::symlink(env.home.join(".ssh"), env.home.join("link")).unwrap();
+    for dir in ["~/link/planted", "~/nope/../.ssh/planted", "~/.ssh/planted"] {
+        let profile = create_profile(&env, dir);
+        let r = env.nono(["run", "-p", &profile, "--", "/bin/true"]);
+        r.expect_code(125).expect_stderr_has("nono: ");
+        assert!(
+            !env.home.join(".ssh/planted").exists(),
+            "{dir}: created inside ~/.ssh\n{r}"
+        );
+        assert!(!env.home.join("nope").exists(), "{dir}: made ~/nope\n{r}");
+    }
+    // Control: a symlink to an ordinary directory is followed and created.
+    std::os::unix::fs::symlink(env.home.join("notes"), env.home.join("okay")).unwrap();
+    let profile = create_profile(&env, "~/okay/made");
+    env.nono(["run", "-p", &profile, "--", "/bin/true"])
+        .expect_ok();
+    assert!(env.home.join("notes/made").is_dir());
+}
+
+/// TMPDIR inside a protected directory: refused, and no run directory is
+/// created (or granted) there. Control: an ordinary TMPDIR works.
+#[test]
+fn tmpdir_inside_a_protected_path_is_refused() {
+    let env = TestEnv::new();
+    for tmp in [env.home.join(".ssh"), env.home.join(".aws/sub")] {
+        let mut cmd = env.command(["run", "--", "/bin/true"]);
+        cmd.env("TMPDIR", &tmp);
+        let r = Run::from(cmd);
+        r.expect_nono_error("protected");
+        let entries: Vec<_> = fs::read_dir(env.home.join(".ssh"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(entries, ["id_ed25519"], "{r}");
+        assert!(!env.home.join(".aws/sub").exists(), "{r}");
+    }
+    let mut cmd = env.command(["run", "--", "/bin/sh", "-c", "echo \"$TMPDIR\""]);
+    cmd.env("TMPDIR", env.home.join("notes"));
+    Run::from(cmd)
+        .expect_ok()
+        .expect_stdout_has(env.home.join("notes").to_str().unwrap());
+}

@@ -201,7 +201,7 @@ impl TmpBase {
 
 /// Canonicalizes the longest existing prefix of an absolute path and
 /// appends the rest lexically.
-fn canonical_prefix(p: &Path) -> PathBuf {
+pub fn canonical_prefix(p: &Path) -> PathBuf {
     let mut existing = p.to_path_buf();
     let mut rest: Vec<OsString> = Vec::new();
     loop {

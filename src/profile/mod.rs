@@ -642,24 +642,42 @@ fn create_dir(
     if std::fs::symlink_metadata(&lexical).is_ok() {
         return Ok(None);
     }
-    let protected = crate::policy::protected::load(vars.ctx)
-        .map_err(|e| p.error(entry.span(), e.to_string()))?;
-    if let Some(hit) = crate::policy::protected::find(&protected, &lexical) {
+    // `..` means what the filesystem says only for names that exist: a
+    // missing `x/../.ssh/planted` would be created as `.ssh/planted`.
+    if lexical
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
         return Err(p.error(
             entry.span(),
-            format!(
-                "refusing to create {}: it is a protected path ({})",
-                lexical.display(),
-                hit.category
-            ),
+            "a directory to create may not contain '..'".into(),
         ));
+    }
+    // Where it would really be made: symlinks in the existing part are
+    // followed (a `link -> ~/.ssh` made `link/planted` inside ~/.ssh).
+    let resolved = crate::policy::decide::canonical_prefix(&lexical);
+    let protected = crate::policy::protected::load(vars.ctx)
+        .map_err(|e| p.error(entry.span(), e.to_string()))?;
+    for candidate in [&lexical, &resolved] {
+        let hit = crate::policy::protected::find(&protected, candidate)
+            .or_else(|| crate::policy::protected::find_read_only(&protected, candidate));
+        if let Some(hit) = hit {
+            return Err(p.error(
+                entry.span(),
+                format!(
+                    "refusing to create {}: it is a protected path ({})",
+                    candidate.display(),
+                    hit.category
+                ),
+            ));
+        }
     }
     if create == CreateDirs::Yes {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&lexical)
+            .create(&resolved)
             .map_err(|e| {
                 p.error(
                     entry.span(),

@@ -193,28 +193,75 @@ fn ll_err(op: &'static str) -> impl FnOnce(landlock::RulesetError) -> SandboxErr
 }
 
 /// Builds the one ruleset and restricts this process.
+/// What the ruleset handles (denies unless a rule allows): the one source
+/// for [`apply`] and for `--dry-run`'s description of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handled {
+    pub fs: BitFlags<AccessFs>,
+    /// TCP bind/connect: handled (so denied unless a port rule allows it)
+    /// whenever the network is restricted. seccomp additionally refuses the
+    /// sockets themselves unless ports are granted.
+    pub net: BitFlags<AccessNet>,
+    /// Signals and abstract Unix sockets reach only this sandbox.
+    pub scopes: BitFlags<Scope>,
+}
+
+pub fn handled_for(policy: &Policy, abi: i32) -> Handled {
+    let handle_net = policy.net.restricted() && abi >= ABI_NET;
+    Handled {
+        fs: handled(abi),
+        net: if handle_net {
+            AccessNet::from_all(ABI::V4)
+        } else {
+            BitFlags::empty()
+        },
+        scopes: if abi >= ABI_SCOPE {
+            Scope::from_all(ABI::V6)
+        } else {
+            BitFlags::empty()
+        },
+    }
+}
+
+/// Names of flags as the landlock crate spells them (`ReadFile`, ...).
+pub trait FlagNames {
+    fn names(self) -> Vec<String>;
+}
+
+macro_rules! flag_names {
+    ($($t:ty),*) => {$(
+        impl FlagNames for BitFlags<$t> {
+            fn names(self) -> Vec<String> {
+                self.iter().map(|f| format!("{f:?}")).collect()
+            }
+        }
+    )*};
+}
+flag_names!(AccessFs, AccessNet, Scope);
+
 pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxError> {
     check(policy, support)?;
     let abi = support.abi;
     let net = &policy.net;
+    let h = handled_for(policy, abi);
+    tracing::debug!(
+        fs = ?h.fs.names(),
+        net = ?h.net.names(),
+        scopes = ?h.scopes.names(),
+        "landlock handled"
+    );
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
-        .handle_access(handled(abi))
+        .handle_access(h.fs)
         .map_err(ll_err("handle_access"))?;
-    // TCP bind/connect: handled (so denied unless a port rule allows it)
-    // whenever the network is restricted. seccomp additionally refuses the
-    // sockets themselves unless ports are granted.
-    let handle_net = net.restricted() && abi >= ABI_NET;
+    let handle_net = !h.net.is_empty();
     if handle_net {
         ruleset = ruleset
-            .handle_access(AccessNet::from_all(ABI::V4))
+            .handle_access(h.net)
             .map_err(ll_err("handle_access(net)"))?;
     }
-    // Signals and abstract Unix sockets reach only this sandbox.
-    if abi >= ABI_SCOPE {
-        ruleset = ruleset
-            .scope(Scope::from_all(ABI::V6))
-            .map_err(ll_err("scope"))?;
+    if !h.scopes.is_empty() {
+        ruleset = ruleset.scope(h.scopes).map_err(ll_err("scope"))?;
     }
     let mut created = ruleset.create().map_err(ll_err("create_ruleset"))?;
     if handle_net {

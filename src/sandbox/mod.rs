@@ -155,7 +155,7 @@ pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
         // filter also confines whatever nono still does, so nothing else
         // may happen in between.
         use std::io::Write as _;
-        let inputs = seccomp::Inputs::new(&policy.net, support.abi);
+        let inputs = seccomp_inputs(policy, support.abi);
         if inputs.truncate_fallback {
             // Printed, not logged: without it a failing '>' is a mystery.
             // A failed write to stderr has nowhere to be reported.
@@ -212,6 +212,103 @@ pub fn privileged() -> bool {
 pub struct Guarantee {
     pub topic: &'static str,
     pub text: String,
+}
+
+#[cfg(target_os = "linux")]
+fn seccomp_inputs(policy: &Policy, abi: i32) -> seccomp::Inputs {
+    seccomp::Inputs::new(&policy.net, abi)
+}
+
+/// Whether seccomp refuses truncation everywhere on this kernel (Landlock
+/// ABI < 3): then even a descriptor opened before the sandbox cannot be
+/// truncated.
+pub fn truncation_refused_everywhere() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        Support::detect().abi < seccomp::ABI_TRUNCATE
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// One installed seccomp rule, for `--dry-run`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedRule {
+    pub syscall: &'static str,
+    pub errno: &'static str,
+    /// Refused whatever the arguments (else only for some).
+    pub always: bool,
+    pub why: Vec<&'static str>,
+}
+
+/// What the kernel layers will receive for `policy`: built by the same
+/// functions `apply` uses (`landlock::handled_for`, `seccomp::build`), so
+/// the description cannot leave out a rule that is installed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelPlan {
+    pub abi: i32,
+    pub landlock_fs: Vec<String>,
+    pub landlock_net: Vec<String>,
+    pub landlock_scopes: Vec<String>,
+    pub seccomp: Vec<PlannedRule>,
+}
+
+#[cfg(target_os = "linux")]
+fn planned_rules(spec: &seccomp::FilterSpec) -> Vec<PlannedRule> {
+    let mut rules = Vec::new();
+    for (list, errno) in [(&spec.eperm, "EPERM"), (&spec.enosys, "ENOSYS")] {
+        for r in list {
+            rules.push(PlannedRule {
+                syscall: r.name,
+                errno,
+                always: r.when.is_empty(),
+                why: r.why.clone(),
+            });
+        }
+    }
+    rules
+}
+
+/// The seccomp rules of a sandbox without options on this kernel, for
+/// `nono setup` (options add rules; `--dry-run` lists them all).
+pub fn default_seccomp_rules() -> Vec<PlannedRule> {
+    #[cfg(target_os = "linux")]
+    {
+        let abi = Support::detect().abi.max(1);
+        let net = crate::policy::NetPolicy::default();
+        planned_rules(&seccomp::build(seccomp::Inputs::new(&net, abi)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Vec::new()
+    }
+}
+
+pub fn kernel_plan(policy: &Policy) -> Option<KernelPlan> {
+    #[cfg(target_os = "linux")]
+    {
+        let abi = Support::detect().abi;
+        if abi <= 0 {
+            return None;
+        }
+        use landlock::FlagNames as _;
+        let h = landlock::handled_for(policy, abi);
+        let rules = planned_rules(&seccomp::build(seccomp_inputs(policy, abi)));
+        Some(KernelPlan {
+            abi,
+            landlock_fs: h.fs.names(),
+            landlock_net: h.net.names(),
+            landlock_scopes: h.scopes.names(),
+            seccomp: rules,
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = policy;
+        None
+    }
 }
 
 /// What this kernel enforces for `policy`, layer by layer.

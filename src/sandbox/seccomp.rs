@@ -91,8 +91,8 @@ pub struct SyscallRule {
     pub name: &'static str,
     pub nr: i64,
     pub when: Vec<Vec<Cond>>,
-    /// Why, for `--dry-run`.
-    pub why: &'static str,
+    /// Why, for `--dry-run`: one reason per merged rule.
+    pub why: Vec<&'static str>,
 }
 
 /// The complete filter request: calls failing with EPERM, and calls failing
@@ -171,7 +171,7 @@ fn rule(
         name,
         nr,
         when,
-        why,
+        why: vec![why],
     }
 }
 
@@ -467,9 +467,17 @@ fn merge_by_syscall(rules: Vec<SyscallRule>) -> Vec<SyscallRule> {
     let mut out: Vec<SyscallRule> = Vec::new();
     for r in rules {
         match out.iter_mut().find(|e| e.nr == r.nr) {
-            Some(e) if e.when.is_empty() => {}
-            Some(e) if r.when.is_empty() => *e = r,
-            Some(e) => e.when.extend(r.when),
+            Some(e) if e.when.is_empty() => e.why.extend(r.why),
+            Some(e) if r.when.is_empty() => {
+                let mut why = std::mem::take(&mut e.why);
+                *e = r;
+                why.append(&mut e.why);
+                e.why = why;
+            }
+            Some(e) => {
+                e.when.extend(r.when);
+                e.why.extend(r.why);
+            }
             None => out.push(r),
         }
     }
@@ -620,6 +628,13 @@ pub fn compile(spec: &FilterSpec) -> Result<Vec<BpfProgram>, SandboxError> {
 /// across fork and execve and cannot be removed.
 pub fn install(spec: &FilterSpec) -> Result<usize, SandboxError> {
     let progs = compile(spec)?;
+    // What is installed, from the spec compiled above: tests compare it
+    // with --dry-run's list.
+    for (rules, errno) in [(&spec.eperm, "EPERM"), (&spec.enosys, "ENOSYS")] {
+        for r in rules {
+            tracing::debug!(syscall = r.name, errno, "seccomp rule");
+        }
+    }
     for p in &progs {
         seccompiler::apply_filter(p).map_err(|e| SandboxError::Seccomp {
             op: "install",
