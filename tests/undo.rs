@@ -962,3 +962,21 @@ fn dry_run_snapshot_json_matches_the_documentation() {
     ]);
     assert!(json_of(&r)["snapshot"].is_null());
 }
+
+#[test]
+fn an_interrupted_restore_can_be_run_again() {
+    let u = Undo::new();
+    let before = u.record();
+    u.agent(DESTRUCTIVE, "import shutil\nshutil.rmtree('src')")
+        .expect_ok();
+    // What a restore killed half-way leaves: some files back, a temporary
+    // file of the one it was writing.
+    fs::create_dir_all(u.env.work.join("src/sub")).unwrap();
+    fs::write(u.env.work.join("src/main.rs"), "fn main() {}\n").unwrap();
+    fs::write(u.env.work.join("src/sub/.nono-restore-99999-mod.rs"), "mod").unwrap();
+    u.nono(["undo", "diff"])
+        .expect_code(1)
+        .expect_stdout_lacks(".nono-restore");
+    u.nono(["undo", "restore"]).expect_ok();
+    assert_same(&before, &u.record());
+}

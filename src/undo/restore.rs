@@ -162,6 +162,17 @@ impl Restorer<'_> {
             self.out.kept.extend(new);
         }
 
+        // Temporary files of an interrupted restore.
+        for p in &d.leftovers {
+            if !self.dry_run {
+                let rel = rel_of(d, p);
+                let (parent, name) = split(&rel);
+                if let Ok(fd) = self.dir(parent, false) {
+                    let _ = sys::unlink_at(fd, OsStr::from_bytes(name), false);
+                }
+            }
+        }
+
         // 3. Everything recorded, parents first.
         for (e, change, path) in &todo {
             if e.skip != Skip::No && *change != Change::Mode {
