@@ -980,3 +980,22 @@ fn an_interrupted_restore_can_be_run_again() {
     u.nono(["undo", "restore"]).expect_ok();
     assert_same(&before, &u.record());
 }
+
+#[test]
+fn a_grant_of_a_single_file_is_restored() {
+    let u = Undo::new();
+    let before = u.record();
+    u.agent(
+        &["--allow", "secret.key", "--allow", "docs/README.md"],
+        "import os\nf = open('secret.key', 'r+'); f.write('X'); f.close()\nos.chmod('docs/README.md', 0o000)",
+    )
+    .expect_ok();
+    assert_eq!(read(&u.env.work.join("secret.key")), "X\n");
+    u.nono(["undo", "diff", "secret.key"])
+        .expect_code(1)
+        .expect_stdout_has("modified");
+    u.nono(["undo", "restore", "secret.key"]).expect_ok();
+    assert_eq!(read(&u.env.work.join("secret.key")), "k\n");
+    u.nono(["undo", "restore", "docs/README.md"]).expect_ok();
+    assert_same(&before, &u.record());
+}
