@@ -81,6 +81,7 @@ bench nono_plain --warmup 2 --runs 10 "$NONO run --allow tree -- /bin/true"
 
 echo "== nono"
 bench first --runs 2 --prepare "rm -rf $W/state; sync" "$NONO run --snapshot --allow tree -- /bin/true"
+bench first_sync --runs 2 --prepare "rm -rf $W/state; sync" "env NONO_UNDO_SYNC=1 $NONO run --snapshot --allow tree -- /bin/true"
 # The store now holds one snapshot of the tree; each second run sees 10
 # files changed since the previous one.
 $NONO run --snapshot --allow tree -- /bin/true 2>/dev/null
@@ -107,6 +108,7 @@ rows = [
     ("cp -a + sync", "cp_sync"),
     ("nono run, no snapshot", "nono_plain"),
     ("first snapshot (empty store)", "first"),
+    ("first snapshot, NONO_UNDO_SYNC=1", "first_sync"),
     ("second snapshot, 10 files changed", "second"),
     ("second snapshot, nothing changed", "second_unchanged"),
     ("restore of 10 deleted files", "restore10"),

@@ -151,7 +151,10 @@ pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, U
                 restore::grant(&store, d, &opts, &mut outcome);
             }
             report::restore_text(&mut w, &run, &outcome, dry_run, &ctx.cwd).map_err(out_err)?;
-            Ok(u8::from(!outcome.failed.is_empty()))
+            // Contents the snapshot did not copy are not restored either.
+            Ok(u8::from(
+                !outcome.failed.is_empty() || !outcome.not_recorded.is_empty(),
+            ))
         }
         Request::Prune => {
             let p = prune::run(&store, &limits)?;

@@ -66,6 +66,8 @@ pub struct GrantDiff {
     pub recorded: HashMap<Vec<u8>, Entry>,
     /// Entries of the current tree that could not be read.
     pub problems: Vec<(PathBuf, String)>,
+    /// Temporary files of an interrupted restore (removed by the next).
+    pub leftovers: Vec<PathBuf>,
 }
 
 /// Whether absolute `p` is selected by the PATH arguments (none = all).
@@ -180,12 +182,17 @@ fn compare(
         }
     }
     let mut created: Vec<Diff> = Vec::new();
+    let mut leftovers = Vec::new();
     for (rel, cur) in &now {
         if recorded.contains_key(*rel) || under_unrecorded(rel) {
             continue;
         }
         let abs = tree::join(&root, rel);
-        if !selected(&abs, filter) || is_restore_temp(rel) {
+        if !selected(&abs, filter) {
+            continue;
+        }
+        if is_restore_temp(rel) && cur.kind != Kind::Dir {
+            leftovers.push(abs);
             continue;
         }
         created.push(Diff {
@@ -211,6 +218,7 @@ fn compare(
         skipped,
         recorded,
         problems,
+        leftovers,
     })
 }
 

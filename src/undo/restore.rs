@@ -162,6 +162,17 @@ impl Restorer<'_> {
             self.out.kept.extend(new);
         }
 
+        // Temporary files of an interrupted restore.
+        for p in &d.leftovers {
+            if !self.dry_run {
+                let rel = rel_of(d, p);
+                let (parent, name) = split(&rel);
+                if let Ok(fd) = self.dir(parent, false) {
+                    let _ = sys::unlink_at(fd, OsStr::from_bytes(name), false);
+                }
+            }
+        }
+
         // 3. Everything recorded, parents first.
         for (e, change, path) in &todo {
             if e.skip != Skip::No && *change != Change::Mode {
@@ -275,12 +286,38 @@ impl Restorer<'_> {
     }
 
     fn parent(&mut self, e: &Entry) -> Result<(i32, Vec<u8>), String> {
+        if e.path.is_empty() && e.kind != Kind::Dir {
+            return self.file_root_parent();
+        }
         let (parent, name) = split(&e.path);
         if self.dry_run {
             return Ok((-1, name.to_vec()));
         }
         let fd = self.dir(parent, true)?;
         Ok((fd, name.to_vec()))
+    }
+
+    /// A grant of a single file: the file is the root, and restore works
+    /// in the directory that holds it (outside the grant, so the command
+    /// could not have replaced it).
+    fn file_root_parent(&mut self) -> Result<(i32, Vec<u8>), String> {
+        let root = &self.d.root;
+        let (Some(dir), Some(name)) = (root.parent(), root.file_name()) else {
+            return Err("the grant has no parent directory".into());
+        };
+        let name = name.as_bytes().to_vec();
+        if self.dry_run {
+            return Ok((-1, name));
+        }
+        if self.root_fd.is_none() {
+            let fd = sys::open_dir(None, dir.as_os_str())
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+            self.root_fd = Some(fd);
+        }
+        Ok((
+            self.root_fd.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1),
+            name,
+        ))
     }
 
     fn owner(&self, fd: i32, name: &[u8], e: &Entry) {
@@ -310,7 +347,7 @@ impl Restorer<'_> {
         if self.dry_run {
             return Ok(());
         }
-        if e.path.is_empty() {
+        if e.path.is_empty() && e.kind == Kind::Dir {
             let root = self.d.root.as_os_str();
             return sys::chmod_at(libc::AT_FDCWD, root, e.mode).map_err(|x| x.to_string());
         }
