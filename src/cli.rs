@@ -156,6 +156,10 @@ pub struct RunArgs {
     #[arg(long = "keep-caps")]
     pub keep_caps: bool,
 
+    /// Refuse (exit 125) instead of falling back to the Landlock-only sandbox when the mount-namespace layer is not available
+    #[arg(long = "require-isolation")]
+    pub require_isolation: bool,
+
     /// The command to run, and its arguments
     #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,

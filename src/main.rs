@@ -269,6 +269,10 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     let block = policy.commands.check_file(&invoked, &cmd.resolved);
 
     if args.dry_run {
+        let layer = sandbox::mount_layer(&policy);
+        if let Ok(l) = &layer {
+            policy.add_rules(l.rules());
+        }
         let view = kernel_view(&policy);
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
@@ -280,6 +284,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect::<Vec<_>>());
+            doc["mount_layer"] = explain::mount_layer_json(&layer, args.require_isolation);
             print!("{}", explain::to_json_text(&doc));
         } else {
             let style = output::Style::for_stdout();
@@ -288,6 +293,10 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref())
             );
             print!("{}", explain::enforcement(&guarantees));
+            print!(
+                "{}",
+                explain::mount_layer_text(&layer, args.require_isolation)
+            );
             if !created.is_empty() {
                 let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
                 println!();
@@ -305,17 +314,68 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
 
     // Refuse before creating anything if this kernel cannot enforce it.
     sandbox::check(&policy)?;
-    let run_dir = tmpdir::create()?;
-    // Rules are opened without following symlinks: bind the directory by
-    // its canonical path, even when TMPDIR is reached through a symlink.
-    policy
-        .add_tmpdir(&std::fs::canonicalize(&run_dir.path).unwrap_or_else(|_| run_dir.path.clone()));
-    tracing::debug!(rules = policy.rules.len(), tmpdir = %output::path(&run_dir.path), "applying sandbox");
+    // The mount-namespace layer first: its mounts must exist before the
+    // Landlock rules are opened, and nothing may be created on the host
+    // once the tree is read-only. The run directory is only needed where
+    // the layer gives no private /tmp (fallback, or /tmp granted).
+    let mut planned = sandbox::mount_layer_plan(&policy);
+    let mut run_dir = None;
+    if let Ok(layer) = &mut planned {
+        if layer.tmpdir().is_none() {
+            let d = tmpdir::create()?;
+            layer.add_writable(&canonical(&d.path));
+            run_dir = Some(d);
+        }
+    }
+    let active = match &planned {
+        Ok(layer) => sandbox::enter_mount_layer(layer)?.map(|()| layer),
+        Err(reason) => Err(reason.clone()),
+    };
+    let layer_active = active.is_ok();
+    let tmp_path = match active {
+        Ok(layer) => {
+            policy.add_rules(layer.rules());
+            tracing::debug!("mount layer active");
+            match (layer.tmpdir(), &run_dir) {
+                (Some(t), _) => t,
+                (None, Some(d)) => {
+                    policy.add_tmpdir(&canonical(&d.path));
+                    d.path.clone()
+                }
+                (None, None) => {
+                    return Err(Failure::new(
+                        125,
+                        "no temporary directory for the command",
+                        vec![],
+                    ))
+                }
+            }
+        }
+        Err(reason) => {
+            if args.require_isolation {
+                return Err(sandbox::SandboxError::IsolationRequired(reason).into());
+            }
+            tracing::debug!(%reason, "mount layer unavailable: Landlock only");
+            let d = match run_dir.take() {
+                Some(d) => d,
+                None => tmpdir::create()?,
+            };
+            // Rules are opened without following symlinks: bind the
+            // directory by its canonical path, even when TMPDIR is reached
+            // through a symlink.
+            policy.add_tmpdir(&canonical(&d.path));
+            let p = d.path.clone();
+            run_dir = Some(d);
+            p
+        }
+    };
+    tracing::debug!(rules = policy.rules.len(), tmpdir = %output::path(&tmp_path), "applying sandbox");
     for r in &policy.rules {
         tracing::trace!(path = %output::path(&r.path), access = %r.access(), "rule");
     }
 
-    exec::seal_fds(&[run_dir.lock_fd()])?;
+    let keep: Vec<_> = run_dir.iter().map(|d| d.lock_fd()).collect();
+    exec::seal_fds(&keep)?;
     let enforced = sandbox::apply(&policy)?;
     tracing::debug!(
         abi = enforced.abi,
@@ -323,17 +383,24 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         filters = enforced.filters,
         "sandbox enforced"
     );
-    if !args.keep_caps {
+    // A user namespace hands its creator every capability over it: those
+    // go whatever --keep-caps says (it is about a root caller's own).
+    let in_user_ns = layer_active && !nix::unistd::geteuid().is_root();
+    if !args.keep_caps || in_user_ns {
         let dropped = sandbox::drop_capabilities()?;
         tracing::debug!(dropped, "capabilities");
     }
 
-    let env = command_env(&run_dir.path);
+    let env = command_env(&tmp_path);
     let err = exec::exec(&cmd, &env);
     // exec returned: the command did not start. Keep the lock descriptor
     // alive until here so the directory is not cleaned up under us.
     drop(run_dir);
     Err(err.into())
+}
+
+fn canonical(p: &std::path::Path) -> std::path::PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// `nono: 'rm' is blocked (file destruction)`, exit 126.
@@ -417,7 +484,11 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
         let (spec, _) = spec_from_args(&with, &ctx, profile::CreateDirs::No)?;
         Ok(Policy::build(&spec, &ctx)?)
     };
-    let policy = build(&[])?;
+    let mut policy = build(&[])?;
+    let layer = sandbox::mount_layer(&policy);
+    if let Ok(l) = &layer {
+        policy.add_rules(l.rules());
+    }
     if let Some(name) = &args.command {
         return why_command(&policy, name, &ctx, args.json);
     }

@@ -44,6 +44,8 @@ pub enum Origin {
     /// Execute of `grant`, handed out entry by entry so that blocked
     /// programs get none (see [`programs`]).
     ExecSplit { grant: PathBuf, from: Box<Origin> },
+    /// Added by the mount-namespace layer (see `sandbox::mountns`).
+    MountLayer { what: &'static str },
 }
 
 impl Origin {
@@ -59,6 +61,7 @@ impl Origin {
                 crate::output::path(grant),
                 from.describe()
             ),
+            Origin::MountLayer { what } => format!("mount layer: {what}"),
         }
     }
 }
@@ -95,6 +98,8 @@ impl Rule {
 pub struct CarvedDir {
     pub dir: PathBuf,
     pub grant: PathBuf,
+    /// The rights of the grant that was split here.
+    pub access: Access,
 }
 
 /// The checked policy.
@@ -311,6 +316,26 @@ impl Policy {
                     parts: vec![part],
                 },
             ),
+        }
+    }
+
+    /// Adds the Landlock rules of an active mount layer (see
+    /// `sandbox::mountns::MountPlan::rules`), merged like every other rule.
+    pub fn add_rules(&mut self, extra: Vec<Rule>) {
+        for rule in extra {
+            match self
+                .rules
+                .binary_search_by(|r| r.path.as_os_str().cmp(rule.path.as_os_str()))
+            {
+                Ok(i) => {
+                    for part in rule.parts {
+                        if !self.rules[i].parts.contains(&part) {
+                            self.rules[i].parts.push(part);
+                        }
+                    }
+                }
+                Err(i) => self.rules.insert(i, rule),
+            }
         }
     }
 

@@ -14,6 +14,8 @@ mod hardening;
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "linux")]
+pub mod mountns;
+#[cfg(target_os = "linux")]
 pub mod namespaces;
 #[cfg(target_os = "linux")]
 pub mod seccomp;
@@ -57,6 +59,15 @@ pub enum SandboxError {
         op: &'static str,
         source: std::io::Error,
     },
+    /// The mount-namespace layer failed after it started changing the
+    /// mounts.
+    #[error("{0}")]
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    MountLayer(String),
+    /// `--require-isolation` and the layer is not available.
+    #[error("the mount-namespace layer is not available here: {0}")]
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    IsolationRequired(String),
     #[error("sandboxing is not supported on this operating system yet")]
     #[cfg_attr(any(target_os = "linux", target_os = "macos"), allow(dead_code))]
     UnsupportedOs,
@@ -93,6 +104,13 @@ impl SandboxError {
             ],
             SandboxError::Seatbelt(_) => vec![
                 "this is a bug in nono or an incompatibility with this macOS version; please report it with the output of 'nono run --dry-run'".into(),
+            ],
+            SandboxError::MountLayer(_) => vec![
+                "the command was not run; this is a bug in nono or an unusual mount table: please report it with the output of 'nono run --dry-run'".into(),
+            ],
+            SandboxError::IsolationRequired(_) => vec![
+                "run 'nono setup' to see how to enable user namespaces here".into(),
+                "or run without --require-isolation to accept the Landlock-only sandbox".into(),
             ],
             SandboxError::OpenRule { .. } => {
                 vec!["the path changed between resolution and enforcement; run nono again".into()]
@@ -235,4 +253,149 @@ pub fn backend_summary() -> String {
     {
         "no supported sandbox backend".into()
     }
+}
+
+/// One line of the mount plan, for `--dry-run` and `why`: what the mount
+/// layer does at `path` (`masked`, `read_only`, `writable`, `private`,
+/// `listable`, `pts`) and a detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountLine {
+    pub path: std::path::PathBuf,
+    pub what: &'static str,
+    pub detail: String,
+}
+
+/// The mount-namespace layer as planned for one run.
+#[derive(Debug, Clone)]
+pub struct MountLayer {
+    #[cfg(target_os = "linux")]
+    plan: mountns::MountPlan,
+}
+
+impl MountLayer {
+    /// The Landlock rules the layer adds (made after the mounts).
+    pub fn rules(&self) -> Vec<crate::policy::Rule> {
+        #[cfg(target_os = "linux")]
+        {
+            self.plan.rules()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+
+    /// Where TMPDIR points: the private /tmp, if there is one.
+    pub fn tmpdir(&self) -> Option<std::path::PathBuf> {
+        #[cfg(target_os = "linux")]
+        {
+            self.plan.tmpdir().map(|p| p.to_path_buf())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
+    }
+
+    /// Also bind `path` read-write (the run directory when /tmp is not
+    /// private).
+    pub fn add_writable(&mut self, path: &std::path::Path) {
+        #[cfg(target_os = "linux")]
+        self.plan.writable.push(path.to_path_buf());
+        #[cfg(not(target_os = "linux"))]
+        let _ = path;
+    }
+
+    /// The plan, one line per path, in the order it is applied.
+    pub fn lines(&self) -> Vec<MountLine> {
+        #[cfg(target_os = "linux")]
+        {
+            self.plan.lines()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+}
+
+/// What the Landlock-only fallback loses, for `--dry-run` and `setup`.
+pub const MOUNT_FALLBACK_LOSES: &str = "carved directories (e.g. ~ under --allow ~) cannot be listed; chmod, chown, utime and xattr changes are not confined to the write grants; no private /tmp, /var/tmp, /dev/shm or ptys";
+
+/// Whether the mount-namespace layer can be used here and, if so, its
+/// plan for `policy`; else why not. Changes nothing (the kernel's support
+/// is found out in a short-lived child process).
+pub fn mount_layer(policy: &Policy) -> Result<MountLayer, String> {
+    #[cfg(target_os = "linux")]
+    {
+        if mount_layer_forced_off() {
+            return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
+        }
+        mountns::probe().map_err(|e| e.to_string())?;
+        mount_layer_plan(policy)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = policy;
+        Err("mount namespaces are a Linux feature".into())
+    }
+}
+
+/// The plan, without probing the kernel (a real run finds out by trying).
+pub fn mount_layer_plan(policy: &Policy) -> Result<MountLayer, String> {
+    #[cfg(target_os = "linux")]
+    {
+        if mount_layer_forced_off() {
+            return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
+        }
+        let table = mountns::mount_table().map_err(|e| e.to_string())?;
+        Ok(MountLayer {
+            plan: mountns::plan(policy, &table),
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = policy;
+        Err("mount namespaces are a Linux feature".into())
+    }
+}
+
+/// Enters a new mount namespace (and, for an unprivileged caller, a user
+/// namespace) and sets the plan up in it. `Ok(Err(reason))`: the kernel
+/// cannot provide the layer and nothing visible was changed, so the
+/// Landlock-only sandbox may still be applied. `Err`: the layer failed
+/// half-way; the command must not run.
+pub fn enter_mount_layer(layer: &MountLayer) -> Result<Result<(), String>, SandboxError> {
+    #[cfg(target_os = "linux")]
+    {
+        let req = namespaces::Unshare {
+            mount: true,
+            net: false,
+        };
+        if let Err(e) = namespaces::enter(req) {
+            return Ok(Err(e.to_string()));
+        }
+        match mountns::apply(&layer.plan) {
+            Ok(()) => Ok(Ok(())),
+            Err(e @ mountns::MountError::Unavailable { .. }) => Ok(Err(e.to_string())),
+            Err(e) => Err(SandboxError::MountLayer(e.to_string())),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = layer;
+        Ok(Err("mount namespaces are a Linux feature".into()))
+    }
+}
+
+/// The test-only switch that forces the Landlock-only fallback, so that
+/// the whole suite runs on both paths (honoured only in test builds).
+#[cfg(all(target_os = "linux", feature = "test-abi-cap"))]
+fn mount_layer_forced_off() -> bool {
+    std::env::var_os("NONO_TEST_NO_MOUNT_NS").is_some_and(|v| v == "1")
+}
+
+#[cfg(all(target_os = "linux", not(feature = "test-abi-cap")))]
+fn mount_layer_forced_off() -> bool {
+    false
 }

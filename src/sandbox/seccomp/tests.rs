@@ -117,13 +117,26 @@ fn default_filter_is_exactly_the_default_guarantees() {
             "fchmodat",
             "fchmodat2",
             "mknodat",
+            "mount",
+            "umount2",
+            "pivot_root",
+            "fsopen",
+            "fsconfig",
+            "fsmount",
+            "fspick",
+            "move_mount",
+            "open_tree",
+            "mount_setattr",
+            "setns",
+            "unshare",
+            "clone",
             "creat",
             "open",
             "openat",
         ]
     );
     let enosys: Vec<&str> = build(DEFAULT).enosys.iter().map(|r| r.name).collect();
-    assert_eq!(enosys, ["openat2"]);
+    assert_eq!(enosys, ["openat2", "clone3"]);
 }
 
 #[test]
@@ -376,7 +389,7 @@ fn programs_stay_small() {
         truncate_fallback: true,
         ..PORTS
     });
-    assert!(listed.eperm.len() + listed.enosys.len() < 40);
+    assert!(listed.eperm.len() + listed.enosys.len() < 60);
 }
 
 #[test]
@@ -416,4 +429,38 @@ fn setuid_and_setgid_bits_are_refused_other_modes_pass() {
     assert_eq!(call(&p, libc::SYS_fchmod, &[3, (1 << 40) | 0o644]), ALLOW);
     // openat2 hides its mode: it is not available, programs fall back.
     assert_eq!(call(&p, libc::SYS_openat2, &[]), ENOSYS);
+}
+
+#[test]
+fn namespaces_and_mounts_are_refused_plain_clone_and_unshare_pass() {
+    let p = progs(DEFAULT);
+    let ns = [
+        libc::CLONE_NEWUSER,
+        libc::CLONE_NEWNS,
+        libc::CLONE_NEWNET,
+        libc::CLONE_NEWPID,
+    ];
+    for f in ns {
+        assert_eq!(call(&p, libc::SYS_unshare, &[f as u64]), EPERM);
+        assert_eq!(call(&p, libc::SYS_clone, &[f as u64 | 17]), EPERM);
+    }
+    assert_eq!(call(&p, libc::SYS_unshare, &[0x80]), EPERM, "CLONE_NEWTIME");
+    // fork() and threads: clone without namespace flags; SIGCHLD (17) as
+    // the exit signal shares the low byte with CLONE_NEWTIME's bit.
+    assert_eq!(call(&p, libc::SYS_clone, &[17]), ALLOW);
+    assert_eq!(call(&p, libc::SYS_clone, &[0x3d0f00]), ALLOW);
+    assert_eq!(
+        call(&p, libc::SYS_unshare, &[libc::CLONE_FILES as u64]),
+        ALLOW
+    );
+    for nr in [
+        libc::SYS_mount,
+        libc::SYS_umount2,
+        libc::SYS_setns,
+        428,
+        429,
+        442,
+    ] {
+        assert_eq!(call(&p, nr, &[0, 0, 0]), EPERM, "syscall {nr}");
+    }
 }
