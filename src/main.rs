@@ -268,8 +268,13 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     };
     let block = policy.commands.check_file(&invoked, &cmd.resolved);
 
+    let isolate = args.policy.isolate || args.require_isolation;
     if args.dry_run {
-        let layer = sandbox::mount_layer(&policy);
+        let layer = if isolate {
+            sandbox::mount_layer(&policy)
+        } else {
+            Err("not asked for (--isolate)".to_string())
+        };
         if let Ok(l) = &layer {
             policy.add_rules(l.rules());
         }
@@ -318,7 +323,11 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     // Landlock rules are opened, and nothing may be created on the host
     // once the tree is read-only. The run directory is only needed where
     // the layer gives no private /tmp (fallback, or /tmp granted).
-    let mut planned = sandbox::mount_layer_plan(&policy);
+    let mut planned = if isolate {
+        sandbox::mount_layer_plan(&policy)
+    } else {
+        Err("not asked for (--isolate)".to_string())
+    };
     let mut run_dir = None;
     if let Ok(layer) = &mut planned {
         if layer.tmpdir().is_none() {
@@ -485,9 +494,10 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
         Ok(Policy::build(&spec, &ctx)?)
     };
     let mut policy = build(&[])?;
-    let layer = sandbox::mount_layer(&policy);
-    if let Ok(l) = &layer {
-        policy.add_rules(l.rules());
+    if args.policy.isolate {
+        if let Ok(l) = sandbox::mount_layer(&policy) {
+            policy.add_rules(l.rules());
+        }
     }
     if let Some(name) = &args.command {
         return why_command(&policy, name, &ctx, args.json);

@@ -340,13 +340,15 @@ pub fn plan(policy: &Policy, table: &[MountEntry]) -> MountPlan {
                 .map(|(p, _)| p.clone())
                 .filter(|p| p != &canonical && paths::is_within(p, &canonical)),
         );
-        let reattach = outermost(inside)
-            .into_iter()
-            .filter_map(|p| mask_kind(&p).map(|k| (p, k)))
-            .collect();
+        // A grant inside it would sit beneath the private tmpfs's own
+        // everything-allowed rule (Landlock rights add up along the path),
+        // so such a directory stays the host's, under today's rules.
+        if !inside.is_empty() {
+            continue;
+        }
         private.push(Private {
             path: canonical,
-            reattach,
+            reattach: Vec::new(),
         });
     }
 
@@ -618,6 +620,20 @@ fn mount_point(path: &Path, kind: Kind) -> io::Result<()> {
 /// Sets up the plan in this process's (new, private) mount namespace.
 /// Must run after `namespaces::enter` with `mount: true`.
 pub fn apply(plan: &MountPlan) -> Result<(), MountError> {
+    let cwd = std::env::current_dir().ok();
+    apply_mounts(plan)?;
+    // The working directory still refers to the mount it was entered on
+    // (now read-only, or covered by a private tmpfs): enter it again by
+    // name, so that relative paths see the new mounts. Where the name is
+    // gone (under a private /tmp, not granted) the old one stays, which
+    // Landlock denies like before.
+    if let Some(cwd) = cwd {
+        let _ = std::env::set_current_dir(&cwd);
+    }
+    Ok(())
+}
+
+fn apply_mounts(plan: &MountPlan) -> Result<(), MountError> {
     let root = Path::new("/");
     // Nothing done here may propagate back to the host's namespace.
     mount("none", root, None, libc::MS_REC | libc::MS_PRIVATE, None)
