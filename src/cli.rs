@@ -138,10 +138,6 @@ pub struct PolicyArgs {
     /// Add NAME to the command blocklist (blocked for the command and every process it starts)
     #[arg(long = "block-command", value_name = "NAME")]
     pub block_command: Vec<String>,
-
-    /// Also confine the command with the mount-namespace layer where the kernel allows it (protected entries masked, everything outside the write grants read-only, private /tmp, /var/tmp, /dev/shm and ptys); Landlock only where it does not
-    #[arg(long = "isolate")]
-    pub isolate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -160,7 +156,7 @@ pub struct RunArgs {
     #[arg(long = "keep-caps")]
     pub keep_caps: bool,
 
-    /// Like --isolate, but refuse (exit 125) instead of falling back to the Landlock-only sandbox when the mount-namespace layer is not available
+    /// Refuse (exit 125) instead of falling back to the Landlock-only sandbox when the mount-namespace layer is not available here
     #[arg(long = "require-isolation")]
     pub require_isolation: bool,
 

@@ -268,13 +268,8 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     };
     let block = policy.commands.check_file(&invoked, &cmd.resolved);
 
-    let isolate = args.policy.isolate || args.require_isolation;
     if args.dry_run {
-        let layer = if isolate {
-            sandbox::mount_layer(&policy)
-        } else {
-            Err("not asked for (--isolate)".to_string())
-        };
+        let layer = sandbox::mount_layer(&policy);
         if let Ok(l) = &layer {
             policy.add_rules(l.rules());
         }
@@ -319,23 +314,14 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
 
     // Refuse before creating anything if this kernel cannot enforce it.
     sandbox::check(&policy)?;
+    let run_dir = tmpdir::create()?;
+    // Rules are opened without following symlinks: bind the directory by
+    // its canonical path, even when TMPDIR is reached through a symlink.
+    let run_path = canonical(&run_dir.path);
     // The mount-namespace layer first: its mounts must exist before the
-    // Landlock rules are opened, and nothing may be created on the host
-    // once the tree is read-only. The run directory is only needed where
-    // the layer gives no private /tmp (fallback, or /tmp granted).
-    let mut planned = if isolate {
-        sandbox::mount_layer_plan(&policy)
-    } else {
-        Err("not asked for (--isolate)".to_string())
-    };
-    let mut run_dir = None;
-    if let Ok(layer) = &mut planned {
-        if layer.tmpdir().is_none() {
-            let d = tmpdir::create()?;
-            layer.add_writable(&canonical(&d.path));
-            run_dir = Some(d);
-        }
-    }
+    // Landlock rules are opened. The run directory becomes the private
+    // /tmp where no grant lies in /tmp; otherwise it stays where it is.
+    let planned = sandbox::mount_layer_plan(&policy, Some(&run_path));
     let active = match &planned {
         Ok(layer) => sandbox::enter_mount_layer(layer)?.map(|()| layer),
         Err(reason) => Err(reason.clone()),
@@ -343,20 +329,13 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
     let layer_active = active.is_ok();
     let tmp_path = match active {
         Ok(layer) => {
-            policy.add_rules(layer.rules());
             tracing::debug!("mount layer active");
-            match (layer.tmpdir(), &run_dir) {
-                (Some(t), _) => t,
-                (None, Some(d)) => {
-                    policy.add_tmpdir(&canonical(&d.path));
-                    d.path.clone()
-                }
-                (None, None) => {
-                    return Err(Failure::new(
-                        125,
-                        "no temporary directory for the command",
-                        vec![],
-                    ))
+            policy.add_rules(layer.rules());
+            match layer.tmpdir() {
+                Some(t) => t,
+                None => {
+                    policy.add_tmpdir(&run_path);
+                    run_dir.path.clone()
                 }
             }
         }
@@ -365,17 +344,8 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
                 return Err(sandbox::SandboxError::IsolationRequired(reason).into());
             }
             tracing::debug!(%reason, "mount layer unavailable: Landlock only");
-            let d = match run_dir.take() {
-                Some(d) => d,
-                None => tmpdir::create()?,
-            };
-            // Rules are opened without following symlinks: bind the
-            // directory by its canonical path, even when TMPDIR is reached
-            // through a symlink.
-            policy.add_tmpdir(&canonical(&d.path));
-            let p = d.path.clone();
-            run_dir = Some(d);
-            p
+            policy.add_tmpdir(&run_path);
+            run_dir.path.clone()
         }
     };
     tracing::debug!(rules = policy.rules.len(), tmpdir = %output::path(&tmp_path), "applying sandbox");
@@ -383,8 +353,7 @@ fn run_command(args: RunArgs) -> Result<ExitCode, Failure> {
         tracing::trace!(path = %output::path(&r.path), access = %r.access(), "rule");
     }
 
-    let keep: Vec<_> = run_dir.iter().map(|d| d.lock_fd()).collect();
-    exec::seal_fds(&keep)?;
+    exec::seal_fds(&[run_dir.lock_fd()])?;
     let enforced = sandbox::apply(&policy)?;
     tracing::debug!(
         abi = enforced.abi,
@@ -494,10 +463,9 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
         Ok(Policy::build(&spec, &ctx)?)
     };
     let mut policy = build(&[])?;
-    if args.policy.isolate {
-        if let Ok(l) = sandbox::mount_layer(&policy) {
-            policy.add_rules(l.rules());
-        }
+    let layer = sandbox::mount_layer(&policy).ok();
+    if let Some(l) = &layer {
+        policy.add_rules(l.why_rules());
     }
     if let Some(name) = &args.command {
         return why_command(&policy, name, &ctx, args.json);
@@ -547,6 +515,9 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
             .and_then(|p| decide::decide(&p, &path, op, &ctx, &tmp).ok())
             .is_some_and(|again| again.allowed)
     });
+    if let Some(note) = layer.as_ref().and_then(|l| l.note_for(&d.checked)) {
+        d.notes.push(note);
+    }
     if let Err(e) = sandbox::check(&policy) {
         d.notes.push(format!(
             "this kernel cannot enforce the policy: run would refuse to start (exit 125): {e}"

@@ -1,4 +1,4 @@
-//! The mount-namespace layer (`--isolate`): masks instead of carving,
+//! The mount-namespace layer (on by default where the kernel allows it): masks instead of carving,
 //! a read-only tree outside the write grants, private /tmp, /dev/shm and
 //! ptys, and the refusal with `--require-isolation` when it is not there.
 //! Every denial has a control without nono and a check from outside.
@@ -13,10 +13,10 @@ use std::process::Command;
 
 use common::*;
 
-/// Whether `nono run --isolate` would set the layer up here; prints why
+/// Whether `nono run` would set the layer up here; prints why
 /// not, for the skip.
 fn layer_active(env: &TestEnv) -> bool {
-    let run = env.nono(["run", "--dry-run", "--json", "--isolate", "--", "true"]);
+    let run = env.nono(["run", "--dry-run", "--json", "--", "true"]);
     run.expect_ok();
     let doc: serde_json::Value = serde_json::from_slice(&run.out.stdout).expect("json");
     if doc["mount_layer"]["active"] == serde_json::json!(true) {
@@ -42,14 +42,14 @@ fn home_is_listable_while_protected_entries_are_masked() {
     let script = "ls -a ~; cat ~/.ssh/id_ed25519 ~/.bashrc ~/.netrc ~/.aws/credentials; ls -a ~/.ssh; cat ~/notes/todo.txt";
     // Control: the same script reads every marker without nono.
     env.plain_sh(script).expect_stdout_has(SECRET);
-    let run = env.sandboxed_sh(&["--isolate", "--allow", "~"], script);
+    let run = env.sandboxed_sh(&["--allow", "~"], script);
     run.expect_stdout_lacks(SECRET)
         .expect_stdout_has("notes")
         .expect_stdout_has(".ssh")
         .expect_stdout_has("todo");
     // Writing into a masked directory or file fails; nothing lands outside.
     let run = env.sandboxed_sh(
-        &["--isolate", "--allow", "~"],
+        &["--allow", "~"],
         "echo planted > ~/.ssh/planted; echo planted >> ~/.bashrc; echo ok > ~/notes/new.txt",
     );
     run.expect_stderr_has("Read-only file system");
@@ -88,7 +88,7 @@ fn metadata_changes_fail_outside_the_write_grants_and_work_inside() {
     assert_eq!(mode(&copy), 0o777, "control: chmod works without nono");
     for p in [&bashrc, &marker] {
         let run = env.sandboxed(
-            &["--isolate", "--allow", "~", "--allow", "."],
+            &["--allow", "~", "--allow", "."],
             &["/usr/bin/python3", "-c", &py(p)],
         );
         run.expect_ok()
@@ -104,14 +104,14 @@ fn metadata_changes_fail_outside_the_write_grants_and_work_inside() {
             let script = format!(
                 "import os\ntry:\n    os.chmod('/etc/hostname', 0o{before:o}); print('WORKED')\nexcept OSError as e:\n    print('errno', e.errno)\n"
             );
-            env.sandboxed(&["--isolate"], &["/usr/bin/python3", "-c", &script])
+            env.sandboxed(&[], &["/usr/bin/python3", "-c", &script])
                 .expect_stdout_has(&format!("errno {}", libc_erofs()));
             assert_eq!(mode(host), before);
         }
     }
     // Inside a write grant chmod keeps working.
     env.sandboxed(
-        &["--isolate", "--allow", "."],
+        &["--allow", "."],
         &[
             "/usr/bin/python3",
             "-c",
@@ -157,18 +157,9 @@ fn tmp_is_private_and_python_multiprocessing_works() {
     assert!(String::from_utf8_lossy(&plain.stdout).contains(SECRET));
     fs::remove_file(&inside).unwrap();
     let mut cmd = Command::new(nono_bin());
-    cmd.args([
-        "run",
-        "--isolate",
-        "--allow",
-        ".",
-        "--",
-        "/bin/sh",
-        "-c",
-        &script,
-    ])
-    .current_dir(&work)
-    .env("HOME", &env.home);
+    cmd.args(["run", "--allow", ".", "--", "/bin/sh", "-c", &script])
+        .current_dir(&work)
+        .env("HOME", &env.home);
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let _ = fs::remove_file(&marker);
@@ -216,13 +207,13 @@ fn ptys_made_inside_work_and_other_terminals_are_unreachable() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&plain.stdout).contains("OPENED"));
-    let run = env.sandboxed(&["--isolate"], &["/usr/bin/python3", "-c", &probe]);
+    let run = env.sandboxed(&[], &["/usr/bin/python3", "-c", &probe]);
     let _ = other.kill();
     let _ = other.wait();
     run.expect_ok().expect_stdout_lacks("OPENED");
     // A pty made inside works both ways.
     let spawn = "import os, pty\nm, s = pty.openpty()\nos.write(m, b'ping\\n')\nprint(os.ttyname(s), os.read(s, 10))\n";
-    env.sandboxed(&["--isolate"], &["/usr/bin/python3", "-c", spawn])
+    env.sandboxed(&[], &["/usr/bin/python3", "-c", spawn])
         .expect_ok()
         .expect_stdout_has("/dev/pts/")
         .expect_stdout_has("ping");
@@ -248,7 +239,7 @@ fn another_mount_of_the_home_is_masked_too() {
         );
         let cmd = if nono {
             format!(
-                "{} run --isolate --allow {} --read {} -- /bin/sh -c '{inner}'",
+                "{} run --allow {} --read {} -- /bin/sh -c '{inner}'",
                 nono_bin().display(),
                 env.home.display(),
                 alias.display()
@@ -305,7 +296,7 @@ fn require_isolation_refuses_when_the_layer_is_unavailable() {
     run.expect_code(125)
         .expect_one_line_error("mount-namespace layer is not available");
     // Control: without --require-isolation it falls back and runs.
-    let mut cmd = env.command(["run", "--isolate", "--", "true"]);
+    let mut cmd = env.command(["run", "--", "true"]);
     cmd.env("NONO_TEST_NO_MOUNT_NS", "1");
     Run::from(cmd).expect_ok();
 }
@@ -316,16 +307,7 @@ fn dry_run_describes_the_plan_per_path() {
     if !layer_active(&env) {
         return;
     }
-    let run = env.nono([
-        "run",
-        "--dry-run",
-        "--json",
-        "--isolate",
-        "--allow",
-        "~",
-        "--",
-        "true",
-    ]);
+    let run = env.nono(["run", "--dry-run", "--json", "--allow", "~", "--", "true"]);
     let doc: serde_json::Value = serde_json::from_slice(&run.out.stdout).unwrap();
     let plan = doc["mount_layer"]["plan"].as_array().unwrap();
     let has = |what: &str, path: &Path| {
@@ -338,8 +320,7 @@ fn dry_run_describes_the_plan_per_path() {
     assert!(has("writable", &env.home), "{plan:?}");
     assert!(has("read_only", Path::new("/")), "{plan:?}");
     // why answers for the same sandbox: the home is listable.
-    env.nono(["why", "--isolate", "--allow", "~", "~"])
-        .expect_ok();
-    env.nono(["why", "--isolate", "--allow", "~", "~/.ssh/id_ed25519"])
+    env.nono(["why", "--allow", "~", "~"]).expect_ok();
+    env.nono(["why", "--allow", "~", "~/.ssh/id_ed25519"])
         .expect_code(1);
 }

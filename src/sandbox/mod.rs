@@ -285,6 +285,45 @@ impl MountLayer {
         }
     }
 
+    /// The rules `why` adds (the private directories' are left out).
+    pub fn why_rules(&self) -> Vec<crate::policy::Rule> {
+        #[cfg(target_os = "linux")]
+        {
+            self.plan.why_rules()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+
+    /// What the layer means for `path`, for a `why` note.
+    pub fn note_for(&self, path: &std::path::Path) -> Option<String> {
+        #[cfg(target_os = "linux")]
+        {
+            if let Some(dir) = self.plan.private_dir_of(path) {
+                return Some(format!(
+                    "mount layer: {} is private to the run: the host's files there are not visible, and what the command writes there stays out of the host's {}",
+                    crate::output::path(dir),
+                    crate::output::path(dir)
+                ));
+            }
+            self.lines()
+                .into_iter()
+                .filter(|l| {
+                    l.what == "masked"
+                        || (l.what == "read_only" && l.path != std::path::Path::new("/"))
+                })
+                .find(|l| crate::policy::paths::is_within(path, &l.path))
+                .map(|l| format!("mount layer: {} {}", crate::output::path(&l.path), l.detail))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
     /// Where TMPDIR points: the private /tmp, if there is one.
     pub fn tmpdir(&self) -> Option<std::path::PathBuf> {
         #[cfg(target_os = "linux")]
@@ -295,15 +334,6 @@ impl MountLayer {
         {
             None
         }
-    }
-
-    /// Also bind `path` read-write (the run directory when /tmp is not
-    /// private).
-    pub fn add_writable(&mut self, path: &std::path::Path) {
-        #[cfg(target_os = "linux")]
-        self.plan.writable.push(path.to_path_buf());
-        #[cfg(not(target_os = "linux"))]
-        let _ = path;
     }
 
     /// The plan, one line per path, in the order it is applied.
@@ -332,7 +362,7 @@ pub fn mount_layer(policy: &Policy) -> Result<MountLayer, String> {
             return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
         }
         mountns::probe().map_err(|e| e.to_string())?;
-        mount_layer_plan(policy)
+        mount_layer_plan(policy, None)
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -342,7 +372,12 @@ pub fn mount_layer(policy: &Policy) -> Result<MountLayer, String> {
 }
 
 /// The plan, without probing the kernel (a real run finds out by trying).
-pub fn mount_layer_plan(policy: &Policy) -> Result<MountLayer, String> {
+/// `run_dir`: the run's private directory, bound on /tmp where /tmp is
+/// made private (`None` for descriptions: a tmpfs stands in).
+pub fn mount_layer_plan(
+    policy: &Policy,
+    run_dir: Option<&std::path::Path>,
+) -> Result<MountLayer, String> {
     #[cfg(target_os = "linux")]
     {
         if mount_layer_forced_off() {
@@ -350,12 +385,12 @@ pub fn mount_layer_plan(policy: &Policy) -> Result<MountLayer, String> {
         }
         let table = mountns::mount_table().map_err(|e| e.to_string())?;
         Ok(MountLayer {
-            plan: mountns::plan(policy, &table),
+            plan: mountns::plan(policy, &table, run_dir),
         })
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = policy;
+        let _ = (policy, run_dir);
         Err("mount namespaces are a Linux feature".into())
     }
 }

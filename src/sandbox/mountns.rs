@@ -18,9 +18,12 @@
 //! - **everything read-only** at the mount level except the write grants,
 //!   bound back read-write: chmod, chown, utime and xattr changes fail with
 //!   EROFS outside the write grants;
-//! - **private /tmp, /var/tmp and /dev/shm** (fresh tmpfs instances, gone
-//!   when the command's last process exits), with the granted paths that
-//!   lie in them attached again at the same place;
+//! - **private /tmp, /var/tmp and /dev/shm**: the run's private directory
+//!   bound on /tmp (exported as TMPDIR), fresh tmpfs instances on the
+//!   others (gone when the command's last process exits). A directory that
+//!   holds a grant stays the host's: a grant beneath the private
+//!   directory's everything-allowed rule would get every right (Landlock
+//!   rights add up along the path);
 //! - **private ptys**: a new devpts instance on /dev/pts, /dev/ptmx bound
 //!   to its ptmx: the user's other terminals are not in it.
 //!
@@ -64,7 +67,9 @@ pub struct Mask {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Private {
     pub path: PathBuf,
-    pub reattach: Vec<(PathBuf, Kind)>,
+    /// Bound there instead of a fresh tmpfs: the run's private directory
+    /// on /tmp (so TMPDIR keeps its locking and clean-up).
+    pub source: Option<PathBuf>,
 }
 
 /// Everything the mount layer will do, in the order it is done.
@@ -221,7 +226,7 @@ fn outermost(mut v: Vec<PathBuf>) -> Vec<PathBuf> {
 }
 
 /// The mount plan for `policy` on a machine with mount table `table`.
-pub fn plan(policy: &Policy, table: &[MountEntry]) -> MountPlan {
+pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> MountPlan {
     const MODIFY: Access = Access::WRITE.union(Access::DELETE);
     // Write grants, as granted (a carved grant by its own path).
     let mut writable: Vec<PathBuf> = Vec::new();
@@ -237,7 +242,7 @@ pub fn plan(policy: &Policy, table: &[MountEntry]) -> MountPlan {
             }
         }
     }
-    let writable = outermost(writable);
+    let mut writable = outermost(writable);
 
     // Walls: each carved directory, readable as a whole where its grant
     // reads. Execute is not added: the per-entry rules already carry it,
@@ -334,6 +339,15 @@ pub fn plan(policy: &Policy, table: &[MountEntry]) -> MountPlan {
             })
             .map(|r| r.path.clone())
             .collect();
+        // Granted host sockets must stay reachable by their path.
+        inside.extend(
+            policy
+                .net
+                .unix_sockets
+                .iter()
+                .map(|u| u.path.clone())
+                .filter(|p| paths::is_within(p, &canonical)),
+        );
         inside.extend(
             walls
                 .iter()
@@ -346,13 +360,29 @@ pub fn plan(policy: &Policy, table: &[MountEntry]) -> MountPlan {
         if !inside.is_empty() {
             continue;
         }
+        let source = (dir == "/tmp")
+            .then(|| run_dir.map(Path::to_path_buf))
+            .flatten();
         private.push(Private {
             path: canonical,
-            reattach: Vec::new(),
+            source,
         });
     }
 
-    let pts = Path::new("/dev/pts").is_dir() && Path::new("/dev/ptmx").exists();
+    // The run directory, where it is not the private /tmp, is written in
+    // place.
+    if let Some(r) = run_dir {
+        if !private.iter().any(|p| p.source.as_deref() == Some(r)) {
+            writable.push(r.to_path_buf());
+        }
+    }
+    // A new devpts instance hides the command's own terminal's name too
+    // (ttyname() fails, `tty` says "not a tty", interactive programs
+    // break): where the command runs on a pty, /dev/pts stays the host's,
+    // under the Landlock rules for terminals.
+    let pts = Path::new("/dev/pts").is_dir()
+        && Path::new("/dev/ptmx").exists()
+        && !own_terminal_is_a_pty();
     MountPlan {
         writable,
         masks,
@@ -360,6 +390,13 @@ pub fn plan(policy: &Policy, table: &[MountEntry]) -> MountPlan {
         private,
         pts,
     }
+}
+
+/// Whether stdin, stdout or stderr is a pty of the host's devpts.
+fn own_terminal_is_a_pty() -> bool {
+    (0..3).any(|fd| {
+        std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|p| p.starts_with("/dev/pts/"))
+    })
 }
 
 impl MountPlan {
@@ -391,6 +428,23 @@ impl MountPlan {
             });
         }
         out
+    }
+
+    /// The rules `why` adds: the walls. The private directories are left
+    /// out: a path there names the run's own file, not the host's, and
+    /// `why` answers for the host's (with a note).
+    pub fn why_rules(&self) -> Vec<Rule> {
+        let mut r = self.rules();
+        r.retain(|rule| !self.private.iter().any(|p| p.path == rule.path));
+        r
+    }
+
+    /// The private directory that holds `path`, if any.
+    pub fn private_dir_of(&self, path: &Path) -> Option<&Path> {
+        self.private
+            .iter()
+            .find(|p| paths::is_within(path, &p.path))
+            .map(|p| p.path.as_path())
     }
 
     /// The path that TMPDIR points to: the private /tmp if there is one.
@@ -605,18 +659,6 @@ fn failed<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> M
     }
 }
 
-/// Creates `path` (and its parents) inside a fresh private tmpfs as a
-/// mount point of `kind`.
-fn mount_point(path: &Path, kind: Kind) -> io::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    match kind {
-        Kind::Dir => std::fs::create_dir(path),
-        Kind::File => std::fs::File::create(path).map(drop),
-    }
-}
-
 /// Sets up the plan in this process's (new, private) mount namespace.
 /// Must run after `namespaces::enter` with `mount: true`.
 pub fn apply(plan: &MountPlan) -> Result<(), MountError> {
@@ -702,23 +744,27 @@ fn apply_mounts(plan: &MountPlan) -> Result<(), MountError> {
     }
 
     for p in &plan.private {
-        let mut trees = Vec::with_capacity(p.reattach.len());
-        for (path, kind) in &p.reattach {
-            let t =
-                open_tree(libc::AT_FDCWD, path, true).map_err(failed("cloning the grant", path))?;
-            trees.push((path, *kind, t));
-        }
-        mount(
-            "tmpfs",
-            &p.path,
-            Some("tmpfs"),
-            libc::MS_NOSUID | libc::MS_NODEV,
-            Some("mode=1777"),
-        )
-        .map_err(failed("mounting a private tmpfs on", &p.path))?;
-        for (path, kind, t) in trees {
-            mount_point(path, kind).map_err(failed("creating the mount point", path))?;
-            move_mount(&t, path).map_err(failed("attaching the grant", path))?;
+        match &p.source {
+            Some(src) => {
+                mount(&src.to_string_lossy(), &p.path, None, libc::MS_BIND, None)
+                    .map_err(failed("binding the run directory on", &p.path))?;
+                setattr(
+                    libc::AT_FDCWD,
+                    &p.path,
+                    0,
+                    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                    MOUNT_ATTR_RDONLY,
+                )
+                .map_err(failed("making writable:", &p.path))?;
+            }
+            None => mount(
+                "tmpfs",
+                &p.path,
+                Some("tmpfs"),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                Some("mode=1777"),
+            )
+            .map_err(failed("mounting a private tmpfs on", &p.path))?,
         }
     }
 
@@ -849,22 +895,20 @@ impl MountPlan {
             });
         }
         for p in &self.private {
-            let again = if p.reattach.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; granted paths attached again inside: {}",
-                    p.reattach
-                        .iter()
-                        .map(|(r, _)| crate::output::path(r))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+            let detail = match &p.source {
+                Some(src) => format!(
+                    "the run's private directory ({}) bound here, exported as TMPDIR; removed at the next start after the run",
+                    crate::output::path(src)
+                ),
+                None if p.path == Path::new("/tmp") => {
+                    "the run's private directory bound here, exported as TMPDIR".to_string()
+                }
+                None => "a tmpfs of this run, empty at start, gone at the end".to_string(),
             };
             out.push(MountLine {
                 path: p.path.clone(),
                 what: "private",
-                detail: format!("a tmpfs of this run, empty at start, gone at the end{again}"),
+                detail,
             });
         }
         if self.pts {
