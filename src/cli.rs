@@ -209,6 +209,10 @@ pub struct SetupArgs {
     /// Print one JSON document instead of text
     #[arg(long)]
     pub json: bool,
+
+    /// Print an AppArmor profile that lets this nono create user namespaces (for the mount-namespace layer on Ubuntu)
+    #[arg(long = "apparmor-profile", conflicts_with = "json")]
+    pub apparmor_profile: bool,
 }
 
 #[derive(Debug, Args)]

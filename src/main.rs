@@ -533,6 +533,13 @@ fn why(args: WhyArgs) -> Result<ExitCode, Failure> {
 
 /// `nono setup`: exit 0 when nono can run commands here, 1 when it cannot.
 fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
+    if args.apparmor_profile {
+        let exe = std::env::current_exe()
+            .and_then(std::fs::canonicalize)
+            .map_err(|e| Failure::new(125, format!("cannot find nono's own path: {e}"), vec![]))?;
+        print!("{}", sandbox::apparmor_profile(&exe));
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = setup::detect();
     if args.json {
         print!("{}", explain::to_json_text(&explain::setup_json(&report)));

@@ -371,6 +371,40 @@ pub fn mount_layer(policy: &Policy) -> Result<MountLayer, String> {
     }
 }
 
+/// Whether the mount-namespace layer can be set up here (for `setup`).
+pub fn mount_layer_available() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        if mount_layer_forced_off() {
+            return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
+        }
+        mountns::probe()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err("mount namespaces are a Linux feature".into())
+    }
+}
+
+/// How to let nono create user namespaces here, for `setup`.
+pub const MOUNT_LAYER_ENABLE: [&str; 3] = [
+    "allow unprivileged user namespaces: 'sysctl -w kernel.unprivileged_userns_clone=1' (Debian kernels) and a non-zero 'user.max_user_namespaces'",
+    "on Ubuntu 23.10 and later, AppArmor restricts them: install the profile printed by 'nono setup --apparmor-profile' as /etc/apparmor.d/nono and run 'apparmor_parser -r /etc/apparmor.d/nono' (or set kernel.apparmor_restrict_unprivileged_userns=0 for every program)",
+    "in a container: run it with user namespaces allowed (e.g. without a seccomp profile that refuses unshare/clone with CLONE_NEWUSER)",
+];
+
+/// An AppArmor profile that lets the nono binary at `exe` create user
+/// namespaces and changes nothing else (the `unconfined` flag).
+pub fn apparmor_profile(exe: &std::path::Path) -> String {
+    format!(
+        "# nono: allow creating user namespaces for its mount-namespace layer.\n\
+         abi <abi/4.0>,\n\
+         include <tunables/global>\n\n\
+         profile nono {} flags=(unconfined) {{\n  userns,\n\n  include if exists <local/nono>\n}}\n",
+        exe.display()
+    )
+}
+
 /// The plan, without probing the kernel (a real run finds out by trying).
 /// `run_dir`: the run's private directory, bound on /tmp where /tmp is
 /// made private (`None` for descriptions: a tmpfs stands in).
