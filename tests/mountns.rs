@@ -324,3 +324,79 @@ fn dry_run_describes_the_plan_per_path() {
     env.nono(["why", "--allow", "~", "~/.ssh/id_ed25519"])
         .expect_code(1);
 }
+
+#[test]
+fn an_overlaid_cache_keeps_the_real_one_unchanged() {
+    let env = TestEnv::new();
+    if !layer_active(&env) {
+        return;
+    }
+    let cache = env.home.join("cache");
+    fs::create_dir_all(cache.join("pkg")).unwrap();
+    fs::write(cache.join("pkg/lib.rs"), "real\n").unwrap();
+    fs::write(cache.join("pkg/gone.rs"), "real\n").unwrap();
+    let profile = env.path("ovl.toml");
+    fs::write(
+        &profile,
+        "[filesystem]\nallow = [\"~/cache\"]\nallow_delete = [\"~/cache\"]\noverlay = [\"~/cache\"]\n",
+    )
+    .unwrap();
+    let script = "cat ~/cache/pkg/lib.rs && echo 'fn main() {}' > ~/cache/pkg/build.rs && echo changed > ~/cache/pkg/lib.rs && /usr/bin/python3 -c 'import os; os.unlink(os.path.expanduser(\"~/cache/pkg/gone.rs\"))' && cat ~/cache/pkg/lib.rs && ls ~/cache/pkg";
+    let run = env.sandboxed_sh(&["-p", profile.to_str().unwrap()], script);
+    // Inside: the real content, then the command's own changes.
+    run.expect_ok()
+        .expect_stdout_has("real\nchanged\n")
+        .expect_stdout_has("build.rs")
+        .expect_stdout_lacks("gone.rs");
+    // Outside: the real cache is as it was; the changes are in nono's
+    // upper directory.
+    assert!(
+        !cache.join("pkg/build.rs").exists(),
+        "planted build.rs reached the real cache"
+    );
+    assert_eq!(read(&cache.join("pkg/lib.rs")), "real\n");
+    assert_eq!(read(&cache.join("pkg/gone.rs")), "real\n");
+    let upper = env.home.join(".local/state/nono/overlay");
+    assert!(
+        upper.is_dir(),
+        "upper directories under {}",
+        upper.display()
+    );
+    // Control: without the overlay the same write lands in the cache.
+    env.plain_sh("echo x > ~/cache/pkg/control.rs").expect_ok();
+    assert!(cache.join("pkg/control.rs").exists());
+}
+
+#[test]
+fn the_rust_and_node_profiles_overlay_their_code_caches() {
+    let env = TestEnv::new();
+    if !layer_active(&env) {
+        return;
+    }
+    let cargo = env.home.join(".cargo");
+    fs::create_dir_all(cargo.join("registry/src/index/dep-1.0")).unwrap();
+    fs::write(cargo.join("registry/src/index/dep-1.0/lib.rs"), "real\n").unwrap();
+    let npm = env.home.join(".npm");
+    fs::create_dir_all(npm.join("_npx")).unwrap();
+    let mut cmd = env.command([
+        "run",
+        "-p",
+        "rust",
+        "-p",
+        "node",
+        "--",
+        "/bin/sh",
+        "-c",
+        "cat $CARGO_HOME/registry/src/index/dep-1.0/lib.rs && echo 'fn main() { evil() }' > $CARGO_HOME/registry/src/index/dep-1.0/build.rs && mkdir -p $npm_config_cache/_npx/abc/node_modules/evil && echo '{}' > $npm_config_cache/_npx/abc/node_modules/evil/package.json && echo planted",
+    ]);
+    cmd.env("CARGO_HOME", &cargo).env("npm_config_cache", &npm);
+    Run::from(cmd)
+        .expect_ok()
+        .expect_stdout_has("real\nplanted");
+    assert!(!cargo.join("registry/src/index/dep-1.0/build.rs").exists());
+    assert!(!npm.join("_npx/abc").exists());
+    assert_eq!(
+        read(&cargo.join("registry/src/index/dep-1.0/lib.rs")),
+        "real\n"
+    );
+}

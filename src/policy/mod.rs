@@ -102,6 +102,36 @@ pub struct CarvedDir {
     pub access: Access,
 }
 
+/// An overlaid cache directory: the command sees the real directory with
+/// its own changes on top; the changes land in `upper` (nono's, per
+/// profile and path), never in `path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overlay {
+    /// Canonical.
+    pub path: PathBuf,
+    /// Holds `upper/` and `work/` for overlayfs.
+    pub upper: PathBuf,
+    pub source: Source,
+}
+
+/// Where overlay upper directories live: `$XDG_STATE_HOME/nono/overlay`
+/// (default `~/.local/state/nono/overlay`). Protected: a grant there would
+/// let the command shape what the next run's caches contain.
+pub fn overlay_base(home: &Path) -> PathBuf {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home.join(".local/state"));
+    state.join("nono/overlay")
+}
+
+/// One directory name per overlaid path: `/` and `%` percent-escaped.
+fn overlay_key(path: &Path) -> String {
+    path.to_string_lossy()
+        .replace('%', "%25")
+        .replace('/', "%2F")
+}
+
 /// The checked policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
@@ -117,6 +147,8 @@ pub struct Policy {
     pub context: Context,
     /// The command blocklist and the files it leaves without execute.
     pub commands: programs::Commands,
+    /// Overlaid cache directories (used by the mount-namespace layer only).
+    pub overlays: Vec<Overlay>,
 }
 
 /// Why a policy could not be built. Every variant names the path at fault.
@@ -170,6 +202,8 @@ pub enum PolicyError {
     CommandSearch { dir: PathBuf, limit: usize },
     #[error("built-in data is invalid: {0}")]
     BuiltinData(String),
+    #[error("cannot overlay {}: {why}", crate::output::path(path))]
+    Overlay { path: PathBuf, why: &'static str },
 }
 
 impl PolicyError {
@@ -282,7 +316,43 @@ impl Policy {
         let list = blocklist::Blocklist::build(&spec.allow_commands, &spec.block_commands)
             .map_err(PolicyError::CommandName)?;
         let (rules, commands) = programs::apply(rules, list, spec.search_path.as_deref())?;
+        let mut overlays: Vec<Overlay> = Vec::new();
+        for o in &spec.overlays {
+            let resolved = resolve_user_path(&o.path, Access::READ_WRITE, ctx, &protected)?;
+            let path = resolved.canonical;
+            if resolved.kind != Kind::Dir {
+                return Err(PolicyError::Overlay {
+                    path,
+                    why: "not a directory",
+                });
+            }
+            // overlayfs takes its layers as a comma- and colon-separated
+            // option string.
+            if path
+                .as_os_str()
+                .as_encoded_bytes()
+                .iter()
+                .any(|b| matches!(b, b',' | b':' | b'\\' | b'\n'))
+            {
+                return Err(PolicyError::Overlay {
+                    path,
+                    why: "its path contains ',', ':', '\\' or a newline",
+                });
+            }
+            if overlays.iter().any(|x| x.path == path) {
+                continue;
+            }
+            let upper = overlay_base(&ctx.home)
+                .join(&o.profile)
+                .join(overlay_key(&path));
+            overlays.push(Overlay {
+                path,
+                upper,
+                source: o.source.clone(),
+            });
+        }
         Ok(Policy {
+            overlays,
             rules,
             commands,
             protected,
@@ -363,6 +433,7 @@ impl Policy {
                 ..Default::default()
             },
             commands: Default::default(),
+            overlays: Vec::new(),
             profiles: Vec::new(),
             context: Context {
                 home: PathBuf::from("/Users/u"),

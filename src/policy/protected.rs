@@ -58,6 +58,14 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             push(&mut out, &x.join("nono"), "nono configuration", false);
         }
     }
+    // The upper directories of overlaid caches: what is there shows up in
+    // every later run's cache.
+    push(
+        &mut out,
+        &super::overlay_base(&ctx.home),
+        "nono overlay state",
+        false,
+    );
     out.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
     Ok(out)

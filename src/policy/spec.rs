@@ -43,6 +43,15 @@ pub struct DeleteRequest {
     pub source: Source,
 }
 
+/// A cache directory to overlay (profile key `filesystem.overlay`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverlayRequest {
+    pub path: PathBuf,
+    /// The profile that asked: its changes land in its own upper directory.
+    pub profile: String,
+    pub source: Source,
+}
+
 /// A request to change the command blocklist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandRequest {
@@ -69,6 +78,8 @@ pub struct PolicySpec {
     pub search_path: Option<std::ffi::OsString>,
     /// Names of the profiles applied, outermost last (for display).
     pub profiles: Vec<String>,
+    /// Cache directories to overlay.
+    pub overlays: Vec<OverlayRequest>,
 }
 
 impl PolicySpec {

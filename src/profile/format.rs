@@ -12,6 +12,7 @@
 //! read = ["~/.rustup?"]              # trailing ? = optional: skipped when missing
 //! write = []
 //! allow_delete = ["$CWD"]
+//! overlay = ["~/.cargo/registry?"]   # changes land in nono's own upper directory
 //!
 //! [network]
 //! block = false
@@ -67,6 +68,10 @@ pub struct Filesystem {
     pub write: Vec<Spanned<String>>,
     #[serde(default)]
     pub allow_delete: Vec<Spanned<String>>,
+    /// Cache directories the command sees with its own changes on top
+    /// (the mount-namespace layer); the real directory is never written.
+    #[serde(default)]
+    pub overlay: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

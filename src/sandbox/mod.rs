@@ -301,6 +301,13 @@ impl MountLayer {
     pub fn note_for(&self, path: &std::path::Path) -> Option<String> {
         #[cfg(target_os = "linux")]
         {
+            if let Some((dir, upper)) = self.plan.overlay_of(path) {
+                return Some(format!(
+                    "mount layer: {} is overlaid: the command's changes land in {}, the real directory is not written",
+                    crate::output::path(dir),
+                    crate::output::path(upper)
+                ));
+            }
             if let Some(dir) = self.plan.private_dir_of(path) {
                 return Some(format!(
                     "mount layer: {} is private to the run: the host's files there are not visible, and what the command writes there stays out of the host's {}",

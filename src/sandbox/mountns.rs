@@ -42,6 +42,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use crate::policy::{paths, Access, Kind, Origin, Policy, Rule};
@@ -85,6 +86,8 @@ pub struct MountPlan {
     pub private: Vec<Private>,
     /// A new devpts instance on /dev/pts.
     pub pts: bool,
+    /// Overlaid caches: (the directory, nono's directory for its changes).
+    pub overlays: Vec<(PathBuf, PathBuf)>,
 }
 
 /// One line of /proc/self/mountinfo.
@@ -383,12 +386,18 @@ pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> Mo
     let pts = Path::new("/dev/pts").is_dir()
         && Path::new("/dev/ptmx").exists()
         && !own_terminal_is_a_pty();
+    let overlays = policy
+        .overlays
+        .iter()
+        .map(|o| (o.path.clone(), o.upper.clone()))
+        .collect();
     MountPlan {
         writable,
         masks,
         walls,
         private,
         pts,
+        overlays,
     }
 }
 
@@ -415,6 +424,18 @@ impl MountPlan {
                 )],
             });
         }
+        for (path, _) in &self.overlays {
+            out.push(Rule {
+                path: path.clone(),
+                kind: Kind::Dir,
+                parts: vec![(
+                    Access::ALL,
+                    Origin::MountLayer {
+                        what: "overlaid cache: changes land in nono's upper directory, the real one is not written",
+                    },
+                )],
+            });
+        }
         for p in &self.private {
             out.push(Rule {
                 path: p.path.clone(),
@@ -422,7 +443,7 @@ impl MountPlan {
                 parts: vec![(
                     Access::ALL,
                     Origin::MountLayer {
-                        what: "private temporary directory (a tmpfs of this run)",
+                        what: "private temporary directory of this run",
                     },
                 )],
             });
@@ -437,6 +458,13 @@ impl MountPlan {
         let mut r = self.rules();
         r.retain(|rule| !self.private.iter().any(|p| p.path == rule.path));
         r
+    }
+
+    /// The overlay that holds `path`, if any: (directory, upper).
+    pub fn overlay_of(&self, path: &Path) -> Option<&(PathBuf, PathBuf)> {
+        self.overlays
+            .iter()
+            .find(|(p, _)| paths::is_within(path, p))
     }
 
     /// The private directory that holds `path`, if any.
@@ -692,12 +720,46 @@ fn apply_mounts(plan: &MountPlan) -> Result<(), MountError> {
             source,
         }
     })?;
-    setattr(libc::AT_FDCWD, root, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0).map_err(|source| {
-        MountError::Unavailable {
-            what: "make the mount tree read-only (mount_setattr, Linux 5.12)",
-            source,
-        }
+    // mount_setattr changing nothing: whether the call exists.
+    setattr(libc::AT_FDCWD, root, 0, 0, 0).map_err(|source| MountError::Unavailable {
+        what: "change mount attributes (mount_setattr, Linux 5.12)",
+        source,
     })?;
+
+    // Overlays first: overlayfs needs its upper directory on a writable
+    // mount when it is mounted (it keeps a private reference afterwards).
+    let userxattr = !nix::unistd::geteuid().is_root();
+    for (lower, base) in &plan.overlays {
+        let upper = base.join("upper");
+        let work = base.join("work");
+        for d in [&upper, &work] {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(d)
+                .map_err(failed("creating the overlay directory", d))?;
+        }
+        let mut opts = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.display(),
+            upper.display(),
+            work.display()
+        );
+        if userxattr {
+            opts.push_str(",userxattr");
+        }
+        mount(
+            "overlay",
+            lower,
+            Some("overlay"),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some(&opts),
+        )
+        .map_err(failed("mounting an overlay on", lower))?;
+    }
+
+    setattr(libc::AT_FDCWD, root, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0)
+        .map_err(failed("making the mount tree read-only:", root))?;
 
     for w in &plan.writable {
         mount(
@@ -714,6 +776,11 @@ fn apply_mounts(plan: &MountPlan) -> Result<(), MountError> {
             setattr(libc::AT_FDCWD, w, 0, 0, MOUNT_ATTR_RDONLY)
                 .map_err(failed("making the write grant writable:", w))?;
         }
+    }
+
+    for (lower, _) in &plan.overlays {
+        setattr(libc::AT_FDCWD, lower, 0, 0, MOUNT_ATTR_RDONLY)
+            .map_err(failed("making the overlay writable:", lower))?;
     }
 
     let mut first = Some(probe);
@@ -836,7 +903,7 @@ fn first_steps() -> io::Result<()> {
     mount("none", root, None, libc::MS_REC | libc::MS_PRIVATE, None)?;
     let masks = staging()?;
     open_tree(masks.as_raw_fd(), Path::new("d"), false)?;
-    setattr(libc::AT_FDCWD, root, AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0)
+    setattr(libc::AT_FDCWD, root, 0, 0, 0)
 }
 
 impl MountPlan {
@@ -909,6 +976,16 @@ impl MountPlan {
                 path: p.path.clone(),
                 what: "private",
                 detail,
+            });
+        }
+        for (path, upper) in &self.overlays {
+            out.push(MountLine {
+                path: path.clone(),
+                what: "overlaid",
+                detail: format!(
+                    "the real directory with the command's changes on top; they land in {}",
+                    crate::output::path(upper)
+                ),
             });
         }
         if self.pts {
