@@ -400,3 +400,50 @@ fn the_rust_and_node_profiles_overlay_their_code_caches() {
         "real\n"
     );
 }
+
+#[test]
+fn host_sockets_in_a_write_grant_stay_closed_unless_granted() {
+    use std::os::unix::net::UnixListener;
+    let env = TestEnv::new();
+    if !layer_active(&env) {
+        return;
+    }
+    // A stand-in for an agent socket inside the write-granted project.
+    let path = env.work.join("agent.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let probe = format!(
+        "import socket\ntry:\n    s = socket.socket(socket.AF_UNIX); s.connect({:?}); s.sendall(b'hello'); print('CONNECTED')\nexcept OSError as e:\n    print('refused', e.errno)\n",
+        path.to_str().unwrap()
+    );
+    let accepted = || {
+        let mut n = 0;
+        while listener.accept().is_ok() {
+            n += 1;
+        }
+        n
+    };
+    // Control: without nono the connection is made.
+    Command::new("/usr/bin/python3")
+        .args(["-c", &probe])
+        .output()
+        .unwrap();
+    assert_eq!(accepted(), 1, "control: the listener receives a connection");
+    env.sandboxed(&["--allow", "."], &["/usr/bin/python3", "-c", &probe])
+        .expect_ok()
+        .expect_stdout_lacks("CONNECTED");
+    assert_eq!(accepted(), 0, "the host socket received a connection");
+    // Granted: it works.
+    env.sandboxed(
+        &[
+            "--allow",
+            ".",
+            "--allow-unix-socket",
+            path.to_str().unwrap(),
+        ],
+        &["/usr/bin/python3", "-c", &probe],
+    )
+    .expect_ok()
+    .expect_stdout_has("CONNECTED");
+    assert_eq!(accepted(), 1);
+}
