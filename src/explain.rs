@@ -195,7 +195,7 @@ pub fn dry_run(
         );
         let _ = writeln!(
             s,
-            "their existing entries are granted one by one, but the directory itself cannot be listed or written, and entries created in it later are not covered:"
+            "their existing entries are granted one by one, but no entry can be created directly in the directory itself (nor can it be listed, unless the mount layer masks its protected entries: see below), and entries created in it later are not covered:"
         );
         for c in &policy.carved {
             let _ = writeln!(
