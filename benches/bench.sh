@@ -73,6 +73,13 @@ for n in 100 1000 10000; do
   } > "$W/grants$n.toml"
   bench "nono-grants-$n" "$NONO run -p $W/grants$n.toml -- /bin/true"
 done
+# The mount-namespace layer: the same policy with the layer forced off (a
+# test-only switch, so in a second build with the test-abi-cap feature; both
+# rows use that build and the same env prefix).
+cargo build --release --locked --quiet --features test-abi-cap --target-dir "$ROOT/target/bench-test-abi-cap"
+NONO_T=$ROOT/target/bench-test-abi-cap/release/nono
+bench nono-layer-on "env NONO_TEST_NO_MOUNT_NS=0 $NONO_T run --allow . -- /bin/true"
+bench nono-layer-off "env NONO_TEST_NO_MOUNT_NS=1 $NONO_T run --allow . -- /bin/true"
 if command -v bwrap >/dev/null && bwrap --ro-bind / / /bin/true 2>/dev/null; then
   # Comparable: system read-only, the project writable, fresh /dev and /proc,
   # no network, a private /tmp.

@@ -37,6 +37,11 @@ row("nono-blocklist-lifted", "true-bare", "nono run --allow . (blocklist lifted)
 if mean("nono-blocklist-lifted") and mean("nono-allow-cwd"):
     r = mean("nono-allow-cwd")[0] / mean("nono-blocklist-lifted")[0]
     print(f"  {'blocklist enforced / lifted':<44} {r:9.3f}x")
+row("nono-layer-off", "true-bare", "nono run --allow . (mount layer forced off)")
+row("nono-layer-on", "true-bare", "nono run --allow . (mount layer on)")
+if mean("nono-layer-on") and mean("nono-layer-off"):
+    on, off = mean("nono-layer-on")[0], mean("nono-layer-off")[0]
+    print(f"  {'mount layer on / off':<44} {on / off:9.3f}x   +{(on - off) * 1000:8.3f} ms")
 for n in (100, 1000, 10000):
     row(f"nono-grants-{n}", "true-bare", f"nono run with {n} grants")
 row("bwrap", "true-bare", "bwrap (comparable policy)")

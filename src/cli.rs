@@ -250,6 +250,9 @@ pub struct RunArgs {
     /// line naming an automatically applied agent profile)
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+    /// Refuse (exit 125) instead of falling back to the Landlock-only sandbox when the mount-namespace layer is not available here
+    #[arg(long = "require-isolation")]
+    pub require_isolation: bool,
 
     /// The command to run, and its arguments
     #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
@@ -309,6 +312,10 @@ pub struct SetupArgs {
     /// Print one JSON document instead of text
     #[arg(long)]
     pub json: bool,
+
+    /// Print an AppArmor profile that lets this nono create user namespaces (for the mount-namespace layer on Ubuntu)
+    #[arg(long = "apparmor-profile", conflicts_with = "json")]
+    pub apparmor_profile: bool,
 }
 
 #[derive(Debug, Args)]

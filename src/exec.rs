@@ -256,6 +256,12 @@ pub fn exec(cmd: &Command, env: &[(OsString, OsString)]) -> ExecError {
     };
     match err {
         nix::errno::Errno::EACCES => ExecError::DeniedBySandbox(cmd.resolved.clone()),
+        // Found before the sandbox, gone inside it: the mount layer's
+        // private /tmp (or a mask) hides it. (If it is still there, the
+        // missing file is its interpreter: reported as not found.)
+        nix::errno::Errno::ENOENT if std::fs::symlink_metadata(&cmd.path).is_err() => {
+            ExecError::DeniedBySandbox(cmd.resolved.clone())
+        }
         // Seatbelt denies with EPERM where Landlock says EACCES.
         #[cfg(target_os = "macos")]
         nix::errno::Errno::EPERM => ExecError::DeniedBySandbox(cmd.resolved.clone()),

@@ -57,6 +57,7 @@ fn origin_json(o: &Origin) -> Value {
         }),
         Origin::System { why } => json!({ "type": "system", "why": why }),
         Origin::TempDir => json!({ "type": "temp_dir" }),
+        Origin::MountLayer { what } => json!({ "type": "mount_layer", "why": what }),
         Origin::CarveOut { grant, from } => json!({
             "type": "carve_out",
             "grant": jpath(grant),
@@ -290,7 +291,7 @@ pub fn dry_run(
         );
         let _ = writeln!(
             s,
-            "their existing entries are granted one by one, but the directory itself cannot be listed or written, and entries created in it later are not covered:"
+            "their existing entries are granted one by one, but no entry can be created directly in the directory itself (nor can it be listed, unless the mount layer masks its protected entries: see below), and entries created in it later are not covered:"
         );
         for c in &policy.carved {
             let _ = writeln!(
@@ -1565,6 +1566,80 @@ pub fn host_allowlist_json(net: &crate::policy::NetPolicy, view: Option<&HostVie
             "exposes_host_loopback": e.rule.exposed().is_some(),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// The mount-namespace layer for `--dry-run --json`: whether it is
+/// active, why not, and the plan per path (from the same plan that `run`
+/// applies).
+pub fn mount_layer_json(
+    layer: &Result<crate::sandbox::MountLayer, String>,
+    required: bool,
+) -> Value {
+    match layer {
+        Ok(l) => json!({
+            "active": true,
+            "reason": Value::Null,
+            "required": required,
+            "fallback_loses": Value::Null,
+            "plan": l.lines().iter().map(|m| json!({
+                "path": jpath(&m.path),
+                "what": m.what,
+                "detail": m.detail,
+            })).collect::<Vec<_>>(),
+        }),
+        Err(reason) => json!({
+            "active": false,
+            "reason": reason,
+            "required": required,
+            "fallback_loses": crate::sandbox::MOUNT_FALLBACK_LOSES,
+            "plan": [],
+        }),
+    }
+}
+
+/// The mount-namespace layer for `--dry-run`.
+pub fn mount_layer_text(
+    layer: &Result<crate::sandbox::MountLayer, String>,
+    required: bool,
+) -> String {
+    let mut out = String::new();
+    out.push('\n');
+    match layer {
+        Ok(l) => {
+            out.push_str(
+                "mount layer: active (a private mount namespace under Landlock and seccomp)\n",
+            );
+            for m in l.lines() {
+                let _ = writeln!(
+                    out,
+                    "  {:<9} {}  {}",
+                    m.what,
+                    crate::output::path(&m.path),
+                    output::text(&m.detail)
+                );
+            }
+        }
+        Err(reason) if required => {
+            let _ = writeln!(
+                out,
+                "mount layer: not available ({}): run would refuse (--require-isolation)",
+                output::text(reason)
+            );
+        }
+        Err(reason) => {
+            let _ = writeln!(
+                out,
+                "mount layer: not available ({}): Landlock only",
+                output::text(reason)
+            );
+            let _ = writeln!(
+                out,
+                "  the fallback loses: {}",
+                crate::sandbox::MOUNT_FALLBACK_LOSES
+            );
+        }
+    }
+    out
 }
 
 #[cfg(test)]

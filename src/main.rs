@@ -432,6 +432,10 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     refuse_protected_tmp_base(&policy)?;
 
     if args.dry_run {
+        let layer = sandbox::mount_layer(&policy);
+        if let Ok(l) = &layer {
+            policy.add_rules(l.rules());
+        }
         let view = kernel_view(&policy);
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
@@ -463,12 +467,14 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                 &inserted,
                 &spec.agent_env,
             );
+            doc["mount_layer"] = explain::mount_layer_json(&layer, args.require_isolation);
             out(explain::to_json_text(&doc))?;
         } else {
             let style = output::Style::for_stdout();
             let mut text =
                 explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
             text.push_str(&explain::enforcement(&guarantees));
+            text.push_str(&explain::mount_layer_text(&layer, args.require_isolation));
             text.push_str(&explain::env_section(&env_plan, &env_policy));
             text.push_str(&explain::kernel_rules(plan.as_ref()));
             if let Some(v) = &host_view {
@@ -533,14 +539,46 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let run_dir = tmpdir::create()?;
     // Rules are opened without following symlinks: bind the directory by
     // its canonical path, even when TMPDIR is reached through a symlink.
-    policy
-        .add_tmpdir(&std::fs::canonicalize(&run_dir.path).unwrap_or_else(|_| run_dir.path.clone()));
-    tracing::debug!(rules = policy.rules.len(), tmpdir = %output::path(&run_dir.path), "applying sandbox");
+    let run_path = canonical(&run_dir.path);
+    // The mount-namespace layer first: its mounts must exist before the
+    // Landlock rules are opened. The run directory becomes the private
+    // /tmp where no grant lies in /tmp; otherwise it stays where it is.
+    let planned = sandbox::mount_layer_plan(&policy, Some(&run_path));
+    // One unshare for every namespace of the run (mount layer, host
+    // allowlist); the proxy is started before it, outside.
+    let (mount_state, network) = enter_namespaces(&policy, &planned, net_log)?;
+    let active = match (&planned, mount_state) {
+        (Ok(layer), Ok(())) => Ok(layer),
+        (_, Err(reason)) => Err(reason),
+        (Err(reason), Ok(())) => Err(reason.clone()),
+    };
+    let layer_active = active.is_ok();
+    let tmp_path = match active {
+        Ok(layer) => {
+            tracing::debug!("mount layer active");
+            policy.add_rules(layer.rules());
+            match layer.tmpdir() {
+                Some(t) => t,
+                None => {
+                    policy.add_tmpdir(&run_path);
+                    run_dir.path.clone()
+                }
+            }
+        }
+        Err(reason) => {
+            if args.require_isolation {
+                return Err(sandbox::SandboxError::IsolationRequired(reason).into());
+            }
+            tracing::debug!(%reason, "mount layer unavailable: Landlock only");
+            policy.add_tmpdir(&run_path);
+            run_dir.path.clone()
+        }
+    };
+    tracing::debug!(rules = policy.rules.len(), tmpdir = %output::path(&tmp_path), "applying sandbox");
     for r in &policy.rules {
         tracing::trace!(path = %output::path(&r.path), access = %r.access(), "rule");
     }
 
-    let network = enter_network(&policy, net_log)?;
     let mut keep = vec![run_dir.lock_fd()];
     keep.extend(
         network
@@ -557,12 +595,15 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         filters = enforced.filters,
         "sandbox enforced"
     );
-    if !args.keep_caps {
+    // A user namespace hands its creator every capability over it: those
+    // go whatever --keep-caps says (it is about a root caller's own).
+    let in_user_ns = layer_active && !nix::unistd::geteuid().is_root();
+    if !args.keep_caps || in_user_ns {
         let dropped = sandbox::drop_capabilities()?;
         tracing::debug!(dropped, "capabilities");
     }
 
-    let mut env = with_agent_env(env_plan.command_env(&run_dir.path), &spec.agent_env);
+    let mut env = with_agent_env(env_plan.command_env(&tmp_path), &spec.agent_env);
     if let Some(n) = &network {
         add_proxy_env(&mut env, n.proxy_addr());
     }
@@ -618,50 +659,90 @@ impl Network {
     }
 }
 
-/// Host-allowlist mode: the proxy started outside, the command's own
-/// network namespace entered, the listeners handed over. `--net-block`:
-/// the empty namespace as a second layer where it can be had. Otherwise
-/// nothing (no namespace, no process).
+/// The run's namespaces, entered with one `unshare(2)`: the mount layer's
+/// (when it is planned) and, in host-allowlist mode, the network namespace,
+/// whose proxy is started first, outside it, and given its listeners after.
+/// `--net-block` as root adds an empty network namespace as a second layer.
+/// Returns whether the mount layer is active (or why not) and the network
+/// side. Host-allowlist mode fails closed; the mount layer falls back.
 #[cfg(target_os = "linux")]
-fn enter_network(policy: &Policy, log: Option<std::fs::File>) -> Result<Option<Network>, Failure> {
+fn enter_namespaces(
+    policy: &Policy,
+    planned: &Result<sandbox::MountLayer, String>,
+    log: Option<std::fs::File>,
+) -> Result<(Result<(), String>, Option<Network>), Failure> {
     use sandbox::namespaces::{enter, NsError, Unshare};
     use sandbox::netns::{self, NetError};
-    let net = Unshare {
-        mount: false,
-        net: true,
-    };
-    if policy.net.host_mode() {
+    let host = policy.net.host_mode();
+    if host {
         if let Some(e) = netns::simulated_unavailable() {
             return Err(NetError::Namespace(e).into());
         }
-        let allow = policy.net.allowlist();
-        let child = netns::start_proxy(allow.clone(), log)?;
-        enter(net).map_err(NetError::from)?;
-        let handed = child.hand_over(&allow)?;
-        tracing::debug!(proxy = %handed.proxy, "host-allowlist mode");
-        return Ok(Some(Network(Some(handed))));
     }
     // Only where no user namespace is needed (root): inside one, files of
     // unmapped users would appear owned by `nobody`, a visible change that
-    // --net-block, fully enforced by seccomp and Landlock, need not make.
-    if policy.net.block
+    // --net-block, fully enforced by seccomp and Landlock, need not make
+    // on its own.
+    let block_ns = !host
+        && policy.net.block
         && sandbox::namespaces::has_sys_admin()
-        && netns::simulated_unavailable().is_none()
-    {
-        match enter(net) {
-            Ok(_) => {
-                tracing::debug!("--net-block: empty network namespace entered");
-                return Ok(Some(Network(None)));
+        && netns::simulated_unavailable().is_none();
+    let allow = policy.net.allowlist();
+    let child = if host {
+        Some(netns::start_proxy(allow.clone(), log)?)
+    } else {
+        None
+    };
+    let mut want = Unshare {
+        mount: planned.is_ok(),
+        net: host || block_ns,
+    };
+    let mut mount_state: Result<(), String> = planned.as_ref().map(|_| ()).map_err(Clone::clone);
+    if want.any() {
+        if let Err(e) = enter(want) {
+            // Half-entered (a user namespace without id maps), or the
+            // network namespace host mode needs: refuse.
+            if host || !matches!(e, NsError::Unshare { .. }) {
+                return Err(NetError::from(e).into());
             }
-            // Nothing changed: seccomp and Landlock still block everything.
-            Err(e @ NsError::Unshare { .. }) => {
-                tracing::debug!(error = %e, "--net-block without a network namespace");
+            // Nothing changed: the mount layer falls back; --net-block's
+            // namespace is tried alone (seccomp and Landlock still block
+            // everything without it).
+            if want.mount {
+                mount_state = Err(e.to_string());
             }
-            // Half-entered (a user namespace without id maps): refuse.
-            Err(e) => return Err(NetError::from(e).into()),
+            want.mount = false;
+            if block_ns {
+                let net_only = Unshare {
+                    mount: false,
+                    net: true,
+                };
+                if let Err(e) = enter(net_only) {
+                    if !matches!(e, NsError::Unshare { .. }) {
+                        return Err(NetError::from(e).into());
+                    }
+                    tracing::debug!(error = %e, "--net-block without a network namespace");
+                    want.net = false;
+                }
+            }
         }
     }
-    Ok(None)
+    let network = match child {
+        Some(child) => {
+            let handed = child.hand_over(&allow)?;
+            tracing::debug!(proxy = %handed.proxy, "host-allowlist mode");
+            Some(Network(Some(handed)))
+        }
+        None if want.net => {
+            tracing::debug!("--net-block: empty network namespace entered");
+            Some(Network(None))
+        }
+        None => None,
+    };
+    if let (true, Ok(layer)) = (want.mount, planned) {
+        mount_state = sandbox::apply_mount_layer(layer)?;
+    }
+    Ok((mount_state, network))
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -677,9 +758,14 @@ impl Network {
     }
 }
 
-/// Host-allowlist mode needs network namespaces, which only Linux has.
+/// Host-allowlist mode and the mount layer need namespaces, which only
+/// Linux has.
 #[cfg(not(target_os = "linux"))]
-fn enter_network(policy: &Policy, _log: Option<std::fs::File>) -> Result<Option<Network>, Failure> {
+fn enter_namespaces(
+    policy: &Policy,
+    planned: &Result<sandbox::MountLayer, String>,
+    _log: Option<std::fs::File>,
+) -> Result<(Result<(), String>, Option<Network>), Failure> {
     if policy.net.host_mode() {
         return Err(Failure::new(
             125,
@@ -687,7 +773,7 @@ fn enter_network(policy: &Policy, _log: Option<std::fs::File>) -> Result<Option<
             vec!["use --net-block, or --net-allow to run without a host list".into()],
         ));
     }
-    Ok(None)
+    Ok((planned.as_ref().map(|_| ()).map_err(Clone::clone), None))
 }
 
 /// Why host-allowlist mode cannot be set up here, if it cannot.
@@ -784,6 +870,10 @@ fn refuse_protected_tmp_base(policy: &Policy) -> Result<(), Failure> {
         )),
         None => Ok(()),
     }
+}
+
+fn canonical(p: &std::path::Path) -> std::path::PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// `nono: 'rm' is blocked (file destruction)`, exit 126.
@@ -906,7 +996,11 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     // What build(&[]) gives, keeping the request for the environment and
     // the command's PATH.
     let (spec, _) = spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
-    let policy = Policy::build(&spec, &ctx)?;
+    let mut policy = Policy::build(&spec, &ctx)?;
+    let layer = sandbox::mount_layer(&policy).ok();
+    if let Some(l) = &layer {
+        policy.add_rules(l.why_rules());
+    }
     if let Some(name) = questions.first() {
         if questions.len() > 1
             || args.path.is_some()
@@ -998,6 +1092,9 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
             .and_then(|p| decide::decide(&p, &path, op, &ctx, &tmp).ok())
             .is_some_and(|again| again.allowed)
     });
+    if let Some(note) = layer.as_ref().and_then(|l| l.note_for(&d.checked)) {
+        d.notes.push(note);
+    }
     if let Err(e) = sandbox::check(&policy) {
         d.notes.push(format!(
             "this kernel cannot enforce the policy: run would refuse to start (exit 125): {e}"
@@ -1016,6 +1113,13 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
 
 /// `nono setup`: exit 0 when nono can run commands here, 1 when it cannot.
 fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
+    if args.apparmor_profile {
+        let exe = std::env::current_exe()
+            .and_then(std::fs::canonicalize)
+            .map_err(|e| Failure::new(125, format!("cannot find nono's own path: {e}"), vec![]))?;
+        print!("{}", sandbox::apparmor_profile(&exe));
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = setup::detect();
     let hosts = host_mode_unavailable();
     if args.json {

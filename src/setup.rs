@@ -175,7 +175,34 @@ pub fn detect() -> Report {
             g.detail = format!("nono does not run here; with a usable kernel: {}", g.detail);
         }
     }
-    let upgrades = upgrades(&landlock);
+    let mut upgrades = upgrades(&landlock);
+    // The mount-namespace layer: on where the kernel lets nono create a
+    // user namespace (or nono runs as root); else the Landlock-only
+    // sandbox runs.
+    let mount = crate::sandbox::mount_layer_available();
+    guarantees.push(Guarantee {
+        id: "mount_layer",
+        title: "mount-namespace layer",
+        level: if mount.is_ok() && refusal.is_none() {
+            Level::Full
+        } else {
+            Level::None
+        },
+        detail: match &mount {
+            Ok(()) => "active: protected entries masked (carved directories listable), everything outside the write grants read-only (chmod, chown, utime, xattrs), private /tmp, /var/tmp, /dev/shm and ptys".into(),
+            Err(reason) => format!(
+                "not available ({reason}): nono runs with Landlock and seccomp only, which loses: {}",
+                crate::sandbox::MOUNT_FALLBACK_LOSES
+            ),
+        },
+    });
+    if mount.is_err() && cfg!(target_os = "linux") {
+        upgrades.extend(
+            crate::sandbox::MOUNT_LAYER_ENABLE
+                .iter()
+                .map(|s| s.to_string()),
+        );
+    }
     Report {
         os: std::env::consts::OS,
         kernel_release: kernel_release(),

@@ -94,6 +94,7 @@ impl Placer<'_> {
         self.carved.push(CarvedDir {
             dir: path.to_path_buf(),
             grant: self.grant.to_path_buf(),
+            access,
         });
         for (child, child_kind) in children(path)? {
             self.place(&child, child_kind, access, child_origin.clone())?;

@@ -47,6 +47,8 @@ pub enum Origin {
     /// Execute of `grant`, handed out entry by entry so that blocked
     /// programs get none (see [`programs`]).
     ExecSplit { grant: PathBuf, from: Box<Origin> },
+    /// Added by the mount-namespace layer (see `sandbox::mountns`).
+    MountLayer { what: &'static str },
 }
 
 impl Origin {
@@ -62,6 +64,7 @@ impl Origin {
                 crate::output::path(grant),
                 from.describe()
             ),
+            Origin::MountLayer { what } => format!("mount layer: {what}"),
         }
     }
 }
@@ -98,6 +101,38 @@ impl Rule {
 pub struct CarvedDir {
     pub dir: PathBuf,
     pub grant: PathBuf,
+    /// The rights of the grant that was split here.
+    pub access: Access,
+}
+
+/// An overlaid cache directory: the command sees the real directory with
+/// its own changes on top; the changes land in `upper` (nono's, per
+/// profile and path), never in `path`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Overlay {
+    /// Canonical.
+    pub path: PathBuf,
+    /// Holds `upper/` and `work/` for overlayfs.
+    pub upper: PathBuf,
+    pub source: Source,
+}
+
+/// Where overlay upper directories live: `$XDG_STATE_HOME/nono/overlay`
+/// (default `~/.local/state/nono/overlay`). Protected: a grant there would
+/// let the command shape what the next run's caches contain.
+pub fn overlay_base(home: &Path) -> PathBuf {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home.join(".local/state"));
+    state.join("nono/overlay")
+}
+
+/// One directory name per overlaid path: `/` and `%` percent-escaped.
+fn overlay_key(path: &Path) -> String {
+    path.to_string_lossy()
+        .replace('%', "%25")
+        .replace('/', "%2F")
 }
 
 /// The checked policy.
@@ -124,6 +159,8 @@ pub struct Policy {
     pub git_dirs: Vec<PathBuf>,
     /// With `--allow-git-config`: the `.git` directories left writable.
     pub git_dirs_writable: Vec<PathBuf>,
+    /// Overlaid cache directories (used by the mount-namespace layer only).
+    pub overlays: Vec<Overlay>,
 }
 
 /// Why a policy could not be built. Every variant names the path at fault.
@@ -185,6 +222,8 @@ pub enum PolicyError {
     BuiltinData(String),
     #[error("cannot read the mount table (/proc/self/mountinfo) to find other names of protected paths: {source}")]
     MountTable { source: std::io::Error },
+    #[error("cannot overlay {}: {why}", crate::output::path(path))]
+    Overlay { path: PathBuf, why: &'static str },
 }
 
 impl PolicyError {
@@ -361,7 +400,43 @@ impl Policy {
         let list = blocklist::Blocklist::build(&spec.allow_commands, &spec.block_commands)
             .map_err(PolicyError::CommandName)?;
         let (rules, commands) = programs::apply(rules, list, spec.search_path.as_deref())?;
+        let mut overlays: Vec<Overlay> = Vec::new();
+        for o in &spec.overlays {
+            let resolved = resolve_user_path(&o.path, Access::READ_WRITE, ctx, &protected)?;
+            let path = resolved.canonical;
+            if resolved.kind != Kind::Dir {
+                return Err(PolicyError::Overlay {
+                    path,
+                    why: "not a directory",
+                });
+            }
+            // overlayfs takes its layers as a comma- and colon-separated
+            // option string.
+            if path
+                .as_os_str()
+                .as_encoded_bytes()
+                .iter()
+                .any(|b| matches!(b, b',' | b':' | b'\\' | b'\n'))
+            {
+                return Err(PolicyError::Overlay {
+                    path,
+                    why: "its path contains ',', ':', '\\' or a newline",
+                });
+            }
+            if overlays.iter().any(|x| x.path == path) {
+                continue;
+            }
+            let upper = overlay_base(&ctx.home)
+                .join(&o.profile)
+                .join(overlay_key(&path));
+            overlays.push(Overlay {
+                path,
+                upper,
+                source: o.source.clone(),
+            });
+        }
         Ok(Policy {
+            overlays,
             rules,
             commands,
             protected,
@@ -401,6 +476,26 @@ impl Policy {
         }
     }
 
+    /// Adds the Landlock rules of an active mount layer (see
+    /// `sandbox::mountns::MountPlan::rules`), merged like every other rule.
+    pub fn add_rules(&mut self, extra: Vec<Rule>) {
+        for rule in extra {
+            match self
+                .rules
+                .binary_search_by(|r| r.path.as_os_str().cmp(rule.path.as_os_str()))
+            {
+                Ok(i) => {
+                    for part in rule.parts {
+                        if !self.rules[i].parts.contains(&part) {
+                            self.rules[i].parts.push(part);
+                        }
+                    }
+                }
+                Err(i) => self.rules.insert(i, rule),
+            }
+        }
+    }
+
     /// The union of the rights that reach `path` and the rules they come
     /// from: exactly how Landlock evaluates a path within one ruleset.
     pub fn rights_at(&self, path: &Path) -> (Access, Vec<&Rule>) {
@@ -428,6 +523,7 @@ impl Policy {
             writable_path_dirs: Vec::new(),
             git_dirs: Vec::new(),
             git_dirs_writable: Vec::new(),
+            overlays: Vec::new(),
             profiles: Vec::new(),
             context: Context {
                 home: PathBuf::from("/Users/u"),

@@ -309,7 +309,7 @@ fn user_exec(rule: &Rule) -> bool {
         match o {
             Origin::User { .. } => true,
             Origin::CarveOut { from, .. } | Origin::ExecSplit { from, .. } => user(from),
-            Origin::System { .. } | Origin::TempDir => false,
+            Origin::System { .. } | Origin::TempDir | Origin::MountLayer { .. } => false,
         }
     }
     rule.parts

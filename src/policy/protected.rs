@@ -76,6 +76,14 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             push(&mut out, &x.join("nono"), "nono snapshots", false);
         }
     }
+    // The upper directories of overlaid caches: what is there shows up in
+    // every later run's cache.
+    push(
+        &mut out,
+        &super::overlay_base(&ctx.home),
+        "nono overlay state",
+        false,
+    );
     finish(&mut out)?;
     Ok(out)
 }

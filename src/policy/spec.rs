@@ -43,6 +43,15 @@ pub struct DeleteRequest {
     pub source: Source,
 }
 
+/// A cache directory to overlay (profile key `filesystem.overlay`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OverlayRequest {
+    pub path: PathBuf,
+    /// The profile that asked: its changes land in its own upper directory.
+    pub profile: String,
+    pub source: Source,
+}
+
 /// A request to change the command blocklist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandRequest {
@@ -90,6 +99,8 @@ pub struct PolicySpec {
     /// The profiles' `[agent] args`: (profile name, arguments), inserted
     /// after the program when the command is that profile's agent.
     pub agent_args: Vec<(String, Vec<String>)>,
+    /// Cache directories to overlay.
+    pub overlays: Vec<OverlayRequest>,
 }
 
 /// One environment variable a profile sets for the command: a path.

@@ -15,6 +15,7 @@
 //! allow_delete = ["$CWD"]
 //! protect = ["~/.config/mytool/token"]  # added to the protected paths
 //! allow_git_config = false           # true: .git/config and hooks writable
+//! overlay = ["~/.cargo/registry?"]   # changes land in nono's own upper directory
 //!
 //! [network]
 //! block = false
@@ -94,6 +95,10 @@ pub struct Filesystem {
     /// Leave `.git/config` and `.git/hooks` of existing repositories in
     /// write grants writable (like `--allow-git-config`).
     pub allow_git_config: Option<bool>,
+    /// Cache directories the command sees with its own changes on top
+    /// (the mount-namespace layer); the real directory is never written.
+    #[serde(default)]
+    pub overlay: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

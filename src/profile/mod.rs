@@ -449,6 +449,15 @@ pub fn apply(
                 });
             }
         }
+        for entry in &fs.overlay {
+            if let Some(path) = expand_path(p, entry, vars)? {
+                spec.overlays.push(crate::policy::spec::OverlayRequest {
+                    path,
+                    profile: p.name.clone(),
+                    source: source(p, "filesystem.overlay"),
+                });
+            }
+        }
 
         for entry in &fs.protect {
             let raw = entry.get_ref();

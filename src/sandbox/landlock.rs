@@ -179,9 +179,9 @@ pub fn check_baseline(support: &Support) -> Result<(), SandboxError> {
 
 fn user_delete_grant(policy: &Policy) -> bool {
     policy.rules.iter().any(|r| {
-        r.parts
-            .iter()
-            .any(|(a, o)| a.contains(Access::DELETE) && *o != Origin::TempDir)
+        r.parts.iter().any(|(a, o)| {
+            a.contains(Access::DELETE) && !matches!(o, Origin::TempDir | Origin::MountLayer { .. })
+        })
     })
 }
 

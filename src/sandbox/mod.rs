@@ -14,6 +14,8 @@ mod hardening;
 #[cfg(target_os = "macos")]
 mod macos;
 #[cfg(target_os = "linux")]
+pub mod mountns;
+#[cfg(target_os = "linux")]
 pub mod namespaces;
 #[cfg(target_os = "linux")]
 pub mod netns;
@@ -59,6 +61,15 @@ pub enum SandboxError {
         op: &'static str,
         source: std::io::Error,
     },
+    /// The mount-namespace layer failed after it started changing the
+    /// mounts.
+    #[error("{0}")]
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    MountLayer(String),
+    /// `--require-isolation` and the layer is not available.
+    #[error("the mount-namespace layer is not available here: {0}")]
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    IsolationRequired(String),
     #[error("sandboxing is not supported on this operating system yet")]
     #[cfg_attr(any(target_os = "linux", target_os = "macos"), allow(dead_code))]
     UnsupportedOs,
@@ -95,6 +106,13 @@ impl SandboxError {
             ],
             SandboxError::Seatbelt(_) => vec![
                 "this is a bug in nono or an incompatibility with this macOS version; please report it with the output of 'nono run --dry-run'".into(),
+            ],
+            SandboxError::MountLayer(_) => vec![
+                "the command was not run; this is a bug in nono or an unusual mount table: please report it with the output of 'nono run --dry-run'".into(),
+            ],
+            SandboxError::IsolationRequired(_) => vec![
+                "run 'nono setup' to see how to enable user namespaces here".into(),
+                "or run without --require-isolation to accept the Landlock-only sandbox".into(),
             ],
             SandboxError::OpenRule { .. } => {
                 vec!["the path changed between resolution and enforcement; run nono again".into()]
@@ -337,4 +355,218 @@ pub fn backend_summary() -> String {
     {
         "no supported sandbox backend".into()
     }
+}
+
+/// One line of the mount plan, for `--dry-run` and `why`: what the mount
+/// layer does at `path` (`masked`, `read_only`, `writable`, `private`,
+/// `listable`, `pts`) and a detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountLine {
+    pub path: std::path::PathBuf,
+    pub what: &'static str,
+    pub detail: String,
+}
+
+/// The mount-namespace layer as planned for one run.
+#[derive(Debug, Clone)]
+pub struct MountLayer {
+    #[cfg(target_os = "linux")]
+    plan: mountns::MountPlan,
+}
+
+impl MountLayer {
+    /// The Landlock rules the layer adds (made after the mounts).
+    pub fn rules(&self) -> Vec<crate::policy::Rule> {
+        #[cfg(target_os = "linux")]
+        {
+            self.plan.rules()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+
+    /// The rules `why` adds (the private directories' are left out).
+    pub fn why_rules(&self) -> Vec<crate::policy::Rule> {
+        #[cfg(target_os = "linux")]
+        {
+            self.plan.why_rules()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+
+    /// What the layer means for `path`, for a `why` note.
+    pub fn note_for(&self, path: &std::path::Path) -> Option<String> {
+        #[cfg(target_os = "linux")]
+        {
+            if let Some((dir, upper)) = self.plan.overlay_of(path) {
+                return Some(format!(
+                    "mount layer: {} is overlaid: the command's changes land in {}, the real directory is not written",
+                    crate::output::path(dir),
+                    crate::output::path(upper)
+                ));
+            }
+            if let Some(dir) = self.plan.private_dir_of(path) {
+                return Some(format!(
+                    "mount layer: {} is private to the run: the host's files there are not visible, and what the command writes there stays out of the host's {}",
+                    crate::output::path(dir),
+                    crate::output::path(dir)
+                ));
+            }
+            self.lines()
+                .into_iter()
+                .filter(|l| {
+                    l.what == "masked"
+                        || (l.what == "read_only" && l.path != std::path::Path::new("/"))
+                })
+                .find(|l| crate::policy::paths::is_within(path, &l.path))
+                .map(|l| format!("mount layer: {} {}", crate::output::path(&l.path), l.detail))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
+    /// Where TMPDIR points: the private /tmp, if there is one.
+    pub fn tmpdir(&self) -> Option<std::path::PathBuf> {
+        #[cfg(target_os = "linux")]
+        {
+            self.plan.tmpdir().map(|p| p.to_path_buf())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
+    }
+
+    /// The plan, one line per path, in the order it is applied.
+    pub fn lines(&self) -> Vec<MountLine> {
+        #[cfg(target_os = "linux")]
+        {
+            self.plan.lines()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Vec::new()
+        }
+    }
+}
+
+/// What the Landlock-only fallback loses, for `--dry-run` and `setup`.
+pub const MOUNT_FALLBACK_LOSES: &str = "carved directories (e.g. ~ under --allow ~) cannot be listed; chmod, chown, utime and xattr changes are not confined to the write grants; no private /tmp, /var/tmp, /dev/shm or ptys";
+
+/// Whether the mount-namespace layer can be used here and, if so, its
+/// plan for `policy`; else why not. Changes nothing (the kernel's support
+/// is found out in a short-lived child process).
+pub fn mount_layer(policy: &Policy) -> Result<MountLayer, String> {
+    #[cfg(target_os = "linux")]
+    {
+        if mount_layer_forced_off() {
+            return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
+        }
+        mountns::probe().map_err(|e| e.to_string())?;
+        mount_layer_plan(policy, None)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = policy;
+        Err("mount namespaces are a Linux feature".into())
+    }
+}
+
+/// Whether the mount-namespace layer can be set up here (for `setup`).
+pub fn mount_layer_available() -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        if mount_layer_forced_off() {
+            return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
+        }
+        mountns::probe()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err("mount namespaces are a Linux feature".into())
+    }
+}
+
+/// How to let nono create user namespaces here, for `setup`.
+pub const MOUNT_LAYER_ENABLE: [&str; 3] = [
+    "allow unprivileged user namespaces: 'sysctl -w kernel.unprivileged_userns_clone=1' (Debian kernels) and a non-zero 'user.max_user_namespaces'",
+    "on Ubuntu 23.10 and later, AppArmor restricts them: install the profile printed by 'nono setup --apparmor-profile' as /etc/apparmor.d/nono and run 'apparmor_parser -r /etc/apparmor.d/nono' (or set kernel.apparmor_restrict_unprivileged_userns=0 for every program)",
+    "in a container: run it with user namespaces allowed (e.g. without a seccomp profile that refuses unshare/clone with CLONE_NEWUSER)",
+];
+
+/// An AppArmor profile that lets the nono binary at `exe` create user
+/// namespaces and changes nothing else (the `unconfined` flag).
+pub fn apparmor_profile(exe: &std::path::Path) -> String {
+    format!(
+        "# nono: allow creating user namespaces for its mount-namespace layer.\n\
+         abi <abi/4.0>,\n\
+         include <tunables/global>\n\n\
+         profile nono {} flags=(unconfined) {{\n  userns,\n\n  include if exists <local/nono>\n}}\n",
+        exe.display()
+    )
+}
+
+/// The plan, without probing the kernel (a real run finds out by trying).
+/// `run_dir`: the run's private directory, bound on /tmp where /tmp is
+/// made private (`None` for descriptions: a tmpfs stands in).
+pub fn mount_layer_plan(
+    policy: &Policy,
+    run_dir: Option<&std::path::Path>,
+) -> Result<MountLayer, String> {
+    #[cfg(target_os = "linux")]
+    {
+        if mount_layer_forced_off() {
+            return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
+        }
+        let table = mountns::mount_table().map_err(|e| e.to_string())?;
+        Ok(MountLayer {
+            plan: mountns::plan(policy, &table, run_dir),
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (policy, run_dir);
+        Err("mount namespaces are a Linux feature".into())
+    }
+}
+
+/// Sets the plan up in the mount namespace the caller has just entered
+/// (`namespaces::enter` with `mount: true`, one call with the other layers'
+/// namespaces). `Ok(Err(reason))`: the kernel cannot provide the layer and
+/// nothing visible was changed, so the Landlock-only sandbox may still be
+/// applied. `Err`: the layer failed half-way; the command must not run.
+pub fn apply_mount_layer(layer: &MountLayer) -> Result<Result<(), String>, SandboxError> {
+    #[cfg(target_os = "linux")]
+    {
+        match mountns::apply(&layer.plan) {
+            Ok(()) => Ok(Ok(())),
+            Err(e @ mountns::MountError::Unavailable { .. }) => Ok(Err(e.to_string())),
+            Err(e) => Err(SandboxError::MountLayer(e.to_string())),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = layer;
+        Ok(Err("mount namespaces are a Linux feature".into()))
+    }
+}
+
+/// The test-only switch that forces the Landlock-only fallback, so that
+/// the whole suite runs on both paths (honoured only in test builds).
+#[cfg(all(target_os = "linux", feature = "test-abi-cap"))]
+fn mount_layer_forced_off() -> bool {
+    std::env::var_os("NONO_TEST_NO_MOUNT_NS").is_some_and(|v| v == "1")
+}
+
+#[cfg(all(target_os = "linux", not(feature = "test-abi-cap")))]
+fn mount_layer_forced_off() -> bool {
+    false
 }

@@ -158,6 +158,27 @@ const FALLOC_FL_COLLAPSE_RANGE: u32 = libc::FALLOC_FL_COLLAPSE_RANGE as u32;
 const FALLOC_FL_INSERT_RANGE: u32 = libc::FALLOC_FL_INSERT_RANGE as u32;
 /// fchmodat2 (Linux 6.6); the same number on every architecture.
 const SYS_FCHMODAT2: libc::c_long = 452;
+// The mount API and clone3 (Linux 5.2-5.12); the same numbers on every
+// architecture that uses the generic table, and on x86_64.
+const SYS_CLONE3: libc::c_long = 435;
+const SYS_OPEN_TREE: libc::c_long = 428;
+const SYS_MOVE_MOUNT: libc::c_long = 429;
+const SYS_FSOPEN: libc::c_long = 430;
+const SYS_FSCONFIG: libc::c_long = 431;
+const SYS_FSMOUNT: libc::c_long = 432;
+const SYS_FSPICK: libc::c_long = 433;
+const SYS_MOUNT_SETATTR: libc::c_long = 442;
+/// Every CLONE_NEW* flag; CLONE_NEWTIME last (see the clone rule).
+const NS_FLAGS: [u32; 8] = [
+    libc::CLONE_NEWNS as u32,
+    libc::CLONE_NEWCGROUP as u32,
+    libc::CLONE_NEWUTS as u32,
+    libc::CLONE_NEWIPC as u32,
+    libc::CLONE_NEWUSER as u32,
+    libc::CLONE_NEWPID as u32,
+    libc::CLONE_NEWNET as u32,
+    0x80, // CLONE_NEWTIME
+];
 /// x32 system calls are x86_64 numbers with this bit set.
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
@@ -411,17 +432,69 @@ pub fn build(inp: Inputs) -> FilterSpec {
         ],
         falloc_why,
     ));
+    // --- namespaces and mounts ------------------------------------------
+    // The mount-namespace layer's masks and read-only binds are mounts:
+    // the command must not be able to change them, nor get the
+    // capabilities of a fresh user namespace to try. Landlock already
+    // denies mount, umount and pivot_root to a sandboxed process; the
+    // filter repeats it for every mount call (also on the Landlock-only
+    // path) and keeps the namespace attack surface closed.
+    let why_mount = "mounts could uncover what the mount layer masks, or widen the filesystem view";
+    for (name, nr) in [
+        ("mount", libc::SYS_mount),
+        ("umount2", libc::SYS_umount2),
+        ("pivot_root", libc::SYS_pivot_root),
+        ("fsopen", SYS_FSOPEN),
+        ("fsconfig", SYS_FSCONFIG),
+        ("fsmount", SYS_FSMOUNT),
+        ("fspick", SYS_FSPICK),
+        ("move_mount", SYS_MOVE_MOUNT),
+        ("open_tree", SYS_OPEN_TREE),
+        ("mount_setattr", SYS_MOUNT_SETATTR),
+    ] {
+        eperm.push(rule(name, nr, vec![], why_mount));
+    }
+    let why_ns = "a new namespace gives capabilities over it: new mounts and kernel attack surface";
+    eperm.push(rule("setns", libc::SYS_setns, vec![], why_ns));
+    let ns_bits = |flags: &[u32]| -> Vec<Vec<Cond>> {
+        flags.iter().map(|f| vec![masked(0, *f, *f)]).collect()
+    };
+    eperm.push(rule(
+        "unshare",
+        libc::SYS_unshare,
+        ns_bits(&NS_FLAGS),
+        why_ns,
+    ));
+    // clone(): CLONE_NEWTIME shares its bit with the exit signal there, and
+    // clone() cannot create a time namespace anyway.
+    eperm.push(rule(
+        "clone",
+        libc::SYS_clone,
+        ns_bits(&NS_FLAGS[..NS_FLAGS.len() - 1]),
+        why_ns,
+    ));
 
     // --- truncation before Landlock ABI 3 ---------------------------------
     // openat2 keeps its flags and mode behind a pointer, out of seccomp's
     // sight: ENOSYS makes libc and runtimes fall back to openat(), whose
     // arguments the rules below and the mode rule can see.
-    let enosys = vec![rule(
-        "openat2",
-        libc::SYS_openat2,
-        vec![],
-        "its flags and mode are behind a pointer: ENOSYS makes programs fall back to openat()",
-    )];
+    let enosys = vec![
+        rule(
+            "openat2",
+            libc::SYS_openat2,
+            vec![],
+            "its flags and mode are behind a pointer: ENOSYS makes programs fall back to openat()",
+        ),
+        // clone3 keeps its flags in a struct seccomp cannot read: ENOSYS
+        // makes libc fall back to clone(), whose namespace flags the rule
+        // above sees.
+        rule(
+            "clone3",
+            SYS_CLONE3,
+            vec![],
+            "its flags are behind a pointer: ENOSYS makes libc fall back to clone(), whose namespace flags are checked",
+        ),
+    ];
     #[cfg(target_arch = "x86_64")]
     {
         eperm.push(rule("creat", libc::SYS_creat, sugid(1), why_sugid));

@@ -318,3 +318,19 @@ pub fn below_abi(abi: i32, what: &str) -> bool {
         _ => false,
     }
 }
+
+/// Whether `nono run` sets up the mount-namespace layer here (forced off by
+/// NONO_TEST_NO_MOUNT_NS=1). Where it does, some probes legitimately end
+/// differently: a masked protected file reads as empty instead of failing,
+/// the shared /var/tmp and /dev/shm are private ones.
+pub fn mount_layer_active() -> bool {
+    static ACTIVE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ACTIVE.get_or_init(|| {
+        let out = Command::new(nono_bin())
+            .args(["run", "--dry-run", "--json", "--", "/bin/true"])
+            .output()
+            .expect("nono runs");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        doc["mount_layer"]["active"] == serde_json::json!(true)
+    })
+}

@@ -119,13 +119,26 @@ fn default_filter_is_exactly_the_default_guarantees() {
             "fchmodat2",
             "mknodat",
             "fallocate",
+            "mount",
+            "umount2",
+            "pivot_root",
+            "fsopen",
+            "fsconfig",
+            "fsmount",
+            "fspick",
+            "move_mount",
+            "open_tree",
+            "mount_setattr",
+            "setns",
+            "unshare",
+            "clone",
             "creat",
             "open",
             "openat",
         ]
     );
     let enosys: Vec<&str> = build(DEFAULT).enosys.iter().map(|r| r.name).collect();
-    assert_eq!(enosys, ["openat2"]);
+    assert_eq!(enosys, ["openat2", "clone3"]);
 }
 
 #[test]
@@ -378,7 +391,7 @@ fn programs_stay_small() {
         truncate_fallback: true,
         ..PORTS
     });
-    assert!(listed.eperm.len() + listed.enosys.len() < 40);
+    assert!(listed.eperm.len() + listed.enosys.len() < 60);
 }
 
 #[test]
@@ -480,4 +493,38 @@ fn host_mode_allows_ip_and_netlink_but_no_family_a_namespace_does_not_confine() 
         );
     }
     assert_eq!(call(&p, libc::SYS_socketpair, &[UNIX, STREAM, 0]), ALLOW);
+}
+
+#[test]
+fn namespaces_and_mounts_are_refused_plain_clone_and_unshare_pass() {
+    let p = progs(DEFAULT);
+    let ns = [
+        libc::CLONE_NEWUSER,
+        libc::CLONE_NEWNS,
+        libc::CLONE_NEWNET,
+        libc::CLONE_NEWPID,
+    ];
+    for f in ns {
+        assert_eq!(call(&p, libc::SYS_unshare, &[f as u64]), EPERM);
+        assert_eq!(call(&p, libc::SYS_clone, &[f as u64 | 17]), EPERM);
+    }
+    assert_eq!(call(&p, libc::SYS_unshare, &[0x80]), EPERM, "CLONE_NEWTIME");
+    // fork() and threads: clone without namespace flags; SIGCHLD (17) as
+    // the exit signal shares the low byte with CLONE_NEWTIME's bit.
+    assert_eq!(call(&p, libc::SYS_clone, &[17]), ALLOW);
+    assert_eq!(call(&p, libc::SYS_clone, &[0x3d0f00]), ALLOW);
+    assert_eq!(
+        call(&p, libc::SYS_unshare, &[libc::CLONE_FILES as u64]),
+        ALLOW
+    );
+    for nr in [
+        libc::SYS_mount,
+        libc::SYS_umount2,
+        libc::SYS_setns,
+        428,
+        429,
+        442,
+    ] {
+        assert_eq!(call(&p, nr, &[0, 0, 0]), EPERM, "syscall {nr}");
+    }
 }
