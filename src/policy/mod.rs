@@ -402,7 +402,9 @@ impl Policy {
         let (rules, commands) = programs::apply(rules, list, spec.search_path.as_deref())?;
         let mut overlays: Vec<Overlay> = Vec::new();
         for o in &spec.overlays {
-            let resolved = resolve_user_path(&o.path, Access::READ_WRITE, ctx, &protected)?;
+            // Checked as a read: the real directory is never written (the
+            // overlay takes the writes), so a read-only cache may be one.
+            let resolved = resolve_user_path(&o.path, Access::READ_EXEC, ctx, &protected)?;
             let path = resolved.canonical;
             if resolved.kind != Kind::Dir {
                 return Err(PolicyError::Overlay {

@@ -69,6 +69,7 @@ pub struct ProfileFile {
     /// Take a snapshot of the write grants before the command starts
     /// (`nono undo`); sticky like `network.block`.
     pub snapshot: Option<bool>,
+    #[serde(default)]
     pub agent: Agent,
 }
 

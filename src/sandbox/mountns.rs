@@ -266,6 +266,15 @@ pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> Mo
         .protected
         .iter()
         .filter(|p| p.exists)
+        // An overlaid cache is never written (its writes land in the upper
+        // directory), so its read-only protection is the overlay itself.
+        .filter(|p| {
+            !(p.read_only
+                && policy
+                    .overlays
+                    .iter()
+                    .any(|o| paths::is_within(&p.path, &o.path)))
+        })
         .filter(|p| {
             policy
                 .carved
