@@ -24,6 +24,12 @@ impl Access {
     pub const DELETE: Access = Access(1 << 3);
     /// ioctl on device files (terminals).
     pub const IOCTL: Access = Access(1 << 4);
+    /// Part of DELETE: remove, rename away and truncate files, but not
+    /// directories. Only the mount layer gives it on its own, to a carved
+    /// directory whose protected entries are all covered by mounts
+    /// (`sandbox::mountns`): moving a directory that holds such a mount
+    /// aside would let a planted copy take its name.
+    pub const DELETE_FILES: Access = Access(1 << 5);
 
     /// What `--read` grants.
     pub const READ_EXEC: Access = Access(Self::READ.0 | Self::EXECUTE.0);
@@ -32,12 +38,13 @@ impl Access {
     /// Everything (the private temporary directory).
     pub const ALL: Access = Access(0b1_1111);
 
-    const NAMES: [(Access, &'static str); 5] = [
+    const NAMES: [(Access, &'static str); 6] = [
         (Self::READ, "read"),
         (Self::EXECUTE, "execute"),
         (Self::WRITE, "write"),
         (Self::DELETE, "delete"),
         (Self::IOCTL, "ioctl"),
+        (Self::DELETE_FILES, "delete-files"),
     ];
 
     pub fn contains(self, other: Access) -> bool {
@@ -75,13 +82,22 @@ impl Access {
             .collect()
     }
 
-    /// Short form for tables: `rxwd-`.
+    /// Short form for tables: `rxwd-` (`f` in the `d` column: files
+    /// only, see DELETE_FILES).
     pub fn short(self) -> String {
         let letters = ['r', 'x', 'w', 'd', 'i'];
         Self::NAMES
             .iter()
             .zip(letters)
-            .map(|((a, _), l)| if self.contains(*a) { l } else { '-' })
+            .map(|((a, _), l)| {
+                if self.contains(*a) {
+                    l
+                } else if l == 'd' && self.contains(Self::DELETE_FILES) {
+                    'f'
+                } else {
+                    '-'
+                }
+            })
             .collect()
     }
 }

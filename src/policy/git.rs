@@ -99,15 +99,21 @@ fn repo_of(dot_git: &Path) -> Option<Repo> {
         let base = dot_git.parent()?;
         std::fs::canonicalize(base.join(target)).ok()?
     };
-    let mut protect = vec![
-        git_dir.join("config"),
-        git_dir.join("config.worktree"),
-        git_dir.join("hooks"),
-    ];
+    // `config.worktree` is read only when `extensions.worktreeConfig` is
+    // set in `config`, which is protected: it is protected where it exists
+    // (so that the mount layer can cover every entry it protects).
+    let entries = |d: &Path| {
+        let mut v = vec![d.join("config"), d.join("hooks")];
+        if d.join("config.worktree").exists() {
+            v.push(d.join("config.worktree"));
+        }
+        v
+    };
+    let mut protect = entries(&git_dir);
     // A linked worktree's configuration and hooks live in the common dir.
     if let Some(common) = read_small(&git_dir.join("commondir")) {
         if let Ok(c) = std::fs::canonicalize(git_dir.join(common.trim())) {
-            protect.extend([c.join("config"), c.join("config.worktree"), c.join("hooks")]);
+            protect.extend(entries(&c));
             submodules(&c, &mut protect);
         }
     }

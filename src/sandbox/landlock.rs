@@ -126,6 +126,12 @@ pub fn fs_rights(access: Access, kind: Kind, abi: i32) -> BitFlags<AccessFs> {
             r |= AccessFs::RemoveFile | AccessFs::RemoveDir;
         }
     }
+    if access.contains(Access::DELETE_FILES) {
+        r |= AccessFs::Truncate;
+        if dir {
+            r |= AccessFs::RemoveFile;
+        }
+    }
     if access.contains(Access::IOCTL) {
         r |= AccessFs::IoctlDev;
     }

@@ -321,6 +321,36 @@ pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> Mo
         }
     }
 
+    // Carved directories whose every protected entry beneath exists and is
+    // covered by a mount (a mask, or a read-only bind): the mounts alone
+    // keep those entries, so the grant's own rights come back for the
+    // directory itself, all but REMOVE_DIR (which would let the command
+    // move a directory holding a mask aside and put a planted one in its
+    // place). This is what lets a project whose `.git/config` is read-only
+    // create files at its top. A directory with a protected name that does
+    // not exist (nothing to mount on: `~/.bash_profile`) stays carved.
+    let covered = |p: &Path| masks.iter().any(|m| paths::is_within(p, &m.path));
+    for (dir, access) in walls.iter_mut() {
+        // Every grant split here (--allow and --allow-delete are two).
+        let granted = policy
+            .carved
+            .iter()
+            .filter(|c| &c.dir == dir)
+            .fold(Access::NONE, |a, c| a | c.access);
+        let restorable = policy
+            .protected
+            .iter()
+            .filter(|p| &p.path != dir && paths::is_within(&p.path, dir))
+            .all(|p| p.exists && covered(&p.path));
+        if restorable {
+            let mut a = granted.without(Access::EXECUTE.union(Access::DELETE));
+            if granted.contains(Access::DELETE) {
+                a |= Access::DELETE_FILES;
+            }
+            *access = a;
+        }
+    }
+
     // Private temporary directories, unless a grant names one itself.
     let mut private = Vec::new();
     for dir in PRIVATE_DIRS {
