@@ -13,6 +13,7 @@ pub mod blocklist;
 mod carve;
 mod data;
 pub mod decide;
+mod lookup;
 pub mod net;
 pub mod paths;
 pub mod programs;
@@ -209,6 +210,9 @@ impl Policy {
     /// resolve paths and list directories that must be carved) but changes
     /// nothing.
     pub fn build(spec: &PolicySpec, ctx: &Context) -> Result<Policy, PolicyError> {
+        // Built-in paths share a few parents: resolve them through one
+        // listing per parent for the length of this build.
+        let _lookups = lookup::scope();
         let protected = protected::load(ctx)?;
         let mut merged = Merger::default();
 
@@ -244,6 +248,7 @@ impl Policy {
         }
 
         let system = data::system_rules().map_err(|e| PolicyError::BuiltinData(e.to_string()))?;
+        lookup::expect(system.iter().flat_map(|g| g.paths.iter().map(Path::new)));
         for group in system {
             for p in &group.paths {
                 // Skipped when missing: the defaults list what exists on any

@@ -25,15 +25,35 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
     // reached through a symlink (/home -> /usr/home) is covered both ways.
     let mut homes = vec![ctx.home.clone()];
     for home in std::iter::once(ctx.home.clone()).chain(other_homes()) {
-        for h in [Some(home.clone()), std::fs::canonicalize(&home).ok()]
-            .into_iter()
-            .flatten()
+        for h in [
+            Some(home.clone()),
+            paths::canonical_and_kind(&home).map(|(c, _)| c),
+        ]
+        .into_iter()
+        .flatten()
         {
             if !homes.contains(&h) {
                 homes.push(h);
             }
         }
     }
+    // Announce every path first: the few parents they share (the homes,
+    // ~/.config, /etc) are then listed once and no path costs a system
+    // call of its own (see `lookup`).
+    let lexical: Vec<PathBuf> = groups
+        .iter()
+        .flat_map(|g| &g.paths)
+        .flat_map(|raw| {
+            homes.iter().filter_map(move |home| {
+                let hctx = Context {
+                    home: home.clone(),
+                    cwd: ctx.cwd.clone(),
+                };
+                paths::expand(Path::new(raw), &hctx).ok()
+            })
+        })
+        .collect();
+    super::lookup::expect(lexical.iter().map(PathBuf::as_path));
     let mut out: Vec<Protected> = Vec::new();
     for g in &groups {
         for raw in &g.paths {

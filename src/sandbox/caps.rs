@@ -52,13 +52,18 @@ fn io(op: &'static str) -> SandboxError {
     }
 }
 
-/// The highest capability number this kernel knows.
+/// The highest capability number this kernel knows. Read once: it is a
+/// property of the running kernel, and start-up reads the sets several
+/// times (before, during and after dropping them).
 fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(63)
-        .min(63)
+    static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(63)
+            .min(63)
+    })
 }
 
 fn capget() -> Result<[Data; 2], SandboxError> {
@@ -86,10 +91,16 @@ pub fn current() -> Result<CapSets, SandboxError> {
         inheritable: join(|d| d.inheritable),
         ..CapSets::default()
     };
+    // The kernel keeps ambient ⊆ permitted ∩ inheritable (capabilities(7)):
+    // only those capabilities can be ambient, so only they are asked about.
+    let may_be_ambient = s.permitted & s.inheritable;
     for cap in 0..=last_cap() {
         // SAFETY: PR_CAPBSET_READ takes a capability number and reads only.
         if unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) } == 1 {
             s.bounding |= 1 << cap;
+        }
+        if may_be_ambient & (1 << cap) == 0 {
+            continue;
         }
         // SAFETY: PR_CAP_AMBIENT_IS_SET reads only; EINVAL on kernels
         // before 4.3 (no ambient set) reads as "not set".
@@ -112,9 +123,12 @@ pub fn current() -> Result<CapSets, SandboxError> {
 /// True when the process is root or holds a capability that the command
 /// would inherit: then [`drop_all`] is needed.
 pub fn privileged() -> Result<bool, SandboxError> {
-    let s = current()?;
+    Ok(privileged_with(&current()?))
+}
+
+fn privileged_with(s: &CapSets) -> bool {
     let root = nix::unistd::geteuid().is_root() || nix::unistd::getuid().is_root();
-    Ok(root || s.effective != 0 || s.permitted != 0 || s.inheritable != 0 || s.ambient != 0)
+    root || s.effective != 0 || s.permitted != 0 || s.inheritable != 0 || s.ambient != 0
 }
 
 /// Empties every capability set, then verifies it. Unprivileged callers
@@ -122,10 +136,10 @@ pub fn privileged() -> Result<bool, SandboxError> {
 /// CAP_SETPCAP, and without uid 0 or file capabilities, which
 /// no_new_privs disables, it grants nothing on exec).
 pub fn drop_all() -> Result<Option<CapSets>, SandboxError> {
-    if !privileged()? {
+    let before = current()?;
+    if !privileged_with(&before) {
         return Ok(None);
     }
-    let before = current()?;
     let root = nix::unistd::geteuid().is_root() || nix::unistd::getuid().is_root();
     // The bounding set can only be narrowed with CAP_SETPCAP. It matters
     // for root (execve hands a uid-0 process its whole bounding set); for

@@ -1,0 +1,376 @@
+//! Batched path lookups for one policy build: one directory listing per
+//! directory that many built-in paths live in, instead of one `open` per
+//! path.
+//!
+//! A policy build resolves every system default and every protected path
+//! (expanded for each home), most of which do not exist on a given
+//! machine and most of which share a handful of parents (`/etc`, `/dev`,
+//! the home, `~/.config`). Once a parent has been asked about
+//! [`LIST_AFTER`] times, it is listed once (`getdents`, with the entry
+//! types the directory already stores) and every later path in it is
+//! answered from that listing without a system call. A parent that does
+//! not exist answers for its whole subtree at once.
+//!
+//! The answers are exactly those of [`super::paths::canonical_and_kind`],
+//! which is what every caller would otherwise run:
+//!
+//! - an entry absent from the listing of an existing, canonical, listable
+//!   and searchable directory does not exist (the open would fail with
+//!   ENOENT);
+//! - an entry the listing reports as a directory or a non-directory that
+//!   is not a symlink has the canonical path `canonical(parent)/name` and
+//!   that kind: nothing on the way is a symlink (the parent is canonical),
+//!   so the symlink-free open would succeed on the same object;
+//! - an entry that is a symlink, or whose type the filesystem does not
+//!   report, takes the general route (it may point anywhere, which is why
+//!   a protected `~/.ssh -> /data/ssh` still protects `/data/ssh`);
+//! - a directory that cannot be listed or searched (permissions, too many
+//!   entries to be worth it) sends every path in it the general route.
+//!
+//! The cache only lives while a [`Scope`] is held (one `Policy::build`):
+//! nothing is remembered across builds, so no answer can be staler than
+//! the build that asked for it, which is the same window an answer from
+//! a `stat` has.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::paths::Kind;
+
+/// A parent is listed at its this-many-th lookup: below it a listing
+/// (open, fstat, getdents until empty, close, faccessat) costs more than
+/// the symlink-free opens it saves.
+const LIST_AFTER: u32 = 3;
+
+/// A directory with more entries than this is not kept: reading it would
+/// cost more than the lookups it answers (a crowded home), so its paths
+/// are looked up one by one, as without the cache.
+const MAX_ENTRIES: usize = 4096;
+
+/// What a lookup yields: the canonical path and kind, `None` when the
+/// path does not exist or cannot be resolved.
+pub type Answer = Option<(PathBuf, Kind)>;
+
+/// The type of one listed entry, as far as resolution cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Entry {
+    Dir,
+    /// Not a directory and not a symlink.
+    Other,
+    /// A symlink, or a type that needs a closer look.
+    Follow,
+}
+
+enum Listing {
+    /// The directory does not exist (or is not a directory): nothing in
+    /// it exists either.
+    Missing,
+    /// The directory's canonical path and its entries.
+    Entries {
+        canonical: PathBuf,
+        names: HashMap<OsString, Entry>,
+    },
+    /// Could not be listed or searched: every path in it goes the general
+    /// route.
+    Unavailable,
+}
+
+#[derive(Default)]
+struct Cache {
+    answers: HashMap<PathBuf, Answer>,
+    /// Lookups per parent so far, or announced by [`expect`].
+    asked: HashMap<PathBuf, u32>,
+    /// Parents whose count [`expect`] announced in advance.
+    expected: std::collections::HashSet<PathBuf>,
+    listings: HashMap<PathBuf, Listing>,
+}
+
+impl Cache {
+    /// True if the cache already knows that `dir` does not exist as a
+    /// directory: it or an ancestor was answered missing or a file, or is
+    /// absent from its parent's listing. Then nothing beneath it exists
+    /// (the open would fail with ENOENT or ENOTDIR).
+    fn known_missing(&self, dir: &Path) -> bool {
+        let mut a = Some(dir);
+        while let Some(d) = a {
+            match self.answers.get(d) {
+                Some(None) | Some(Some((_, Kind::File))) => return true,
+                Some(Some((_, Kind::Dir))) => return false,
+                None => {}
+            }
+            if let (Some(parent), Some(name)) = (d.parent(), d.file_name()) {
+                match self.listings.get(parent) {
+                    Some(Listing::Missing) => return true,
+                    Some(Listing::Entries { names, .. }) => {
+                        return match names.get(name) {
+                            None | Some(Entry::Other) => true,
+                            Some(Entry::Dir) => false,
+                            // A symlink may lead to a directory.
+                            Some(Entry::Follow) => false,
+                        };
+                    }
+                    Some(Listing::Unavailable) | None => {}
+                }
+            }
+            a = d.parent();
+        }
+        false
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
+}
+
+/// Keeps the cache alive; dropping it forgets everything. Scopes nest:
+/// only the outermost one creates and drops the cache.
+pub struct Scope {
+    owner: bool,
+}
+
+/// Starts caching lookups on this thread until the returned scope drops.
+pub fn scope() -> Scope {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let owner = c.is_none();
+        if owner {
+            *c = Some(Cache::default());
+        }
+        Scope { owner }
+    })
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        if self.owner {
+            CACHE.with(|c| *c.borrow_mut() = None);
+        }
+    }
+}
+
+/// Announces paths that are about to be resolved, so that a parent many
+/// of them share is listed at the first lookup rather than the third:
+/// then none of them costs a system call of its own. The parents' own
+/// parents are announced too (each parent is looked up once to list it).
+pub fn expect<'a>(paths: impl IntoIterator<Item = &'a Path>) {
+    with_cache(|c| {
+        let mut counts: HashMap<PathBuf, u32> = HashMap::new();
+        let mut pending: Vec<PathBuf> = paths.into_iter().map(Path::to_path_buf).collect();
+        while let Some(p) = pending.pop() {
+            let Some(parent) = p.parent() else { continue };
+            let n = counts.entry(parent.to_path_buf()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                pending.push(parent.to_path_buf());
+            }
+        }
+        for (parent, n) in counts {
+            if c.expected.insert(parent.clone()) {
+                c.asked.insert(parent, n);
+            } else {
+                *c.asked.entry(parent).or_insert(0) += n;
+            }
+        }
+    });
+}
+
+/// Resolves `path` (absolute, normalized) through the cache when a scope
+/// is active, else with `general` (the uncached resolution, which must be
+/// [`super::paths::canonical_and_kind`]'s).
+pub fn resolve(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
+    let active = CACHE.with(|c| c.borrow().is_some());
+    if !active {
+        return general(path);
+    }
+    resolve_cached(path, general)
+}
+
+fn with_cache<T>(f: impl FnOnce(&mut Cache) -> T) -> Option<T> {
+    CACHE.with(|c| c.borrow_mut().as_mut().map(f))
+}
+
+fn resolve_cached(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
+    if let Some(Some(hit)) = with_cache(|c| c.answers.get(path).cloned()) {
+        return hit;
+    }
+    let answer = lookup(path, general);
+    with_cache(|c| c.answers.insert(path.to_path_buf(), answer.clone()));
+    answer
+}
+
+fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return general(path);
+    };
+    // Only plain names under a plain absolute parent: `..` and `.` mean
+    // something only the filesystem knows.
+    let plain = |b: &[u8]| !b.split(|c| *c == b'/').any(|c| c == b".." || c == b".");
+    if !path.is_absolute() || !plain(path.as_os_str().as_bytes()) {
+        return general(path);
+    }
+    if with_cache(|c| c.known_missing(parent)).unwrap_or(false) {
+        return None;
+    }
+    let asked = with_cache(|c| {
+        let n = c.asked.entry(parent.to_path_buf()).or_insert(0);
+        // Announced lookups were counted in advance.
+        if !c.expected.contains(parent) {
+            *n += 1;
+        }
+        *n
+    })
+    .unwrap_or(0);
+    let listed = with_cache(|c| c.listings.contains_key(parent)).unwrap_or(false);
+    if !listed {
+        if asked < LIST_AFTER {
+            return general(path);
+        }
+        let listing = list(parent, general);
+        with_cache(|c| c.listings.insert(parent.to_path_buf(), listing));
+    }
+    let from_listing = with_cache(|c| match c.listings.get(parent) {
+        Some(Listing::Missing) => Some(None),
+        Some(Listing::Entries { canonical, names }) => match names.get(name) {
+            None => Some(None),
+            Some(Entry::Dir) => Some(Some((canonical.join(name), Kind::Dir))),
+            Some(Entry::Other) => Some(Some((canonical.join(name), Kind::File))),
+            // The entry itself may point anywhere: resolve it fully,
+            // through the canonical parent (same object, fewer hops).
+            Some(Entry::Follow) => None,
+        },
+        Some(Listing::Unavailable) | None => None,
+    })
+    .flatten();
+    match from_listing {
+        Some(answer) => answer,
+        None => general(path),
+    }
+}
+
+/// Lists `dir` (resolving it first, through the cache).
+fn list(dir: &Path, general: &dyn Fn(&Path) -> Answer) -> Listing {
+    let canonical = match resolve_cached(dir, general) {
+        None | Some((_, Kind::File)) => return Listing::Missing,
+        Some((c, Kind::Dir)) => c,
+    };
+    // Entries of a directory we may list but not search cannot be opened:
+    // the general route would call them missing, so they take it.
+    if !searchable(&canonical) {
+        return Listing::Unavailable;
+    }
+    let Ok(rd) = std::fs::read_dir(&canonical) else {
+        return Listing::Unavailable;
+    };
+    let mut names = HashMap::new();
+    for e in rd {
+        let Ok(e) = e else {
+            return Listing::Unavailable;
+        };
+        if names.len() >= MAX_ENTRIES {
+            return Listing::Unavailable;
+        }
+        // `file_type` comes from the directory entry (d_type) and only
+        // falls back to an lstat on filesystems that do not store it.
+        let kind = match e.file_type() {
+            Ok(t) if t.is_symlink() => Entry::Follow,
+            Ok(t) if t.is_dir() => Entry::Dir,
+            Ok(_) => Entry::Other,
+            Err(_) => Entry::Follow,
+        };
+        names.insert(e.file_name(), kind);
+    }
+    Listing::Entries { canonical, names }
+}
+
+fn searchable(dir: &Path) -> bool {
+    use nix::unistd::{faccessat, AccessFlags};
+    #[cfg(target_os = "linux")]
+    let flags = nix::fcntl::AtFlags::AT_EACCESS;
+    #[cfg(not(target_os = "linux"))]
+    let flags = nix::fcntl::AtFlags::empty();
+    faccessat(nix::fcntl::AT_FDCWD, dir, AccessFlags::X_OK, flags).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::paths;
+    use super::*;
+
+    /// Every answer through the cache equals the uncached one, for paths
+    /// that exist, are missing, are symlinks (in and out of the tree),
+    /// lie under a symlinked or missing directory, or under a file.
+    #[test]
+    fn cached_answers_equal_uncached_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let outside = std::fs::canonicalize(out.path()).unwrap();
+        std::fs::create_dir_all(root.join("h/.config/gh")).unwrap();
+        std::fs::create_dir_all(outside.join("ssh")).unwrap();
+        std::fs::write(root.join("h/.bashrc"), "x").unwrap();
+        std::fs::write(root.join("h/.config/file"), "x").unwrap();
+        std::os::unix::fs::symlink(outside.join("ssh"), root.join("h/.ssh")).unwrap();
+        std::os::unix::fs::symlink("dangling", root.join("h/.aws")).unwrap();
+        std::os::unix::fs::symlink(root.join("h"), root.join("home-link")).unwrap();
+        let mut asked = Vec::new();
+        for base in [root.join("h"), root.join("home-link")] {
+            for name in [
+                ".ssh",
+                ".ssh/id",
+                ".aws",
+                ".bashrc",
+                ".bashrc/x",
+                ".config",
+                ".config/gh",
+                ".config/file",
+                ".config/missing",
+                ".missing",
+                ".missing/a",
+                ".missing/b",
+                ".missing/c",
+                ".missing/d",
+                ".e",
+                ".f",
+            ] {
+                asked.push(base.join(name));
+            }
+        }
+        let uncached: Vec<Answer> = asked.iter().map(|p| paths::canonical_and_kind(p)).collect();
+        let _s = scope();
+        // Twice: the second round is answered from listings and memos.
+        for _ in 0..2 {
+            for (p, want) in asked.iter().zip(&uncached) {
+                assert_eq!(
+                    &resolve(p, &paths::canonical_and_kind_uncached),
+                    want,
+                    "{p:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_is_remembered_after_the_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let names = ["a", "b", "c", "d", "e"];
+        {
+            let _s = scope();
+            for n in names {
+                assert_eq!(
+                    resolve(&root.join(n), &paths::canonical_and_kind_uncached),
+                    None
+                );
+            }
+        }
+        std::fs::write(root.join("e"), "x").unwrap();
+        let _s = scope();
+        assert_eq!(
+            resolve(&root.join("e"), &paths::canonical_and_kind_uncached),
+            Some((root.join("e"), Kind::File))
+        );
+    }
+}
