@@ -68,14 +68,33 @@ enum Listing {
     /// The directory does not exist (or is not a directory): nothing in
     /// it exists either.
     Missing,
-    /// The directory's canonical path and its entries.
+    /// The directory's canonical path and its entries: all of them, or
+    /// when `only` is set, those of the announced names (the others were
+    /// not kept, so nothing is known about them).
     Entries {
         canonical: PathBuf,
         names: HashMap<OsString, Entry>,
+        only: Option<std::collections::HashSet<OsString>>,
     },
     /// Could not be listed or searched: every path in it goes the general
     /// route.
     Unavailable,
+}
+
+impl Listing {
+    /// What the listing says about `name`: present with a type, absent
+    /// (`Some(None)`), or unknown (`None`).
+    fn find(&self, name: &std::ffi::OsStr) -> Option<Option<Entry>> {
+        match self {
+            Listing::Missing => Some(None),
+            Listing::Entries { names, only, .. } => match names.get(name) {
+                Some(e) => Some(Some(*e)),
+                None if only.as_ref().is_none_or(|o| o.contains(name)) => Some(None),
+                None => None,
+            },
+            Listing::Unavailable => None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -83,8 +102,9 @@ struct Cache {
     answers: HashMap<PathBuf, Answer>,
     /// Lookups per parent so far, or announced by [`expect`].
     asked: HashMap<PathBuf, u32>,
-    /// Parents whose count [`expect`] announced in advance.
-    expected: std::collections::HashSet<PathBuf>,
+    /// Parents whose count [`expect`] announced in advance, with the
+    /// names announced in each.
+    expected: HashMap<PathBuf, std::collections::HashSet<OsString>>,
     listings: HashMap<PathBuf, Listing>,
 }
 
@@ -102,17 +122,12 @@ impl Cache {
                 None => {}
             }
             if let (Some(parent), Some(name)) = (d.parent(), d.file_name()) {
-                match self.listings.get(parent) {
-                    Some(Listing::Missing) => return true,
-                    Some(Listing::Entries { names, .. }) => {
-                        return match names.get(name) {
-                            None | Some(Entry::Other) => true,
-                            Some(Entry::Dir) => false,
-                            // A symlink may lead to a directory.
-                            Some(Entry::Follow) => false,
-                        };
-                    }
-                    Some(Listing::Unavailable) | None => {}
+                match self.listings.get(parent).and_then(|l| l.find(name)) {
+                    Some(None | Some(Entry::Other)) => return true,
+                    Some(Some(Entry::Dir)) => return false,
+                    // A symlink may lead to a directory.
+                    Some(Some(Entry::Follow)) => return false,
+                    None => {}
                 }
             }
             a = d.parent();
@@ -157,21 +172,33 @@ impl Drop for Scope {
 /// parents are announced too (each parent is looked up once to list it).
 pub fn expect<'a>(paths: impl IntoIterator<Item = &'a Path>) {
     with_cache(|c| {
-        let mut counts: HashMap<PathBuf, u32> = HashMap::new();
+        let mut names: HashMap<PathBuf, std::collections::HashSet<OsString>> = HashMap::new();
         let mut pending: Vec<PathBuf> = paths.into_iter().map(Path::to_path_buf).collect();
         while let Some(p) = pending.pop() {
-            let Some(parent) = p.parent() else { continue };
-            let n = counts.entry(parent.to_path_buf()).or_insert(0);
-            *n += 1;
-            if *n == 1 {
+            let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+                continue;
+            };
+            let set = names.entry(parent.to_path_buf()).or_default();
+            let first = set.is_empty();
+            set.insert(name.to_os_string());
+            if first {
                 pending.push(parent.to_path_buf());
             }
         }
-        for (parent, n) in counts {
-            if c.expected.insert(parent.clone()) {
-                c.asked.insert(parent, n);
-            } else {
-                *c.asked.entry(parent).or_insert(0) += n;
+        for (parent, set) in names {
+            // Announced twice (protected paths, then system defaults):
+            // the counts and names add up. A parent already listed keeps
+            // its listing; names it did not keep are resolved one by one.
+            let n = set.len() as u32;
+            match c.expected.get_mut(&parent) {
+                Some(known) => {
+                    known.extend(set);
+                    *c.asked.entry(parent).or_insert(0) += n;
+                }
+                None => {
+                    c.expected.insert(parent.clone(), set);
+                    c.asked.insert(parent, n);
+                }
             }
         }
     });
@@ -217,7 +244,7 @@ fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
     let asked = with_cache(|c| {
         let n = c.asked.entry(parent.to_path_buf()).or_insert(0);
         // Announced lookups were counted in advance.
-        if !c.expected.contains(parent) {
+        if !c.expected.contains_key(parent) {
             *n += 1;
         }
         *n
@@ -231,17 +258,19 @@ fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
         let listing = list(parent, general);
         with_cache(|c| c.listings.insert(parent.to_path_buf(), listing));
     }
-    let from_listing = with_cache(|c| match c.listings.get(parent) {
-        Some(Listing::Missing) => Some(None),
-        Some(Listing::Entries { canonical, names }) => match names.get(name) {
+    let from_listing = with_cache(|c| {
+        let listing = c.listings.get(parent)?;
+        let canonical = match listing {
+            Listing::Entries { canonical, .. } => canonical.as_path(),
+            _ => Path::new("/"),
+        };
+        match listing.find(name)? {
             None => Some(None),
             Some(Entry::Dir) => Some(Some((canonical.join(name), Kind::Dir))),
             Some(Entry::Other) => Some(Some((canonical.join(name), Kind::File))),
-            // The entry itself may point anywhere: resolve it fully,
-            // through the canonical parent (same object, fewer hops).
+            // The entry itself may point anywhere: the general route.
             Some(Entry::Follow) => None,
-        },
-        Some(Listing::Unavailable) | None => None,
+        }
     })
     .flatten();
     match from_listing {
@@ -261,28 +290,48 @@ fn list(dir: &Path, general: &dyn Fn(&Path) -> Answer) -> Listing {
     if !searchable(&canonical) {
         return Listing::Unavailable;
     }
-    let Ok(rd) = std::fs::read_dir(&canonical) else {
+    // nix's iterator reads entries straight from the getdents buffer: no
+    // allocation per entry, which std's `read_dir` makes (a crowded /dev
+    // or /etc cost more in allocations than the opens it saved).
+    use nix::dir::{Dir, Type};
+    use nix::fcntl::OFlag;
+    let Ok(mut d) = Dir::open(
+        &canonical,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    ) else {
         return Listing::Unavailable;
     };
+    // Only the announced names are kept when there are any: the rest of a
+    // crowded directory is skipped without a copy.
+    let only = with_cache(|c| c.expected.get(dir).cloned()).flatten();
     let mut names = HashMap::new();
-    for e in rd {
+    for (seen, e) in d.iter().enumerate() {
         let Ok(e) = e else {
             return Listing::Unavailable;
         };
-        if names.len() >= MAX_ENTRIES {
+        if seen >= MAX_ENTRIES {
             return Listing::Unavailable;
         }
-        // `file_type` comes from the directory entry (d_type) and only
-        // falls back to an lstat on filesystems that do not store it.
+        let name = std::ffi::OsStr::from_bytes(e.file_name().to_bytes());
+        if name == "." || name == ".." || only.as_ref().is_some_and(|o| !o.contains(name)) {
+            continue;
+        }
+        // The type stored in the directory entry (d_type); filesystems
+        // that do not store it report none, and such entries are looked
+        // at individually.
         let kind = match e.file_type() {
-            Ok(t) if t.is_symlink() => Entry::Follow,
-            Ok(t) if t.is_dir() => Entry::Dir,
-            Ok(_) => Entry::Other,
-            Err(_) => Entry::Follow,
+            Some(Type::Symlink) | None => Entry::Follow,
+            Some(Type::Directory) => Entry::Dir,
+            Some(_) => Entry::Other,
         };
-        names.insert(e.file_name(), kind);
+        names.insert(name.to_os_string(), kind);
     }
-    Listing::Entries { canonical, names }
+    Listing::Entries {
+        canonical,
+        names,
+        only,
+    }
 }
 
 fn searchable(dir: &Path) -> bool {

@@ -213,6 +213,10 @@ impl Policy {
         // Built-in paths share a few parents: resolve them through one
         // listing per parent for the length of this build.
         let _lookups = lookup::scope();
+        let system = data::system_rules().map_err(|e| PolicyError::BuiltinData(e.to_string()))?;
+        // Announced before the protected paths are loaded (which resolves
+        // them): /etc is then listed once for both.
+        lookup::expect(system.iter().flat_map(|g| g.paths.iter().map(Path::new)));
         let protected = protected::load(ctx)?;
         let mut merged = Merger::default();
 
@@ -247,8 +251,6 @@ impl Policy {
             merged.add(resolved.canonical, Kind::Dir, Access::DELETE, origin);
         }
 
-        let system = data::system_rules().map_err(|e| PolicyError::BuiltinData(e.to_string()))?;
-        lookup::expect(system.iter().flat_map(|g| g.paths.iter().map(Path::new)));
         for group in system {
             for p in &group.paths {
                 // Skipped when missing: the defaults list what exists on any
