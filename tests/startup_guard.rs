@@ -187,10 +187,11 @@ fn default_dry_run_syscalls_stay_bounded() {
     eprintln!("default --dry-run: {n} system calls");
     // With one open per system default and protected path (and an fstat
     // and a close for each one present) this setup took about 1,000; one
-    // listing per shared parent brings it near 430 in a debug build (which
+    // listing per shared parent brings it near 540 in a debug build (which
     // adds an fcntl per closed descriptor). The rest is the dynamic
     // loader, the password database, program-directory scans and output.
-    assert!(n < 600, "{n} system calls for the default --dry-run");
+    // The bound leaves room for more built-in entries and other machines.
+    assert!(n < 750, "{n} system calls for the default --dry-run");
 }
 
 #[test]

@@ -326,6 +326,18 @@ impl Blocklist {
         }
     }
 
+    /// True when no file name can be blocked: nothing was added with
+    /// `--block-command` and every default entry is lifted by exactly its
+    /// own pattern. Then `check` answers `None` for every name (the allow
+    /// index matches whatever the entry index would, and no multi-call
+    /// binary has an applet left blocked), so there is nothing to look for
+    /// in the program directories.
+    pub fn blocks_nothing(&self) -> bool {
+        self.entries
+            .iter()
+            .all(|e| e.source == EntrySource::Default && self.allowed.contains(&e.pattern))
+    }
+
     /// Names added by the user with `--block-command`.
     pub fn user_added(&self) -> impl Iterator<Item = &Entry> {
         self.entries

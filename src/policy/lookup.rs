@@ -5,11 +5,14 @@
 //! A policy build resolves every system default and every protected path
 //! (expanded for each home), most of which do not exist on a given
 //! machine and most of which share a handful of parents (`/etc`, `/dev`,
-//! the home, `~/.config`). Once a parent has been asked about
-//! [`LIST_AFTER`] times, it is listed once (`getdents`, with the entry
-//! types the directory already stores) and every later path in it is
+//! the home, `~/.config`). The build announces its paths first
+//! ([`expect`]); a parent with at least [`LIST_AFTER`] announced names is
+//! listed once (`getdents`, with the entry types the directory already
+//! stores, keeping only the announced names) and every path in it is
 //! answered from that listing without a system call. A parent that does
-//! not exist answers for its whole subtree at once.
+//! not exist answers for its whole subtree at once. Other lookups are
+//! remembered, so a path asked about twice (PATH naming `/usr/bin` and
+//! `/bin`) is resolved once.
 //!
 //! The answers are exactly those of [`super::paths::canonical_and_kind`],
 //! which is what every caller would otherwise run:
@@ -33,17 +36,18 @@
 //! a `stat` has.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::ffi::OsString;
+use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::paths::Kind;
 
-/// A parent is listed at its this-many-th lookup: below it a listing
-/// (open, fstat, getdents until empty, close, faccessat) costs more than
-/// the symlink-free opens it saves.
-const LIST_AFTER: u32 = 3;
+/// A parent is listed when at least this many names were announced in it:
+/// below that, a listing (faccessat, open, getdents until empty, close)
+/// costs more than the symlink-free opens it saves.
+const LIST_AFTER: usize = 3;
 
 /// A directory with more entries than this is not kept: reading it would
 /// cost more than the lookups it answers (a crowded home), so its paths
@@ -73,18 +77,50 @@ enum Listing {
     /// not kept, so nothing is known about them).
     Entries {
         canonical: PathBuf,
-        names: HashMap<OsString, Entry>,
-        only: Option<std::collections::HashSet<OsString>>,
+        names: Map<Entry>,
+        only: Option<Names>,
     },
     /// Could not be listed or searched: every path in it goes the general
     /// route.
     Unavailable,
 }
 
+/// Maps keyed by a path's bytes with FNV-1a: `Path`'s own `Hash` walks
+/// components and SipHash is built for hostile keys; these keys are the
+/// built-in data's paths, and hashing them was most of the cache's cost.
+type Map<V> = HashMap<OsString, V, BuildHasherDefault<Fnv>>;
+type Names = HashSet<OsString, BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+fn key(p: &Path) -> &OsStr {
+    p.as_os_str()
+}
+
 impl Listing {
     /// What the listing says about `name`: present with a type, absent
     /// (`Some(None)`), or unknown (`None`).
-    fn find(&self, name: &std::ffi::OsStr) -> Option<Option<Entry>> {
+    fn find(&self, name: &OsStr) -> Option<Option<Entry>> {
         match self {
             Listing::Missing => Some(None),
             Listing::Entries { names, only, .. } => match names.get(name) {
@@ -99,13 +135,10 @@ impl Listing {
 
 #[derive(Default)]
 struct Cache {
-    answers: HashMap<PathBuf, Answer>,
-    /// Lookups per parent so far, or announced by [`expect`].
-    asked: HashMap<PathBuf, u32>,
-    /// Parents whose count [`expect`] announced in advance, with the
-    /// names announced in each.
-    expected: HashMap<PathBuf, std::collections::HashSet<OsString>>,
-    listings: HashMap<PathBuf, Listing>,
+    answers: Map<Answer>,
+    /// Parents announced by [`expect`], with the names announced in each.
+    expected: Map<Names>,
+    listings: Map<Listing>,
 }
 
 impl Cache {
@@ -114,25 +147,25 @@ impl Cache {
     /// absent from its parent's listing. Then nothing beneath it exists
     /// (the open would fail with ENOENT or ENOTDIR).
     fn known_missing(&self, dir: &Path) -> bool {
-        let mut a = Some(dir);
-        while let Some(d) = a {
-            match self.answers.get(d) {
+        let mut d = dir;
+        loop {
+            match self.answers.get(key(d)) {
                 Some(None) | Some(Some((_, Kind::File))) => return true,
                 Some(Some((_, Kind::Dir))) => return false,
                 None => {}
             }
-            if let (Some(parent), Some(name)) = (d.parent(), d.file_name()) {
-                match self.listings.get(parent).and_then(|l| l.find(name)) {
-                    Some(None | Some(Entry::Other)) => return true,
-                    Some(Some(Entry::Dir)) => return false,
-                    // A symlink may lead to a directory.
-                    Some(Some(Entry::Follow)) => return false,
-                    None => {}
-                }
+            let Some((parent, name)) = split(d) else {
+                return false;
+            };
+            match self.listings.get(key(parent)).and_then(|l| l.find(name)) {
+                Some(None | Some(Entry::Other)) => return true,
+                Some(Some(Entry::Dir)) => return false,
+                // A symlink may lead to a directory.
+                Some(Some(Entry::Follow)) => return false,
+                None => {}
             }
-            a = d.parent();
+            d = parent;
         }
-        false
     }
 }
 
@@ -172,32 +205,41 @@ impl Drop for Scope {
 /// parents are announced too (each parent is looked up once to list it).
 pub fn expect<'a>(paths: impl IntoIterator<Item = &'a Path>) {
     with_cache(|c| {
-        let mut names: HashMap<PathBuf, std::collections::HashSet<OsString>> = HashMap::new();
-        let mut pending: Vec<PathBuf> = paths.into_iter().map(Path::to_path_buf).collect();
-        while let Some(p) = pending.pop() {
-            let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else {
+        let mut names: Map<Names> = Map::default();
+        let mut pending: Vec<&Path> = paths.into_iter().collect();
+        let mut parents: Vec<PathBuf> = Vec::new();
+        loop {
+            let Some(p) = pending.pop() else {
+                // Each new parent is looked up in its own parent once.
+                let Some(next) = parents.pop() else { break };
+                add(&mut names, &next, &mut parents);
                 continue;
             };
-            let set = names.entry(parent.to_path_buf()).or_default();
-            let first = set.is_empty();
-            set.insert(name.to_os_string());
-            if first {
-                pending.push(parent.to_path_buf());
+            add(&mut names, p, &mut parents);
+        }
+        fn add(names: &mut Map<Names>, p: &Path, parents: &mut Vec<PathBuf>) {
+            let Some((parent, name)) = split(p) else {
+                return;
+            };
+            let set = match names.get_mut(key(parent)) {
+                Some(set) => set,
+                None => {
+                    parents.push(parent.to_path_buf());
+                    names.entry(parent.as_os_str().to_os_string()).or_default()
+                }
+            };
+            if !set.contains(name) {
+                set.insert(name.to_os_string());
             }
         }
         for (parent, set) in names {
-            // Announced twice (protected paths, then system defaults):
-            // the counts and names add up. A parent already listed keeps
-            // its listing; names it did not keep are resolved one by one.
-            let n = set.len() as u32;
+            // Announced twice (system defaults, then protected paths): the
+            // names add up. A parent already listed keeps its listing;
+            // names it did not keep take the general route.
             match c.expected.get_mut(&parent) {
-                Some(known) => {
-                    known.extend(set);
-                    *c.asked.entry(parent).or_insert(0) += n;
-                }
+                Some(known) => known.extend(set),
                 None => {
-                    c.expected.insert(parent.clone(), set);
-                    c.asked.insert(parent, n);
+                    c.expected.insert(parent, set);
                 }
             }
         }
@@ -220,62 +262,90 @@ fn with_cache<T>(f: impl FnOnce(&mut Cache) -> T) -> Option<T> {
 }
 
 fn resolve_cached(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
-    if let Some(Some(hit)) = with_cache(|c| c.answers.get(path).cloned()) {
+    if let Some(Some(hit)) = with_cache(|c| c.answers.get(key(path)).cloned()) {
         return hit;
     }
     let answer = lookup(path, general);
-    with_cache(|c| c.answers.insert(path.to_path_buf(), answer.clone()));
+    with_cache(|c| {
+        c.answers
+            .insert(path.as_os_str().to_os_string(), answer.clone())
+    });
     answer
 }
 
-fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-        return general(path);
-    };
-    // Only plain names under a plain absolute parent: `..` and `.` mean
-    // something only the filesystem knows.
-    let plain = |b: &[u8]| !b.split(|c| *c == b'/').any(|c| c == b".." || c == b".");
-    if !path.is_absolute() || !plain(path.as_os_str().as_bytes()) {
-        return general(path);
-    }
-    if with_cache(|c| c.known_missing(parent)).unwrap_or(false) {
+/// `/a/b/c` as (`/a/b`, `c`) on bytes (`Path::parent` parses components,
+/// which showed in the profile), for plain absolute paths only: `.` and
+/// `..` mean something only the filesystem knows, and empty components
+/// would make the split ambiguous.
+fn split(path: &Path) -> Option<(&Path, &OsStr)> {
+    let b = path.as_os_str().as_bytes();
+    if b.first() != Some(&b'/') || b.len() < 2 {
         return None;
     }
-    let asked = with_cache(|c| {
-        let n = c.asked.entry(parent.to_path_buf()).or_insert(0);
-        // Announced lookups were counted in advance.
-        if !c.expected.contains_key(parent) {
-            *n += 1;
-        }
-        *n
-    })
-    .unwrap_or(0);
-    let listed = with_cache(|c| c.listings.contains_key(parent)).unwrap_or(false);
-    if !listed {
-        if asked < LIST_AFTER {
-            return general(path);
-        }
-        let listing = list(parent, general);
-        with_cache(|c| c.listings.insert(parent.to_path_buf(), listing));
+    if b[1..]
+        .split(|c| *c == b'/')
+        .any(|c| c.is_empty() || c == b"." || c == b"..")
+    {
+        return None;
     }
-    let from_listing = with_cache(|c| {
-        let listing = c.listings.get(parent)?;
-        let canonical = match listing {
-            Listing::Entries { canonical, .. } => canonical.as_path(),
-            _ => Path::new("/"),
-        };
-        match listing.find(name)? {
-            None => Some(None),
-            Some(Entry::Dir) => Some(Some((canonical.join(name), Kind::Dir))),
-            Some(Entry::Other) => Some(Some((canonical.join(name), Kind::File))),
-            // The entry itself may point anywhere: the general route.
-            Some(Entry::Follow) => None,
+    let i = b.iter().rposition(|c| *c == b'/')?;
+    let parent = if i == 0 { &b[..1] } else { &b[..i] };
+    Some((
+        Path::new(OsStr::from_bytes(parent)),
+        OsStr::from_bytes(&b[i + 1..]),
+    ))
+}
+
+/// What the cache can say about one path before any system call.
+enum Step {
+    Known(Answer),
+    General,
+    List,
+}
+
+fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
+    let Some((parent, name)) = split(path) else {
+        return general(path);
+    };
+    let step = |c: &mut Cache| -> Step {
+        if let Some(listing) = c.listings.get(key(parent)) {
+            let canonical = match listing {
+                Listing::Entries { canonical, .. } => canonical.as_path(),
+                _ => Path::new("/"),
+            };
+            return match listing.find(name) {
+                Some(None) => Step::Known(None),
+                Some(Some(Entry::Dir)) => Step::Known(Some((canonical.join(name), Kind::Dir))),
+                Some(Some(Entry::Other)) => Step::Known(Some((canonical.join(name), Kind::File))),
+                // The entry itself may point anywhere, or was not kept.
+                Some(Some(Entry::Follow)) | None => Step::General,
+            };
         }
-    })
-    .flatten();
-    match from_listing {
-        Some(answer) => answer,
-        None => general(path),
+        if c.known_missing(parent) {
+            return Step::Known(None);
+        }
+        // Only announced parents are listed: the others are asked about a
+        // few times at most (program directories, symlink targets), and a
+        // listing kept whole costs an allocation per entry.
+        match c.expected.get(key(parent)) {
+            Some(names) if names.len() >= LIST_AFTER => Step::List,
+            _ => Step::General,
+        }
+    };
+    match with_cache(step) {
+        Some(Step::Known(answer)) => answer,
+        Some(Step::List) => {
+            let listing = list(parent, general);
+            with_cache(|c| {
+                c.listings
+                    .insert(parent.as_os_str().to_os_string(), listing)
+            });
+            match with_cache(step) {
+                Some(Step::Known(answer)) => answer,
+                _ => general(path),
+            }
+        }
+        Some(Step::General) | None => general(path),
     }
 }
 
@@ -304,8 +374,8 @@ fn list(dir: &Path, general: &dyn Fn(&Path) -> Answer) -> Listing {
     };
     // Only the announced names are kept when there are any: the rest of a
     // crowded directory is skipped without a copy.
-    let only = with_cache(|c| c.expected.get(dir).cloned()).flatten();
-    let mut names = HashMap::new();
+    let only = with_cache(|c| c.expected.get(key(dir)).cloned()).flatten();
+    let mut names = Map::default();
     for (seen, e) in d.iter().enumerate() {
         let Ok(e) = e else {
             return Listing::Unavailable;
@@ -313,7 +383,7 @@ fn list(dir: &Path, general: &dyn Fn(&Path) -> Answer) -> Listing {
         if seen >= MAX_ENTRIES {
             return Listing::Unavailable;
         }
-        let name = std::ffi::OsStr::from_bytes(e.file_name().to_bytes());
+        let name = OsStr::from_bytes(e.file_name().to_bytes());
         if name == "." || name == ".." || only.as_ref().is_some_and(|o| !o.contains(name)) {
             continue;
         }

@@ -417,7 +417,14 @@ pub fn apply(
             if scanned.contains_key(&d) {
                 continue;
             }
-            let Some(entries) = scan(&d, &list) else {
+            // Nothing to find: the listing would only cost time (see
+            // IMPLEMENTATION.md, start-up).
+            let listing = if list.blocks_nothing() {
+                Some(Vec::new())
+            } else {
+                scan(&d, &list)
+            };
+            let Some(entries) = listing else {
                 split.insert(d.clone());
                 scanned.insert(d, Vec::new());
                 continue;

@@ -37,24 +37,7 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             }
         }
     }
-    // Announce every path first: the few parents they share (the homes,
-    // ~/.config, /etc) are then listed once and no path costs a system
-    // call of its own (see `lookup`).
-    let lexical: Vec<PathBuf> = groups
-        .iter()
-        .flat_map(|g| &g.paths)
-        .flat_map(|raw| {
-            homes.iter().filter_map(move |home| {
-                let hctx = Context {
-                    home: home.clone(),
-                    cwd: ctx.cwd.clone(),
-                };
-                paths::expand(Path::new(raw), &hctx).ok()
-            })
-        })
-        .collect();
-    super::lookup::expect(lexical.iter().map(PathBuf::as_path));
-    let mut out: Vec<Protected> = Vec::new();
+    let mut lexical: Vec<(PathBuf, &data::ProtectedGroup)> = Vec::new();
     for g in &groups {
         for raw in &g.paths {
             for home in &homes {
@@ -62,13 +45,20 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
                     home: home.clone(),
                     cwd: ctx.cwd.clone(),
                 };
-                let Ok(lexical) = paths::expand(Path::new(raw), &hctx) else {
-                    continue;
-                };
-                for p in expand_glob(&lexical) {
-                    push(&mut out, &p, &g.category, g.read_only);
+                if let Ok(p) = paths::expand(Path::new(raw), &hctx) {
+                    lexical.push((p, g));
                 }
             }
+        }
+    }
+    // Announce every path first: the few parents they share (the homes,
+    // ~/.config, /etc) are then listed once and no path costs a system
+    // call of its own (see `lookup`).
+    super::lookup::expect(lexical.iter().map(|(p, _)| p.as_path()));
+    let mut out: Vec<Protected> = Vec::new();
+    for (p, g) in &lexical {
+        for p in expand_glob(p) {
+            push(&mut out, &p, &g.category, g.read_only);
         }
     }
     // nono's user profiles, wherever XDG_CONFIG_HOME puts them (see
