@@ -372,6 +372,44 @@ mod tests {
         b.check(name.as_bytes()).map(|h| h.category)
     }
 
+    /// `blocks_nothing` lets the program scan be skipped: it must hold
+    /// only when `check` really is `None` for every name.
+    #[test]
+    fn blocks_nothing_only_when_every_entry_is_lifted() {
+        let all = list(&[], &[]);
+        let names: Vec<String> = all
+            .entries
+            .iter()
+            .map(|e| e.pattern.as_str().to_string())
+            .collect();
+        let every: Vec<&str> = names.iter().map(String::as_str).collect();
+        let lifted = list(&every, &[]);
+        assert!(lifted.blocks_nothing());
+        let probes = [
+            "rm",
+            "rm2",
+            "pip3.11",
+            "mkfs.ext4",
+            "mkfs.",
+            "busybox",
+            "toybox",
+            "sudo",
+            "cp",
+            "x",
+        ];
+        for n in probes.iter().chain(every.iter()) {
+            assert_eq!(lifted.check(n.as_bytes()), None, "{n} still blocked");
+        }
+        assert!(!all.blocks_nothing());
+        // One entry left, or one added: something can be blocked.
+        assert!(!list(&every[1..], &[]).blocks_nothing());
+        assert!(!list(&every, &["zap"]).blocks_nothing());
+        assert!(list(&every, &["zap"]).check(b"zap").is_some());
+        // A family lifted by name only ("mkfs" but not "mkfs.*") leaves it.
+        let partial: Vec<&str> = every.iter().copied().filter(|n| *n != "mkfs.*").collect();
+        assert!(!list(&partial, &[]).blocks_nothing());
+    }
+
     #[test]
     fn contract_table_is_blocked_by_category() {
         let b = list(&[], &[]);
