@@ -265,11 +265,15 @@ fn resolve_cached(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
     if let Some(Some(hit)) = with_cache(|c| c.answers.get(key(path)).cloned()) {
         return hit;
     }
-    let answer = lookup(path, general);
-    with_cache(|c| {
-        c.answers
-            .insert(path.as_os_str().to_os_string(), answer.clone())
-    });
+    let (answer, from_listing) = lookup(path, general);
+    // What a listing answered, it answers again as cheaply: only the
+    // general route's answers are remembered.
+    if !from_listing {
+        with_cache(|c| {
+            c.answers
+                .insert(path.as_os_str().to_os_string(), answer.clone())
+        });
+    }
     answer
 }
 
@@ -303,9 +307,10 @@ enum Step {
     List,
 }
 
-fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
+/// The answer, and whether the cache gave it without a system call.
+fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> (Answer, bool) {
     let Some((parent, name)) = split(path) else {
-        return general(path);
+        return (general(path), false);
     };
     let step = |c: &mut Cache| -> Step {
         if let Some(listing) = c.listings.get(key(parent)) {
@@ -333,7 +338,7 @@ fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
         }
     };
     match with_cache(step) {
-        Some(Step::Known(answer)) => answer,
+        Some(Step::Known(answer)) => (answer, true),
         Some(Step::List) => {
             let listing = list(parent, general);
             with_cache(|c| {
@@ -341,11 +346,11 @@ fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
                     .insert(parent.as_os_str().to_os_string(), listing)
             });
             match with_cache(step) {
-                Some(Step::Known(answer)) => answer,
-                _ => general(path),
+                Some(Step::Known(answer)) => (answer, true),
+                _ => (general(path), false),
             }
         }
-        Some(Step::General) | None => general(path),
+        Some(Step::General) | None => (general(path), false),
     }
 }
 
