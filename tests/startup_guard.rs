@@ -233,6 +233,24 @@ fn protected_names_far_from_every_grant_cost_no_syscall_each() {
             .unwrap_or_else(|| panic!("{} not in the protected list", p.display()));
         assert_eq!(e["exists"], true, "{}", p.display());
     }
+    // ...and absent from the empty home.
+    let run = env
+        .command(["run", "--dry-run", "--json", "--", "/bin/true"])
+        .env("HOME", &empty)
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let listed = doc["protected"].as_array().unwrap();
+    for n in HOME_NAMES {
+        let p = empty.join(n);
+        let e = listed
+            .iter()
+            .find(|e| e["path"].as_str() == p.to_str())
+            .unwrap_or_else(|| panic!("{} not in the protected list", p.display()));
+        assert_eq!(e["exists"], false, "{}", p.display());
+    }
     // ...and a grant of the home keeps them out, from outside: the
     // secret is readable without nono and not through it.
     let secret = full.join(".ssh/secret");
