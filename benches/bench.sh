@@ -15,7 +15,7 @@ if [ "$QUICK" = "--quick" ]; then RUNS=(--warmup 5 --min-runs 30); LONG_RUNS=(--
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
-  for t in hyperfine:hyperfine gcc:gcc git:git bwrap:bubblewrap firejail:firejail /usr/bin/time:time; do
+  for t in hyperfine:hyperfine gcc:gcc git:git bwrap:bubblewrap firejail:firejail /usr/bin/time:time valgrind:valgrind; do
     command -v "${t%%:*}" >/dev/null || missing+=("${t##*:}")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -36,7 +36,7 @@ cd "$W"
 echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "nono:    $($NONO --version)"
 
-# hyperfine NAME CMD... : one hyperfine run; mean and stddev are kept.
+# hyperfine NAME CMD... : one hyperfine run; the report uses the median.
 bench() {
   local name=$1; shift
   hyperfine -N "${RUNS[@]}" --export-json "$RESULTS/$name.json" --style none "$@" >"$RESULTS/$name.log" 2>&1 ||
@@ -51,6 +51,7 @@ bench_long() {
 echo "== start-up"
 mkdir -p proj && cd proj
 bench true-bare /bin/true
+bench nono-version "$NONO --version"
 bench nono-minimal "$NONO run -- /bin/true"
 bench nono-allow-cwd "$NONO run --allow . -- /bin/true"
 # The default blocklist against the same policy with every blocked name
@@ -59,7 +60,56 @@ lift=$($NONO run --dry-run --json -- /bin/true |
   python3 -c 'import json,sys; print(" ".join("--allow-command "+n["name"] for n in json.load(sys.stdin)["blocklist"]["names"]))')
 echo "  rules with the blocklist: $($NONO run --dry-run --json --allow . -- /bin/true | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rules"]))')," \
   "lifted: $($NONO run --dry-run --json --allow . $lift -- /bin/true | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rules"]))')"
+# The minimal policy: blocklist lifted, no namespace layer.
 bench nono-blocklist-lifted "$NONO run --allow . $lift -- /bin/true"
+# Policy building alone (nothing applied, nothing run): the default policy
+# and the minimal one, each to be read against `nono --version`.
+bench nono-dry-run "$NONO run --dry-run --allow . -- /bin/true"
+bench nono-dry-run-lifted "$NONO run --dry-run --allow . $lift -- /bin/true"
+
+# One row per optional layer, on top of `--allow .`. A layer this binary
+# does not have is skipped with the reason: rows never stand in for a
+# feature with a placeholder.
+run_help=$($NONO run --help 2>&1 || true)
+layer() {
+  local name=$1 flag=$2; shift 2
+  if grep -q -- "$flag" <<<"$run_help"; then
+    bench "layer-$name" "$NONO run --allow . $* -- /bin/true"
+  else
+    echo "  layer $name: skipped ($flag is not an option of this nono)"
+  fi
+}
+layer net-block --net-block --net-block
+layer allow-host --allow-host --allow-host example.com
+layer snapshot --snapshot --snapshot
+# The mount-namespace layer has no option of its own; it shows in --dry-run.
+if $NONO run --dry-run --allow . -- /bin/true 2>/dev/null | grep -qi "mount namespace"; then
+  echo "  layer mount-namespace: part of every row above"
+else
+  echo "  layer mount-namespace: skipped (not in this nono's --dry-run)"
+fi
+
+# PATH-size scaling: a granted program directory on PATH holding N
+# executables and one blocked program (distinct files, so identity checks
+# do not lump them together). Reported as ms per 1,000 files.
+for n in 0 1000 4000 10000; do
+  d=$W/pathdir$n
+  mkdir -p "$d"
+  python3 - "$d" "$n" <<'PY'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    p = os.path.join(d, f"tool{i}")
+    with open(p, "w") as f:
+        f.write(f"#!/bin/sh\n# {i}\n")
+    os.chmod(p, 0o755)
+with open(os.path.join(d, "rm"), "w") as f:
+    f.write("#!/bin/sh\n# a blocked name\n")
+os.chmod(os.path.join(d, "rm"), 0o755)
+PY
+  # `env` sets PATH for nono alone; every point of the series pays it.
+  bench "path-$n" "env PATH=$d:/usr/bin:/bin $NONO run --allow . --read $d -- /bin/true"
+done
 # N grants, given in a profile (10,000 options would exceed one argument's
 # size limit in hyperfine's command line).
 for n in 100 1000 10000; do
@@ -148,6 +198,23 @@ if [ -x /usr/bin/time ]; then
     echo "  $(echo "$c" | cut -c1-60 | sed "s|$NONO|nono|"): ${kb} KiB"
   done > "$RESULTS/memory.txt"
   cat "$RESULTS/memory.txt"
+fi
+
+echo "== instruction counts (callgrind; deterministic, unlike time)"
+# NONO_BEFORE=/path/to/an/older/nono adds its counts for a before/after.
+if command -v valgrind >/dev/null; then
+  cd "$W/proj"
+  for bin in "$NONO" ${NONO_BEFORE:+"$NONO_BEFORE"}; do
+    for c in "--version" "run --dry-run -- /bin/true" "run --dry-run --allow . -- /bin/true" "run --dry-run --allow . $lift -- /bin/true"; do
+      ir=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $bin $c 2>&1 >/dev/null |
+        sed -n 's/.*refs: *//p' | tr -d ,)
+      label=$(echo "$c" | sed "s|$lift|(blocklist lifted)|")
+      echo "  $([ "$bin" = "$NONO" ] && echo this || echo before): nono $label: ${ir:-?} instructions"
+    done
+  done | tee "$RESULTS/callgrind.txt"
+  cd "$W"
+else
+  echo "  skipped (valgrind is not installed)"
 fi
 
 echo

@@ -8,11 +8,20 @@ results = sys.argv[1]
 
 
 def mean(name):
+    """The median and standard deviation (medians resist the outliers of
+    a loaded machine better than means)."""
     p = os.path.join(results, name + ".json")
     if not os.path.exists(p):
         return None
     r = json.load(open(p))["results"][0]
-    return r["mean"], r["stddev"]
+    return r["median"], r["stddev"]
+
+
+def diff(a, b, label):
+    """A row for the difference of two medians."""
+    ma, mb = mean(a), mean(b)
+    if ma and mb:
+        print(f"  {label:<44} {(ma[0] - mb[0]) * 1000:+9.3f} ms   {ma[0] / mb[0]:6.2f}x")
 
 
 def row(name, base, label):
@@ -31,6 +40,7 @@ def row(name, base, label):
 
 print("start-up (baseline: bare /bin/true)")
 row("true-bare", "true-bare", "bare /bin/true")
+row("nono-version", "true-bare", "nono --version")
 row("nono-minimal", "true-bare", "nono run (default policy)")
 row("nono-allow-cwd", "true-bare", "nono run --allow .")
 row("nono-blocklist-lifted", "true-bare", "nono run --allow . (blocklist lifted)")
@@ -42,6 +52,22 @@ row("nono-layer-on", "true-bare", "nono run --allow . (mount layer on)")
 if mean("nono-layer-on") and mean("nono-layer-off"):
     on, off = mean("nono-layer-on")[0], mean("nono-layer-off")[0]
     print(f"  {'mount layer on / off':<44} {on / off:9.3f}x   +{(on - off) * 1000:8.3f} ms")
+diff("nono-blocklist-lifted", "nono-version", "minimal policy - nono --version")
+row("nono-dry-run", "true-bare", "nono run --dry-run --allow .")
+diff("nono-dry-run", "nono-version", "dry-run (default) - nono --version")
+row("nono-dry-run-lifted", "true-bare", "nono run --dry-run (blocklist lifted)")
+diff("nono-dry-run-lifted", "nono-version", "dry-run (lifted) - nono --version")
+for layer in ("net-block", "allow-host", "snapshot"):
+    if mean(f"layer-{layer}"):
+        row(f"layer-{layer}", "nono-allow-cwd", f"--allow . with {layer}")
+print()
+print("PATH-size scaling (a granted PATH directory, one blocked program)")
+for n in (0, 1000, 4000, 10000):
+    row(f"path-{n}", "path-0", f"{n} executables")
+p0, p10 = mean("path-0"), mean("path-10000")
+if p0 and p10:
+    print(f"  {'ms per 1,000 files (0 -> 10,000)':<44} {(p10[0] - p0[0]) * 1000 / 10:9.3f} ms")
+print()
 for n in (100, 1000, 10000):
     row(f"nono-grants-{n}", "true-bare", f"nono run with {n} grants")
 row("bwrap", "true-bare", "bwrap (comparable policy)")

@@ -326,6 +326,18 @@ impl Blocklist {
         }
     }
 
+    /// True when no file name can be blocked: nothing was added with
+    /// `--block-command` and every default entry is lifted by exactly its
+    /// own pattern. Then `check` answers `None` for every name (the allow
+    /// index matches whatever the entry index would, and no multi-call
+    /// binary has an applet left blocked), so there is nothing to look for
+    /// in the program directories.
+    pub fn blocks_nothing(&self) -> bool {
+        self.entries
+            .iter()
+            .all(|e| e.source == EntrySource::Default && self.allowed.contains(&e.pattern))
+    }
+
     /// Names added by the user with `--block-command`.
     pub fn user_added(&self) -> impl Iterator<Item = &Entry> {
         self.entries
@@ -358,6 +370,44 @@ mod tests {
 
     fn category(b: &Blocklist, name: &str) -> Option<String> {
         b.check(name.as_bytes()).map(|h| h.category)
+    }
+
+    /// `blocks_nothing` lets the program scan be skipped: it must hold
+    /// only when `check` really is `None` for every name.
+    #[test]
+    fn blocks_nothing_only_when_every_entry_is_lifted() {
+        let all = list(&[], &[]);
+        let names: Vec<String> = all
+            .entries
+            .iter()
+            .map(|e| e.pattern.as_str().to_string())
+            .collect();
+        let every: Vec<&str> = names.iter().map(String::as_str).collect();
+        let lifted = list(&every, &[]);
+        assert!(lifted.blocks_nothing());
+        let probes = [
+            "rm",
+            "rm2",
+            "pip3.11",
+            "mkfs.ext4",
+            "mkfs.",
+            "busybox",
+            "toybox",
+            "sudo",
+            "cp",
+            "x",
+        ];
+        for n in probes.iter().chain(every.iter()) {
+            assert_eq!(lifted.check(n.as_bytes()), None, "{n} still blocked");
+        }
+        assert!(!all.blocks_nothing());
+        // One entry left, or one added: something can be blocked.
+        assert!(!list(&every[1..], &[]).blocks_nothing());
+        assert!(!list(&every, &["zap"]).blocks_nothing());
+        assert!(list(&every, &["zap"]).check(b"zap").is_some());
+        // A family lifted by name only ("mkfs" but not "mkfs.*") leaves it.
+        let partial: Vec<&str> = every.iter().copied().filter(|n| *n != "mkfs.*").collect();
+        assert!(!list(&partial, &[]).blocks_nothing());
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod data;
 pub mod decide;
 pub mod env;
 mod git;
+mod lookup;
 mod mounts;
 pub mod net;
 pub mod paths;
@@ -283,6 +284,13 @@ impl Policy {
     /// resolve paths and list directories that must be carved) but changes
     /// nothing.
     pub fn build(spec: &PolicySpec, ctx: &Context) -> Result<Policy, PolicyError> {
+        // Built-in paths share a few parents: resolve them through one
+        // listing per parent for the length of this build.
+        let _lookups = lookup::scope();
+        let system = data::system_rules().map_err(|e| PolicyError::BuiltinData(e.to_string()))?;
+        // Announced before the protected paths are loaded (which resolves
+        // them): /etc is then listed once for both.
+        lookup::expect(system.iter().flat_map(|g| g.paths.iter().map(Path::new)));
         let mut protected = protected::load(ctx)?;
         // A profile's own protected paths, with every guarantee of the
         // built-in ones (refused when named, carved, shown, aliases).
@@ -365,7 +373,6 @@ impl Policy {
             );
         }
 
-        let system = data::system_rules().map_err(|e| PolicyError::BuiltinData(e.to_string()))?;
         for group in system {
             for p in &group.paths {
                 // Skipped when missing: the defaults list what exists on any

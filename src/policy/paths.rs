@@ -220,8 +220,16 @@ fn direct(path: &Path) -> Direct {
 }
 
 /// The canonical form and kind of an absolute path, `None` when it does
-/// not exist (or cannot be resolved).
+/// not exist (or cannot be resolved). Inside a policy build the answer
+/// may come from a directory listing (see [`super::lookup`]); it is the
+/// same answer.
 pub fn canonical_and_kind(path: &Path) -> Option<(PathBuf, Kind)> {
+    super::lookup::resolve(path, &canonical_and_kind_uncached)
+}
+
+/// [`canonical_and_kind`] without the build's cache: one symlink-free
+/// open, or the general route.
+pub(super) fn canonical_and_kind_uncached(path: &Path) -> Option<(PathBuf, Kind)> {
     match direct(path) {
         Direct::Found(kind) => Some((path.to_path_buf(), kind)),
         Direct::Missing => None,

@@ -385,10 +385,12 @@ pub fn apply(
     }
     let mut dirs: Vec<PathBuf> = Vec::new();
     for c in candidates {
-        let Ok(canonical) = std::fs::canonicalize(&c) else {
+        // Through the build's lookup cache: PATH names the same
+        // directories again and again (/usr/bin, /bin -> usr/bin, ...).
+        let Some((canonical, Kind::Dir)) = paths::canonical_and_kind(&c) else {
             continue;
         };
-        if canonical.is_dir() && !dirs.contains(&canonical) && exec_covered(&canonical) {
+        if !dirs.contains(&canonical) && exec_covered(&canonical) {
             dirs.push(canonical);
         }
     }
@@ -415,7 +417,14 @@ pub fn apply(
             if scanned.contains_key(&d) {
                 continue;
             }
-            let Some(entries) = scan(&d, &list) else {
+            // Nothing to find: the listing would only cost time (see
+            // IMPLEMENTATION.md, start-up).
+            let listing = if list.blocks_nothing() {
+                Some(Vec::new())
+            } else {
+                scan(&d, &list)
+            };
+            let Some(entries) = listing else {
                 split.insert(d.clone());
                 scanned.insert(d, Vec::new());
                 continue;
@@ -424,7 +433,7 @@ pub fn apply(
                 if e.kind != EntryKind::Link || e.id.is_none() {
                     continue;
                 }
-                let Ok(target) = std::fs::canonicalize(d.join(&e.name)) else {
+                let Some((target, _)) = paths::canonical_and_kind(&d.join(&e.name)) else {
                     continue;
                 };
                 if let Some(parent) = target.parent() {
@@ -475,7 +484,7 @@ pub fn apply(
             if let Some((hit, same_as)) = is_blocked(e) {
                 let path = dir.join(&e.name);
                 let target = if e.kind == EntryKind::Link {
-                    std::fs::canonicalize(&path).ok()
+                    paths::canonical_and_kind(&path).map(|(c, _)| c)
                 } else {
                     None
                 };

@@ -31,16 +31,19 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
     // reached through a symlink (/home -> /usr/home) is covered both ways.
     let mut homes = vec![ctx.home.clone()];
     for home in std::iter::once(ctx.home.clone()).chain(other_homes()) {
-        for h in [Some(home.clone()), std::fs::canonicalize(&home).ok()]
-            .into_iter()
-            .flatten()
+        for h in [
+            Some(home.clone()),
+            paths::canonical_and_kind(&home).map(|(c, _)| c),
+        ]
+        .into_iter()
+        .flatten()
         {
             if !homes.contains(&h) {
                 homes.push(h);
             }
         }
     }
-    let mut out: Vec<Protected> = Vec::new();
+    let mut lexical: Vec<(PathBuf, &data::ProtectedGroup)> = Vec::new();
     for g in &groups {
         for raw in &g.paths {
             for home in &homes {
@@ -48,13 +51,20 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
                     home: home.clone(),
                     cwd: ctx.cwd.clone(),
                 };
-                let Ok(lexical) = paths::expand(Path::new(raw), &hctx) else {
-                    continue;
-                };
-                for p in expand_glob(&lexical) {
-                    push(&mut out, &p, &g.category, g.read_only);
+                if let Ok(p) = paths::expand(Path::new(raw), &hctx) {
+                    lexical.push((p, g));
                 }
             }
+        }
+    }
+    // Announce every path first: the few parents they share (the homes,
+    // ~/.config, /etc) are then listed once and no path costs a system
+    // call of its own (see `lookup`).
+    super::lookup::expect(lexical.iter().map(|(p, _)| p.as_path()));
+    let mut out: Vec<Protected> = Vec::new();
+    for (p, g) in &lexical {
+        for p in expand_glob(p) {
+            push(&mut out, &p, &g.category, g.read_only);
         }
     }
     // nono's user profiles, wherever XDG_CONFIG_HOME puts them (see

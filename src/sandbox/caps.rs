@@ -52,13 +52,18 @@ fn io(op: &'static str) -> SandboxError {
     }
 }
 
-/// The highest capability number this kernel knows.
+/// The highest capability number this kernel knows. Read once: it is a
+/// property of the running kernel, and start-up reads the sets several
+/// times (before, during and after dropping them).
 fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(63)
-        .min(63)
+    static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(63)
+            .min(63)
+    })
 }
 
 fn capget() -> Result<[Data; 2], SandboxError> {
@@ -78,6 +83,12 @@ fn capget() -> Result<[Data; 2], SandboxError> {
 
 /// Reads every capability set of this process.
 pub fn current() -> Result<CapSets, SandboxError> {
+    read_sets(true)
+}
+
+/// Reads the capability sets; the bounding set (one `prctl` per
+/// capability) only when `bounding` (else it reads as empty).
+fn read_sets(bounding: bool) -> Result<CapSets, SandboxError> {
     let d = capget()?;
     let join = |f: fn(&Data) -> u32| u64::from(f(&d[0])) | (u64::from(f(&d[1])) << 32);
     let mut s = CapSets {
@@ -86,10 +97,18 @@ pub fn current() -> Result<CapSets, SandboxError> {
         inheritable: join(|d| d.inheritable),
         ..CapSets::default()
     };
+    // The kernel keeps ambient ⊆ permitted ∩ inheritable (capabilities(7)):
+    // only those capabilities can be ambient, so only they are asked about.
+    let may_be_ambient = s.permitted & s.inheritable;
     for cap in 0..=last_cap() {
         // SAFETY: PR_CAPBSET_READ takes a capability number and reads only.
-        if unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) } == 1 {
+        if bounding
+            && unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) } == 1
+        {
             s.bounding |= 1 << cap;
+        }
+        if may_be_ambient & (1 << cap) == 0 {
+            continue;
         }
         // SAFETY: PR_CAP_AMBIENT_IS_SET reads only; EINVAL on kernels
         // before 4.3 (no ambient set) reads as "not set".
@@ -112,9 +131,13 @@ pub fn current() -> Result<CapSets, SandboxError> {
 /// True when the process is root or holds a capability that the command
 /// would inherit: then [`drop_all`] is needed.
 pub fn privileged() -> Result<bool, SandboxError> {
-    let s = current()?;
+    // The bounding set does not decide it (see `drop_all` for its role).
+    Ok(privileged_with(&read_sets(false)?))
+}
+
+fn privileged_with(s: &CapSets) -> bool {
     let root = nix::unistd::geteuid().is_root() || nix::unistd::getuid().is_root();
-    Ok(root || s.effective != 0 || s.permitted != 0 || s.inheritable != 0 || s.ambient != 0)
+    root || s.effective != 0 || s.permitted != 0 || s.inheritable != 0 || s.ambient != 0
 }
 
 /// Empties every capability set, then verifies it. Unprivileged callers
@@ -122,10 +145,10 @@ pub fn privileged() -> Result<bool, SandboxError> {
 /// CAP_SETPCAP, and without uid 0 or file capabilities, which
 /// no_new_privs disables, it grants nothing on exec).
 pub fn drop_all() -> Result<Option<CapSets>, SandboxError> {
-    if !privileged()? {
+    let before = read_sets(false)?;
+    if !privileged_with(&before) {
         return Ok(None);
     }
-    let before = current()?;
     let root = nix::unistd::geteuid().is_root() || nix::unistd::getuid().is_root();
     // The bounding set can only be narrowed with CAP_SETPCAP. It matters
     // for root (execve hands a uid-0 process its whole bounding set); for
@@ -133,8 +156,17 @@ pub fn drop_all() -> Result<Option<CapSets>, SandboxError> {
     // caller with a few capabilities but no CAP_SETPCAP is not refused.
     const CAP_SETPCAP: u64 = 1 << 8;
     let can_drop_bounding = before.effective & CAP_SETPCAP != 0;
-    if before.bounding != 0 && (can_drop_bounding || root) {
-        drop_bounding(before.bounding)?;
+    if can_drop_bounding {
+        // Dropping a capability the set no longer has succeeds and changes
+        // nothing, so the set need not be read first: every one is dropped.
+        drop_bounding((0..=last_cap()).fold(0, |m, c| m | (1u64 << c)))?;
+    } else if root {
+        // Without CAP_SETPCAP the drop fails, as it should for root: but
+        // only if something is left to drop.
+        let bounding = read_sets(true)?.bounding;
+        if bounding != 0 {
+            drop_bounding(bounding)?;
+        }
     }
     // SAFETY: clears the ambient set; no pointers involved.
     let r = unsafe {
