@@ -54,6 +54,7 @@ bench() {
     { echo "  $name: FAILED ($(tail -3 "$R/$name.log"))"; }
 }
 
+# hyperfine -N runs --prepare without a shell too: sh -c where it needs one.
 # change10: appends to 10 random files of the tree.
 cat > change10.py <<'PY'
 import os, random
@@ -76,12 +77,12 @@ PY
 echo "== baselines"
 bench walk --warmup 2 --runs 10 "find tree -printf '%p %s %T@ %C@ %i %m\n'" --output=null
 bench cp --runs 2 --prepare 'rm -rf copy' 'cp -a tree copy'
-bench cp_sync --runs 2 --prepare 'rm -rf copy; sync' "sh -c 'cp -a tree copy && sync'"
+bench cp_sync --runs 2 --prepare "sh -c 'rm -rf copy; sync'" "sh -c 'cp -a tree copy && sync'"
 bench nono_plain --warmup 2 --runs 10 "$NONO run --allow tree -- /bin/true"
 
 echo "== nono"
-bench first --runs 2 --prepare "rm -rf $W/state; sync" "$NONO run --snapshot --allow tree -- /bin/true"
-bench first_sync --runs 2 --prepare "rm -rf $W/state; sync" "env NONO_UNDO_SYNC=1 $NONO run --snapshot --allow tree -- /bin/true"
+bench first --runs 2 --prepare "sh -c 'rm -rf $W/state; sync'" "$NONO run --snapshot --allow tree -- /bin/true"
+bench first_sync --runs 2 --prepare "sh -c 'rm -rf $W/state; sync'" "env NONO_UNDO_SYNC=1 $NONO run --snapshot --allow tree -- /bin/true"
 # The store now holds one snapshot of the tree; each second run sees 10
 # files changed since the previous one.
 $NONO run --snapshot --allow tree -- /bin/true 2>/dev/null
