@@ -94,6 +94,27 @@ bench diff --runs 5 "sh -c 'cd tree && $NONO undo diff >/dev/null; true'"
 bench prune --runs 3 "$NONO undo prune"
 du -sh "$W/state" | sed 's/^/store:   /'
 
+# The load of a shared machine drifts between hyperfine blocks: the
+# second-run target is also measured interleaved, walk and snapshot one
+# after the other, 10 times, as the median of the per-pair ratios.
+python3 - "$NONO" <<'PY' | tee "$R/interleaved.txt"
+import statistics, subprocess, sys, time
+nono = sys.argv[1]
+ratios, walks, snaps = [], [], []
+for i in range(10):
+    subprocess.run(["python3", "change10.py"], check=True)
+    t = time.perf_counter()
+    subprocess.run(["find", "tree", "-printf", "%p %s %T@ %C@ %i %m\n"], stdout=subprocess.DEVNULL, check=True)
+    w = time.perf_counter() - t
+    t = time.perf_counter()
+    subprocess.run([nono, "run", "--snapshot", "--allow", "tree", "--", "/bin/true"], stderr=subprocess.DEVNULL, check=True)
+    s = time.perf_counter() - t
+    walks.append(w); snaps.append(s); ratios.append(s / w)
+print(f"interleaved, 10 pairs: walk median {statistics.median(walks)*1000:.0f} ms, "
+      f"second snapshot (10 changed) median {statistics.median(snaps)*1000:.0f} ms, "
+      f"ratio median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
+PY
+
 python3 - "$R" <<'PY'
 import json, os, sys
 r = sys.argv[1]
