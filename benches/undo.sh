@@ -54,6 +54,7 @@ bench() {
     { echo "  $name: FAILED ($(tail -3 "$R/$name.log"))"; }
 }
 
+# hyperfine -N runs --prepare without a shell too: sh -c where it needs one.
 # change10: appends to 10 random files of the tree.
 cat > change10.py <<'PY'
 import os, random
@@ -76,12 +77,12 @@ PY
 echo "== baselines"
 bench walk --warmup 2 --runs 10 "find tree -printf '%p %s %T@ %C@ %i %m\n'" --output=null
 bench cp --runs 2 --prepare 'rm -rf copy' 'cp -a tree copy'
-bench cp_sync --runs 2 --prepare 'rm -rf copy; sync' "sh -c 'cp -a tree copy && sync'"
+bench cp_sync --runs 2 --prepare "sh -c 'rm -rf copy; sync'" "sh -c 'cp -a tree copy && sync'"
 bench nono_plain --warmup 2 --runs 10 "$NONO run --allow tree -- /bin/true"
 
 echo "== nono"
-bench first --runs 2 --prepare "rm -rf $W/state; sync" "$NONO run --snapshot --allow tree -- /bin/true"
-bench first_sync --runs 2 --prepare "rm -rf $W/state; sync" "env NONO_UNDO_SYNC=1 $NONO run --snapshot --allow tree -- /bin/true"
+bench first --runs 2 --prepare "sh -c 'rm -rf $W/state; sync'" "$NONO run --snapshot --allow tree -- /bin/true"
+bench first_sync --runs 2 --prepare "sh -c 'rm -rf $W/state; sync'" "env NONO_UNDO_SYNC=1 $NONO run --snapshot --allow tree -- /bin/true"
 # The store now holds one snapshot of the tree; each second run sees 10
 # files changed since the previous one.
 $NONO run --snapshot --allow tree -- /bin/true 2>/dev/null
@@ -92,6 +93,27 @@ bench restore10 --runs 5 --prepare "python3 delete10.py" "sh -c 'cd tree && $NON
 bench diff --runs 5 "sh -c 'cd tree && $NONO undo diff >/dev/null; true'"
 bench prune --runs 3 "$NONO undo prune"
 du -sh "$W/state" | sed 's/^/store:   /'
+
+# The load of a shared machine drifts between hyperfine blocks: the
+# second-run target is also measured interleaved, walk and snapshot one
+# after the other, 10 times, as the median of the per-pair ratios.
+python3 - "$NONO" <<'PY' | tee "$R/interleaved.txt"
+import statistics, subprocess, sys, time
+nono = sys.argv[1]
+ratios, walks, snaps = [], [], []
+for i in range(10):
+    subprocess.run(["python3", "change10.py"], check=True)
+    t = time.perf_counter()
+    subprocess.run(["find", "tree", "-printf", "%p %s %T@ %C@ %i %m\n"], stdout=subprocess.DEVNULL, check=True)
+    w = time.perf_counter() - t
+    t = time.perf_counter()
+    subprocess.run([nono, "run", "--snapshot", "--allow", "tree", "--", "/bin/true"], stderr=subprocess.DEVNULL, check=True)
+    s = time.perf_counter() - t
+    walks.append(w); snaps.append(s); ratios.append(s / w)
+print(f"interleaved, 10 pairs: walk median {statistics.median(walks)*1000:.0f} ms, "
+      f"second snapshot (10 changed) median {statistics.median(snaps)*1000:.0f} ms, "
+      f"ratio median {statistics.median(ratios):.2f}x (min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
+PY
 
 python3 - "$R" <<'PY'
 import json, os, sys

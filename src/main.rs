@@ -534,7 +534,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     // After the policy (the grants are known), before the sandbox and the
     // command: the command replaces this process, nothing runs after it.
     if let Some(mode) = snapshot {
-        undo::app::take_for_run(&policy, mode, &ctx.cwd, &args.command)?;
+        undo::app::take_for_run(&policy, mode, &ctx.cwd, &args.command, args.quiet)?;
     }
     let run_dir = tmpdir::create()?;
     // Rules are opened without following symlinks: bind the directory by

@@ -37,6 +37,7 @@ pub fn take_for_run(
     mode: Mode,
     cwd: &Path,
     command: &[OsString],
+    quiet: bool,
 ) -> Result<(), UndoError> {
     let limits = Limits::from_env()?;
     let roots = super::write_roots(policy);
@@ -59,14 +60,24 @@ pub fn take_for_run(
                 },
             )
         });
+    // nono's own messages on stderr: a failed write there (2>/dev/full)
+    // has nowhere to be reported and must not stop the command, so it is
+    // ignored, as for every other message of nono's.
     let mut err = std::io::stderr().lock();
     match taken {
-        Ok(t) => report::snapshot_summary(&mut err, &t).map_err(out_err),
-        Err(e) if mode == Mode::BestEffort => writeln!(
-            err,
-            "nono: no snapshot taken (best-effort, running anyway): {e}"
-        )
-        .map_err(out_err),
+        Ok(t) => {
+            if !quiet {
+                let _unreported = report::snapshot_summary(&mut err, &t);
+            }
+            Ok(())
+        }
+        Err(e) if mode == Mode::BestEffort => {
+            let _unreported = writeln!(
+                err,
+                "nono: no snapshot taken (best-effort, running anyway): {e}"
+            );
+            Ok(())
+        }
         Err(e) => Err(e),
     }
 }

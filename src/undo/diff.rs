@@ -161,9 +161,10 @@ fn compare(
                         content_change(store, &abs, old, cur, started_ns)
                     }
                     Kind::File | Kind::Other => {
-                        // Not recorded: all that can be said is whether the
-                        // metadata moved.
-                        (!old.same_stat(cur) && old.size != cur.size).then_some(Change::Modified)
+                        // Contents not recorded: all that can be said is
+                        // whether size or mtime moved.
+                        (old.size != cur.size || old.mtime_ns != cur.mtime_ns)
+                            .then_some(Change::Modified)
                     }
                     Kind::Symlink => (old.target != cur.target).then_some(Change::Modified),
                     Kind::Dir => None,
@@ -203,7 +204,7 @@ fn compare(
             now: Some((*cur).clone()),
         });
     }
-    find_renames(&root, &mut changes, &mut created);
+    find_renames(&mut changes, &mut created);
     changes.extend(created);
     changes.sort_by(|a, b| a.path.cmp(&b.path));
     skipped.sort_by(|a, b| a.0.cmp(&b.0));
@@ -226,7 +227,7 @@ fn compare(
 /// regular files the same contents. The deleted entry then stays in the
 /// list (restore brings it back) with the new place noted on the created
 /// one, which becomes `renamed`.
-fn find_renames(root: &Path, changes: &mut [Diff], created: &mut [Diff]) {
+fn find_renames(changes: &mut [Diff], created: &mut [Diff]) {
     let mut by_inode: HashMap<(u64, u64), usize> = HashMap::new();
     let mut by_hash: HashMap<blake3::Hash, usize> = HashMap::new();
     for (i, d) in changes.iter().enumerate() {
@@ -259,7 +260,6 @@ fn find_renames(root: &Path, changes: &mut [Diff], created: &mut [Diff]) {
             }
         }
     }
-    let _ = root;
 }
 
 /// Names restore uses for its temporary files; an interrupted restore may

@@ -113,25 +113,17 @@ impl Restorer<'_> {
         let mut todo: Vec<(&Entry, Change, PathBuf)> = Vec::new();
         let mut new: Vec<PathBuf> = Vec::new();
         for c in &d.changes {
-            match c.change {
-                Change::Created | Change::Renamed => new.push(c.path.clone()),
-                Change::Replaced => {
-                    if let Some(b) = &c.before {
-                        todo.push((b, c.change, c.path.clone()));
-                    }
-                }
-                _ => {
-                    if let Some(b) = &c.before {
-                        todo.push((b, c.change, c.path.clone()));
-                    }
-                }
+            match (c.change, &c.before) {
+                (Change::Created | Change::Renamed, _) => new.push(c.path.clone()),
+                (_, Some(b)) => todo.push((b, c.change, c.path.clone())),
+                (_, None) => {}
             }
         }
         todo.sort_by(|a, b| a.0.path.cmp(&b.0.path));
 
         // 1. Directories that are in the way of their own restore: give the
         //    owner access for now (their recorded mode is set at the end).
-        for (e, change, path) in &todo {
+        for (e, change, _) in &todo {
             if e.kind == Kind::Dir && *change == Change::Mode {
                 let (parent, name) = split(&e.path);
                 if e.path.is_empty() {
@@ -142,7 +134,6 @@ impl Restorer<'_> {
                         let _ = sys::chmod_at(fd, OsStr::from_bytes(name), e.mode | 0o700);
                     }
                 }
-                let _ = path;
             }
         }
 
