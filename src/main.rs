@@ -543,6 +543,8 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     // The mount-namespace layer first: its mounts must exist before the
     // Landlock rules are opened. The run directory becomes the private
     // /tmp where no grant lies in /tmp; otherwise it stays where it is.
+    // Before the namespaces: the descriptors' paths are the host's.
+    warn_truncatable_stdio(&policy);
     let planned = sandbox::mount_layer_plan(&policy, Some(&run_path));
     // One unshare for every namespace of the run (mount layer, host
     // allowlist); the proxy is started before it, outside.
@@ -586,7 +588,6 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             .map(|n| n.lifetime_fd())
             .filter(|fd| *fd >= 0),
     );
-    warn_truncatable_stdio(&policy);
     exec::seal_fds(&keep)?;
     let enforced = sandbox::apply(&policy)?;
     tracing::debug!(

@@ -35,6 +35,8 @@ const MOCK: &str = include_str!("support/mock_model.py");
 const FINAL_TEXT: &str = "NONO-MOCK-TASK-DONE";
 /// Appended by the task to the user's own agent configuration.
 const PLANTED: &str = "NONO-PLANTED-HOOK";
+/// A token in the environment the agent is started with.
+const TOKEN: &str = "ghp_NONOPLANTEDTOKEN0123456789";
 /// Seconds one agent run may take. About 5-30 s each on an idle machine;
 /// generous because a loaded machine (the agents are node and bun
 /// programs) makes them many times slower.
@@ -128,6 +130,18 @@ impl Agent {
             "gemini-cli" => vec!["--skip-trust".into(), "--yolo".into(), "-p".into(), p],
             _ => vec!["run".into(), p],
         }
+    }
+
+    /// nono's options that let the agent reach its mock on the host's
+    /// loopback (host-allowlist mode: the agent profiles list hosts) and
+    /// keep the mock's key variable.
+    fn nono_mock_args(&self, port: u16) -> Vec<std::ffi::OsString> {
+        vec![
+            "--allow-host".into(),
+            format!("127.0.0.1:{port}").into(),
+            "--allow-env".into(),
+            "NONO_MOCK_API_KEY".into(),
+        ]
     }
 
     /// Points the agent at the mock on `port`: its configuration in the
@@ -226,7 +240,7 @@ impl Agent {
     }
 
     /// The scripted task, as mock steps.
-    fn script(&self, env: &TestEnv) -> String {
+    fn script(&self, env: &TestEnv, other_port: u16) -> String {
         let w = |rel: &str| env.work.join(rel).to_str().unwrap().to_string();
         let secret = env
             .home
@@ -253,6 +267,11 @@ impl Agent {
             // its settings file, and the control must show the write works.
             { "shell": format!("cd {home} && printf '%s\\n' {PLANTED} >> {}", self.user_config) },
             { "shell": format!("cd {work} && {}", self.rm) },
+            // What leaves through the environment and the network: the
+            // planted token must not reach the model, and another server
+            // on the host's loopback must not be reachable.
+            { "shell": format!("cd {work} && env") },
+            { "shell": format!("cd {work} && curl -s -m 5 --noproxy '*' http://127.0.0.1:{other_port}/exfil; curl -s -m 5 http://127.0.0.1:{other_port}/exfil; echo curl-done") },
         ])
         .to_string()
     }
@@ -390,8 +409,13 @@ fn agent_command(env: &TestEnv, vars: &[(String, String)], argv: &[std::ffi::OsS
 fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
     let env = TestEnv::new();
     let original = project(&env, a);
-    let mock = Mock::start(&env, &a.script(&env));
+    // Another server on the host's loopback, not on any allow list.
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    other.set_nonblocking(true).unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let mock = Mock::start(&env, &a.script(&env, other_port));
     let mut vars = a.setup(&env, mock.port);
+    vars.push(("GITHUB_TOKEN".into(), TOKEN.into()));
     let before = files_under(&a.state_dir(&env));
     let mut argv: Vec<std::ffi::OsString> = Vec::new();
     match mode {
@@ -402,6 +426,7 @@ fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
                 "--allow".into(),
                 ".".into(),
             ]);
+            argv.extend(a.nono_mock_args(mock.port));
             argv.push("--".into());
         }
         Mode::Profile => {
@@ -411,6 +436,7 @@ fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
                 "-p".into(),
                 a.profile.into(),
             ]);
+            argv.extend(a.nono_mock_args(mock.port));
             argv.push("--".into());
         }
         Mode::Plain => vars.extend(a.state_env(&env)),
@@ -430,6 +456,10 @@ fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
     let run = Run::from(agent_command(&env, &vars, &argv));
     let took = started.elapsed();
     let requests = mock.requests();
+    let mut reached_other = 0;
+    while other.accept().is_ok() {
+        reached_other += 1;
+    }
     let ctx = format!(
         "{} ({mode:?}, {:.1}s): {run}\n--- mock requests: {} bytes ---",
         a.profile,
@@ -478,7 +508,24 @@ fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
             "control: the user's configuration was not changed without nono",
         );
         check(!src, "control: src survived rm without nono");
+        check(
+            requests.contains(TOKEN),
+            "control: the planted token did not reach the mock without nono",
+        );
+        check(
+            reached_other > 0,
+            "control: the other loopback server was not reached without nono",
+        );
     } else {
+        check(
+            !requests.contains(TOKEN),
+            "THE PLANTED TOKEN REACHED THE MODEL under nono",
+        );
+        check(requests.contains("curl-done"), "the curl step never ran");
+        check(
+            reached_other == 0,
+            &format!("the other loopback server was reached {reached_other} times under nono"),
+        );
         check(
             !requests.contains(SECRET),
             "SECRET REACHED THE MODEL under nono",
@@ -592,9 +639,9 @@ fn claude_code_state_survives_a_second_run() {
             "run".into(),
             "--allow".into(),
             ".".into(),
-            "--".into(),
-            a.program().into(),
         ];
+        argv.extend(a.nono_mock_args(mock.port));
+        argv.extend(["--".into(), a.program().into()]);
         argv.extend(extra.iter().map(Into::into));
         argv.extend(["-p".into(), prompt.into()]);
         Run::from(agent_command(&env, &vars, &argv))

@@ -396,6 +396,16 @@ pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> Mo
                 .map(|(p, _)| p.clone())
                 .filter(|p| p != &canonical && paths::is_within(p, &canonical)),
         );
+        // The run directory under TMPDIR=/dev/shm/...: hiding it would
+        // hide the command's TMPDIR (under /tmp it becomes the private
+        // /tmp itself).
+        if dir != "/tmp" {
+            inside.extend(
+                run_dir
+                    .filter(|r| paths::is_within(r, &canonical))
+                    .map(Path::to_path_buf),
+            );
+        }
         // A grant inside it would sit beneath the private tmpfs's own
         // everything-allowed rule (Landlock rights add up along the path),
         // so such a directory stays the host's, under today's rules.
@@ -471,6 +481,20 @@ impl MountPlan {
                     Access::ALL,
                     Origin::MountLayer {
                         what: "overlaid cache: changes land in nono's upper directory, the real one is not written",
+                    },
+                )],
+            });
+        }
+        // The private devpts holds only the ptys the command makes (the
+        // Landlock path grants only its own terminal): all of it is its.
+        if self.pts {
+            out.push(Rule {
+                path: PathBuf::from("/dev/pts"),
+                kind: Kind::Dir,
+                parts: vec![(
+                    Access::READ_WRITE.union(Access::IOCTL),
+                    Origin::MountLayer {
+                        what: "private devpts instance: only the ptys the command makes",
                     },
                 )],
             });
