@@ -433,8 +433,13 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
 
     if args.dry_run {
         let layer = sandbox::mount_layer(&policy);
-        if let Ok(l) = &layer {
-            policy.add_rules(l.rules());
+        match &layer {
+            Ok(l) => policy.add_rules(l.rules()),
+            Err(_) => {
+                if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
+                    policy = p;
+                }
+            }
         }
         let view = kernel_view(&policy);
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
@@ -572,6 +577,12 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                 return Err(sandbox::SandboxError::IsolationRequired(reason).into());
             }
             tracing::debug!(%reason, "mount layer unavailable: Landlock only");
+            if let Some((p, warning)) = git_fallback(&spec, &ctx, &policy)? {
+                policy = p;
+                if !args.quiet {
+                    say(&[warning]);
+                }
+            }
             policy.add_tmpdir(&run_path);
             run_dir.path.clone()
         }
@@ -877,6 +888,33 @@ fn canonical(p: &std::path::Path) -> std::path::PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// Without the mount layer, `.git/config` and `.git/hooks` can be kept
+/// read-only only by carving the directories that hold them, which leaves
+/// nothing creatable at the top of the project and git unable to commit.
+/// The Landlock-only fallback leaves them writable instead, says so, and
+/// `--require-isolation` refuses (SECURITY.md). Returns the policy to use
+/// and the warning, when something changes.
+fn git_fallback(
+    spec: &PolicySpec,
+    ctx: &Context,
+    policy: &Policy,
+) -> Result<Option<(Policy, String)>, Failure> {
+    if spec.allow_git_config || policy.git_dirs.is_empty() {
+        return Ok(None);
+    }
+    let dirs: Vec<String> = policy.git_dirs.iter().map(|p| output::path(p)).collect();
+    let mut open = spec.clone();
+    open.allow_git_config = true;
+    let p = Policy::build(&open, ctx)?;
+    Ok(Some((
+        p,
+        format!(
+            "nono: warning: without the mount-namespace layer the configuration and hooks of {} stay writable (Landlock alone cannot keep them read-only and let git work); --require-isolation refuses instead",
+            dirs.join(", ")
+        ),
+    )))
+}
+
 /// `nono: 'rm' is blocked (file destruction)`, exit 126.
 fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandBlock) -> Failure {
     Failure::new(
@@ -999,8 +1037,13 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     let (spec, _) = spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
     let mut policy = Policy::build(&spec, &ctx)?;
     let layer = sandbox::mount_layer(&policy).ok();
-    if let Some(l) = &layer {
-        policy.add_rules(l.why_rules());
+    match &layer {
+        Some(l) => policy.add_rules(l.why_rules()),
+        None => {
+            if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
+                policy = p;
+            }
+        }
     }
     if let Some(name) = questions.first() {
         if questions.len() > 1

@@ -381,6 +381,22 @@ fn git_config_and_hooks_are_read_only_unless_allowed() {
     let dot_git = repo(&env);
     let config_before = fs::read(dot_git.join("config")).unwrap();
     let attack = "printf '[core]\\n\\tfsmonitor = touch /tmp/pwned\\n' >> .git/config; printf '#!/bin/sh\\n' > .git/hooks/pre-commit; echo done";
+    if !mount_layer_active() {
+        // The Landlock-only fallback cannot keep them read-only and let git
+        // work (SPEC 3.4): it says so, and --require-isolation refuses.
+        env.sandboxed(&["--allow", "."], &["/bin/true"])
+            .expect_ok()
+            .expect_stderr_has("stay writable");
+        let run = env.sandboxed_sh(&["--require-isolation", "--allow", "."], attack);
+        run.expect_nono_error("mount-namespace layer");
+        assert_eq!(
+            fs::read(dot_git.join("config")).unwrap(),
+            config_before,
+            "{run}"
+        );
+        assert!(!dot_git.join("hooks/pre-commit").exists(), "{run}");
+        return;
+    }
     for grants in [
         &["--allow", "."][..],
         &["-p", "rust"][..],
