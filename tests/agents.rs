@@ -751,6 +751,18 @@ fn interactive_start(test: &str, profile: &str, ready: &str) {
             shell_cmd.into(),
         ],
     );
+    // Agents that see CI in their environment skip their interactive UI
+    // (Gemini CLI answers "No input provided via stdin"): a user's
+    // terminal has no CI variable.
+    for v in [
+        "CI",
+        "CONTINUOUS_INTEGRATION",
+        "GITHUB_ACTIONS",
+        "BUILD_NUMBER",
+        "RUN_ID",
+    ] {
+        new.env_remove(v);
+    }
     let st = new.status().unwrap();
     assert!(st.success(), "tmux new-session failed");
     let tmux = |args: &[&str]| {
