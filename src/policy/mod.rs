@@ -16,7 +16,7 @@ pub mod decide;
 pub mod env;
 mod git;
 mod lookup;
-mod mounts;
+pub mod mounts;
 pub mod net;
 pub mod paths;
 pub mod programs;

@@ -104,44 +104,15 @@ pub struct MountEntry {
 /// skipped, which can only leave an alias unmasked if the kernel's format
 /// changed, so [`mount_table`] refuses an empty table.
 pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
-    text.lines()
-        .filter_map(|l| {
-            let mut f = l.split(' ');
-            let _id = f.next()?;
-            let _parent = f.next()?;
-            let dev = f.next()?.to_string();
-            let root = unescape(f.next()?);
-            let mount_point = unescape(f.next()?);
-            Some(MountEntry {
-                dev,
-                root,
-                mount_point,
-            })
+    // One parser for the table, shared with the policy's alias detection.
+    crate::policy::mounts::parse(text)
+        .into_iter()
+        .map(|m| MountEntry {
+            dev: m.dev,
+            root: m.root,
+            mount_point: m.mount_point,
         })
         .collect()
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &str) -> PathBuf {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    PathBuf::from(std::ffi::OsStr::from_bytes(&out))
 }
 
 /// This process's mount table.
