@@ -3,12 +3,12 @@
 mod advice;
 mod cli;
 mod exec;
-mod explain;
 mod manpage;
 mod output;
 mod policy;
 mod profile;
 mod proxy;
+mod report;
 mod sandbox;
 mod setup;
 mod tmpdir;
@@ -419,7 +419,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             tracing::debug!(error = %e, "blocked command not found");
             let f = blocked_failure(&invoked, &b);
             if args.dry_run {
-                out(explain::blocked_command(Some(&f.message)))?;
+                out(report::blocked_command(Some(&f.message)))?;
                 return Ok(ExitCode::SUCCESS);
             }
             return Err(f);
@@ -447,43 +447,43 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         let plan = sandbox::kernel_plan(&policy);
         let advice = advice::for_command(&policy, &cmd, &ctx);
         let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
-        let host_view = policy.net.host_mode().then(|| explain::HostView {
+        let host_view = policy.net.host_mode().then(|| report::HostView {
             proxy: proxy::proxy_addr(&policy.net.allowlist()),
             unavailable: host_mode_unavailable(),
         });
         if args.json {
             let mut doc =
-                explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
+                report::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
             doc["blocked"] = serde_json::json!(refusal);
-            doc["host_allowlist"] = explain::host_allowlist_json(&policy.net, host_view.as_ref());
+            doc["host_allowlist"] = report::host_allowlist_json(&policy.net, host_view.as_ref());
             doc["advice"] = serde_json::json!(advice);
             doc["create"] = serde_json::json!(created
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect::<Vec<_>>());
-            doc["env"] = explain::env_json(&env_plan, &env_policy);
+            doc["env"] = report::env_json(&env_plan, &env_policy);
             doc["snapshot"] = match snapshot {
-                Some(mode) => undo::report::plan_json(&undo::app::plan(&policy)?, mode),
+                Some(mode) => report::undo::plan_json(&undo::app::plan(&policy)?, mode),
                 None => serde_json::Value::Null,
             };
-            doc["agent"] = explain::agent_json(
+            doc["agent"] = report::agent_json(
                 agent.as_ref().map(|a| a.profile),
                 auto.is_some(),
                 &inserted,
                 &spec.agent_env,
             );
-            doc["mount_layer"] = explain::mount_layer_json(&layer, args.require_isolation);
-            out(explain::to_json_text(&doc))?;
+            doc["mount_layer"] = report::mount_layer_json(&layer, args.require_isolation);
+            out(report::to_json_text(&doc))?;
         } else {
             let style = output::Style::for_stdout();
             let mut text =
-                explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
-            text.push_str(&explain::enforcement(&guarantees));
-            text.push_str(&explain::mount_layer_text(&layer, args.require_isolation));
-            text.push_str(&explain::env_section(&env_plan, &env_policy));
-            text.push_str(&explain::kernel_rules(plan.as_ref()));
+                report::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
+            text.push_str(&report::enforcement(&guarantees));
+            text.push_str(&report::mount_layer_text(&layer, args.require_isolation));
+            text.push_str(&report::env_section(&env_plan, &env_policy));
+            text.push_str(&report::kernel_rules(plan.as_ref()));
             if let Some(v) = &host_view {
-                text.push_str(&explain::host_allowlist(&policy.net, v));
+                text.push_str(&report::host_allowlist(&policy.net, v));
             }
             if !advice.is_empty() {
                 text.push_str("\nknown to fail here, and the fix:\n");
@@ -498,7 +498,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                     dirs.join(", ")
                 ));
             }
-            text.push_str(&explain::agent_text(
+            text.push_str(&report::agent_text(
                 agent.as_ref().map(|a| a.profile),
                 auto.is_some(),
                 &inserted,
@@ -507,7 +507,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             if let Some(mode) = snapshot {
                 let plans = undo::app::plan(&policy)?;
                 let mut buf = Vec::new();
-                undo::report::plan_text(&mut buf, &plans, mode, &undo::Limits::from_env()?)
+                report::undo::plan_text(&mut buf, &plans, mode, &undo::Limits::from_env()?)
                     .map_err(undo::UndoError::Output)?;
                 text.push_str(&String::from_utf8_lossy(&buf));
             }
@@ -953,7 +953,7 @@ fn with_agent_env(
     env
 }
 
-fn kernel_view(policy: &Policy) -> explain::KernelView {
+fn kernel_view(policy: &Policy) -> report::KernelView {
     let refusal = sandbox::check(policy).err().map(|e| e.to_string());
     #[cfg(target_os = "linux")]
     {
@@ -970,7 +970,7 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
         } else {
             "Landlock unavailable".to_string()
         };
-        explain::KernelView {
+        report::KernelView {
             summary,
             backend: "landlock",
             kernel_abi: (s.kernel_abi > 0).then_some(s.kernel_abi),
@@ -980,7 +980,7 @@ fn kernel_view(policy: &Policy) -> explain::KernelView {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        explain::KernelView {
+        report::KernelView {
             summary: sandbox::backend_summary(),
             backend: if cfg!(target_os = "macos") {
                 "seatbelt"
@@ -1064,9 +1064,9 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         let (env_policy, _) = env_plan(&spec)?;
         let e = env_policy.decide(name, std::env::var_os(name).as_deref());
         if args.json {
-            out(explain::to_json_text(&explain::why_env_json(&e)))?;
+            out(report::to_json_text(&report::why_env_json(&e)))?;
         } else {
-            out(explain::why_env(&e, output::Style::for_stdout()))?;
+            out(report::why_env(&e, output::Style::for_stdout()))?;
         }
         let removed = e.action == policy::env::Action::Removed;
         return Ok(ExitCode::from(if removed { 1 } else { 0 }));
@@ -1078,14 +1078,14 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         let (host, port) = policy::net::parse_query(q)?;
         let d = policy::net::decide_host(&policy.net, &host, port);
         let layers = if policy.net.host_mode() {
-            explain::host_mode_layers(proxy::proxy_addr(&policy.net.allowlist()))
+            report::host_mode_layers(proxy::proxy_addr(&policy.net.allowlist()))
         } else {
             vec![]
         };
         if args.json {
-            out(explain::to_json_text(&explain::why_host_json(&d, &layers)))?;
+            out(report::to_json_text(&report::why_host_json(&d, &layers)))?;
         } else {
-            out(explain::why_host(&d, &layers, output::Style::for_stdout()))?;
+            out(report::why_host(&d, &layers, output::Style::for_stdout()))?;
         }
         return Ok(ExitCode::from(if d.allowed { 0 } else { 1 }));
     }
@@ -1103,10 +1103,10 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
             .map(|g| format!("{}: {}", g.topic, g.text))
             .collect::<Vec<_>>();
         if args.json {
-            let doc = explain::why_net_json(&d, &layers, refusal.as_deref());
-            out(explain::to_json_text(&doc))?;
+            let doc = report::why_net_json(&d, &layers, refusal.as_deref());
+            out(report::to_json_text(&doc))?;
         } else {
-            out(explain::why_net(
+            out(report::why_net(
                 &d,
                 &layers,
                 refusal.as_deref(),
@@ -1148,9 +1148,9 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         d.notes.push(n);
     }
     if args.json {
-        out(explain::to_json_text(&explain::why_json(&d)))?;
+        out(report::to_json_text(&report::why_json(&d)))?;
     } else {
-        out(explain::why(&d, output::Style::for_stdout()))?;
+        out(report::why(&d, output::Style::for_stdout()))?;
     }
     Ok(ExitCode::from(if d.allowed { 0 } else { 1 }))
 }
@@ -1167,14 +1167,14 @@ fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
     let report = setup::detect();
     let hosts = host_mode_unavailable();
     if args.json {
-        let mut doc = explain::setup_json(&report);
+        let mut doc = report::setup_json(&report);
         doc["host_allowlist"] = serde_json::json!({
             "available": hosts.is_none(),
             "unavailable_reason": hosts,
         });
-        out(explain::to_json_text(&doc))?;
+        out(report::to_json_text(&doc))?;
     } else {
-        let mut text = explain::setup_text(&report, output::Style::for_stdout());
+        let mut text = report::setup_text(&report, output::Style::for_stdout());
         match &hosts {
             None => text.push_str(&format!(
                 "\nhost-allowlist mode (--allow-host): available (network namespace{})\n",
@@ -1226,13 +1226,13 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
         env: &profile::expand::process_env,
     };
     match cmd {
-        ProfileCommand::List => out(profile::show::list(&profile::list(&vars)))?,
+        ProfileCommand::List => out(report::profile::list(&profile::list(&vars)))?,
         ProfileCommand::Show { name } => {
             let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
             let mut spec = PolicySpec::default();
             let missing = profile::apply(&loaded, &vars, &mut spec, profile::CreateDirs::No)?;
             let policy = Policy::build(&spec, &ctx)?;
-            out(profile::show::show(&loaded, &spec, &policy, &missing))?;
+            out(report::profile::show(&loaded, &spec, &policy, &missing))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -1286,10 +1286,10 @@ fn why_command(
             let default = policy::blocklist::Blocklist::build(&[], &[]).ok();
             default.is_some_and(|d| d.check(name.as_encoded_bytes()).is_some())
         };
-        let doc = explain::why_command_json(name, found.as_ref(), blocked, lifted, exec_rights);
-        out(explain::to_json_text(&doc))?;
+        let doc = report::why_command_json(name, found.as_ref(), blocked, lifted, exec_rights);
+        out(report::to_json_text(&doc))?;
     } else {
-        out(explain::why_command(
+        out(report::why_command(
             name,
             found.as_ref(),
             blocked,
