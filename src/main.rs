@@ -1,6 +1,10 @@
 //! nono: run a command in a kernel-enforced capability sandbox.
 
 mod advice;
+/// The orchestration of each subcommand.
+mod app {
+    pub mod undo;
+}
 mod cli;
 mod exec;
 mod manpage;
@@ -56,16 +60,29 @@ fn out(bytes: impl AsRef<[u8]>) -> Result<(), Failure> {
     stdout
         .write_all(bytes.as_ref())
         .and_then(|()| stdout.flush())
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                Failure {
-                    closed_pipe: true,
-                    ..Failure::new(141, "standard output closed", vec![])
-                }
-            } else {
-                Failure::new(125, format!("cannot write to standard output: {e}"), vec![])
-            }
-        })
+        .map_err(out_failure)
+}
+
+/// Writes a report (`report::write`) to standard output: its JSON document
+/// when `json`, else its text. Errors as for [`out`].
+fn print(report: &(impl std::fmt::Display + serde::Serialize), json: bool) -> Result<(), Failure> {
+    report::write(&mut std::io::stdout().lock(), report, json).map_err(out_failure)
+}
+
+/// Writes a report that has only a text form to standard output.
+fn print_text(report: &impl std::fmt::Display) -> Result<(), Failure> {
+    report::write_text(&mut std::io::stdout().lock(), report).map_err(out_failure)
+}
+
+fn out_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure {
+            closed_pipe: true,
+            ..Failure::new(141, "standard output closed", vec![])
+        }
+    } else {
+        Failure::new(125, format!("cannot write to standard output: {e}"), vec![])
+    }
 }
 
 /// Writes nono's own messages to standard error. There is nowhere left to
@@ -408,7 +425,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         Err(e) => return Err(e.into()),
     };
     let invoked = args.command.first().cloned().unwrap_or_default();
-    let cmd = match exec::resolve(&args.command, spec.search_path.as_deref(), &ctx.cwd) {
+    let mut cmd = match exec::resolve(&args.command, spec.search_path.as_deref(), &ctx.cwd) {
         Ok(cmd) => cmd,
         Err(e) => {
             // A blocked name is refused even when no such program exists
@@ -419,13 +436,14 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             tracing::debug!(error = %e, "blocked command not found");
             let f = blocked_failure(&invoked, &b);
             if args.dry_run {
-                out(report::blocked_command(Some(&f.message)))?;
+                print_text(&report::dry_run::BlockedCommand {
+                    message: &f.message,
+                })?;
                 return Ok(ExitCode::SUCCESS);
             }
             return Err(f);
         }
     };
-    let mut cmd = cmd;
     let inserted = insert_agent_args(&mut cmd, agent.as_ref(), &spec);
     let auto = args.policy.auto_profile.clone();
     let block = policy.commands.check_file(&invoked, &cmd.resolved);
@@ -447,72 +465,45 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         let plan = sandbox::kernel_plan(&policy);
         let advice = advice::for_command(&policy, &cmd, &ctx);
         let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
-        let host_view = policy.net.host_mode().then(|| report::HostView {
+        let host_view = policy.net.host_mode().then(|| report::net::HostView {
             proxy: proxy::proxy_addr(&policy.net.allowlist()),
             unavailable: host_mode_unavailable(),
         });
-        if args.json {
-            let mut doc =
-                report::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
-            doc["blocked"] = serde_json::json!(refusal);
-            doc["host_allowlist"] = report::host_allowlist_json(&policy.net, host_view.as_ref());
-            doc["advice"] = serde_json::json!(advice);
-            doc["create"] = serde_json::json!(created
-                .iter()
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect::<Vec<_>>());
-            doc["env"] = report::env_json(&env_plan, &env_policy);
-            doc["snapshot"] = match snapshot {
-                Some(mode) => report::undo::plan_json(&undo::app::plan(&policy)?, mode),
-                None => serde_json::Value::Null,
-            };
-            doc["agent"] = report::agent_json(
-                agent.as_ref().map(|a| a.profile),
-                auto.is_some(),
-                &inserted,
-                &spec.agent_env,
-            );
-            doc["mount_layer"] = report::mount_layer_json(&layer, args.require_isolation);
-            out(report::to_json_text(&doc))?;
-        } else {
-            let style = output::Style::for_stdout();
-            let mut text =
-                report::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
-            text.push_str(&report::enforcement(&guarantees));
-            text.push_str(&report::mount_layer_text(&layer, args.require_isolation));
-            text.push_str(&report::env_section(&env_plan, &env_policy));
-            text.push_str(&report::kernel_rules(plan.as_ref()));
-            if let Some(v) = &host_view {
-                text.push_str(&report::host_allowlist(&policy.net, v));
-            }
-            if !advice.is_empty() {
-                text.push_str("\nknown to fail here, and the fix:\n");
-                for a in &advice {
-                    text.push_str(&format!("  - {}\n", output::text(a)));
+        let snapshot_plans = match snapshot {
+            Some(mode) => Some((mode, app::undo::plan(&policy)?, undo::Limits::from_env()?)),
+            None => None,
+        };
+        let dry = report::dry_run::DryRun {
+            policy: &policy,
+            cmd: &cmd,
+            kernel: &view,
+            tmp_base: &tmp_base,
+            style: output::Style::for_stdout(),
+            blocked: refusal.as_deref(),
+            guarantees: &guarantees,
+            plan: plan.as_ref(),
+            mount_layer: &layer,
+            require_isolation: args.require_isolation,
+            env_plan: &env_plan,
+            env_policy: &env_policy,
+            hosts: host_view.as_ref(),
+            advice: &advice,
+            created: &created,
+            agent: report::dry_run::Agent {
+                profile: agent.as_ref().map(|a| a.profile),
+                auto: auto.is_some(),
+                args: &inserted,
+                env: &spec.agent_env,
+            },
+            snapshot: snapshot_plans.as_ref().map(|(mode, plans, limits)| {
+                report::dry_run::Snapshot {
+                    plans,
+                    mode: *mode,
+                    limits,
                 }
-            }
-            if !created.is_empty() {
-                let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
-                text.push_str(&format!(
-                    "\nmissing now, created (mode 0700) and granted by the profile when nono runs: {}\n",
-                    dirs.join(", ")
-                ));
-            }
-            text.push_str(&report::agent_text(
-                agent.as_ref().map(|a| a.profile),
-                auto.is_some(),
-                &inserted,
-                &spec.agent_env,
-            ));
-            if let Some(mode) = snapshot {
-                let plans = undo::app::plan(&policy)?;
-                let mut buf = Vec::new();
-                report::undo::plan_text(&mut buf, &plans, mode, &undo::Limits::from_env()?)
-                    .map_err(undo::UndoError::Output)?;
-                text.push_str(&String::from_utf8_lossy(&buf));
-            }
-            out(text)?;
-        }
+            }),
+        };
+        print(&dry, args.json)?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(b) = &block {
@@ -539,7 +530,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     // After the policy (the grants are known), before the sandbox and the
     // command: the command replaces this process, nothing runs after it.
     if let Some(mode) = snapshot {
-        undo::app::take_for_run(&policy, mode, &ctx.cwd, &args.command, args.quiet)?;
+        app::undo::take_for_run(&policy, mode, &ctx.cwd, &args.command, args.quiet)?;
     }
     let run_dir = tmpdir::create()?;
     // Rules are opened without following symlinks: bind the directory by
@@ -953,7 +944,7 @@ fn with_agent_env(
     env
 }
 
-fn kernel_view(policy: &Policy) -> report::KernelView {
+fn kernel_view(policy: &Policy) -> report::dry_run::KernelView {
     let refusal = sandbox::check(policy).err().map(|e| e.to_string());
     #[cfg(target_os = "linux")]
     {
@@ -970,7 +961,7 @@ fn kernel_view(policy: &Policy) -> report::KernelView {
         } else {
             "Landlock unavailable".to_string()
         };
-        report::KernelView {
+        report::dry_run::KernelView {
             summary,
             backend: "landlock",
             kernel_abi: (s.kernel_abi > 0).then_some(s.kernel_abi),
@@ -980,7 +971,7 @@ fn kernel_view(policy: &Policy) -> report::KernelView {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        report::KernelView {
+        report::dry_run::KernelView {
             summary: sandbox::backend_summary(),
             backend: if cfg!(target_os = "macos") {
                 "seatbelt"
@@ -1063,11 +1054,11 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         }
         let (env_policy, _) = env_plan(&spec)?;
         let e = env_policy.decide(name, std::env::var_os(name).as_deref());
-        if args.json {
-            out(report::to_json_text(&report::why_env_json(&e)))?;
-        } else {
-            out(report::why_env(&e, output::Style::for_stdout()))?;
-        }
+        let why = report::env::WhyEnv {
+            e: &e,
+            style: output::Style::for_stdout(),
+        };
+        print(&why, args.json)?;
         let removed = e.action == policy::env::Action::Removed;
         return Ok(ExitCode::from(if removed { 1 } else { 0 }));
     }
@@ -1078,15 +1069,16 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         let (host, port) = policy::net::parse_query(q)?;
         let d = policy::net::decide_host(&policy.net, &host, port);
         let layers = if policy.net.host_mode() {
-            report::host_mode_layers(proxy::proxy_addr(&policy.net.allowlist()))
+            report::net::host_mode_layers(proxy::proxy_addr(&policy.net.allowlist()))
         } else {
             vec![]
         };
-        if args.json {
-            out(report::to_json_text(&report::why_host_json(&d, &layers)))?;
-        } else {
-            out(report::why_host(&d, &layers, output::Style::for_stdout()))?;
-        }
+        let why = report::net::WhyHost {
+            d: &d,
+            layers: &layers,
+            style: output::Style::for_stdout(),
+        };
+        print(&why, args.json)?;
         return Ok(ExitCode::from(if d.allowed { 0 } else { 1 }));
     }
     let net_op = match (args.connect, args.bind) {
@@ -1102,17 +1094,13 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
             .filter(|g| g.topic.contains("network") || g.topic.contains("TCP"))
             .map(|g| format!("{}: {}", g.topic, g.text))
             .collect::<Vec<_>>();
-        if args.json {
-            let doc = report::why_net_json(&d, &layers, refusal.as_deref());
-            out(report::to_json_text(&doc))?;
-        } else {
-            out(report::why_net(
-                &d,
-                &layers,
-                refusal.as_deref(),
-                output::Style::for_stdout(),
-            ))?;
-        }
+        let why = report::net::WhyNet {
+            d: &d,
+            layers: &layers,
+            refusal: refusal.as_deref(),
+            style: output::Style::for_stdout(),
+        };
+        print(&why, args.json)?;
         return Ok(ExitCode::from(if d.allowed { 0 } else { 1 }));
     }
     let Some(path) = args.path.clone() else {
@@ -1147,11 +1135,11 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     if let Some(n) = auto_note {
         d.notes.push(n);
     }
-    if args.json {
-        out(report::to_json_text(&report::why_json(&d)))?;
-    } else {
-        out(report::why(&d, output::Style::for_stdout()))?;
-    }
+    let why = report::why::WhyPath {
+        d: &d,
+        style: output::Style::for_stdout(),
+    };
+    print(&why, args.json)?;
     Ok(ExitCode::from(if d.allowed { 0 } else { 1 }))
 }
 
@@ -1166,34 +1154,13 @@ fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
     }
     let report = setup::detect();
     let hosts = host_mode_unavailable();
-    if args.json {
-        let mut doc = report::setup_json(&report);
-        doc["host_allowlist"] = serde_json::json!({
-            "available": hosts.is_none(),
-            "unavailable_reason": hosts,
-        });
-        out(report::to_json_text(&doc))?;
-    } else {
-        let mut text = report::setup_text(&report, output::Style::for_stdout());
-        match &hosts {
-            None => text.push_str(&format!(
-                "\nhost-allowlist mode (--allow-host): available (network namespace{})\n",
-                if sandbox::privileged() {
-                    ", entered directly as root"
-                } else {
-                    " in an unprivileged user namespace"
-                }
-            )),
-            Some(why) => {
-                text.push_str(&format!(
-                    "\nhost-allowlist mode (--allow-host): NOT available: {}\n",
-                    output::text(why)
-                ));
-                text.push_str("  enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for nono), or run as root\n");
-            }
-        }
-        out(text)?;
-    }
+    let setup = report::setup::Setup {
+        report: &report,
+        hosts_unavailable: hosts.as_deref(),
+        privileged: sandbox::privileged(),
+        style: output::Style::for_stdout(),
+    };
+    print(&setup, args.json)?;
     Ok(ExitCode::from(if report.usable() { 0 } else { 1 }))
 }
 
@@ -1226,13 +1193,20 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
         env: &profile::expand::process_env,
     };
     match cmd {
-        ProfileCommand::List => out(report::profile::list(&profile::list(&vars)))?,
+        ProfileCommand::List => print_text(&report::profile::ProfileList {
+            items: &profile::list(&vars),
+        })?,
         ProfileCommand::Show { name } => {
             let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
             let mut spec = PolicySpec::default();
             let missing = profile::apply(&loaded, &vars, &mut spec, profile::CreateDirs::No)?;
             let policy = Policy::build(&spec, &ctx)?;
-            out(report::profile::show(&loaded, &spec, &policy, &missing))?;
+            print_text(&report::profile::ProfileShow {
+                loaded: &loaded,
+                spec: &spec,
+                policy: &policy,
+                missing: &missing,
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -1244,20 +1218,20 @@ fn undo_command(cmd: UndoCommand) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
     let protected = policy::protected::load(&ctx)?;
     let req = match cmd {
-        UndoCommand::List => undo::app::Request::List,
-        UndoCommand::Diff { json, args } => undo::app::Request::Diff { json, args },
+        UndoCommand::List => app::undo::Request::List,
+        UndoCommand::Diff { json, args } => app::undo::Request::Diff { json, args },
         UndoCommand::Restore {
             remove_new,
             dry_run,
             args,
-        } => undo::app::Request::Restore {
+        } => app::undo::Request::Restore {
             remove_new,
             dry_run,
             args,
         },
-        UndoCommand::Prune => undo::app::Request::Prune,
+        UndoCommand::Prune => app::undo::Request::Prune,
     };
-    Ok(ExitCode::from(undo::app::run(req, &ctx, &protected)?))
+    Ok(ExitCode::from(app::undo::run(req, &ctx, &protected)?))
 }
 
 /// `nono --command NAME`: the same checks `run` makes, plus what the
@@ -1281,20 +1255,17 @@ fn why_command(
     let blocked = message
         .as_ref()
         .map(|m| (m.message.as_str(), m.hints.as_slice()));
-    if json {
-        let lifted = block.is_none() && {
-            let default = policy::blocklist::Blocklist::build(&[], &[]).ok();
-            default.is_some_and(|d| d.check(name.as_encoded_bytes()).is_some())
-        };
-        let doc = report::why_command_json(name, found.as_ref(), blocked, lifted, exec_rights);
-        out(report::to_json_text(&doc))?;
-    } else {
-        out(report::why_command(
-            name,
-            found.as_ref(),
-            blocked,
-            exec_rights,
-        ))?;
-    }
+    let lifted = block.is_none() && {
+        let default = policy::blocklist::Blocklist::build(&[], &[]).ok();
+        default.is_some_and(|d| d.check(name.as_encoded_bytes()).is_some())
+    };
+    let why = report::why::WhyCommand {
+        name,
+        found: found.as_ref(),
+        blocked,
+        lifted,
+        kernel_exec: exec_rights,
+    };
+    print(&why, json)?;
     Ok(ExitCode::from(if block.is_some() { 1 } else { 0 }))
 }

@@ -1,16 +1,16 @@
 //! `nono undo ...` and the snapshot step of `nono run`: resolves which run
 //! and which paths are meant, calls the store, diff and restore, and hands
-//! the results to [`report`](super::report).
+//! the results to [`report::undo`](crate::report::undo).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-use super::store::{RunMeta, Store};
-use super::{diff, prune, restore, snapshot, Limits, Mode, UndoError};
 use crate::policy::{Context, Policy, Protected};
 use crate::report::undo as report;
+use crate::undo::store::{RunMeta, Store};
+use crate::undo::{diff, prune, restore, snapshot, Limits, Mode, UndoError};
 
 /// A `nono undo` subcommand, free of clap types.
 pub enum Request {
@@ -41,8 +41,8 @@ pub fn take_for_run(
     quiet: bool,
 ) -> Result<(), UndoError> {
     let limits = Limits::from_env()?;
-    let roots = super::write_roots(policy);
-    let dir = super::store_dir(&policy.context.home);
+    let roots = crate::undo::write_roots(policy);
+    let dir = crate::undo::store_dir(&policy.context.home);
     let taken = Store::open(&dir)
         .map_err(|e| UndoError::Store {
             path: dir.clone(),
@@ -86,14 +86,14 @@ pub fn take_for_run(
 /// What `nono run --dry-run` says about the snapshot it would take.
 pub fn plan(policy: &Policy) -> Result<Vec<snapshot::Plan>, UndoError> {
     let limits = Limits::from_env()?;
-    let roots = super::write_roots(policy);
+    let roots = crate::undo::write_roots(policy);
     Ok(snapshot::plan(&roots, &limits, &policy.protected))
 }
 
 /// Runs `nono undo ...`; returns the exit status.
 pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, UndoError> {
     let limits = Limits::from_env()?;
-    let dir = super::store_dir(&ctx.home);
+    let dir = crate::undo::store_dir(&ctx.home);
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
     let Some(store) = Store::existing(&dir) else {
@@ -192,7 +192,7 @@ fn diffs(
 ) -> Result<Vec<diff::GrantDiff>, UndoError> {
     let mut out = Vec::new();
     for g in &run.grants {
-        let root = super::store::path_of(&g.root);
+        let root = crate::undo::store::path_of(&g.root);
         let relevant = filter.is_empty()
             || filter
                 .iter()
