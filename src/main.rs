@@ -149,6 +149,10 @@ impl From<policy::env::EnvError> for Failure {
 
 impl From<undo::UndoError> for Failure {
     fn from(e: undo::UndoError) -> Failure {
+        // The undo reports write to stdout themselves: the same handling.
+        if let undo::UndoError::Output(e) = e {
+            return out_failure(e);
+        }
         let hints = e.hints();
         Failure::new(125, e, hints)
     }
@@ -425,6 +429,8 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         Err(e) => return Err(e.into()),
     };
     let invoked = args.command.first().cloned().unwrap_or_default();
+    // A blocked name not found here: the refusal `run` would print.
+    let mut absent_blocked = None;
     let mut cmd = match exec::resolve(&args.command, spec.search_path.as_deref(), &ctx.cwd) {
         Ok(cmd) => cmd,
         Err(e) => {
@@ -435,13 +441,22 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             };
             tracing::debug!(error = %e, "blocked command not found");
             let f = blocked_failure(&invoked, &b);
-            if args.dry_run {
+            if !args.dry_run {
+                return Err(f);
+            }
+            if !args.json {
                 print_text(&report::dry_run::BlockedCommand {
                     message: &f.message,
                 })?;
                 return Ok(ExitCode::SUCCESS);
             }
-            return Err(f);
+            // The JSON document keeps all its keys: the command as written.
+            absent_blocked = Some(f.message);
+            exec::Command {
+                path: invoked.clone().into(),
+                resolved: invoked.clone().into(),
+                argv: args.command.clone(),
+            }
         }
     };
     let inserted = insert_agent_args(&mut cmd, agent.as_ref(), &spec);
@@ -464,7 +479,10 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
         let plan = sandbox::kernel_plan(&policy);
         let advice = advice::for_command(&policy, &cmd, &ctx);
-        let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
+        let refusal = block
+            .as_ref()
+            .map(|b| blocked_failure(&invoked, b).message)
+            .or(absent_blocked);
         let host_view = policy.net.host_mode().then(|| report::net::HostView {
             proxy: proxy::proxy_addr(&policy.net.allowlist()),
             unavailable: host_mode_unavailable(),
@@ -1149,7 +1167,7 @@ fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
         let exe = std::env::current_exe()
             .and_then(std::fs::canonicalize)
             .map_err(|e| Failure::new(125, format!("cannot find nono's own path: {e}"), vec![]))?;
-        print!("{}", sandbox::apparmor_profile(&exe));
+        out(sandbox::apparmor_profile(&exe))?;
         return Ok(ExitCode::SUCCESS);
     }
     let report = setup::detect();

@@ -841,11 +841,24 @@ fn json_documents_match_the_documentation() {
     hosts.expect_ok();
     let hosts = json_of(&hosts);
     assert_eq!(hosts["host_allowlist"]["proxy"], "http://127.0.0.1:41080");
+    // A blocked COMMAND that is not installed: the same document.
+    let absent = env.nono([
+        "run",
+        "--dry-run",
+        "--json",
+        "--block-command",
+        "nono-no-such-tool",
+        "--",
+        "nono-no-such-tool",
+    ]);
+    absent.expect_ok();
+    let absent = json_of(&absent);
+    assert!(absent["blocked"].is_string(), "{absent:#}");
     // The agent profile also asks for a snapshot: its plan has a section
     // of its own in docs/json.md, checked with the undo documents.
     let mut agent = json_of(&agent);
     agent["snapshot"] = serde_json::Value::Null;
-    let seen = check_against_docs("dry-run", &[dry.clone(), agent, hosts]);
+    let seen = check_against_docs("dry-run", &[dry.clone(), agent, hosts, absent]);
     // The mount plan is empty where the layer is unavailable (or forced
     // off for the fallback run of the suite).
     let no_plan = dry["mount_layer"]["active"] != serde_json::json!(true);
