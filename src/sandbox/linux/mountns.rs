@@ -942,8 +942,8 @@ fn first_steps() -> io::Result<()> {
 
 impl MountPlan {
     /// One line per path, in the order the plan is applied.
-    pub fn lines(&self) -> Vec<super::MountLine> {
-        use super::MountLine;
+    pub fn lines(&self) -> Vec<crate::sandbox::MountLine> {
+        use crate::sandbox::MountLine;
         let mut out = vec![MountLine {
             path: PathBuf::from("/"),
             what: "read_only",
