@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command};
 use crate::error::Failure;
 use crate::policy::{self, Policy};
-use crate::{explain, sandbox};
+use crate::{report, sandbox};
 
 /// Writes a report to standard output. Every report nono prints goes
 /// through here, so a write error is handled once: a closed pipe
@@ -86,7 +86,7 @@ pub fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandB
     )
 }
 
-pub fn kernel_view(policy: &Policy) -> explain::KernelView {
+pub fn kernel_view(policy: &Policy) -> report::KernelView {
     let refusal = sandbox::check(policy).err().map(|e| e.to_string());
     #[cfg(target_os = "linux")]
     {
@@ -103,7 +103,7 @@ pub fn kernel_view(policy: &Policy) -> explain::KernelView {
         } else {
             "Landlock unavailable".to_string()
         };
-        explain::KernelView {
+        report::KernelView {
             summary,
             backend: "landlock",
             kernel_abi: (s.kernel_abi > 0).then_some(s.kernel_abi),
@@ -113,7 +113,7 @@ pub fn kernel_view(policy: &Policy) -> explain::KernelView {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        explain::KernelView {
+        report::KernelView {
             summary: sandbox::backend_summary(),
             backend: if cfg!(target_os = "macos") {
                 "seatbelt"
