@@ -434,7 +434,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     if args.dry_run {
         let layer = sandbox::mount_layer(&policy);
         if let Ok(l) = &layer {
-            policy.add_rules(l.rules());
+            l.install(&mut policy, false);
         }
         let view = kernel_view(&policy);
         let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
@@ -556,7 +556,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let tmp_path = match active {
         Ok(layer) => {
             tracing::debug!("mount layer active");
-            policy.add_rules(layer.rules());
+            layer.install(&mut policy, false);
             match layer.tmpdir() {
                 Some(t) => t,
                 None => {
@@ -999,7 +999,7 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     let mut policy = Policy::build(&spec, &ctx)?;
     let layer = sandbox::mount_layer(&policy).ok();
     if let Some(l) = &layer {
-        policy.add_rules(l.why_rules());
+        l.install(&mut policy, true);
     }
     if let Some(name) = questions.first() {
         if questions.len() > 1
