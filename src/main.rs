@@ -434,7 +434,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     if args.dry_run {
         let layer = sandbox::mount_layer(&policy);
         match &layer {
-            Ok(l) => policy.add_rules(l.rules()),
+            Ok(l) => l.install(&mut policy, false),
             Err(_) => {
                 if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
                     policy = p;
@@ -563,7 +563,7 @@ fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let tmp_path = match active {
         Ok(layer) => {
             tracing::debug!("mount layer active");
-            policy.add_rules(layer.rules());
+            layer.install(&mut policy, false);
             match layer.tmpdir() {
                 Some(t) => t,
                 None => {
@@ -1038,7 +1038,7 @@ fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     let mut policy = Policy::build(&spec, &ctx)?;
     let layer = sandbox::mount_layer(&policy).ok();
     match &layer {
-        Some(l) => policy.add_rules(l.why_rules()),
+        Some(l) => l.install(&mut policy, true),
         None => {
             if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
                 policy = p;
