@@ -626,7 +626,12 @@ fn blocklist_rule_count_does_not_grow_with_the_directory_under_the_mount_layer()
 /// read-only mount point. The control does all three without nono.
 #[test]
 fn a_masked_program_cannot_be_moved_away_or_rewritten() {
-    if !mount_layer_active() || !have("/usr/bin/python3") {
+    if !mount_layer_active() {
+        eprintln!("skipped: the mount layer is not active (the fallback has no masks)");
+        return;
+    }
+    if !have("/usr/bin/python3") {
+        eprintln!("skipped: no /usr/bin/python3 for the probe");
         return;
     }
     let env = TestEnv::new();
@@ -673,4 +678,68 @@ fn a_masked_program_cannot_be_moved_away_or_rewritten() {
 /// EBUSY on Linux.
 fn libc_ebusy() -> i32 {
     16
+}
+
+/// Another mount of a program directory (a bind mount made before nono
+/// starts) shows the blocked program under a second path: under the mount
+/// layer that name is covered too, in the fallback the per-file split
+/// leaves it without execute. The control runs it through the alias
+/// without nono; an unblocked program runs through the alias under nono.
+#[test]
+fn a_blocked_program_behind_another_mount_is_denied_too() {
+    if !is_root() {
+        eprintln!("skipped: making a bind mount needs root");
+        return;
+    }
+    let env = TestEnv::new();
+    let dir = env.path("pbin");
+    let alias = env.path("alias");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::create_dir(&alias).unwrap();
+    env.script("pbin/shred", "#!/bin/sh\necho SHRED-RAN\n");
+    env.script("pbin/other", "#!/bin/sh\necho OTHER-RAN\n");
+    let inner = format!("{a}/shred; echo rc=$?; {a}/other", a = sh_path(&alias));
+    let run = |nono: bool| {
+        let cmd = if nono {
+            // `why` answers for the alias as the kernel does.
+            format!(
+                "{n} run --read {d} -- /bin/sh -c '{inner}'; \
+                 {n} why --read {d} --op exec {a}/shred; echo why=$?",
+                n = sh_path(&nono_bin()),
+                d = sh_path(&dir),
+                a = sh_path(&alias)
+            )
+        } else {
+            inner.clone()
+        };
+        let mut c = std::process::Command::new("unshare");
+        c.args([
+            "-m",
+            "--propagation",
+            "private",
+            "/bin/sh",
+            "-c",
+            &format!(
+                "mount --bind {} {} && {cmd}",
+                sh_path(&dir),
+                sh_path(&alias)
+            ),
+        ])
+        .current_dir(&env.work)
+        .env("HOME", &env.home)
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.display()));
+        Run::from(c)
+    };
+    let plain = run(false);
+    if plain.code() != Some(0) || !plain.stdout().contains("SHRED-RAN") {
+        eprintln!("skipped: cannot bind-mount here: {}", plain.stderr());
+        return;
+    }
+    run(true)
+        .expect_ok()
+        .expect_stdout_lacks("SHRED-RAN")
+        .expect_stdout_has("rc=126")
+        .expect_stdout_has("OTHER-RAN")
+        .expect_stdout_has("DENIED")
+        .expect_stdout_has("why=1");
 }

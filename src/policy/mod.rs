@@ -528,7 +528,12 @@ impl Policy {
     pub fn rights_at(&self, path: &Path) -> (Access, Vec<&Rule>) {
         let covering: Vec<&Rule> = self.rules.iter().filter(|r| r.covers(path)).collect();
         let mut access = covering.iter().fold(Access::NONE, |a, r| a | r.access());
-        if self.commands.masked.iter().any(|m| m == path) {
+        if self
+            .commands
+            .masked
+            .iter()
+            .any(|m| paths::is_within(path, m))
+        {
             access = access.without(Access::EXECUTE);
         }
         (access, covering)

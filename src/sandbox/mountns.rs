@@ -429,7 +429,7 @@ pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> Mo
         .iter()
         .map(|o| (o.path.clone(), o.upper.clone()))
         .collect();
-    let (programs, whole_exec) = program_masks(policy);
+    let (programs, whole_exec) = program_masks(policy, table);
     MountPlan {
         writable,
         masks,
@@ -442,33 +442,42 @@ pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> Mo
     }
 }
 
-/// Every name of a blocked program in the split directories, to be
-/// masked, and the execute rules that replace the split (`None`: nothing
-/// is split, the split stays). Pure over the scan: no system call. A
-/// symlink needs no mask: the kernel checks the file it resolves to,
-/// which is masked itself when it is a blocked program of a split
-/// directory. An entry gone since the scan makes [`apply`] fail, and the
-/// command does not run (fail closed).
-fn program_masks(policy: &Policy) -> (Vec<ProgramMask>, Option<Vec<Rule>>) {
+/// Every name of a blocked program in the split directories, on every
+/// mount that shows it, to be masked, and the execute rules that replace
+/// the split (`None`: nothing is split, the split stays). Pure over the
+/// scan and the mount table: no system call.
+///
+/// Another mount of the same place (a bind mount of a program directory,
+/// or of a filesystem holding one) must be covered as well: there the
+/// file is reached through the same directory inode, which now has
+/// execute as a whole. A symlink needs no mask: the kernel checks the
+/// file it resolves to, which is masked itself when it is a blocked
+/// program of a split directory. Nor does an entry that is neither a file
+/// nor a directory: `execve` refuses it anyway. An entry gone since the
+/// scan makes [`apply`] fail, and the command does not run (fail closed).
+fn program_masks(policy: &Policy, table: &[MountEntry]) -> (Vec<ProgramMask>, Option<Vec<Rule>>) {
     use crate::policy::programs::BlockedKind;
     let c = &policy.commands;
     if c.split.is_empty() {
         return (Vec::new(), None);
     }
-    let masks = c
-        .blocked
-        .iter()
-        .filter(|b| b.kind != BlockedKind::Link)
-        .map(|b| ProgramMask {
-            path: b.path.clone(),
-            kind: if b.kind == BlockedKind::Dir {
-                Kind::Dir
-            } else {
-                Kind::File
-            },
-            category: b.hit.category.clone(),
-        })
-        .collect();
+    let mut masks: Vec<ProgramMask> = Vec::new();
+    for b in &c.blocked {
+        let kind = match b.kind {
+            BlockedKind::File => Kind::File,
+            BlockedKind::Dir => Kind::Dir,
+            BlockedKind::Link | BlockedKind::Other => continue,
+        };
+        for path in std::iter::once(b.path.clone()).chain(aliases(&b.path, table)) {
+            if !masks.iter().any(|m| m.path == path) {
+                masks.push(ProgramMask {
+                    path,
+                    kind,
+                    category: b.hit.category.clone(),
+                });
+            }
+        }
+    }
     (masks, Some(c.whole.clone()))
 }
 
