@@ -72,7 +72,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     if args.dry_run {
         let layer = sandbox::mount_layer(&policy);
         match &layer {
-            Ok(l) => policy.add_rules(l.rules()),
+            Ok(l) => l.install(&mut policy, false),
             Err(_) => {
                 if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
                     policy = p;
@@ -201,7 +201,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let tmp_path = match active {
         Ok(layer) => {
             tracing::debug!("mount layer active");
-            policy.add_rules(layer.rules());
+            layer.install(&mut policy, false);
             match layer.tmpdir() {
                 Some(t) => t,
                 None => {

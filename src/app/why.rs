@@ -55,7 +55,7 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     let mut policy = Policy::build(&spec, &ctx)?;
     let layer = sandbox::mount_layer(&policy).ok();
     match &layer {
-        Some(l) => policy.add_rules(l.why_rules()),
+        Some(l) => l.install(&mut policy, true),
         None => {
             if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
                 policy = p;

@@ -365,6 +365,24 @@ pub struct MountLayer {
 }
 
 impl MountLayer {
+    /// Puts the layer's Landlock side into `policy`, for a layer that is
+    /// set up (or, for `--dry-run` and `why`, would be): where it masks
+    /// the blocked programs, their directories' per-file execute rules
+    /// give way to whole-directory ones; then the layer's own rules
+    /// ([`MountLayer::rules`], or for `why` [`MountLayer::why_rules`]).
+    pub fn install(&self, policy: &mut Policy, for_why: bool) {
+        #[cfg(target_os = "linux")]
+        if let Some(whole) = &self.plan.whole_exec {
+            let masked = self.plan.programs.iter().map(|p| p.path.clone()).collect();
+            policy.mask_programs(masked, whole.clone());
+        }
+        policy.add_rules(if for_why {
+            self.why_rules()
+        } else {
+            self.rules()
+        });
+    }
+
     /// The Landlock rules the layer adds (made after the mounts).
     pub fn rules(&self) -> Vec<crate::policy::Rule> {
         #[cfg(target_os = "linux")]
