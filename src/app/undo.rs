@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
 
-use crate::policy::{Context, Policy, Protected};
+use crate::cli::UndoCommand;
+use crate::error::Failure;
+use crate::policy::{self, Context, Policy, Protected};
 use crate::report::undo as report;
 use crate::undo::store::{RunMeta, Store};
 use crate::undo::{diff, prune, restore, snapshot, Limits, Mode, UndoError};
@@ -25,6 +28,28 @@ pub enum Request {
         args: Vec<PathBuf>,
     },
     Prune,
+}
+
+/// `nono undo ...`: exit 0, or 1 (diff: differences; restore: some paths
+/// not restored), 125 on error.
+pub fn undo_command(cmd: UndoCommand) -> Result<ExitCode, Failure> {
+    let ctx = Context::from_process()?;
+    let protected = policy::protected::load(&ctx)?;
+    let req = match cmd {
+        UndoCommand::List => Request::List,
+        UndoCommand::Diff { json, args } => Request::Diff { json, args },
+        UndoCommand::Restore {
+            remove_new,
+            dry_run,
+            args,
+        } => Request::Restore {
+            remove_new,
+            dry_run,
+            args,
+        },
+        UndoCommand::Prune => Request::Prune,
+    };
+    Ok(ExitCode::from(run(req, &ctx, &protected)?))
 }
 
 fn out_err(e: std::io::Error) -> UndoError {

@@ -365,7 +365,14 @@ fn blocklist_section(w: &mut dyn fmt::Write, policy: &Policy) -> fmt::Result {
             output::text(&lifted.join(", "))
         )?;
     }
-    if !c.split.is_empty() {
+    if !c.split.is_empty() && c.masking {
+        let dirs: Vec<String> = c.split.iter().map(|d| output::path(d)).collect();
+        writeln!(
+            w,
+            "  execute is granted as a whole in: {} (the mount layer covers each blocked program there, every name of it, with an empty non-executable file; programs created there later can be executed)",
+            dirs.join(", ")
+        )?;
+    } else if !c.split.is_empty() {
         let dirs: Vec<String> = c.split.iter().map(|d| output::path(d)).collect();
         writeln!(w,
             "  execute is granted per file in: {} (programs created there later cannot be executed)",
@@ -415,6 +422,8 @@ fn blocklist_json(policy: &Policy) -> Value {
         })).collect::<Vec<_>>(),
         "lifted": c.list.allowed.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "split": c.split.iter().map(|d| jpath(d)).collect::<Vec<_>>(),
+        "kernel": if c.masking { "masked" } else { "per_file" },
+        "masked": c.masked.iter().map(|d| jpath(d)).collect::<Vec<_>>(),
         "searched": c.searched.iter().map(|d| jpath(d)).collect::<Vec<_>>(),
     })
 }
