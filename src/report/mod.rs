@@ -126,8 +126,8 @@ mod tests {
         }
         assert!(files.len() > 30, "{files:?}");
         // Control: the search finds the layer above's uses.
-        let main = std::fs::read_to_string(src.join("main.rs")).unwrap();
-        assert!(main.contains("report::"));
+        let app = std::fs::read_to_string(src.join("app/run.rs")).unwrap();
+        assert!(app.contains("report::"));
         for f in &files {
             let text = std::fs::read_to_string(f).unwrap();
             assert!(
