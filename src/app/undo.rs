@@ -86,22 +86,26 @@ pub fn take_for_run(
                 },
             )
         });
-    // nono's own messages on stderr: a failed write there (2>/dev/full)
-    // has nowhere to be reported and must not stop the command, so it is
-    // ignored, as for every other message of nono's.
-    let mut err = std::io::stderr().lock();
+    // nono's own messages on stderr go through `say`, the one place where
+    // a failed write there (2>/dev/full) is dropped: it has nowhere to be
+    // reported and must not stop the command.
     match taken {
         Ok(t) => {
             if !quiet {
-                let _unreported = report::snapshot_summary(&mut err, &t);
+                let mut text = Vec::new();
+                report::snapshot_summary(&mut text, &t).map_err(out_err)?;
+                let lines: Vec<String> = String::from_utf8_lossy(&text)
+                    .lines()
+                    .map(String::from)
+                    .collect();
+                super::say(&lines);
             }
             Ok(())
         }
         Err(e) if mode == Mode::BestEffort => {
-            let _unreported = writeln!(
-                err,
+            super::say(&[format!(
                 "nono: no snapshot taken (best-effort, running anyway): {e}"
-            );
+            )]);
             Ok(())
         }
         Err(e) => Err(e),

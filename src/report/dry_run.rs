@@ -43,7 +43,8 @@ fn agent_text(
     writeln!(w)?;
     match (profile, auto) {
         (Some(p), true) => {
-            writeln!(w,
+            writeln!(
+                w,
                 "agent:    {p}: its profile is applied automatically (--no-profile: only the options given)"
             )?;
         }
@@ -131,7 +132,8 @@ fn dry_run(
     )?;
     let width = rules_table(w, policy)?;
     let tmp = format!("{}/run-XXXXXX", output::path(tmp_base));
-    writeln!(w,
+    writeln!(
+        w,
         "  {}  {:<4}  {:<width$}  private temporary directory, created at start, exported as TMPDIR",
         Access::ALL.short(),
         Kind::Dir.name(),
@@ -145,7 +147,8 @@ fn dry_run(
         .filter(|r| r.access().contains(Access::DELETE))
         .map(|r| output::path(&r.path))
         .collect();
-    writeln!(w,
+    writeln!(
+        w,
         "delete protection: unlink, rmdir, rename, move and truncate are denied by the kernel everywhere{}",
         if deletable.is_empty() {
             " except the private temporary directory".to_string()
@@ -190,7 +193,8 @@ fn dry_run(
     }
     if !policy.writable_path_dirs.is_empty() {
         writeln!(w)?;
-        writeln!(w,
+        writeln!(
+            w,
             "PATH directories left writable because a grant names them (what is written there runs outside later):"
         )?;
         for (d, given) in &policy.writable_path_dirs {
@@ -199,7 +203,8 @@ fn dry_run(
     }
     if !policy.git_dirs.is_empty() {
         writeln!(w)?;
-        writeln!(w,
+        writeln!(
+            w,
             "git repositories in write grants: config and hooks read-only (--allow-git-config to write them; git commands that write next to them, such as commit, then fail):"
         )?;
         for d in &policy.git_dirs {
@@ -208,7 +213,8 @@ fn dry_run(
     }
     if !policy.git_dirs_writable.is_empty() {
         writeln!(w)?;
-        writeln!(w,
+        writeln!(
+            w,
             "git repositories in write grants with config and hooks writable (--allow-git-config): what is written there runs at your next git command:"
         )?;
         for d in &policy.git_dirs_writable {
@@ -221,7 +227,8 @@ fn dry_run(
             w,
             "carve-outs: these directories were split to keep protected paths out of a grant;"
         )?;
-        writeln!(w,
+        writeln!(
+            w,
             "their existing entries are granted one by one, but no entry can be created directly in the directory itself (nor can it be listed, unless the mount layer masks its protected entries: see below), and entries created in it later are not covered:"
         )?;
         for c in &policy.carved {
@@ -295,7 +302,8 @@ fn is_per_file_exec(rule: &Rule) -> bool {
 fn blocklist_section(w: &mut dyn fmt::Write, policy: &Policy) -> fmt::Result {
     let c = &policy.commands;
     writeln!(w)?;
-    writeln!(w,
+    writeln!(
+        w,
         "command blocklist (COMMAND is checked by name and resolved file; the kernel denies execute of these files to every process):"
     )?;
     let mut order: Vec<String> = Vec::new();
@@ -374,14 +382,16 @@ fn blocklist_section(w: &mut dyn fmt::Write, policy: &Policy) -> fmt::Result {
         )?;
     } else if !c.split.is_empty() {
         let dirs: Vec<String> = c.split.iter().map(|d| output::path(d)).collect();
-        writeln!(w,
+        writeln!(
+            w,
             "  execute is granted per file in: {} (programs created there later cannot be executed)",
             dirs.join(", ")
         )?;
     }
     if !c.searched.is_empty() {
         let dirs: Vec<String> = c.searched.iter().map(|d| output::path(d)).collect();
-        writeln!(w,
+        writeln!(
+            w,
             "  searched for blocked names (--block-command): {} (files created later are not covered)",
             dirs.join(", ")
         )?;

@@ -94,7 +94,8 @@ impl Display for ProfileShow<'_> {
             .collect();
         if !deletable.is_empty() {
             writeln!(w)?;
-            writeln!(w,
+            writeln!(
+                w,
             "delete rights: this profile lifts delete protection (unlink, rename, truncate) under: {}",
             deletable.join(", ")
         )?;
