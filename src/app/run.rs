@@ -5,12 +5,13 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use super::{blocked_failure, host_mode_unavailable, kernel_view, out, say};
+use super::{blocked_failure, host_mode_unavailable, kernel_view, out, say, AppError};
 use crate::cli::{RunArgs, SnapshotArg};
 use crate::error::Failure;
 use crate::policy::{self, Access, Context, Policy};
 use crate::request::{
-    choose_agent, env_plan, git_fallback, insert_agent_args, spec_from_args, with_agent_env,
+    build_policy, choose_agent, env_plan, git_fallback, insert_agent_args, spec_from_args,
+    with_agent_env,
 };
 use crate::{advice, exec, explain, output, profile, proxy, sandbox, tmpdir, undo};
 
@@ -23,8 +24,10 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     } else {
         profile::CreateDirs::Yes
     };
-    profile::defer_path_checks(true);
-    let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
+    // The policy builder resolves every grant: the profiles' own existence
+    // checks would only repeat it (see `profile::PathChecks`).
+    let checks = profile::PathChecks::Deferred;
+    let (spec, created) = spec_from_args(&args.policy, &ctx, create, checks)?;
     let (env_policy, env_plan) = env_plan(&spec)?;
     let snapshot = match args.snapshot {
         Some(SnapshotArg::Strict) => Some(undo::Mode::Strict),
@@ -32,19 +35,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         Some(SnapshotArg::Off) => None,
         None => spec.snapshot.then_some(undo::Mode::Strict),
     };
-    let mut policy = match Policy::build(&spec, &ctx) {
-        Ok(p) => p,
-        Err(e @ policy::PolicyError::NotFound(_))
-            if !args.policy.profile.is_empty() || args.policy.auto_profile.is_some() =>
-        {
-            // A profile may name it: load the profiles again with their
-            // path checks, for an error that gives the file and line.
-            profile::defer_path_checks(false);
-            spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
-            return Err(e.into());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let mut policy = build_policy(&args.policy, &spec, &ctx, checks)?;
     let invoked = args.command.first().cloned().unwrap_or_default();
     let cmd = match exec::resolve(&args.command, spec.search_path.as_deref(), &ctx.cwd) {
         Ok(cmd) => cmd,
@@ -57,10 +48,10 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             tracing::debug!(error = %e, "blocked command not found");
             let f = blocked_failure(&invoked, &b);
             if args.dry_run {
-                out(explain::blocked_command(Some(&f.message)))?;
+                out(explain::blocked_command(Some(&f.to_string())))?;
                 return Ok(ExitCode::SUCCESS);
             }
-            return Err(f);
+            return Err(f.into());
         }
     };
     let mut cmd = cmd;
@@ -84,7 +75,9 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
         let plan = sandbox::kernel_plan(&policy);
         let advice = advice::for_command(&policy, &cmd, &ctx);
-        let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
+        let refusal = block
+            .as_ref()
+            .map(|b| blocked_failure(&invoked, b).to_string());
         let host_view = policy.net.host_mode().then(|| explain::HostView {
             proxy: proxy::proxy_addr(&policy.net.allowlist()),
             unavailable: host_mode_unavailable(),
@@ -154,18 +147,14 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(b) = &block {
-        return Err(blocked_failure(&invoked, b));
+        return Err(blocked_failure(&invoked, b).into());
     }
 
     // Refuse before creating anything if this kernel cannot enforce it.
     sandbox::check(&policy)?;
     if args.keep_caps && policy.net.host_mode() {
         // Kept capabilities over the namespace's owner could undo it.
-        return Err(Failure::new(
-            125,
-            "--keep-caps cannot be combined with host-allowlist mode: the kept capabilities could take the command out of its network namespace",
-            vec!["drop --keep-caps, or --allow-host for an unrestricted network".into()],
-        ));
+        return Err(AppError::KeepCapsInHostMode.into());
     }
     let net_log = open_net_log(&policy, &args)?;
     if let (Some(name), false) = (&auto, args.quiet) {
@@ -272,11 +261,7 @@ fn open_net_log(policy: &Policy, args: &RunArgs) -> Result<Option<std::fs::File>
         return Ok(None);
     };
     if !policy.net.host_mode() {
-        return Err(Failure::new(
-            125,
-            "--net-log needs host-allowlist mode: only connections through the proxy are logged",
-            vec!["add --allow-host HOST[:PORT] (or a profile with [network] allow_hosts)".into()],
-        ));
+        return Err(AppError::NetLogWithoutHosts.into());
     }
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
@@ -285,12 +270,12 @@ fn open_net_log(policy: &Policy, args: &RunArgs) -> Result<Option<std::fs::File>
         .mode(0o600)
         .open(path)
         .map(Some)
-        .map_err(|e| {
-            Failure::new(
-                125,
-                format!("cannot open the --net-log file {}: {e}", output::path(path)),
-                vec![],
-            )
+        .map_err(|source| {
+            AppError::NetLog {
+                path: path.clone(),
+                source,
+            }
+            .into()
         })
 }
 
@@ -417,11 +402,7 @@ fn enter_namespaces(
     _log: Option<std::fs::File>,
 ) -> Result<(Result<(), String>, Option<Network>), Failure> {
     if policy.net.host_mode() {
-        return Err(Failure::new(
-            125,
-            "host-allowlist mode (--allow-host) is not available on this operating system yet",
-            vec!["use --net-block, or --net-allow to run without a host list".into()],
-        ));
+        return Err(AppError::HostModeUnsupported.into());
     }
     Ok((planned.as_ref().map(|_| ()).map_err(Clone::clone), None))
 }
@@ -497,15 +478,11 @@ fn refuse_protected_tmp_base(policy: &Policy) -> Result<(), Failure> {
     let hit = policy::protected::find(&policy.protected, &base)
         .or_else(|| policy::protected::find_read_only(&policy.protected, &base));
     match hit {
-        Some(p) => Err(Failure::new(
-            125,
-            format!(
-                "refusing to create the private temporary directory in {}: it lies in a protected path ({})",
-                output::path(&base),
-                p.category
-            ),
-            vec!["set TMPDIR to a directory outside the protected paths, e.g. TMPDIR=/tmp".into()],
-        )),
+        Some(p) => Err(AppError::ProtectedTmpBase {
+            base,
+            category: p.category.to_string(),
+        }
+        .into()),
         None => Ok(()),
     }
 }

@@ -24,7 +24,7 @@ impl Context {
             Some(h) if !h.is_empty() && Path::new(&h).is_absolute() => PathBuf::from(h),
             _ => home_from_passwd().ok_or(PolicyError::NoHome)?,
         };
-        let cwd = std::env::current_dir().map_err(|e| PolicyError::Cwd(e.kind()))?;
+        let cwd = std::env::current_dir().map_err(PolicyError::Cwd)?;
         Ok(Context { home, cwd })
     }
 }

@@ -56,7 +56,7 @@ impl Tree {
         let values: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let loaded = load_all(&values, &vars)?;
         let mut spec = PolicySpec::default();
-        apply(&loaded, &vars, &mut spec, CreateDirs::No)?;
+        apply(&loaded, &vars, &mut spec, CreateDirs::No, PathChecks::Now)?;
         Ok((loaded, spec))
     }
 }
@@ -300,7 +300,7 @@ fn create_dirs_only_when_asked() {
     let p = t.config.join("nono/profiles/c.toml");
     let loaded = load_all(&[p.display().to_string()], &vars).unwrap();
     let mut spec = PolicySpec::default();
-    let made = apply(&loaded, &vars, &mut spec, CreateDirs::Yes).unwrap();
+    let made = apply(&loaded, &vars, &mut spec, CreateDirs::Yes, PathChecks::Now).unwrap();
     let dir = t.ctx.home.join(".state/app");
     assert_eq!(made, vec![dir.clone()]);
     assert!(dir.is_dir());
@@ -601,7 +601,9 @@ mod fuzz {
                 toml::Value::String(cmd.clone())
             );
             t.user("f", &text);
-            let _ = t.load(&["f"]).map_err(|e| (e.to_string(), e.hints()));
+            let _ = t
+                .load(&["f"])
+                .map_err(|e| (e.to_string(), crate::error::Diagnostic::hints(&e)));
         }
     }
 }

@@ -55,8 +55,8 @@ pub enum NetError {
     },
 }
 
-impl NetError {
-    pub fn hints(&self) -> Vec<String> {
+impl crate::error::Diagnostic for NetError {
+    fn hints(&self) -> Vec<String> {
         match self {
             NetError::Namespace(e) => {
                 let mut h = e.hints();
