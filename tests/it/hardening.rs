@@ -4,9 +4,8 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-#[path = "support/probe.rs"]
-mod probe;
+use crate::common;
+use crate::probe;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command};

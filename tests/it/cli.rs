@@ -2,7 +2,7 @@
 //! `nono:` line), the command's own status passes through, and a command
 //! that cannot start is 126 or 127 like in a shell.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -19,7 +19,7 @@
 // Linux-only: the agents' npm packages are installed for Linux here.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write as _};
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const MOCK: &str = include_str!("support/mock_model.py");
+const MOCK: &str = include_str!("../support/mock_model.py");
 /// What the mock answers when the script is done: the agent printing it
 /// shows that it finished the task.
 const FINAL_TEXT: &str = "NONO-MOCK-TASK-DONE";

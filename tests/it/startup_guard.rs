@@ -12,7 +12,7 @@
 //! Skipped, with the reason printed, where strace is missing or cannot
 //! trace (some containers forbid ptrace).
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

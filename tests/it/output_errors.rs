@@ -4,7 +4,7 @@
 //! (`/dev/full`) is one `nono:` line and exit 125. A command run by nono
 //! gets SIGPIPE's default action back.
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;

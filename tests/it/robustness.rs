@@ -3,7 +3,7 @@
 //! mode-000 directories, FIFOs, sockets, mount points) and profile files
 //! that are not regular files (FIFOs, devices, directories).
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,7 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -765,7 +765,7 @@ fn undo_errors_are_one_line() {
 // `nono undo diff --json` against docs/json.md (both ways)
 
 fn documented(section: &str) -> Vec<(String, Vec<String>, bool)> {
-    let doc = include_str!("../docs/json.md");
+    let doc = include_str!("../../docs/json.md");
     let mut out = Vec::new();
     let mut inside = false;
     for line in doc.lines() {

@@ -11,7 +11,7 @@
 // tests/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::symlink;
 use std::path::PathBuf;

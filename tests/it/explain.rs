@@ -11,7 +11,7 @@
 // describe Landlock and seccomp. The macOS suite is tests/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -534,7 +534,7 @@ struct KeySpec {
 
 /// The key tables of one section of docs/json.md (heading containing `marker`).
 fn documented_keys(marker: &str) -> Vec<KeySpec> {
-    let doc = include_str!("../docs/json.md");
+    let doc = include_str!("../../docs/json.md");
     let mut out = Vec::new();
     let mut in_section = false;
     for line in doc.lines() {

@@ -9,7 +9,7 @@
 // and Linux-only probes. The macOS suite is tests/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};

@@ -4,7 +4,7 @@
 //! truncated through that descriptor (a documented limitation, pinned here
 //! together with nono's warning about it).
 
-mod common;
+use crate::common;
 
 use std::fs;
 

@@ -3,7 +3,7 @@
 //! described, the advised option fixes it, the dry run gives the advice,
 //! and the same command works without nono (the control).
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::process::Command;

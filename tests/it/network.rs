@@ -6,9 +6,8 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-#[path = "support/probe.rs"]
-mod probe;
+use crate::common;
+use crate::probe;
 
 use std::io::ErrorKind;
 use std::net::{TcpListener, UdpSocket};

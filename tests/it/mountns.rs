@@ -4,7 +4,7 @@
 //! Every denial has a control without nono and a check from outside.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

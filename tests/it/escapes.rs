@@ -11,9 +11,8 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-#[path = "support/probe.rs"]
-mod probe;
+use crate::common;
+use crate::probe;
 
 use std::fs;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};

@@ -4,7 +4,7 @@
 //! the same options, both ways, for several policies and (through
 //! scripts/test) Landlock ABI caps.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
