@@ -9,6 +9,8 @@
 
 mod common;
 #[cfg(target_os = "linux")]
+mod json_doc;
+#[cfg(target_os = "linux")]
 mod probe;
 
 mod agents;

@@ -117,8 +117,7 @@ fn an_unwritable_stderr_is_not_a_panic() {
 fn the_command_dies_of_sigpipe_like_outside() {
     let env = TestEnv::new();
     let Some(yes) = system_program("yes") else {
-        eprintln!("skipped: no yes(1) in a system directory");
-        return;
+        return skip("no yes(1) in a system directory");
     };
     let outside = env.plain_sh(&format!("{yes} | head -c 2 >/dev/null"));
     assert!(outside.stderr().is_empty(), "control: {outside}");

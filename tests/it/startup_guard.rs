@@ -109,8 +109,7 @@ fn strace_usable() -> Result<(), String> {
 macro_rules! need_strace {
     () => {
         if let Err(why) = strace_usable() {
-            eprintln!("skipped: {why}");
-            return;
+            return skip(why);
         }
     };
 }
