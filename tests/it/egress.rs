@@ -7,7 +7,7 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, UdpSocket};
@@ -64,16 +64,6 @@ impl Server {
         std::thread::sleep(Duration::from_millis(100));
         self.seen.lock().unwrap().clone()
     }
-}
-
-fn need(programs: &[&str]) -> bool {
-    for p in programs {
-        if !have(p) {
-            eprintln!("skipped: {p} is not installed");
-            return false;
-        }
-    }
-    true
 }
 
 /// `nono run ARGS -- bash -c SCRIPT` with extra environment.
@@ -575,8 +565,7 @@ fn without_namespaces_host_mode_refuses_to_run() {
 #[test]
 fn node_reaches_an_allowed_loopback_mock_and_nothing_else() {
     let Some(node) = system_program("node") else {
-        eprintln!("skipped: node is not installed");
-        return;
+        return skip("node is not installed");
     };
     let env = TestEnv::new();
     let mock = Server::new();
@@ -736,8 +725,7 @@ fn an_ipv6_loopback_entry_exposes_that_port_on_v6() {
         return;
     }
     let Ok(l) = TcpListener::bind("[::1]:0") else {
-        eprintln!("skipped: no IPv6 loopback here");
-        return;
+        return skip("no IPv6 loopback here");
     };
     let port = l.local_addr().unwrap().port();
     std::thread::spawn(move || {

@@ -11,9 +11,8 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-#[path = "support/probe.rs"]
-mod probe;
+use crate::common;
+use crate::probe;
 
 use std::fs;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -374,8 +373,7 @@ fn repo(env: &TestEnv) -> PathBuf {
 #[test]
 fn git_config_and_hooks_are_read_only_unless_allowed() {
     if !have("/usr/bin/git") && !have("/usr/local/bin/git") {
-        eprintln!("skipped: git is not installed");
-        return;
+        return skip("git is not installed");
     }
     let env = TestEnv::new();
     let dot_git = repo(&env);
@@ -641,12 +639,10 @@ fn a_bind_mount_of_the_home_does_not_expose_protected_paths() {
          \"$NONO\" why --allow {a} --op write {a}/.bashrc >/dev/null; echo whyw=$?"
     );
     let Some(run) = in_mount_ns(&env, &inner) else {
-        eprintln!("skipped: no mount namespace here (unshare failed)");
-        return;
+        return skip("no mount namespace here (unshare failed)");
     };
     if run.code() == Some(99) {
-        eprintln!("skipped: bind mount refused here\n{run}");
-        return;
+        return skip(format!("bind mount refused here\n{run}"));
     }
     run.expect_ok().expect_stdout_has("done");
     assert!(!run.stdout().contains(SECRET), "secret read\n{run}");
@@ -773,8 +769,7 @@ fn vsock_sockets_are_refused() {
     let code = "attempt('vsock', lambda: socket.socket(40, socket.SOCK_STREAM))";
     let control = probe::plain(&env, code);
     if !probe::has(&control, "vsock OK") {
-        eprintln!("skipped: this kernel has no AF_VSOCK sockets\n{control}");
-        return;
+        return skip(format!("this kernel has no AF_VSOCK sockets\n{control}"));
     }
     for flags in [&[][..], &["--net-block"][..]] {
         let run = probe::sandboxed(&env, flags, code);

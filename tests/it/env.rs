@@ -5,7 +5,7 @@
 //! control showing the same probe sees the variable without nono, and no
 //! marker value may appear in anything nono itself prints.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -58,25 +58,6 @@ pub fn sandboxed(env: &TestEnv, flags: &[&str], code: &str) -> Run {
     env.nono(args)
 }
 
-/// The Landlock ABI nono will use: the kernel's, capped at 6 (nono's
-/// target) and at NONO_TEST_ABI_CAP when the suite runs capped.
-pub fn abi() -> i32 {
-    // SAFETY: LANDLOCK_CREATE_RULESET_VERSION only queries the version.
-    let v = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<libc::c_void>(),
-            0usize,
-            1u32,
-        )
-    } as i32;
-    let cap = std::env::var("NONO_TEST_ABI_CAP")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(i32::MAX);
-    v.clamp(0, 6).min(cap)
-}
-
 /// A step's result line, e.g. `has(&run, "connect OK")`.
 pub fn has(run: &Run, line: &str) -> bool {
     run.stdout().lines().any(|l| l.trim() == line)

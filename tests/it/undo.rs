@@ -8,7 +8,8 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
+use crate::json_doc;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -418,8 +419,7 @@ fn kill_9_in_the_middle_of_a_snapshot_leaves_no_snapshot() {
             break;
         }
         if child.try_wait().unwrap().is_some() {
-            eprintln!("skipped: the snapshot finished before it could be killed (binary built without test-abi-cap?)");
-            return;
+            return skip("the snapshot finished before it could be killed (binary built without test-abi-cap?)");
         }
         assert!(Instant::now() < deadline, "snapshot never started");
         std::thread::sleep(Duration::from_millis(20));
@@ -538,8 +538,7 @@ fn an_incomplete_snapshot_refuses_to_run_unless_best_effort() {
 
     // An unreadable file (not for root: root reads everything).
     if is_root() {
-        eprintln!("skipped the unreadable-file case: root can read a mode 000 file");
-        return;
+        return skip("the unreadable-file case: root can read a mode 000 file");
     }
     let locked = u.env.work.join("locked");
     fs::write(&locked, "x").unwrap();
@@ -764,89 +763,6 @@ fn undo_errors_are_one_line() {
 // ---------------------------------------------------------------------------
 // `nono undo diff --json` against docs/json.md (both ways)
 
-fn documented(section: &str) -> Vec<(String, Vec<String>, bool)> {
-    let doc = include_str!("../docs/json.md");
-    let mut out = Vec::new();
-    let mut inside = false;
-    for line in doc.lines() {
-        if let Some(h) = line.strip_prefix("## ") {
-            inside = h.contains(section);
-            continue;
-        }
-        if !inside || !line.starts_with("| `") {
-            continue;
-        }
-        let cells: Vec<&str> = line
-            .split(" | ")
-            .map(|c| c.trim_matches(|c| c == '|' || c == ' '))
-            .collect();
-        let types = cells[1]
-            .replace("\\|", "|")
-            .split('|')
-            .map(|t| t.trim().to_string())
-            .collect();
-        out.push((
-            cells[0].trim_matches('`').to_string(),
-            types,
-            cells[2] == "always",
-        ));
-    }
-    assert!(out.len() > 10, "no table for {section}");
-    out
-}
-
-fn keys(v: &Value, prefix: &str, out: &mut BTreeMap<String, Vec<Value>>) {
-    let Value::Object(m) = v else { return };
-    for (k, child) in m {
-        let p = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        out.entry(p.clone()).or_default().push(child.clone());
-        match child {
-            Value::Array(items) => items.iter().for_each(|i| keys(i, &format!("{p}[]"), out)),
-            other => keys(other, &p, out),
-        }
-    }
-}
-
-/// The values at a documented key path (`a[].b`: key `b` of every element
-/// of array `a`); `None` where the parent object lacks the key.
-fn values_at<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<Option<&'a Value>>) {
-    let Some((seg, rest)) = segs.split_first() else {
-        return;
-    };
-    let (key, is_array) = match seg.strip_suffix("[]") {
-        Some(k) => (k, true),
-        None => (*seg, false),
-    };
-    let Some(obj) = v.as_object() else { return };
-    match obj.get(key) {
-        None if rest.is_empty() => out.push(None),
-        None => {}
-        Some(child) if rest.is_empty() => out.push(Some(child)),
-        Some(child) if is_array => {
-            for e in child.as_array().into_iter().flatten() {
-                values_at(e, rest, out);
-            }
-        }
-        Some(child) => values_at(child, rest, out),
-    }
-}
-
-fn type_ok(v: &Value, t: &str) -> bool {
-    match t {
-        "string" => v.is_string(),
-        "integer" => v.is_u64() || v.is_i64(),
-        "boolean" => v.is_boolean(),
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "null" => v.is_null(),
-        other => panic!("docs/json.md: unknown type {other}"),
-    }
-}
-
 #[test]
 fn diff_json_matches_the_documentation() {
     let u = Undo::new();
@@ -872,38 +788,16 @@ fn diff_json_matches_the_documentation() {
             "no {c} change\n{doc:#}"
         );
     }
-    let mut present = BTreeMap::new();
-    keys(&doc, "", &mut present);
-    let specs = documented("nono undo diff --json");
-    for (path, types, always) in &specs {
-        let segs: Vec<&str> = path.split('.').collect();
-        let mut vals = Vec::new();
-        values_at(&doc, &segs, &mut vals);
-        for v in vals {
-            match v {
-                None => assert!(!always, "documented key {path} missing\n{doc:#}"),
-                Some(v) => assert!(
-                    types.iter().any(|t| type_ok(v, t)),
-                    "{path} is {v}, documented as {types:?}"
-                ),
-            }
-        }
-    }
-    let documented: BTreeSet<&str> = specs.iter().map(|s| s.0.as_str()).collect();
-    for k in present.keys() {
-        assert!(
-            documented.contains(k.as_str()),
-            "key {k} is not documented in docs/json.md"
-        );
-    }
-    for (path, _, _) in &specs {
+    let present = json_doc::check_keys("nono undo diff --json", &doc);
+    for spec in json_doc::documented_keys("nono undo diff --json") {
         // Unreadable entries need a tree nono cannot read (not as root).
-        if path.starts_with("unreadable[].") {
+        if spec.path.starts_with("unreadable[].") {
             continue;
         }
         assert!(
-            present.contains_key(path),
-            "documented key {path} never printed"
+            present.contains(&spec.path),
+            "documented key {} never printed",
+            spec.path
         );
     }
 }
@@ -927,29 +821,7 @@ fn dry_run_snapshot_json_matches_the_documentation() {
     let plan = &doc["snapshot"];
     assert_eq!(plan["mode"], "strict", "{doc:#}");
     assert_eq!(plan["grants"][0]["root"], u.env.work.display().to_string());
-    let specs = documented("Snapshot plan");
-    let wrapped = serde_json::json!({ "snapshot": plan });
-    let mut present = BTreeMap::new();
-    keys(&wrapped, "", &mut present);
-    present.remove("snapshot");
-    let documented: BTreeSet<&str> = specs.iter().map(|s| s.0.as_str()).collect();
-    for k in present.keys() {
-        assert!(
-            documented.contains(k.as_str()),
-            "key {k} is not documented in docs/json.md"
-        );
-    }
-    for (path, types, always) in &specs {
-        let segs: Vec<&str> = path.split('.').collect();
-        let mut vals = Vec::new();
-        values_at(&wrapped, &segs, &mut vals);
-        for v in vals {
-            match v {
-                None => assert!(!always, "documented key {path} missing"),
-                Some(v) => assert!(types.iter().any(|t| type_ok(v, t)), "{path}: {v}"),
-            }
-        }
-    }
+    json_doc::check_nested_keys("Snapshot plan", "snapshot", plan);
     // Nothing was written: a dry run takes no snapshot.
     assert!(!u.store().join("runs").exists());
     // Without a snapshot the key is null.

@@ -12,7 +12,7 @@
 //! installed here (an agent CLI, cargo outside the system directories) is
 //! reported as skipped with that reason, never silently.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;
@@ -202,7 +202,7 @@ fn run_example(env: &TestEnv, line: &str) -> Run {
 
 #[test]
 fn every_example_in_readme_and_help_runs_as_written() {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let env = TestEnv::new();
     let mut examples = readme_examples(readme);
     examples.extend(help_examples(&env));

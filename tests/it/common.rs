@@ -300,23 +300,81 @@ pub fn read(p: &Path) -> String {
     fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
 }
 
+/// Says why the calling test does not run, or runs only in part, and
+/// names the test. Written to fd 2 directly: the test harness captures
+/// `eprintln!` of passing tests, and a skip must be seen in every run.
+/// The one way a test skips: `return skip("no /usr/bin/git");`.
+pub fn skip(why: impl fmt::Display) {
+    use std::io::Write as _;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    // A test cannot do better than ignore a failing write to its stderr.
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// Skips (and says why) unless every program exists.
+pub fn need(programs: &[&str]) -> bool {
+    match programs.iter().find(|p| !have(p)) {
+        Some(p) => {
+            skip(format_args!("{p} is not installed"));
+            false
+        }
+        None => true,
+    }
+}
+
 /// The Landlock ABI cap the suite runs under (scripts/test re-runs the
 /// kernel-dependent tests with NONO_TEST_ABI_CAP set), if any.
 pub fn abi_cap() -> Option<i32> {
     std::env::var("NONO_TEST_ABI_CAP").ok()?.parse().ok()
 }
 
-/// True (and says so) when the suite runs capped below `abi`: the test
-/// pins behaviour that needs that ABI. What holds below it is pinned by
-/// the tests written for it (tests/hardening.rs, the refusal tests).
+/// The Landlock ABI nono will use: the kernel's, capped at 6 (nono's
+/// target) and at NONO_TEST_ABI_CAP when the suite runs capped; 0 without
+/// Landlock.
+#[cfg(target_os = "linux")]
+pub fn abi() -> i32 {
+    // SAFETY: LANDLOCK_CREATE_RULESET_VERSION only queries the version.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            1u32,
+        )
+    } as i32;
+    v.clamp(0, 6).min(abi_cap().unwrap_or(i32::MAX))
+}
+
+/// True (and says so) when nono runs below Landlock ABI `abi` here, on
+/// this kernel or capped by the suite: the test pins behaviour that needs
+/// that ABI. What holds below it is pinned by the tests written for it
+/// (tests/it/hardening.rs, the refusal tests).
+#[cfg(target_os = "linux")]
 pub fn below_abi(abi: i32, what: &str) -> bool {
-    match abi_cap() {
-        Some(cap) if cap < abi => {
-            eprintln!("skipped at ABI cap {cap}: {what} needs Landlock ABI {abi}");
-            true
-        }
-        _ => false,
+    let have = self::abi();
+    if have < abi {
+        skip(format_args!(
+            "{what} needs Landlock ABI {abi}, nono uses {have} here{}",
+            match abi_cap() {
+                Some(cap) => format!(" (capped to {cap})"),
+                None => String::new(),
+            }
+        ));
+        return true;
     }
+    false
+}
+
+/// The shared skip of the tests that pin truncation scoped by path:
+/// below ABI 3 Landlock cannot scope truncation, so nono refuses it
+/// everywhere (tests/it/hardening.rs pins that).
+#[cfg(target_os = "linux")]
+pub fn below_scoped_truncation() -> bool {
+    below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    )
 }
 
 /// Whether `nono run` sets up the mount-namespace layer here (forced off by

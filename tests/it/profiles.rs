@@ -11,7 +11,7 @@
 // The macOS suite is tests/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,13 +19,6 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::*;
-
-/// Says loudly why a test did not run. Written to fd 2 directly: the test
-/// harness captures `eprintln!` of passing tests, and a skip must be seen.
-fn skip(test: &str, why: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {why} ***\n");
-}
 
 // ---------------------------------------------------------------- lookup
 
@@ -385,11 +378,11 @@ fn agent_run(env: &TestEnv, a: &Agent, args: &[&str]) -> Run {
     Run::from(cmd)
 }
 
-fn agents_or_skip(test: &str) -> bool {
+fn agents_or_skip() -> bool {
     match ensure_agents() {
         Ok(_) => true,
         Err(e) => {
-            skip(test, &e);
+            skip(&e);
             false
         }
     }
@@ -397,7 +390,7 @@ fn agents_or_skip(test: &str) -> bool {
 
 #[test]
 fn agents_version_and_help_work_under_their_profiles() {
-    if !agents_or_skip("agents_version_and_help_work_under_their_profiles") {
+    if !agents_or_skip() {
         return;
     }
     for a in AGENTS {
@@ -483,8 +476,7 @@ fn denials(log: &str) -> Vec<Denial> {
 
 #[test]
 fn agents_real_start_fails_only_for_lack_of_network() {
-    let test = "agents_real_start_fails_only_for_lack_of_network";
-    if !agents_or_skip(test) {
+    if !agents_or_skip() {
         return;
     }
     // No network: nono's --net-block, inside a new network namespace (a
@@ -493,14 +485,11 @@ fn agents_real_start_fails_only_for_lack_of_network() {
     // failed.
     let probe = Command::new("unshare").args(["-rn", "true"]).status();
     if !matches!(probe, Ok(s) if s.success()) {
-        skip(
-            test,
-            "unshare -rn (a private network namespace) is not available",
-        );
+        skip("unshare -rn (a private network namespace) is not available");
         return;
     }
     if Command::new("strace").arg("-V").output().is_err() {
-        skip(test, "strace is not installed");
+        skip("strace is not installed");
         return;
     }
     let dir = ensure_agents().unwrap();
@@ -627,7 +616,6 @@ fn in_path(prog: &str) -> Option<PathBuf> {
 
 #[test]
 fn rust_profile_builds_a_crate() {
-    let test = "rust_profile_builds_a_crate";
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
@@ -635,13 +623,10 @@ fn rust_profile_builds_a_crate() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/root/.rustup"));
     if !cargo_home.join("bin/cargo").is_file() {
-        skip(
-            test,
-            &format!(
-                "no cargo in {} (the unprivileged run cannot reach root's toolchain)",
-                cargo_home.display()
-            ),
-        );
+        skip(format!(
+            "no cargo in {} (the unprivileged run cannot reach root's toolchain)",
+            cargo_home.display()
+        ));
         return;
     }
     let env = TestEnv::new();
@@ -701,9 +686,8 @@ fn rust_profile_builds_a_crate() {
 
 #[test]
 fn node_profile_runs_npm_test_and_keeps_npmrc_out() {
-    let test = "node_profile_runs_npm_test_and_keeps_npmrc_out";
     if in_path("npm").is_none() || in_path("node").is_none() {
-        skip(test, "node/npm are not installed");
+        skip("node/npm are not installed");
         return;
     }
     let env = TestEnv::new();
@@ -747,10 +731,9 @@ fn node_profile_runs_npm_test_and_keeps_npmrc_out() {
 
 #[test]
 fn python_profile_makes_a_venv_and_runs_a_script() {
-    let test = "python_profile_makes_a_venv_and_runs_a_script";
     let python = Path::new("/usr/bin/python3");
     if !python.is_file() {
-        skip(test, "/usr/bin/python3 is not installed");
+        skip("/usr/bin/python3 is not installed");
         return;
     }
     let env = TestEnv::new();
@@ -777,9 +760,8 @@ fn python_profile_makes_a_venv_and_runs_a_script() {
 
 #[test]
 fn go_profile_builds_a_program() {
-    let test = "go_profile_builds_a_program";
     if in_path("go").is_none() {
-        skip(test, "go is not installed (apt-get install golang-go)");
+        skip("go is not installed (apt-get install golang-go)");
         return;
     }
     let env = TestEnv::new();

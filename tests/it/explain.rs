@@ -11,7 +11,8 @@
 // describe Landlock and seccomp. The macOS suite is tests/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
+use crate::json_doc;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -526,147 +527,13 @@ fn why_names_the_deciding_rule() {
 // ---------------------------------------------------------------------------
 // JSON against docs/json.md
 
-struct KeySpec {
-    path: String,
-    types: Vec<String>,
-    always: bool,
-}
-
-/// The key tables of one section of docs/json.md (heading containing `marker`).
-fn documented_keys(marker: &str) -> Vec<KeySpec> {
-    let doc = include_str!("../docs/json.md");
-    let mut out = Vec::new();
-    let mut in_section = false;
-    for line in doc.lines() {
-        if let Some(h) = line.strip_prefix("## ") {
-            in_section = h.contains(marker);
-            continue;
-        }
-        if !in_section || !line.starts_with("| `") {
-            continue;
-        }
-        let cells: Vec<&str> = line
-            .split(" | ")
-            .map(|c| c.trim_matches(|c| c == '|' || c == ' '))
-            .collect();
-        if cells.len() < 4 {
-            continue;
-        }
-        let path = cells[0].trim_matches('`').to_string();
-        let types = cells[1]
-            .replace("\\|", "|")
-            .split('|')
-            .map(|t| t.trim().to_string())
-            .collect();
-        let always = match cells[2] {
-            "always" => true,
-            "optional" => false,
-            other => panic!("docs/json.md: bad presence {other:?} for {path}"),
-        };
-        out.push(KeySpec {
-            path,
-            types,
-            always,
-        });
-    }
-    assert!(out.len() > 10, "no key table found for {marker}");
-    out
-}
-
-fn type_ok(v: &Value, types: &[String]) -> bool {
-    types.iter().any(|t| match t.as_str() {
-        "string" => v.is_string(),
-        "integer" => v.is_i64() || v.is_u64(),
-        "boolean" => v.is_boolean(),
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "null" => v.is_null(),
-        other => panic!("docs/json.md: unknown type {other}"),
-    })
-}
-
-/// Values at a documented key path: `None` where the parent object exists
-/// but the key does not.
-fn values_at<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<Option<&'a Value>>) {
-    let Some((seg, rest)) = segs.split_first() else {
-        return;
-    };
-    let (key, is_array) = match seg.strip_suffix("[]") {
-        Some(k) => (k, true),
-        None => (*seg, false),
-    };
-    let Some(obj) = v.as_object() else { return };
-    match obj.get(key) {
-        None if rest.is_empty() => out.push(None),
-        None => {}
-        Some(child) if rest.is_empty() => out.push(Some(child)),
-        Some(child) if is_array => {
-            for e in child.as_array().into_iter().flatten() {
-                values_at(e, rest, out);
-            }
-        }
-        Some(child) => values_at(child, rest, out),
-    }
-}
-
-/// Every key path present in a document, in the documentation's notation.
-fn present_keys(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
-    let Value::Object(m) = v else { return };
-    for (k, child) in m {
-        let p = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        out.insert(p.clone());
-        match child {
-            Value::Array(items) => {
-                for item in items {
-                    present_keys(item, &format!("{p}[]"), out);
-                }
-            }
-            other => present_keys(other, &p, out),
-        }
-    }
-}
-
 /// Checks documents of one kind against the documentation, both ways, and
 /// returns the keys seen.
 fn check_against_docs(marker: &str, docs: &[Value]) -> BTreeSet<String> {
-    let specs = documented_keys(marker);
-    let documented: BTreeSet<&str> = specs.iter().map(|s| s.path.as_str()).collect();
     let mut seen = BTreeSet::new();
     for doc in docs {
         assert_eq!(doc["schema_version"], 1);
-        for spec in &specs {
-            let segs: Vec<&str> = spec.path.split('.').collect();
-            let mut vals = Vec::new();
-            values_at(doc, &segs, &mut vals);
-            for v in vals {
-                match v {
-                    None => assert!(
-                        !spec.always,
-                        "{marker}: documented key {} missing\n{doc:#}",
-                        spec.path
-                    ),
-                    Some(v) => assert!(
-                        type_ok(v, &spec.types),
-                        "{marker}: {} is {v} but documented as {:?}",
-                        spec.path,
-                        spec.types
-                    ),
-                }
-            }
-        }
-        let mut present = BTreeSet::new();
-        present_keys(doc, "", &mut present);
-        for k in &present {
-            assert!(
-                documented.contains(k.as_str()),
-                "{marker}: key {k} is not documented in docs/json.md"
-            );
-        }
-        seen.extend(present);
+        seen.extend(json_doc::check_keys(marker, doc));
     }
     seen
 }
@@ -789,7 +656,7 @@ fn json_documents_match_the_documentation() {
     }
     let seen = check_against_docs("nono why", &whys);
     // The documentation is not stale: every key it lists shows up.
-    for spec in documented_keys("nono why") {
+    for spec in json_doc::documented_keys("nono why") {
         // Nested origins (a carve-out of a system default, an execute split
         // of a carve-out) need a particular machine layout to show up.
         let rare = spec.path.ends_with("from.why") || spec.path.contains(".from.");
@@ -849,7 +716,7 @@ fn json_documents_match_the_documentation() {
     // The mount plan is empty where the layer is unavailable (or forced
     // off for the fallback run of the suite).
     let no_plan = dry["mount_layer"]["active"] != serde_json::json!(true);
-    for spec in documented_keys("dry-run") {
+    for spec in json_doc::documented_keys("dry-run") {
         let rare = spec.path.ends_with("from.why")
             || spec.path.contains(".from.")
             || (no_plan && spec.path.starts_with("mount_layer.plan[]"));
@@ -896,8 +763,7 @@ fn setup_reports_this_kernel_and_what_older_kernels_get() {
     let capped = Run::from(cmd);
     let doc = json_of(&capped);
     if doc["landlock"]["test_cap"].is_null() {
-        eprintln!("binary built without test-abi-cap: skipping the capped check");
-        return;
+        return skip("binary built without test-abi-cap: no capped check");
     }
     assert_eq!(capped.code(), Some(0), "{capped}");
     assert_eq!(doc["usable"], true);

@@ -4,7 +4,7 @@
 //! effect. These tests run on the macOS CI job only.
 #![cfg(target_os = "macos")]
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::net::TcpListener;

@@ -11,7 +11,7 @@
 // tests/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::symlink;
 use std::path::PathBuf;
@@ -111,8 +111,7 @@ fn symlink_alias_of_rm_is_denied() {
 #[test]
 fn busybox_rm_is_denied() {
     let Some(bb) = which("busybox") else {
-        eprintln!("SKIPPED: busybox is not installed here (apt-get install busybox)");
-        return;
+        return skip("busybox is not installed here (apt-get install busybox)");
     };
     let script = format!("{} rm f", bb.display());
     let env = TestEnv::new();
@@ -194,7 +193,7 @@ fn one_program_per_category_is_refused_at_top_level() {
     let mut tested = 0;
     for (category, name, args) in cases {
         let Some(path) = which(name) else {
-            eprintln!("SKIPPED: {name} ({category}) is not installed here");
+            skip(format!("{name} ({category}) is not installed here"));
             continue;
         };
         // Control: it exists and runs (prints something) without nono.
@@ -245,7 +244,7 @@ fn blocked_names_that_do_not_exist_here_are_still_blocked() {
         ("yum", "package managers"),
     ] {
         if which(name).is_some() {
-            eprintln!("SKIPPED: {name} exists on this machine");
+            skip(format!("{name} exists on this machine"));
             continue;
         }
         // Control: an unknown name that is not blocked is "not found".
@@ -280,8 +279,7 @@ fn hard_and_symlinked_aliases_in_program_dirs_are_blocked_by_identity() {
         .map(PathBuf::from)
         .find(|p| p.is_file());
     let Some(mke2fs) = which("mke2fs").or(sbin) else {
-        eprintln!("SKIPPED: no mke2fs here");
-        return;
+        return skip("no mke2fs here");
     };
     let env = TestEnv::new();
     let run = env.nono(["run", "--", mke2fs.to_str().unwrap(), "-V"]);

@@ -4,7 +4,7 @@
 //! the same options, both ways, for several policies and (through
 //! scripts/test) Landlock ABI caps.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -85,7 +85,7 @@ fn dry_run_lists_every_installed_rule() {
         vec!["--allow-connect", "443"],
         vec!["--allow-connect", "443", "--allow-bind", "8080"],
     ];
-    if abi_cap().is_none_or(|c| c >= 3) {
+    if abi() >= 3 {
         policies.push(vec!["--allow", ".", "--allow-delete", "."]);
     }
     for opts in policies {
@@ -96,8 +96,7 @@ fn dry_run_lists_every_installed_rule() {
         d.expect_ok();
         let doc: Value = serde_json::from_slice(&d.out.stdout).unwrap();
         if doc["kernel_rules"].is_null() {
-            eprintln!("skipped: no Landlock here, nothing is installed");
-            return;
+            return skip("no Landlock here, nothing is installed");
         }
         if doc["kernel"]["enforceable"] == Value::Bool(false) {
             // This kernel cannot enforce it: run refuses, installs nothing.
@@ -166,8 +165,7 @@ fn setup_lists_the_rules_every_sandbox_gets() {
         .collect();
     let r = env.nono(["-v", "run", "--", "/bin/true"]);
     if r.code() != Some(0) {
-        eprintln!("skipped: nono cannot run here\n{r}");
-        return;
+        return skip(format!("nono cannot run here\n{r}"));
     }
     let (_, installed) = installed(&r.stderr());
     assert_eq!(listed, installed, "{r}");

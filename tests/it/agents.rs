@@ -19,7 +19,7 @@
 // Linux-only: the agents' npm packages are installed for Linux here.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write as _};
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const MOCK: &str = include_str!("support/mock_model.py");
+const MOCK: &str = include_str!("../support/mock_model.py");
 /// What the mock answers when the script is done: the agent printing it
 /// shows that it finished the task.
 const FINAL_TEXT: &str = "NONO-MOCK-TASK-DONE";
@@ -41,10 +41,6 @@ const TOKEN: &str = "ghp_NONOPLANTEDTOKEN0123456789";
 /// generous because a loaded machine (the agents are node and bun
 /// programs) makes them many times slower.
 const AGENT_TIMEOUT: u32 = 300;
-
-fn skip(test: &str, why: &str) {
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {why} ***\n");
-}
 
 fn agents_dir() -> PathBuf {
     std::env::var_os("NONO_AGENTS_DIR")
@@ -564,20 +560,17 @@ fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
 }
 
 /// The agent, or `None` (and why, printed) when it cannot be tested here.
-fn agent_or_skip(test: &str, profile: &str) -> Option<&'static Agent> {
+fn agent_or_skip(profile: &str) -> Option<&'static Agent> {
     let a = AGENTS.iter().find(|a| a.profile == profile)?;
     if !a.installed() {
-        skip(
-            test,
-            &format!(
-                "{} is not installed (scripts/install-agents installs it)",
-                a.program().display()
-            ),
-        );
+        skip(format!(
+            "{} is not installed (scripts/install-agents installs it)",
+            a.program().display()
+        ));
         return None;
     }
     if !have(PYTHON) {
-        skip(test, &format!("{PYTHON} (for the mock model) is missing"));
+        skip(format!("{PYTHON} (for the mock model) is missing"));
         return None;
     }
     Some(a)
@@ -585,8 +578,8 @@ fn agent_or_skip(test: &str, profile: &str) -> Option<&'static Agent> {
 
 /// The scripted task under the headline command, under the profile, and
 /// the control without nono; fails with every mode's failure.
-fn scripted_task_all_modes(test: &str, profile: &str) {
-    let Some(a) = agent_or_skip(test, profile) else {
+fn scripted_task_all_modes(profile: &str) {
+    let Some(a) = agent_or_skip(profile) else {
         return;
     };
     // In parallel: each mode has its own tree and mock.
@@ -603,30 +596,29 @@ fn scripted_task_all_modes(test: &str, profile: &str) {
 
 #[test]
 fn claude_code_does_the_scripted_task() {
-    scripted_task_all_modes("claude_code_does_the_scripted_task", "claude-code");
+    scripted_task_all_modes("claude-code");
 }
 
 #[test]
 fn codex_does_the_scripted_task() {
-    scripted_task_all_modes("codex_does_the_scripted_task", "codex");
+    scripted_task_all_modes("codex");
 }
 
 #[test]
 fn gemini_cli_does_the_scripted_task() {
-    scripted_task_all_modes("gemini_cli_does_the_scripted_task", "gemini-cli");
+    scripted_task_all_modes("gemini-cli");
 }
 
 #[test]
 fn opencode_does_the_scripted_task() {
-    scripted_task_all_modes("opencode_does_the_scripted_task", "opencode");
+    scripted_task_all_modes("opencode");
 }
 
 // ------------------------------------------------- state across runs
 
 #[test]
 fn claude_code_state_survives_a_second_run() {
-    let test = "claude_code_state_survives_a_second_run";
-    let Some(a) = agent_or_skip(test, "claude-code") else {
+    let Some(a) = agent_or_skip("claude-code") else {
         return;
     };
     let env = TestEnv::new();
@@ -676,12 +668,12 @@ fn claude_code_state_survives_a_second_run() {
 
 /// Each agent's interactive start under its profile, in a tmux pane:
 /// reaches its prompt with no error on screen.
-fn interactive_start(test: &str, profile: &str, ready: &str) {
-    let Some(a) = agent_or_skip(test, profile) else {
+fn interactive_start(profile: &str, ready: &str) {
+    let Some(a) = agent_or_skip(profile) else {
         return;
     };
     if Command::new("tmux").arg("-V").output().is_err() {
-        skip(test, "tmux is not installed");
+        skip("tmux is not installed");
         return;
     }
     let env = TestEnv::new();
@@ -816,38 +808,22 @@ fn interactive_start(test: &str, profile: &str, ready: &str) {
 
 #[test]
 fn claude_code_interactive_start_reaches_its_prompt() {
-    interactive_start(
-        "claude_code_interactive_start_reaches_its_prompt",
-        "claude-code",
-        "? for shortcuts",
-    );
+    interactive_start("claude-code", "? for shortcuts");
 }
 
 #[test]
 fn codex_interactive_start_reaches_its_prompt() {
-    interactive_start(
-        "codex_interactive_start_reaches_its_prompt",
-        "codex",
-        "? for shortcuts",
-    );
+    interactive_start("codex", "? for shortcuts");
 }
 
 #[test]
 fn gemini_cli_interactive_start_reaches_its_prompt() {
-    interactive_start(
-        "gemini_cli_interactive_start_reaches_its_prompt",
-        "gemini-cli",
-        "Type your message",
-    );
+    interactive_start("gemini-cli", "Type your message");
 }
 
 #[test]
 fn opencode_interactive_start_reaches_its_prompt() {
-    interactive_start(
-        "opencode_interactive_start_reaches_its_prompt",
-        "opencode",
-        "ctrl+p commands",
-    );
+    interactive_start("opencode", "ctrl+p commands");
 }
 
 /// How many files are in the tree under `dir`.

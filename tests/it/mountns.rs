@@ -4,7 +4,7 @@
 //! Every denial has a control without nono and a check from outside.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -22,10 +22,10 @@ fn layer_active(env: &TestEnv) -> bool {
     if doc["mount_layer"]["active"] == serde_json::json!(true) {
         return true;
     }
-    eprintln!(
-        "skipped: the mount layer is not available here: {}",
+    skip(format!(
+        "the mount layer is not available here: {}",
         doc["mount_layer"]["reason"]
-    );
+    ));
     false
 }
 
@@ -222,8 +222,7 @@ fn ptys_made_inside_work_and_other_terminals_are_unreachable() {
 #[test]
 fn another_mount_of_the_home_is_masked_too() {
     if !is_root() {
-        eprintln!("skipped: making a bind mount needs root");
-        return;
+        return skip("making a bind mount needs root");
     }
     let env = TestEnv::new();
     if !layer_active(&env) {
@@ -271,11 +270,10 @@ fn another_mount_of_the_home_is_masked_too() {
     };
     let plain = run(false);
     if !plain.status.success() {
-        eprintln!(
-            "skipped: cannot bind-mount here: {}",
+        return skip(format!(
+            "cannot bind-mount here: {}",
             String::from_utf8_lossy(&plain.stderr)
-        );
-        return;
+        ));
     }
     assert!(String::from_utf8_lossy(&plain.stdout).contains(SECRET));
     let out = run(true);
