@@ -6,7 +6,7 @@ use super::out;
 use crate::cli::ProfileCommand;
 use crate::error::Failure;
 use crate::policy::{Context, Policy, PolicySpec};
-use crate::profile;
+use crate::{profile, report};
 
 pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
@@ -15,7 +15,7 @@ pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
         env: &profile::expand::process_env,
     };
     match cmd {
-        ProfileCommand::List => out(profile::show::list(&profile::list(&vars)))?,
+        ProfileCommand::List => out(report::profile::list(&profile::list(&vars)))?,
         ProfileCommand::Show { name } => {
             let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
             let mut spec = PolicySpec::default();
@@ -27,7 +27,7 @@ pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
                 profile::PathChecks::Now,
             )?;
             let policy = Policy::build(&spec, &ctx)?;
-            out(profile::show::show(&loaded, &spec, &policy, &missing))?;
+            out(report::profile::show(&loaded, &spec, &policy, &missing))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -13,7 +13,7 @@ use crate::request::{
     build_policy, choose_agent, env_plan, git_fallback, insert_agent_args, spec_from_args,
     with_agent_env,
 };
-use crate::{advice, exec, explain, output, profile, proxy, sandbox, tmpdir, undo};
+use crate::{advice, exec, output, profile, proxy, report, sandbox, tmpdir, undo};
 
 pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
@@ -48,7 +48,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             tracing::debug!(error = %e, "blocked command not found");
             let f = blocked_failure(&invoked, &b);
             if args.dry_run {
-                out(explain::blocked_command(Some(&f.to_string())))?;
+                out(report::blocked_command(Some(&f.to_string())))?;
                 return Ok(ExitCode::SUCCESS);
             }
             return Err(f.into());
@@ -63,7 +63,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     if args.dry_run {
         let layer = sandbox::mount_layer(&policy);
         match &layer {
-            Ok(l) => policy.add_rules(l.rules()),
+            Ok(l) => l.install(&mut policy, false),
             Err(_) => {
                 if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
                     policy = p;
@@ -78,43 +78,43 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         let refusal = block
             .as_ref()
             .map(|b| blocked_failure(&invoked, b).to_string());
-        let host_view = policy.net.host_mode().then(|| explain::HostView {
+        let host_view = policy.net.host_mode().then(|| report::HostView {
             proxy: proxy::proxy_addr(&policy.net.allowlist()),
             unavailable: host_mode_unavailable(),
         });
         if args.json {
             let mut doc =
-                explain::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
+                report::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
             doc["blocked"] = serde_json::json!(refusal);
-            doc["host_allowlist"] = explain::host_allowlist_json(&policy.net, host_view.as_ref());
+            doc["host_allowlist"] = report::host_allowlist_json(&policy.net, host_view.as_ref());
             doc["advice"] = serde_json::json!(advice);
             doc["create"] = serde_json::json!(created
                 .iter()
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect::<Vec<_>>());
-            doc["env"] = explain::env_json(&env_plan, &env_policy);
+            doc["env"] = report::env_json(&env_plan, &env_policy);
             doc["snapshot"] = match snapshot {
-                Some(mode) => undo::report::plan_json(&undo::app::plan(&policy)?, mode),
+                Some(mode) => report::undo::plan_json(&undo::app::plan(&policy)?, mode),
                 None => serde_json::Value::Null,
             };
-            doc["agent"] = explain::agent_json(
+            doc["agent"] = report::agent_json(
                 agent.as_ref().map(|a| a.profile),
                 auto.is_some(),
                 &inserted,
                 &spec.agent_env,
             );
-            doc["mount_layer"] = explain::mount_layer_json(&layer, args.require_isolation);
-            out(explain::to_json_text(&doc))?;
+            doc["mount_layer"] = report::mount_layer_json(&layer, args.require_isolation);
+            out(report::to_json_text(&doc))?;
         } else {
             let style = output::Style::for_stdout();
             let mut text =
-                explain::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
-            text.push_str(&explain::enforcement(&guarantees));
-            text.push_str(&explain::mount_layer_text(&layer, args.require_isolation));
-            text.push_str(&explain::env_section(&env_plan, &env_policy));
-            text.push_str(&explain::kernel_rules(plan.as_ref()));
+                report::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
+            text.push_str(&report::enforcement(&guarantees));
+            text.push_str(&report::mount_layer_text(&layer, args.require_isolation));
+            text.push_str(&report::env_section(&env_plan, &env_policy));
+            text.push_str(&report::kernel_rules(plan.as_ref()));
             if let Some(v) = &host_view {
-                text.push_str(&explain::host_allowlist(&policy.net, v));
+                text.push_str(&report::host_allowlist(&policy.net, v));
             }
             if !advice.is_empty() {
                 text.push_str("\nknown to fail here, and the fix:\n");
@@ -129,7 +129,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                     dirs.join(", ")
                 ));
             }
-            text.push_str(&explain::agent_text(
+            text.push_str(&report::agent_text(
                 agent.as_ref().map(|a| a.profile),
                 auto.is_some(),
                 &inserted,
@@ -138,7 +138,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             if let Some(mode) = snapshot {
                 let plans = undo::app::plan(&policy)?;
                 let mut buf = Vec::new();
-                undo::report::plan_text(&mut buf, &plans, mode, &undo::Limits::from_env()?)
+                report::undo::plan_text(&mut buf, &plans, mode, &undo::Limits::from_env()?)
                     .map_err(undo::UndoError::Output)?;
                 text.push_str(&String::from_utf8_lossy(&buf));
             }
@@ -190,7 +190,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let tmp_path = match active {
         Ok(layer) => {
             tracing::debug!("mount layer active");
-            policy.add_rules(layer.rules());
+            layer.install(&mut policy, false);
             match layer.tmpdir() {
                 Some(t) => t,
                 None => {

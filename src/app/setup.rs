@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::{host_mode_unavailable, out, AppError};
 use crate::cli::SetupArgs;
 use crate::error::{Exit, Failure};
-use crate::{explain, output, sandbox, setup};
+use crate::{output, report, sandbox, setup};
 
 /// `nono setup`: exit 0 when nono can run commands here, 1 when it cannot.
 pub fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
@@ -19,14 +19,14 @@ pub fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
     let report = setup::detect();
     let hosts = host_mode_unavailable();
     if args.json {
-        let mut doc = explain::setup_json(&report);
+        let mut doc = report::setup_json(&report);
         doc["host_allowlist"] = serde_json::json!({
             "available": hosts.is_none(),
             "unavailable_reason": hosts,
         });
-        out(explain::to_json_text(&doc))?;
+        out(report::to_json_text(&doc))?;
     } else {
-        let mut text = explain::setup_text(&report, output::Style::for_stdout());
+        let mut text = report::setup_text(&report, output::Style::for_stdout());
         match &hosts {
             None => text.push_str(&format!(
                 "\nhost-allowlist mode (--allow-host): available (network namespace{})\n",

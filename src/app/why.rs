@@ -10,7 +10,7 @@ use crate::error::{Diagnostic as _, Exit, Failure};
 use crate::policy::{self, Access, Context, Op, Policy};
 use crate::profile::{CreateDirs, PathChecks};
 use crate::request::{choose_agent, env_plan, git_fallback, spec_from_args};
-use crate::{exec, explain, output, proxy, sandbox, tmpdir};
+use crate::{exec, output, proxy, report, sandbox, tmpdir};
 
 /// `nono why`: exit 0 when allowed, 1 when denied, 125 on error.
 pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
@@ -56,7 +56,7 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     let mut policy = Policy::build(&spec, &ctx)?;
     let layer = sandbox::mount_layer(&policy).ok();
     match &layer {
-        Some(l) => policy.add_rules(l.why_rules()),
+        Some(l) => l.install(&mut policy, true),
         None => {
             if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
                 policy = p;
@@ -75,9 +75,9 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         let (env_policy, _) = env_plan(&spec)?;
         let e = env_policy.decide(name, std::env::var_os(name).as_deref());
         if args.json {
-            out(explain::to_json_text(&explain::why_env_json(&e)))?;
+            out(report::to_json_text(&report::why_env_json(&e)))?;
         } else {
-            out(explain::why_env(&e, output::Style::for_stdout()))?;
+            out(report::why_env(&e, output::Style::for_stdout()))?;
         }
         let removed = e.action == policy::env::Action::Removed;
         return Ok(Exit::answer(!removed).into());
@@ -89,14 +89,14 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         let (host, port) = policy::net::parse_query(q)?;
         let d = policy::net::decide_host(&policy.net, &host, port);
         let layers = if policy.net.host_mode() {
-            explain::host_mode_layers(proxy::proxy_addr(&policy.net.allowlist()))
+            report::host_mode_layers(proxy::proxy_addr(&policy.net.allowlist()))
         } else {
             vec![]
         };
         if args.json {
-            out(explain::to_json_text(&explain::why_host_json(&d, &layers)))?;
+            out(report::to_json_text(&report::why_host_json(&d, &layers)))?;
         } else {
-            out(explain::why_host(&d, &layers, output::Style::for_stdout()))?;
+            out(report::why_host(&d, &layers, output::Style::for_stdout()))?;
         }
         return Ok(Exit::answer(d.allowed).into());
     }
@@ -114,10 +114,10 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
             .map(|g| format!("{}: {}", g.topic, g.text))
             .collect::<Vec<_>>();
         if args.json {
-            let doc = explain::why_net_json(&d, &layers, refusal.as_deref());
-            out(explain::to_json_text(&doc))?;
+            let doc = report::why_net_json(&d, &layers, refusal.as_deref());
+            out(report::to_json_text(&doc))?;
         } else {
-            out(explain::why_net(
+            out(report::why_net(
                 &d,
                 &layers,
                 refusal.as_deref(),
@@ -155,9 +155,9 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         d.notes.push(n);
     }
     if args.json {
-        out(explain::to_json_text(&explain::why_json(&d)))?;
+        out(report::to_json_text(&report::why_json(&d)))?;
     } else {
-        out(explain::why(&d, output::Style::for_stdout()))?;
+        out(report::why(&d, output::Style::for_stdout()))?;
     }
     Ok(Exit::answer(d.allowed).into())
 }
@@ -191,10 +191,10 @@ fn why_command(
             let default = policy::blocklist::Blocklist::build(&[], &[]).ok();
             default.is_some_and(|d| d.check(name.as_encoded_bytes()).is_some())
         };
-        let doc = explain::why_command_json(name, found.as_ref(), blocked, lifted, exec_rights);
-        out(explain::to_json_text(&doc))?;
+        let doc = report::why_command_json(name, found.as_ref(), blocked, lifted, exec_rights);
+        out(report::to_json_text(&doc))?;
     } else {
-        out(explain::why_command(
+        out(report::why_command(
             name,
             found.as_ref(),
             blocked,
