@@ -8,7 +8,7 @@
 
 // Linux-only: the kernel layer is Landlock's per-file execute rules;
 // probes use busybox and the Debian program layout. The macOS suite is
-// tests/macos.rs.
+// tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
 use crate::common;
@@ -19,13 +19,6 @@ use std::path::PathBuf;
 use common::*;
 
 /// Finds a program in PATH like the shell would (None if absent here).
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 const DELETE_GRANT: [&str; 4] = ["--allow", ".", "--allow-delete", "."];
 
 /// Writes `f` in the work directory and returns its path.
@@ -95,14 +88,14 @@ fn find_exec_rm_is_denied() {
 
 #[test]
 fn absolute_path_rm_is_denied() {
-    let rm = which("rm").expect("rm on PATH");
+    let rm = in_path("rm").expect("rm on PATH");
     let rm = std::fs::canonicalize(rm).unwrap();
     rm_route_is_denied(&format!("{} f", rm.display()), |_| {});
 }
 
 #[test]
 fn symlink_alias_of_rm_is_denied() {
-    let rm = std::fs::canonicalize(which("rm").expect("rm on PATH")).unwrap();
+    let rm = std::fs::canonicalize(in_path("rm").expect("rm on PATH")).unwrap();
     rm_route_is_denied("./zap f", |env| {
         symlink(&rm, env.work.join("zap")).unwrap();
     });
@@ -110,7 +103,7 @@ fn symlink_alias_of_rm_is_denied() {
 
 #[test]
 fn busybox_rm_is_denied() {
-    let Some(bb) = which("busybox") else {
+    let Some(bb) = in_path("busybox") else {
         return skip("busybox is not installed here (apt-get install busybox)");
     };
     let script = format!("{} rm f", bb.display());
@@ -151,7 +144,7 @@ fn rm_as_command_is_refused_before_anything_runs() {
         .expect_stderr_has("nono: 'rm' is blocked (file destruction)")
         .expect_stderr_has("hint: to run it anyway: --allow-command rm");
     assert!(f.exists());
-    let rm = std::fs::canonicalize(which("rm").unwrap()).unwrap();
+    let rm = std::fs::canonicalize(in_path("rm").unwrap()).unwrap();
     let abs = rm.to_str().unwrap();
     let mut args = vec!["run"];
     args.extend_from_slice(&DELETE_GRANT);
@@ -192,7 +185,7 @@ fn one_program_per_category_is_refused_at_top_level() {
     ];
     let mut tested = 0;
     for (category, name, args) in cases {
-        let Some(path) = which(name) else {
+        let Some(path) = in_path(name) else {
             skip(format!("{name} ({category}) is not installed here"));
             continue;
         };
@@ -243,7 +236,7 @@ fn blocked_names_that_do_not_exist_here_are_still_blocked() {
         ("brew", "package managers"),
         ("yum", "package managers"),
     ] {
-        if which(name).is_some() {
+        if in_path(name).is_some() {
             skip(format!("{name} exists on this machine"));
             continue;
         }
@@ -278,7 +271,7 @@ fn hard_and_symlinked_aliases_in_program_dirs_are_blocked_by_identity() {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file());
-    let Some(mke2fs) = which("mke2fs").or(sbin) else {
+    let Some(mke2fs) = in_path("mke2fs").or(sbin) else {
         return skip("no mke2fs here");
     };
     let env = TestEnv::new();
@@ -368,7 +361,7 @@ fn ordinary_programs_still_run() {
 #[test]
 fn dry_run_lists_the_blocklist_with_resolved_files() {
     let env = TestEnv::new();
-    let rm = std::fs::canonicalize(which("rm").unwrap()).unwrap();
+    let rm = std::fs::canonicalize(in_path("rm").unwrap()).unwrap();
     let run = env.nono(["run", "--dry-run", "--", "true"]);
     run.expect_ok()
         .expect_stdout_has("command blocklist")
@@ -407,7 +400,7 @@ fn why_command_answers_for_the_same_sandbox() {
         .expect_code(1)
         .expect_stdout_has("BLOCKED: 'srm'");
     // A path question about executing a blocked program gives the same answer.
-    let rm = std::fs::canonicalize(which("rm").unwrap()).unwrap();
+    let rm = std::fs::canonicalize(in_path("rm").unwrap()).unwrap();
     env.nono(["why", "--op", "exec", rm.to_str().unwrap()])
         .expect_code(1)
         .expect_stdout_has("DENIED: exec")
@@ -423,7 +416,7 @@ fn why_command_answers_for_the_same_sandbox() {
     assert_eq!(doc["reason"]["code"], "blocked");
     assert_eq!(doc["command"]["blocked"], true);
     assert_eq!(doc["command"]["kernel_exec"], false);
-    let ls = std::fs::canonicalize(which("ls").unwrap()).unwrap();
+    let ls = std::fs::canonicalize(in_path("ls").unwrap()).unwrap();
     env.nono(["why", "--op", "exec", ls.to_str().unwrap()])
         .expect_ok()
         .expect_stdout_has("ALLOWED: exec");
@@ -458,11 +451,8 @@ fn path_directories_inside_grants_are_covered() {
         std::env::var("PATH").unwrap_or_default()
     );
     let run = |args: &[&str]| {
-        let mut c = std::process::Command::new(nono_bin());
-        c.args(args)
-            .current_dir(&env.work)
-            .env("HOME", &env.home)
-            .env("PATH", &path);
+        let mut c = env.command(args);
+        c.env("PATH", &path);
         Run::from(c)
     };
     // Control: without nono both run.
