@@ -11,6 +11,8 @@ mod profile;
 mod proxy;
 mod sandbox;
 mod setup;
+#[cfg(test)]
+mod test_support;
 mod tmpdir;
 mod undo;
 
