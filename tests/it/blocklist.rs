@@ -368,7 +368,13 @@ fn dry_run_lists_the_blocklist_with_resolved_files() {
         .expect_stdout_has("file destruction: rm, rmdir, shred, srm")
         .expect_stdout_has("disk operations: dd, mkfs, mkfs.*")
         .expect_stdout_has(&format!("    {}\n", rm.display()))
-        .expect_stdout_has("execute is granted per file in");
+        // Each mode says how the kernel denies it: the fallback grants
+        // execute per file, the mount layer masks the blocked programs.
+        .expect_stdout_has(if mount_layer_active() {
+            "execute is granted as a whole in"
+        } else {
+            "execute is granted per file in"
+        });
     let run = env.nono(["run", "--dry-run", "--allow-command", "rm", "--", "true"]);
     run.expect_ok()
         .expect_stdout_has("file destruction: rmdir, shred, srm")
@@ -500,4 +506,228 @@ fn kernel_layer_holds_at_older_abis() {
             .expect_stdout_has("precious");
         assert!(f.exists(), "ABI {cap}: rm deleted f");
     }
+}
+
+/// The kernel side of the blocklist costs per blocked program, not per
+/// file of its directory, where the mount layer masks the blocked ones: a
+/// PATH directory of 1,000 or 4,000 programs plus a blocked one gives the
+/// same number of Landlock rules. The Landlock-only fallback still grants
+/// execute per file (its count grows: the control that the directory is
+/// scanned at all). In both, the blocked program does not run and the
+/// others do.
+#[test]
+fn blocklist_rule_count_does_not_grow_with_the_directory_under_the_mount_layer() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let dir = env.path("pbin");
+    std::fs::create_dir(&dir).unwrap();
+    let make = |from: usize, to: usize| {
+        for i in from..to {
+            let p = dir.join(format!("tool{i}"));
+            std::fs::write(&p, "#!/bin/sh\necho tool-ran\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    };
+    env.script("pbin/shred", "#!/bin/sh\necho SHRED-RAN\n");
+    let path = format!("{}:/usr/bin:/bin", dir.display());
+    let grant = ["--read", dir.to_str().unwrap()];
+    let script = "shred; echo rc=$?; tool0 && tool3999";
+    let with_path = |args: &[&str]| {
+        let mut cmd = env.command(args);
+        cmd.env("PATH", &path);
+        Run::from(cmd)
+    };
+    let count = || {
+        let mut args = vec!["run", "--dry-run", "--json"];
+        args.extend_from_slice(&grant);
+        args.extend_from_slice(&["--", "/bin/true"]);
+        let run = with_path(&args);
+        run.expect_ok();
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+        let masked = doc["blocklist"]["masked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str() == Some(dir.join("shred").to_str().unwrap()));
+        (
+            doc["rules"].as_array().unwrap().len(),
+            doc["blocklist"]["kernel"].as_str().unwrap().to_string(),
+            masked,
+        )
+    };
+    make(0, 1000);
+    let (small, kernel, masked) = count();
+    make(1000, 4000);
+    let (large, _, _) = count();
+    if mount_layer_active() {
+        assert_eq!(kernel, "masked");
+        assert!(masked, "the blocked program is not in the masked list");
+        assert_eq!(small, large, "rule count grew with the directory");
+    } else {
+        assert_eq!(kernel, "per_file");
+        assert!(
+            large >= small + 3000,
+            "fallback: per-file rules expected ({small} -> {large})"
+        );
+    }
+
+    // Control: without nono both run.
+    let mut plain = std::process::Command::new("/bin/sh");
+    plain
+        .args(["-c", script])
+        .current_dir(&env.work)
+        .env("PATH", &path);
+    let plain = Run::from(plain);
+    plain
+        .expect_ok()
+        .expect_stdout_has("SHRED-RAN")
+        .expect_stdout_has("tool-ran");
+    // Under nono: the blocked one is denied by the kernel, the others run.
+    let mut args = vec!["run"];
+    args.extend_from_slice(&grant);
+    args.extend_from_slice(&["--", "/bin/sh", "-c", script]);
+    with_path(&args)
+        .expect_ok()
+        .expect_stdout_lacks("SHRED-RAN")
+        .expect_stdout_has("rc=126")
+        .expect_stdout_has("tool-ran");
+    // `why` agrees with the kernel in both modes.
+    let mut why = vec!["why"];
+    why.extend_from_slice(&grant);
+    let mut q = why.clone();
+    q.extend_from_slice(&["--command", "shred"]);
+    with_path(&q)
+        .expect_code(1)
+        .expect_stdout_has("is denied inside the sandbox");
+    let shred = dir.join("shred");
+    let mut q = why.clone();
+    q.extend_from_slice(&["--op", "exec", shred.to_str().unwrap()]);
+    with_path(&q).expect_code(1).expect_stdout_has("DENIED");
+    let tool = dir.join("tool3999");
+    let mut q = why;
+    q.extend_from_slice(&["--op", "exec", tool.to_str().unwrap()]);
+    with_path(&q).expect_code(0).expect_stdout_has("ALLOWED");
+}
+
+/// Under the mount layer a masked program inside a write grant (with
+/// delete allowed) cannot be renamed, removed or rewritten: it is a
+/// read-only mount point. The control does all three without nono.
+#[test]
+fn a_masked_program_cannot_be_moved_away_or_rewritten() {
+    if !mount_layer_active() {
+        eprintln!("skipped: the mount layer is not active (the fallback has no masks)");
+        return;
+    }
+    if !have("/usr/bin/python3") {
+        eprintln!("skipped: no /usr/bin/python3 for the probe");
+        return;
+    }
+    let env = TestEnv::new();
+    let dir = env.path("pbin");
+    std::fs::create_dir(&dir).unwrap();
+    env.script("pbin/shred", "#!/bin/sh\necho SHRED-RAN\n");
+    env.script("pbin/other", "#!/bin/sh\necho other\n");
+    let path = format!("{}:/usr/bin:/bin", dir.display());
+    let d = dir.to_str().unwrap();
+    let probe = format!(
+        "import os\n\
+         d = {d:?}\n\
+         for what, f in [('rename', lambda: os.rename(d + '/shred', d + '/moved')),\n\
+                         ('unlink', lambda: os.unlink(d + '/shred')),\n\
+                         ('write', lambda: open(d + '/shred', 'w').write('x'))]:\n\
+         \x20   try:\n\
+         \x20       f(); print(what, 'ok')\n\
+         \x20   except OSError as e:\n\
+         \x20       print(what, 'denied', e.errno)\n"
+    );
+    let mut args = vec!["run", "--allow", d, "--allow-delete", d, "--"];
+    args.extend_from_slice(&["/usr/bin/python3", "-c", &probe]);
+    let mut cmd = env.command(&args);
+    cmd.env("PATH", &path);
+    let run = Run::from(cmd);
+    run.expect_ok()
+        .expect_stdout_has(&format!("rename denied {}", libc_ebusy()))
+        .expect_stdout_has(&format!("unlink denied {}", libc_ebusy()))
+        .expect_stdout_has("write denied");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("shred")).unwrap(),
+        "#!/bin/sh\necho SHRED-RAN\n"
+    );
+    // Control: without nono the rename succeeds (then the file is gone,
+    // so the other two find nothing to remove and create a new file).
+    let mut plain = std::process::Command::new("/usr/bin/python3");
+    plain.args(["-c", &probe]).current_dir(&env.work);
+    Run::from(plain)
+        .expect_ok()
+        .expect_stdout_has("rename ok")
+        .expect_stdout_has("write ok");
+}
+
+/// EBUSY on Linux.
+fn libc_ebusy() -> i32 {
+    16
+}
+
+/// Another mount of a program directory (a bind mount made before nono
+/// starts) shows the blocked program under a second path: under the mount
+/// layer that name is covered too, in the fallback the per-file split
+/// leaves it without execute. The control runs it through the alias
+/// without nono; an unblocked program runs through the alias under nono.
+#[test]
+fn a_blocked_program_behind_another_mount_is_denied_too() {
+    if !is_root() {
+        eprintln!("skipped: making a bind mount needs root");
+        return;
+    }
+    let env = TestEnv::new();
+    let dir = env.path("pbin");
+    let alias = env.path("alias");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::create_dir(&alias).unwrap();
+    env.script("pbin/shred", "#!/bin/sh\necho SHRED-RAN\n");
+    env.script("pbin/other", "#!/bin/sh\necho OTHER-RAN\n");
+    let inner = format!("{a}/shred; echo rc=$?; {a}/other", a = sh_path(&alias));
+    let run = |nono: bool| {
+        let cmd = if nono {
+            // `why` answers for the alias as the kernel does.
+            format!(
+                "{n} run --read {d} -- /bin/sh -c '{inner}'; \
+                 {n} why --read {d} --op exec {a}/shred; echo why=$?",
+                n = sh_path(&nono_bin()),
+                d = sh_path(&dir),
+                a = sh_path(&alias)
+            )
+        } else {
+            inner.clone()
+        };
+        let mut c = std::process::Command::new("unshare");
+        c.args([
+            "-m",
+            "--propagation",
+            "private",
+            "/bin/sh",
+            "-c",
+            &format!(
+                "mount --bind {} {} && {cmd}",
+                sh_path(&dir),
+                sh_path(&alias)
+            ),
+        ])
+        .current_dir(&env.work)
+        .env("HOME", &env.home)
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.display()));
+        Run::from(c)
+    };
+    let plain = run(false);
+    if plain.code() != Some(0) || !plain.stdout().contains("SHRED-RAN") {
+        eprintln!("skipped: cannot bind-mount here: {}", plain.stderr());
+        return;
+    }
+    run(true)
+        .expect_ok()
+        .expect_stdout_lacks("SHRED-RAN")
+        .expect_stdout_has("rc=126")
+        .expect_stdout_has("OTHER-RAN")
+        .expect_stdout_has("DENIED")
+        .expect_stdout_has("why=1");
 }

@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Listed, Loaded, ProfileOrigin};
 use crate::output;
 use crate::policy::{Access, Origin, Policy, PolicySpec, Source};
+use crate::profile::{Listed, Loaded, ProfileOrigin};
 
 /// The table of `nono profile list`.
 pub fn list(items: &[Listed]) -> String {
@@ -69,7 +69,7 @@ pub fn show(
         s,
         "rules (r read, x execute, w write+create, d delete+rename+truncate, i device ioctl):"
     );
-    crate::explain::rules_table(&mut s, policy);
+    super::dry_run::rules_table(&mut s, policy);
     let deletable: Vec<String> = policy
         .rules
         .iter()

@@ -35,8 +35,8 @@ use seccompiler::{
     SeccompFilter, SeccompRule, TargetArch,
 };
 
-use super::SandboxError;
 use crate::policy::NetPolicy;
+use crate::sandbox::SandboxError;
 
 /// The Landlock ABI that brought truncation control (Linux 6.2).
 pub const ABI_TRUNCATE: i32 = 3;

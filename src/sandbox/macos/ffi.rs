@@ -13,8 +13,8 @@
 use std::ffi::{c_char, c_int, CStr, CString};
 
 use super::seatbelt::{self, Extras, NetRules, Profile, SeatbeltError};
-use super::{Enforced, SandboxError};
 use crate::policy::Policy;
+use crate::sandbox::{Enforced, SandboxError};
 
 #[link(name = "sandbox")]
 extern "C" {

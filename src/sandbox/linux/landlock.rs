@@ -15,8 +15,8 @@ use landlock::{
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, AT_FDCWD};
 
 use super::seccomp::{ABI_NET, ABI_TRUNCATE};
-use super::{Enforced, SandboxError};
 use crate::policy::{Access, Kind, Origin, Policy};
+use crate::sandbox::{Enforced, SandboxError};
 
 /// The newest Landlock ABI nono knows and handles. Newer kernels are used
 /// at this ABI: their extra rights are not handled, i.e. behave as before.

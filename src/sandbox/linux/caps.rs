@@ -11,7 +11,7 @@
 //! Plain `libc` system calls rather than the `caps` crate: this is four
 //! calls, and the verification below is what matters.
 
-use super::SandboxError;
+use crate::sandbox::SandboxError;
 
 const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::diff::{Change, GrantDiff};
-use super::manifest::Skip;
-use super::prune::Pruned;
-use super::restore::Outcome;
-use super::snapshot::{Plan, Taken};
-use super::store::RunMeta;
-use super::{time, Limits};
 use crate::output;
+use crate::undo::diff::{Change, GrantDiff};
+use crate::undo::manifest::Skip;
+use crate::undo::prune::Pruned;
+use crate::undo::restore::Outcome;
+use crate::undo::snapshot::{Plan, Taken};
+use crate::undo::store::RunMeta;
+use crate::undo::{time, Limits};
 
 /// A path for display: relative to `cwd` when beneath it.
 fn show(p: &Path, cwd: &Path) -> String {
@@ -40,7 +40,7 @@ pub fn snapshot_summary(w: &mut dyn Write, t: &Taken) -> io::Result<()> {
         .meta
         .grants
         .iter()
-        .fold(super::store::Stats::default(), |mut a, g| {
+        .fold(crate::undo::store::Stats::default(), |mut a, g| {
             a.files += g.stats.files;
             a.bytes += g.stats.bytes;
             a.copied += g.stats.copied;
@@ -86,7 +86,7 @@ pub fn snapshot_summary(w: &mut dyn Write, t: &Taken) -> io::Result<()> {
 pub fn plan_text(
     w: &mut dyn Write,
     plans: &[Plan],
-    mode: super::Mode,
+    mode: crate::undo::Mode,
     limits: &Limits,
 ) -> io::Result<()> {
     writeln!(w)?;
@@ -134,7 +134,7 @@ pub fn plan_text(
     Ok(())
 }
 
-pub fn plan_json(plans: &[Plan], mode: super::Mode) -> Value {
+pub fn plan_json(plans: &[Plan], mode: crate::undo::Mode) -> Value {
     json!({
         "mode": mode.name(),
         "grants": plans.iter().map(|p| json!({
@@ -189,7 +189,7 @@ pub fn list(w: &mut dyn Write, rows: &[(&RunMeta, Option<usize>)], cwd: &Path) -
     Ok(())
 }
 
-fn mode_change(d: &super::diff::Diff) -> Option<(u32, u32)> {
+fn mode_change(d: &crate::undo::diff::Diff) -> Option<(u32, u32)> {
     match (&d.before, &d.now) {
         (Some(b), Some(n)) if b.mode != n.mode && b.kind == n.kind => Some((b.mode, n.mode)),
         _ => None,
@@ -317,7 +317,7 @@ fn run_json(run: &RunMeta) -> Value {
         .iter()
         .map(|g| {
             json!({
-                "root": jpath(&super::store::path_of(&g.root)),
+                "root": jpath(&crate::undo::store::path_of(&g.root)),
                 "entries": g.stats.entries,
                 "files": g.stats.files,
                 "bytes": g.stats.bytes,

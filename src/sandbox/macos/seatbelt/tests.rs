@@ -796,7 +796,7 @@ fn render_golden(p: &Profile) -> String {
 
 #[test]
 fn golden_profiles() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sandbox/seatbelt/golden");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sandbox/macos/seatbelt/golden");
     let update = std::env::var_os("NONO_UPDATE_GOLDEN").is_some();
     let mut stale = Vec::new();
     for (name, policy, extras) in golden_cases() {

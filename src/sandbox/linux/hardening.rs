@@ -5,9 +5,9 @@
 
 use super::landlock::ABI_SCOPE;
 use super::seccomp::{ABI_NET, ABI_TRUNCATE};
-use super::Guarantee;
 use crate::output;
 use crate::policy::Policy;
+use crate::sandbox::Guarantee;
 
 fn g(topic: &'static str, text: impl Into<String>) -> Guarantee {
     Guarantee {
