@@ -923,11 +923,8 @@ impl Fake {
 fn a_known_agent_gets_its_profile_and_nothing_protected() {
     let f = fake_agents();
     // Control: the stand-in reaches everything without nono.
-    let mut plain = Command::new(f.bin.join("claude"));
-    plain
-        .current_dir(&f.env.work)
-        .env("HOME", &f.env.home)
-        .env("CLAUDE_CONFIG_DIR", f.env.root.join("outside"));
+    let mut plain = f.env.in_tree(f.bin.join("claude"));
+    plain.env("CLAUDE_CONFIG_DIR", f.env.root.join("outside"));
     let plain = Run::from(plain);
     plain
         .expect_stdout_has(SECRET)

@@ -494,11 +494,8 @@ fn kernel_layer_holds_at_older_abis() {
     for cap in ["3", "4", "5"] {
         let env = TestEnv::new();
         let f = victim(&env, "f");
-        let mut c = std::process::Command::new(nono_bin());
-        c.args(["run", "--allow", ".", "--allow-delete", ".", "--"])
-            .args(["/bin/sh", "-c", "rm f; echo rc=$?; cat keep.txt"])
-            .current_dir(&env.work)
-            .env("HOME", &env.home)
+        let mut c = env.command(["run", "--allow", ".", "--allow-delete", ".", "--"]);
+        c.args(["/bin/sh", "-c", "rm f; echo rc=$?; cat keep.txt"])
             .env("NONO_TEST_ABI_CAP", cap);
         Run::from(c)
             .expect_ok()
@@ -615,12 +612,10 @@ fn blocklist_rule_count_does_not_grow_with_the_directory_under_the_mount_layer()
 #[test]
 fn a_masked_program_cannot_be_moved_away_or_rewritten() {
     if !mount_layer_active() {
-        eprintln!("skipped: the mount layer is not active (the fallback has no masks)");
-        return;
+        return skip("the mount layer is not active (the fallback has no masks)");
     }
     if !have("/usr/bin/python3") {
-        eprintln!("skipped: no /usr/bin/python3 for the probe");
-        return;
+        return skip("no /usr/bin/python3 for the probe");
     }
     let env = TestEnv::new();
     let dir = env.path("pbin");
@@ -676,8 +671,7 @@ fn libc_ebusy() -> i32 {
 #[test]
 fn a_blocked_program_behind_another_mount_is_denied_too() {
     if !is_root() {
-        eprintln!("skipped: making a bind mount needs root");
-        return;
+        return skip("making a bind mount needs root");
     }
     let env = TestEnv::new();
     let dir = env.path("pbin");
@@ -700,7 +694,7 @@ fn a_blocked_program_behind_another_mount_is_denied_too() {
         } else {
             inner.clone()
         };
-        let mut c = std::process::Command::new("unshare");
+        let mut c = env.in_tree("unshare");
         c.args([
             "-m",
             "--propagation",
@@ -713,15 +707,12 @@ fn a_blocked_program_behind_another_mount_is_denied_too() {
                 sh_path(&alias)
             ),
         ])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env("PATH", format!("{}:/usr/bin:/bin", dir.display()));
         Run::from(c)
     };
     let plain = run(false);
     if plain.code() != Some(0) || !plain.stdout().contains("SHRED-RAN") {
-        eprintln!("skipped: cannot bind-mount here: {}", plain.stderr());
-        return;
+        return skip(format!("cannot bind-mount here: {}", plain.stderr()));
     }
     run(true)
         .expect_ok()

@@ -504,7 +504,7 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
     let env = TestEnv::new();
     let log = env.root.join("strace.log");
     let bin = dir.join(a.dir).join("bin").join(a.bin);
-    let mut cmd = Command::new("timeout");
+    let mut cmd = env.in_tree("timeout");
     cmd.args(["-s", "KILL", "25", "strace", "-f", "-qq", "-s", "200"])
         .args(["-e", "trace=%file,%network", "-o"])
         .arg(&log)
@@ -516,8 +516,6 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
     }
     cmd.arg(&bin)
         .args(a.start_args)
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_STATE_HOME")
