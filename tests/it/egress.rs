@@ -628,7 +628,7 @@ fn profiles_put_the_run_in_host_mode_and_net_allow_lifts_it() {
     let run = run_sh(&env, &["-p", &prof], &[], &script);
     run.expect_ok().expect_stdout_has("hello\n403\n");
     let dry = env.nono(["run", "-p", &prof, "--dry-run", "--json", "--", "true"]);
-    let doc: serde_json::Value = serde_json::from_slice(&dry.out.stdout).unwrap();
+    let doc: serde_json::Value = dry.json();
     let entries = doc["host_allowlist"]["entries"].as_array().unwrap();
     assert!(entries
         .iter()
@@ -643,7 +643,7 @@ fn profiles_put_the_run_in_host_mode_and_net_allow_lifts_it() {
         "--",
         "true",
     ]);
-    let doc: serde_json::Value = serde_json::from_slice(&lifted.out.stdout).unwrap();
+    let doc: serde_json::Value = lifted.json();
     assert!(doc["host_allowlist"].is_null(), "{lifted}");
     // why answers from the same list.
     env.nono(["why", "-p", &prof, "--host", "api.github.com"])
@@ -688,12 +688,11 @@ fn net_block_also_gets_an_empty_network_namespace_as_root() {
 #[test]
 fn setup_and_dry_run_report_host_mode() {
     let env = TestEnv::new();
-    let doc: serde_json::Value =
-        serde_json::from_slice(&env.nono(["setup", "--json"]).out.stdout).unwrap();
+    let doc: serde_json::Value = env.nono(["setup", "--json"]).json();
     assert_eq!(doc["host_allowlist"]["available"], true, "{doc:#}");
     let mut cmd = env.command(["setup", "--json"]);
     cmd.env("NONO_TEST_NO_USERNS", "1");
-    let off: serde_json::Value = serde_json::from_slice(&Run::from(cmd).out.stdout).unwrap();
+    let off: serde_json::Value = Run::from(cmd).json();
     assert_eq!(off["host_allowlist"]["available"], false);
     assert!(off["host_allowlist"]["unavailable_reason"]
         .as_str()
