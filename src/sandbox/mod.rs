@@ -4,27 +4,17 @@
 use crate::policy::Policy;
 
 #[cfg(target_os = "linux")]
-mod landlock;
+mod linux;
 #[cfg(target_os = "linux")]
-pub use self::landlock::{Support, TARGET_ABI};
+pub use self::linux::landlock::{Support, TARGET_ABI};
 #[cfg(target_os = "linux")]
-mod caps;
+use self::linux::{caps, hardening, landlock};
 #[cfg(target_os = "linux")]
-mod hardening;
-#[cfg(target_os = "macos")]
+pub use self::linux::{mountns, namespaces, netns, seccomp};
 mod macos;
-#[cfg(target_os = "linux")]
-pub mod mountns;
-#[cfg(target_os = "linux")]
-pub mod namespaces;
-#[cfg(target_os = "linux")]
-pub mod netns;
-#[cfg(target_os = "linux")]
-pub mod seccomp;
-// Profile generation is pure and built everywhere, so that it is tested on
-// every platform; only macos.rs applies it.
-#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
-pub mod seatbelt;
+#[cfg(target_os = "macos")]
+use self::macos::ffi as macos_ffi;
+pub use self::macos::seatbelt;
 
 /// Why the sandbox could not be applied. Every variant means: the command
 /// was not run.
@@ -140,7 +130,7 @@ pub fn check(policy: &Policy) -> Result<(), SandboxError> {
     }
     #[cfg(target_os = "macos")]
     {
-        macos::check(policy)
+        macos_ffi::check(policy)
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
@@ -189,7 +179,7 @@ pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
     }
     #[cfg(target_os = "macos")]
     {
-        macos::apply(policy)
+        macos_ffi::apply(policy)
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
@@ -349,7 +339,7 @@ pub fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee> {
 pub fn backend_summary() -> String {
     #[cfg(target_os = "macos")]
     {
-        macos::summary()
+        macos_ffi::summary()
     }
     #[cfg(not(target_os = "macos"))]
     {
@@ -375,6 +365,24 @@ pub struct MountLayer {
 }
 
 impl MountLayer {
+    /// Puts the layer's Landlock side into `policy`, for a layer that is
+    /// set up (or, for `--dry-run` and `why`, would be): where it masks
+    /// the blocked programs, their directories' per-file execute rules
+    /// give way to whole-directory ones; then the layer's own rules
+    /// ([`MountLayer::rules`], or for `why` [`MountLayer::why_rules`]).
+    pub fn install(&self, policy: &mut Policy, for_why: bool) {
+        #[cfg(target_os = "linux")]
+        if let Some(whole) = &self.plan.whole_exec {
+            let masked = self.plan.programs.iter().map(|p| p.path.clone()).collect();
+            policy.mask_programs(masked, whole.clone());
+        }
+        policy.add_rules(if for_why {
+            self.why_rules()
+        } else {
+            self.rules()
+        });
+    }
+
     /// The Landlock rules the layer adds (made after the mounts).
     pub fn rules(&self) -> Vec<crate::policy::Rule> {
         #[cfg(target_os = "linux")]
