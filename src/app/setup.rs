@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use super::{host_mode_unavailable, out, print};
+use super::{host_mode_unavailable, out, print, AppError};
 use crate::cli::SetupArgs;
-use crate::error::Failure;
+use crate::error::{Exit, Failure};
 use crate::{output, report, sandbox, setup};
 
 /// `nono setup`: exit 0 when nono can run commands here, 1 when it cannot.
@@ -12,7 +12,7 @@ pub fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
     if args.apparmor_profile {
         let exe = std::env::current_exe()
             .and_then(std::fs::canonicalize)
-            .map_err(|e| Failure::new(125, format!("cannot find nono's own path: {e}"), vec![]))?;
+            .map_err(AppError::OwnPath)?;
         out(sandbox::apparmor_profile(&exe))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -25,5 +25,5 @@ pub fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
         style: output::Style::for_stdout(),
     };
     print(&setup, args.json)?;
-    Ok(ExitCode::from(if report.usable() { 0 } else { 1 }))
+    Ok(Exit::answer(report.usable()).into())
 }

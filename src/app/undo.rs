@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
+use super::AppError;
 use crate::cli::UndoCommand;
-use crate::error::Failure;
+use crate::error::{Exit, Failure};
 use crate::policy::{self, Context, Policy, Protected};
 use crate::report::undo as report;
 use crate::undo::store::{RunMeta, Store};
@@ -49,11 +49,15 @@ pub fn undo_command(cmd: UndoCommand) -> Result<ExitCode, Failure> {
         },
         UndoCommand::Prune => Request::Prune,
     };
-    Ok(ExitCode::from(run(req, &ctx, &protected)?))
+    Ok(run(req, &ctx, &protected)?.into())
 }
 
 fn out_err(e: std::io::Error) -> UndoError {
     UndoError::Output(e)
+}
+
+fn stdout_err(e: std::io::Error) -> Failure {
+    AppError::Stdout(e).into()
 }
 
 /// Takes the snapshot for `nono run`. In best-effort mode a failure of
@@ -120,7 +124,10 @@ pub fn plan(policy: &Policy) -> Result<Vec<snapshot::Plan>, UndoError> {
 }
 
 /// Runs `nono undo ...`; returns the exit status.
-pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, UndoError> {
+///
+/// A failed write of a report is the orchestration's `Stdout` error, so a
+/// closed pipe ends nono quietly, as for every other report.
+pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<Exit, Failure> {
     let limits = Limits::from_env()?;
     let dir = crate::undo::store_dir(&ctx.home);
     let stdout = std::io::stdout();
@@ -128,10 +135,10 @@ pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, U
     let Some(store) = Store::existing(&dir) else {
         return match req {
             Request::List | Request::Prune => {
-                report::empty(&mut w).map_err(out_err)?;
-                Ok(0)
+                report::empty(&mut w).map_err(stdout_err)?;
+                Ok(Exit::Success)
             }
-            _ => Err(UndoError::NoRun(ctx.cwd.clone())),
+            _ => Err(UndoError::NoRun(ctx.cwd.clone()).into()),
         };
     };
     match req {
@@ -154,8 +161,8 @@ pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, U
                 }
                 rows.push((run, changed));
             }
-            report::list(&mut w, &rows, &ctx.cwd).map_err(out_err)?;
-            Ok(0)
+            report::list(&mut w, &rows, &ctx.cwd).map_err(stdout_err)?;
+            Ok(Exit::Success)
         }
         Request::Diff { json, args } => {
             let _lock = store.lock(false).map_err(|e| store_err(&store, e))?;
@@ -163,17 +170,12 @@ pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, U
             let diffs = diffs(&store, &run, &limits, protected, &filter)?;
             if json {
                 let doc = report::diff_json(&run, &diffs);
-                writeln!(
-                    w,
-                    "{}",
-                    serde_json::to_string_pretty(&doc).unwrap_or_default()
-                )
-                .map_err(out_err)?;
+                crate::report::write_json(&mut w, &doc).map_err(stdout_err)?;
             } else {
-                report::diff_text(&mut w, &run, &diffs, &ctx.cwd).map_err(out_err)?;
+                report::diff_text(&mut w, &run, &diffs, &ctx.cwd).map_err(stdout_err)?;
             }
             let any = diffs.iter().any(|d| !d.changes.is_empty());
-            Ok(u8::from(any))
+            Ok(Exit::answer(!any))
         }
         Request::Restore {
             remove_new,
@@ -191,16 +193,16 @@ pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, U
             for d in &diffs {
                 restore::grant(&store, d, &opts, &mut outcome);
             }
-            report::restore_text(&mut w, &run, &outcome, dry_run, &ctx.cwd).map_err(out_err)?;
+            report::restore_text(&mut w, &run, &outcome, dry_run, &ctx.cwd).map_err(stdout_err)?;
             // Contents the snapshot did not copy are not restored either.
-            Ok(u8::from(
-                !outcome.failed.is_empty() || !outcome.not_recorded.is_empty(),
+            Ok(Exit::answer(
+                outcome.failed.is_empty() && outcome.not_recorded.is_empty(),
             ))
         }
         Request::Prune => {
             let p = prune::run(&store, &limits)?;
-            report::pruned(&mut w, &p, &limits).map_err(out_err)?;
-            Ok(0)
+            report::pruned(&mut w, &p, &limits).map_err(stdout_err)?;
+            Ok(Exit::Success)
         }
     }
 }

@@ -4,7 +4,7 @@
 //! truncated through that descriptor (a documented limitation, pinned here
 //! together with nono's warning about it).
 
-mod common;
+use crate::common;
 
 use std::fs;
 
@@ -39,9 +39,9 @@ fn control_shrinks(env: &TestEnv, script: &str) -> bool {
     let len = (MIB - 4096).to_string();
     let r = env.plain(&[PYTHON, script, f.to_str().unwrap(), "8", &len]);
     if !r.stdout().contains("errno 0") {
-        eprintln!(
-            "skipped: this filesystem refuses FALLOC_FL_COLLAPSE_RANGE outside nono too\n{r}"
-        );
+        skip(format!(
+            "this filesystem refuses FALLOC_FL_COLLAPSE_RANGE outside nono too\n{r}"
+        ));
         return false;
     }
     assert_eq!(size(&f), 4096, "control did not shrink\n{r}");
@@ -51,8 +51,7 @@ fn control_shrinks(env: &TestEnv, script: &str) -> bool {
 #[test]
 fn fallocate_cannot_shrink_or_shift_a_file() {
     if !have(PYTHON) {
-        eprintln!("skipped: no {PYTHON}");
-        return;
+        return skip(format!("no {PYTHON}"));
     }
     let env = TestEnv::new();
     let script = env.root.join("fallocate.py");
@@ -62,7 +61,7 @@ fn fallocate_cannot_shrink_or_shift_a_file() {
         return;
     }
     let len = (MIB - 4096).to_string();
-    let delete_ok = abi_cap().is_none_or(|c| c >= 3);
+    let delete_ok = abi() >= 3;
     // A directory grant, a file granted on its own, and even --allow-delete
     // (seccomp cannot see the path, so the refusal is global).
     let mut cases: Vec<(&str, Vec<&str>)> = vec![
@@ -95,8 +94,7 @@ fn fallocate_cannot_shrink_or_shift_a_file() {
 #[test]
 fn fallocate_collapse_is_refused_in_the_tmpdir_too() {
     if !have(PYTHON) {
-        eprintln!("skipped: no {PYTHON}");
-        return;
+        return skip(format!("no {PYTHON}"));
     }
     if below_abi(3, "writing a file with '>' in TMPDIR") {
         return;
@@ -128,8 +126,7 @@ fn fallocate_collapse_is_refused_in_the_tmpdir_too() {
 #[test]
 fn a_file_on_stdout_can_be_truncated_and_nono_warns() {
     if !have(PYTHON) {
-        eprintln!("skipped: no {PYTHON}");
-        return;
+        return skip(format!("no {PYTHON}"));
     }
     let env = TestEnv::new();
     let log = env.outside.join("log");
@@ -150,7 +147,7 @@ fn a_file_on_stdout_can_be_truncated_and_nono_warns() {
     r.expect_stderr_has("nono: warning: standard output is the file")
         .expect_stderr_has(log.to_str().unwrap())
         .expect_stderr_has("hint: ");
-    if abi_cap().is_some_and(|c| c < 3) {
+    if abi() < 3 {
         // Below ABI 3 seccomp refuses ftruncate everywhere, inherited
         // descriptors included; overwriting in place is what remains.
         r.expect_fail().expect_stderr_has("can overwrite it");
@@ -170,7 +167,7 @@ fn a_file_on_stdout_can_be_truncated_and_nono_warns() {
     env.sandboxed(&[], &["/bin/true"])
         .expect_ok()
         .expect_stderr_lacks("is the file");
-    if abi_cap().is_none_or(|c| c >= 3) {
+    if abi() >= 3 {
         let inside = env.work.join("inside.log");
         fs::write(&inside, "x\n").unwrap();
         let out = fs::OpenOptions::new().append(true).open(&inside).unwrap();

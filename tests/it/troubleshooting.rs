@@ -3,7 +3,7 @@
 //! described, the advised option fixes it, the dry run gives the advice,
 //! and the same command works without nono (the control).
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::process::Command;
@@ -24,7 +24,7 @@ fn dry_run_advises(env: &TestEnv, grants: &[&str], argv: &[&str], has: &str) {
     json.push("--");
     json.extend(argv);
     let r = env.nono(&json);
-    let doc: serde_json::Value = serde_json::from_slice(&r.out.stdout).unwrap();
+    let doc: serde_json::Value = r.json();
     let advice = doc["advice"].as_array().expect("advice");
     assert!(
         advice
@@ -35,20 +35,14 @@ fn dry_run_advises(env: &TestEnv, grants: &[&str], argv: &[&str], has: &str) {
 }
 
 fn git(env: &TestEnv, args: &[&str]) {
-    let out = Command::new("/usr/bin/git")
-        .args(args)
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .output()
-        .unwrap();
+    let out = env.in_tree("/usr/bin/git").args(args).output().unwrap();
     assert!(out.status.success(), "git {args:?}: {out:?}");
 }
 
 #[test]
 fn git_needs_its_config_and_delete_rights() {
     if !have("/usr/bin/git") {
-        eprintln!("skipped: no /usr/bin/git");
-        return;
+        return skip("no /usr/bin/git");
     }
     let env = TestEnv::new();
     fs::write(
@@ -98,8 +92,7 @@ fn git_needs_its_config_and_delete_rights() {
 #[test]
 fn sqlite_needs_delete_for_its_journal() {
     let Some(sqlite) = system_program("sqlite3") else {
-        eprintln!("skipped: no sqlite3 in a system directory");
-        return;
+        return skip("no sqlite3 in a system directory");
     };
     let env = TestEnv::new();
     // Control: outside nono.
@@ -122,8 +115,7 @@ fn sqlite_needs_delete_for_its_journal() {
 #[test]
 fn python_multiprocessing_needs_dev_shm() {
     if !have(PYTHON) {
-        eprintln!("skipped: no {PYTHON}");
-        return;
+        return skip(format!("no {PYTHON}"));
     }
     let env = TestEnv::new();
     let lock = [
@@ -133,8 +125,9 @@ fn python_multiprocessing_needs_dev_shm() {
     ];
     let control = env.plain(&lock);
     if !control.stdout().contains("locked") {
-        eprintln!("skipped: multiprocessing does not work here without nono either\n{control}");
-        return;
+        return skip(format!(
+            "multiprocessing does not work here without nono either\n{control}"
+        ));
     }
     if mount_layer_active() {
         // The mount layer gives every run a private /dev/shm.
@@ -158,14 +151,14 @@ fn python_multiprocessing_needs_dev_shm() {
 #[test]
 fn python_venv_needs_delete_rights() {
     if !have(PYTHON) {
-        eprintln!("skipped: no {PYTHON}");
-        return;
+        return skip(format!("no {PYTHON}"));
     }
     let env = TestEnv::new();
     let control = env.plain(&[PYTHON, "-m", "venv", "control-venv"]);
     if control.code() != Some(0) {
-        eprintln!("skipped: python -m venv does not work here without nono either\n{control}");
-        return;
+        return skip(format!(
+            "python -m venv does not work here without nono either\n{control}"
+        ));
     }
     let venv = [PYTHON, "-m", "venv", "v"];
     env.sandboxed(&["--allow", "."], &venv).expect_fail();

@@ -5,8 +5,6 @@
 
 #![allow(dead_code)]
 
-use std::process::Command;
-
 use crate::common::{nono_bin, Run, TestEnv};
 
 pub const PY: &str = "/usr/bin/python3";
@@ -42,10 +40,8 @@ pub fn with_prelude(code: &str) -> String {
 
 /// The probe without nono.
 pub fn plain(env: &TestEnv, code: &str) -> Run {
-    let mut cmd = Command::new(PY);
-    cmd.args(["-c", &script(code)])
-        .current_dir(&env.work)
-        .env("HOME", &env.home);
+    let mut cmd = env.in_tree(PY);
+    cmd.args(["-c", &script(code)]);
     Run::from(cmd)
 }
 
@@ -56,25 +52,6 @@ pub fn sandboxed(env: &TestEnv, flags: &[&str], code: &str) -> Run {
     args.extend_from_slice(flags);
     args.extend_from_slice(&["--", PY, "-c", &code]);
     env.nono(args)
-}
-
-/// The Landlock ABI nono will use: the kernel's, capped at 6 (nono's
-/// target) and at NONO_TEST_ABI_CAP when the suite runs capped.
-pub fn abi() -> i32 {
-    // SAFETY: LANDLOCK_CREATE_RULESET_VERSION only queries the version.
-    let v = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<libc::c_void>(),
-            0usize,
-            1u32,
-        )
-    } as i32;
-    let cap = std::env::var("NONO_TEST_ABI_CAP")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(i32::MAX);
-    v.clamp(0, 6).min(cap)
 }
 
 /// A step's result line, e.g. `has(&run, "connect OK")`.

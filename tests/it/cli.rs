@@ -2,7 +2,7 @@
 //! `nono:` line), the command's own status passes through, and a command
 //! that cannot start is 126 or 127 like in a shell.
 
-mod common;
+use crate::common;
 
 use common::*;
 
@@ -217,8 +217,7 @@ fn file_executable_only_by_others_is_126_not_blamed_on_the_sandbox() {
     // Needs a file this user may not execute although it has an x bit:
     // made by root for uid 65534.
     if !is_root() || !have("/usr/bin/setpriv") {
-        eprintln!("skipped: needs root and setpriv");
-        return;
+        return skip("needs root and setpriv");
     }
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();

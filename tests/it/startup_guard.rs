@@ -12,7 +12,7 @@
 //! Skipped, with the reason printed, where strace is missing or cannot
 //! trace (some containers forbid ptrace).
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -109,8 +109,7 @@ fn strace_usable() -> Result<(), String> {
 macro_rules! need_strace {
     () => {
         if let Err(why) = strace_usable() {
-            eprintln!("skipped: {why}");
-            return;
+            return skip(why);
         }
     };
 }

@@ -3,7 +3,7 @@
 //! mode-000 directories, FIFOs, sockets, mount points) and profile files
 //! that are not regular files (FIFOs, devices, directories).
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -215,7 +215,7 @@ fn deep_tree(dir: &Path, depth: usize) {
 /// where that is not possible.
 fn bind_mount_into(run_dir: &Path, target: &Path) -> Option<PathBuf> {
     if !is_root() {
-        eprintln!("bind mount part skipped: needs root");
+        skip("the bind mount part: it needs root");
         return None;
     }
     let m = run_dir.join("mnt");
@@ -228,7 +228,7 @@ fn bind_mount_into(run_dir: &Path, target: &Path) -> Option<PathBuf> {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
-        eprintln!("bind mount part skipped: mount --bind failed here");
+        skip("the bind mount part: mount --bind failed here");
         let _ = fs::remove_dir(&m);
         return None;
     }

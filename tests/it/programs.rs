@@ -6,10 +6,10 @@
 //! directory (pyenv's python3): the sandbox does not grant that home.
 
 // Linux-only: Debian paths (/usr/bin/python3, sqlite3) and Linux-only
-// probes. The macOS suite is tests/macos.rs.
+// probes. The macOS suite is tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -20,8 +20,7 @@ use common::*;
 macro_rules! require {
     ($program:expr) => {
         if !have($program) {
-            eprintln!("skipped: {} is not installed", $program);
-            return;
+            return skip(format!("{} is not installed", $program));
         }
     };
 }
@@ -156,8 +155,7 @@ fn python3_cannot_reach_the_home() {
 #[test]
 fn node_works() {
     let Some(node) = system_program("node") else {
-        eprintln!("skipped: node is not installed in a system directory");
-        return;
+        return skip("node is not installed in a system directory");
     };
     let env = TestEnv::new();
     let code = r#"
@@ -205,8 +203,7 @@ fn git_works_with_allow_delete() {
 #[test]
 fn make_runs_rules() {
     if system_program("make").is_none() {
-        eprintln!("skipped: make is not installed");
-        return;
+        return skip("make is not installed");
     }
     let env = TestEnv::new();
     fs::write(
@@ -248,11 +245,10 @@ fn toolchain() -> Option<(PathBuf, PathBuf)> {
 #[test]
 fn cargo_builds_and_runs_a_crate() {
     let Some((cargo, toolchain)) = toolchain() else {
-        eprintln!(
-            "skipped: no cargo runnable by this user (CARGO unset or not executable, \
-             e.g. the toolchain lives under /root and this is uid 65534)"
+        return skip(
+            "no cargo runnable by this user (CARGO unset or not executable, \
+             e.g. the toolchain lives under /root and this is uid 65534)",
         );
-        return;
     };
     let rustc = toolchain.join("bin/rustc");
     let make_crate = |env: &TestEnv| {

@@ -11,9 +11,8 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
-#[path = "support/probe.rs"]
-mod probe;
+use crate::common;
+use crate::probe;
 
 use std::fs;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -171,7 +170,7 @@ attempt("new_pty", new_pty)
     assert!(got.contains("new_pty ERR"), "{got:?}");
     // And `setup` does not call the terminal protection full.
     let setup = env.nono(["setup", "--json"]);
-    let doc: serde_json::Value = serde_json::from_slice(&setup.out.stdout).unwrap();
+    let doc: serde_json::Value = setup.json();
     let terminals = doc["guarantees"]
         .as_array()
         .unwrap()
@@ -374,8 +373,7 @@ fn repo(env: &TestEnv) -> PathBuf {
 #[test]
 fn git_config_and_hooks_are_read_only_unless_allowed() {
     if !have("/usr/bin/git") && !have("/usr/local/bin/git") {
-        eprintln!("skipped: git is not installed");
-        return;
+        return skip("git is not installed");
     }
     let env = TestEnv::new();
     let dot_git = repo(&env);
@@ -618,11 +616,8 @@ fn in_mount_ns(env: &TestEnv, inner: &str) -> Option<Run> {
     if !probe.status.success() {
         return None;
     }
-    let mut c = Command::new("unshare");
-    c.args([ns, "/bin/sh", "-c", inner])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env("NONO", nono_bin());
+    let mut c = env.in_tree("unshare");
+    c.args([ns, "/bin/sh", "-c", inner]).env("NONO", nono_bin());
     Some(Run::from(c))
 }
 
@@ -641,12 +636,10 @@ fn a_bind_mount_of_the_home_does_not_expose_protected_paths() {
          \"$NONO\" why --allow {a} --op write {a}/.bashrc >/dev/null; echo whyw=$?"
     );
     let Some(run) = in_mount_ns(&env, &inner) else {
-        eprintln!("skipped: no mount namespace here (unshare failed)");
-        return;
+        return skip("no mount namespace here (unshare failed)");
     };
     if run.code() == Some(99) {
-        eprintln!("skipped: bind mount refused here\n{run}");
-        return;
+        return skip(format!("bind mount refused here\n{run}"));
     }
     run.expect_ok().expect_stdout_has("done");
     assert!(!run.stdout().contains(SECRET), "secret read\n{run}");
@@ -773,8 +766,7 @@ fn vsock_sockets_are_refused() {
     let code = "attempt('vsock', lambda: socket.socket(40, socket.SOCK_STREAM))";
     let control = probe::plain(&env, code);
     if !probe::has(&control, "vsock OK") {
-        eprintln!("skipped: this kernel has no AF_VSOCK sockets\n{control}");
-        return;
+        return skip(format!("this kernel has no AF_VSOCK sockets\n{control}"));
     }
     for flags in [&[][..], &["--net-block"][..]] {
         let run = probe::sandboxed(&env, flags, code);

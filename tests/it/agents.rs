@@ -19,7 +19,7 @@
 // Linux-only: the agents' npm packages are installed for Linux here.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write as _};
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const MOCK: &str = include_str!("support/mock_model.py");
+const MOCK: &str = include_str!("../support/mock_model.py");
 /// What the mock answers when the script is done: the agent printing it
 /// shows that it finished the task.
 const FINAL_TEXT: &str = "NONO-MOCK-TASK-DONE";
@@ -41,10 +41,6 @@ const TOKEN: &str = "ghp_NONOPLANTEDTOKEN0123456789";
 /// generous because a loaded machine (the agents are node and bun
 /// programs) makes them many times slower.
 const AGENT_TIMEOUT: u32 = 300;
-
-fn skip(test: &str, why: &str) {
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {why} ***\n");
-}
 
 fn agents_dir() -> PathBuf {
     std::env::var_os("NONO_AGENTS_DIR")
@@ -209,7 +205,7 @@ impl Agent {
                     ("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into()),
                     ("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into()),
                     // Its default plugins are installed from the npm
-                    // registry at start; tests/profiles.rs covers that.
+                    // registry at start; tests/it/profiles.rs covers that.
                     ("OPENCODE_DISABLE_DEFAULT_PLUGINS".into(), "1".into()),
                     (
                         "OPENCODE_EXPERIMENTAL_DISABLE_FILEWATCHER".into(),
@@ -352,8 +348,7 @@ const GIT_IDENTITY: [(&str, &str); 4] = [
 ];
 
 fn git(env: &TestEnv) -> Command {
-    let mut c = Command::new("git");
-    c.current_dir(&env.work).env("HOME", &env.home);
+    let mut c = env.in_tree("git");
     for (k, v) in GIT_IDENTITY {
         c.env(k, v);
     }
@@ -374,12 +369,10 @@ enum Mode {
 /// A command with the test's environment: fake HOME, no inherited agent
 /// or XDG locations, git identity, the given variables; under `timeout`.
 fn agent_command(env: &TestEnv, vars: &[(String, String)], argv: &[std::ffi::OsString]) -> Command {
-    let mut cmd = Command::new("timeout");
+    let mut cmd = env.in_tree("timeout");
     cmd.args(["-s", "KILL", &AGENT_TIMEOUT.to_string()])
         .args(argv)
-        .current_dir(&env.work)
         .env("PWD", &env.work)
-        .env("HOME", &env.home)
         .stdin(Stdio::null());
     for k in [
         "XDG_CONFIG_HOME",
@@ -564,20 +557,17 @@ fn scripted_task(a: &Agent, mode: Mode) -> Result<(), String> {
 }
 
 /// The agent, or `None` (and why, printed) when it cannot be tested here.
-fn agent_or_skip(test: &str, profile: &str) -> Option<&'static Agent> {
+fn agent_or_skip(profile: &str) -> Option<&'static Agent> {
     let a = AGENTS.iter().find(|a| a.profile == profile)?;
     if !a.installed() {
-        skip(
-            test,
-            &format!(
-                "{} is not installed (scripts/install-agents installs it)",
-                a.program().display()
-            ),
-        );
+        skip(format!(
+            "{} is not installed (scripts/install-agents installs it)",
+            a.program().display()
+        ));
         return None;
     }
     if !have(PYTHON) {
-        skip(test, &format!("{PYTHON} (for the mock model) is missing"));
+        skip(format!("{PYTHON} (for the mock model) is missing"));
         return None;
     }
     Some(a)
@@ -585,8 +575,8 @@ fn agent_or_skip(test: &str, profile: &str) -> Option<&'static Agent> {
 
 /// The scripted task under the headline command, under the profile, and
 /// the control without nono; fails with every mode's failure.
-fn scripted_task_all_modes(test: &str, profile: &str) {
-    let Some(a) = agent_or_skip(test, profile) else {
+fn scripted_task_all_modes(profile: &str) {
+    let Some(a) = agent_or_skip(profile) else {
         return;
     };
     // In parallel: each mode has its own tree and mock.
@@ -603,30 +593,29 @@ fn scripted_task_all_modes(test: &str, profile: &str) {
 
 #[test]
 fn claude_code_does_the_scripted_task() {
-    scripted_task_all_modes("claude_code_does_the_scripted_task", "claude-code");
+    scripted_task_all_modes("claude-code");
 }
 
 #[test]
 fn codex_does_the_scripted_task() {
-    scripted_task_all_modes("codex_does_the_scripted_task", "codex");
+    scripted_task_all_modes("codex");
 }
 
 #[test]
 fn gemini_cli_does_the_scripted_task() {
-    scripted_task_all_modes("gemini_cli_does_the_scripted_task", "gemini-cli");
+    scripted_task_all_modes("gemini-cli");
 }
 
 #[test]
 fn opencode_does_the_scripted_task() {
-    scripted_task_all_modes("opencode_does_the_scripted_task", "opencode");
+    scripted_task_all_modes("opencode");
 }
 
 // ------------------------------------------------- state across runs
 
 #[test]
 fn claude_code_state_survives_a_second_run() {
-    let test = "claude_code_state_survives_a_second_run";
-    let Some(a) = agent_or_skip(test, "claude-code") else {
+    let Some(a) = agent_or_skip("claude-code") else {
         return;
     };
     let env = TestEnv::new();
@@ -676,12 +665,12 @@ fn claude_code_state_survives_a_second_run() {
 
 /// Each agent's interactive start under its profile, in a tmux pane:
 /// reaches its prompt with no error on screen.
-fn interactive_start(test: &str, profile: &str, ready: &str) {
-    let Some(a) = agent_or_skip(test, profile) else {
+fn interactive_start(profile: &str, ready: &str) {
+    let Some(a) = agent_or_skip(profile) else {
         return;
     };
     if Command::new("tmux").arg("-V").output().is_err() {
-        skip(test, "tmux is not installed");
+        skip("tmux is not installed");
         return;
     }
     let env = TestEnv::new();
@@ -816,38 +805,22 @@ fn interactive_start(test: &str, profile: &str, ready: &str) {
 
 #[test]
 fn claude_code_interactive_start_reaches_its_prompt() {
-    interactive_start(
-        "claude_code_interactive_start_reaches_its_prompt",
-        "claude-code",
-        "? for shortcuts",
-    );
+    interactive_start("claude-code", "? for shortcuts");
 }
 
 #[test]
 fn codex_interactive_start_reaches_its_prompt() {
-    interactive_start(
-        "codex_interactive_start_reaches_its_prompt",
-        "codex",
-        "? for shortcuts",
-    );
+    interactive_start("codex", "? for shortcuts");
 }
 
 #[test]
 fn gemini_cli_interactive_start_reaches_its_prompt() {
-    interactive_start(
-        "gemini_cli_interactive_start_reaches_its_prompt",
-        "gemini-cli",
-        "Type your message",
-    );
+    interactive_start("gemini-cli", "Type your message");
 }
 
 #[test]
 fn opencode_interactive_start_reaches_its_prompt() {
-    interactive_start(
-        "opencode_interactive_start_reaches_its_prompt",
-        "opencode",
-        "ctrl+p commands",
-    );
+    interactive_start("opencode", "ctrl+p commands");
 }
 
 /// How many files are in the tree under `dir`.
@@ -950,11 +923,8 @@ impl Fake {
 fn a_known_agent_gets_its_profile_and_nothing_protected() {
     let f = fake_agents();
     // Control: the stand-in reaches everything without nono.
-    let mut plain = Command::new(f.bin.join("claude"));
-    plain
-        .current_dir(&f.env.work)
-        .env("HOME", &f.env.home)
-        .env("CLAUDE_CONFIG_DIR", f.env.root.join("outside"));
+    let mut plain = f.env.in_tree(f.bin.join("claude"));
+    plain.env("CLAUDE_CONFIG_DIR", f.env.root.join("outside"));
     let plain = Run::from(plain);
     plain
         .expect_stdout_has(SECRET)
@@ -1046,7 +1016,7 @@ fn dry_run_and_why_say_the_profile_was_applied_automatically() {
 
     let json = f.nono(&["run", "--dry-run", "--json", "--allow", ".", "--", "claude"]);
     json.expect_ok();
-    let v: serde_json::Value = serde_json::from_slice(&json.out.stdout).unwrap();
+    let v: serde_json::Value = json.json();
     assert_eq!(v["agent"]["profile"], "claude-code", "{json}");
     assert_eq!(v["agent"]["auto"], true);
     assert_eq!(v["profiles"], serde_json::json!(["claude-code (auto)"]));
@@ -1067,7 +1037,7 @@ fn dry_run_and_why_say_the_profile_was_applied_automatically() {
         "--",
         "claude",
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&off.out.stdout).unwrap();
+    let v: serde_json::Value = off.json();
     assert_eq!(v["agent"]["profile"], "claude-code");
     assert_eq!(v["agent"]["auto"], false);
     assert_eq!(v["profiles"], serde_json::json!([]));
@@ -1150,7 +1120,7 @@ fn codex_is_told_it_is_sandboxed_only_when_the_command_is_codex() {
             s.to_str().unwrap(),
             "exec",
         ]);
-        let v: serde_json::Value = serde_json::from_slice(&dry.out.stdout).unwrap();
+        let v: serde_json::Value = dry.json();
         assert_eq!(v["agent"]["profile"], "codex", "{dry}");
         assert_eq!(
             v["command"]["argv"],
@@ -1163,5 +1133,7 @@ fn codex_is_told_it_is_sandboxed_only_when_the_command_is_codex() {
             ]),
             "{dry}"
         );
+    } else {
+        skip("the node part: node is not installed in a system directory");
     }
 }

@@ -8,10 +8,11 @@
 //! offers).
 
 // Linux-only: the reality table, `setup` and the dry-run documents
-// describe Landlock and seccomp. The macOS suite is tests/macos.rs.
+// describe Landlock and seccomp. The macOS suite is tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
+use crate::json_doc;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -322,8 +323,7 @@ fn why_json(env: &TestEnv, grants: &[String], op: &str, path: &str) -> (Value, i
     let run = env.nono(&args);
     let code = run.code().unwrap_or(-1);
     assert!(code == 0 || code == 1, "why failed\n{run}");
-    let doc: Value = serde_json::from_slice(&run.out.stdout)
-        .unwrap_or_else(|e| panic!("why --json is not JSON: {e}\n{run}"));
+    let doc = run.json();
     assert_eq!(
         doc["allowed"].as_bool(),
         Some(code == 0),
@@ -526,153 +526,15 @@ fn why_names_the_deciding_rule() {
 // ---------------------------------------------------------------------------
 // JSON against docs/json.md
 
-struct KeySpec {
-    path: String,
-    types: Vec<String>,
-    always: bool,
-}
-
-/// The key tables of one section of docs/json.md (heading containing `marker`).
-fn documented_keys(marker: &str) -> Vec<KeySpec> {
-    let doc = include_str!("../docs/json.md");
-    let mut out = Vec::new();
-    let mut in_section = false;
-    for line in doc.lines() {
-        if let Some(h) = line.strip_prefix("## ") {
-            in_section = h.contains(marker);
-            continue;
-        }
-        if !in_section || !line.starts_with("| `") {
-            continue;
-        }
-        let cells: Vec<&str> = line
-            .split(" | ")
-            .map(|c| c.trim_matches(|c| c == '|' || c == ' '))
-            .collect();
-        if cells.len() < 4 {
-            continue;
-        }
-        let path = cells[0].trim_matches('`').to_string();
-        let types = cells[1]
-            .replace("\\|", "|")
-            .split('|')
-            .map(|t| t.trim().to_string())
-            .collect();
-        let always = match cells[2] {
-            "always" => true,
-            "optional" => false,
-            other => panic!("docs/json.md: bad presence {other:?} for {path}"),
-        };
-        out.push(KeySpec {
-            path,
-            types,
-            always,
-        });
-    }
-    assert!(out.len() > 10, "no key table found for {marker}");
-    out
-}
-
-fn type_ok(v: &Value, types: &[String]) -> bool {
-    types.iter().any(|t| match t.as_str() {
-        "string" => v.is_string(),
-        "integer" => v.is_i64() || v.is_u64(),
-        "boolean" => v.is_boolean(),
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "null" => v.is_null(),
-        other => panic!("docs/json.md: unknown type {other}"),
-    })
-}
-
-/// Values at a documented key path: `None` where the parent object exists
-/// but the key does not.
-fn values_at<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<Option<&'a Value>>) {
-    let Some((seg, rest)) = segs.split_first() else {
-        return;
-    };
-    let (key, is_array) = match seg.strip_suffix("[]") {
-        Some(k) => (k, true),
-        None => (*seg, false),
-    };
-    let Some(obj) = v.as_object() else { return };
-    match obj.get(key) {
-        None if rest.is_empty() => out.push(None),
-        None => {}
-        Some(child) if rest.is_empty() => out.push(Some(child)),
-        Some(child) if is_array => {
-            for e in child.as_array().into_iter().flatten() {
-                values_at(e, rest, out);
-            }
-        }
-        Some(child) => values_at(child, rest, out),
-    }
-}
-
-/// Every key path present in a document, in the documentation's notation.
-fn present_keys(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
-    let Value::Object(m) = v else { return };
-    for (k, child) in m {
-        let p = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        out.insert(p.clone());
-        match child {
-            Value::Array(items) => {
-                for item in items {
-                    present_keys(item, &format!("{p}[]"), out);
-                }
-            }
-            other => present_keys(other, &p, out),
-        }
-    }
-}
-
 /// Checks documents of one kind against the documentation, both ways, and
 /// returns the keys seen.
 fn check_against_docs(marker: &str, docs: &[Value]) -> BTreeSet<String> {
-    let specs = documented_keys(marker);
-    let documented: BTreeSet<&str> = specs.iter().map(|s| s.path.as_str()).collect();
     let mut seen = BTreeSet::new();
     for doc in docs {
         assert_eq!(doc["schema_version"], 1);
-        for spec in &specs {
-            let segs: Vec<&str> = spec.path.split('.').collect();
-            let mut vals = Vec::new();
-            values_at(doc, &segs, &mut vals);
-            for v in vals {
-                match v {
-                    None => assert!(
-                        !spec.always,
-                        "{marker}: documented key {} missing\n{doc:#}",
-                        spec.path
-                    ),
-                    Some(v) => assert!(
-                        type_ok(v, &spec.types),
-                        "{marker}: {} is {v} but documented as {:?}",
-                        spec.path,
-                        spec.types
-                    ),
-                }
-            }
-        }
-        let mut present = BTreeSet::new();
-        present_keys(doc, "", &mut present);
-        for k in &present {
-            assert!(
-                documented.contains(k.as_str()),
-                "{marker}: key {k} is not documented in docs/json.md"
-            );
-        }
-        seen.extend(present);
+        seen.extend(json_doc::check_keys(marker, doc));
     }
     seen
-}
-
-fn json_of(run: &Run) -> Value {
-    serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("not JSON: {e}\n{run}"))
 }
 
 #[test]
@@ -785,11 +647,11 @@ fn json_documents_match_the_documentation() {
     ] {
         let run = env.nono(&args);
         assert!(matches!(run.code(), Some(0 | 1)), "{run}");
-        whys.push(json_of(&run));
+        whys.push(run.json());
     }
     let seen = check_against_docs("nono why", &whys);
     // The documentation is not stale: every key it lists shows up.
-    for spec in documented_keys("nono why") {
+    for spec in json_doc::documented_keys("nono why") {
         // Nested origins (a carve-out of a system default, an execute split
         // of a carve-out) need a particular machine layout to show up.
         let rare = spec.path.ends_with("from.why") || spec.path.contains(".from.");
@@ -823,7 +685,7 @@ fn json_documents_match_the_documentation() {
     cmd.env("GITHUB_TOKEN", "t").env("FOO_API_KEY", "k");
     let run = Run::from(cmd);
     run.expect_ok();
-    let dry = json_of(&run);
+    let dry = run.json();
     // A profile that sets an agent's variables fills the `agent` section.
     let agent = env.nono(["run", "--dry-run", "--json", "-p", "codex", "--", "true"]);
     agent.expect_ok();
@@ -839,7 +701,7 @@ fn json_documents_match_the_documentation() {
         "true",
     ]);
     hosts.expect_ok();
-    let hosts = json_of(&hosts);
+    let hosts = hosts.json();
     assert_eq!(hosts["host_allowlist"]["proxy"], "http://127.0.0.1:41080");
     // A blocked COMMAND that is not installed: the same document.
     let absent = env.nono([
@@ -852,17 +714,17 @@ fn json_documents_match_the_documentation() {
         "nono-no-such-tool",
     ]);
     absent.expect_ok();
-    let absent = json_of(&absent);
+    let absent = absent.json();
     assert!(absent["blocked"].is_string(), "{absent:#}");
     // The agent profile also asks for a snapshot: its plan has a section
     // of its own in docs/json.md, checked with the undo documents.
-    let mut agent = json_of(&agent);
+    let mut agent = agent.json();
     agent["snapshot"] = serde_json::Value::Null;
     let seen = check_against_docs("dry-run", &[dry.clone(), agent, hosts, absent]);
     // The mount plan is empty where the layer is unavailable (or forced
     // off for the fallback run of the suite).
     let no_plan = dry["mount_layer"]["active"] != serde_json::json!(true);
-    for spec in documented_keys("dry-run") {
+    for spec in json_doc::documented_keys("dry-run") {
         let rare = spec.path.ends_with("from.why")
             || spec.path.contains(".from.")
             || (no_plan && spec.path.starts_with("mount_layer.plan[]"));
@@ -875,7 +737,7 @@ fn json_documents_match_the_documentation() {
     assert!(!dry["carved"].as_array().unwrap().is_empty());
 
     let run = env.nono(["setup", "--json"]);
-    let setup = json_of(&run);
+    let setup = run.json();
     assert_eq!(
         run.code(),
         Some(if setup["usable"] == true { 0 } else { 1 })
@@ -899,7 +761,7 @@ fn setup_reports_this_kernel_and_what_older_kernels_get() {
         .expect_stdout_has("nono can run commands here");
     let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
     run.expect_stdout_has(release.trim());
-    let doc = json_of(&env.nono(["setup", "--json"]));
+    let doc = env.nono(["setup", "--json"]).json();
     assert_eq!(doc["kernel_release"], release.trim());
 
     // ABI 2 lacks truncation control: seccomp stands in (bluntly), so nono
@@ -907,10 +769,9 @@ fn setup_reports_this_kernel_and_what_older_kernels_get() {
     let mut cmd = Command::new(nono_bin());
     cmd.args(["setup", "--json"]).env("NONO_TEST_ABI_CAP", "2");
     let capped = Run::from(cmd);
-    let doc = json_of(&capped);
+    let doc = capped.json();
     if doc["landlock"]["test_cap"].is_null() {
-        eprintln!("binary built without test-abi-cap: skipping the capped check");
-        return;
+        return skip("binary built without test-abi-cap: no capped check");
     }
     assert_eq!(capped.code(), Some(0), "{capped}");
     assert_eq!(doc["usable"], true);
@@ -936,7 +797,7 @@ fn setup_reports_this_kernel_and_what_older_kernels_get() {
     cmd.args(["setup", "--json"]).env("NONO_TEST_ABI_CAP", "0");
     let none = Run::from(cmd);
     assert_eq!(none.code(), Some(1), "{none}");
-    let doc0 = json_of(&none);
+    let doc0 = none.json();
     assert_eq!(doc0["usable"], false);
     for g in doc0["guarantees"].as_array().unwrap() {
         assert_eq!(g["level"], "none", "{g}");
@@ -947,7 +808,7 @@ fn setup_reports_this_kernel_and_what_older_kernels_get() {
     cmd.args(["setup", "--json"]).env("NONO_TEST_ABI_CAP", "4");
     let run = Run::from(cmd);
     run.expect_ok();
-    let doc = json_of(&run);
+    let doc = run.json();
     let level = |id: &str| {
         doc["guarantees"]
             .as_array()
@@ -1001,7 +862,7 @@ fn hostile_file_names_are_escaped_in_text_and_valid_in_json() {
     let run = why(false);
     run.expect_ok();
     assert_escaped(&run);
-    let doc = json_of(why(true).expect_ok());
+    let doc = why(true).expect_ok().json();
     assert!(doc["path"]["given"]
         .as_str()
         .unwrap()
@@ -1023,7 +884,7 @@ fn hostile_file_names_are_escaped_in_text_and_valid_in_json() {
     let run = dry(false);
     run.expect_ok();
     assert_escaped(&run);
-    let doc = json_of(dry(true).expect_ok());
+    let doc = dry(true).expect_ok().json();
     let rules = doc["rules"].as_array().unwrap();
     assert!(rules
         .iter()
@@ -1034,10 +895,8 @@ fn hostile_file_names_are_escaped_in_text_and_valid_in_json() {
 /// is a tty.
 fn under_tty(env: &TestEnv, args: &str, no_color: bool) -> Run {
     let line = format!("{} {args}", nono_bin().display());
-    let mut cmd = Command::new("script");
+    let mut cmd = env.in_tree("script");
     cmd.args(["-qec", &line, "/dev/null"])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env_remove("NO_COLOR");
     if no_color {
         cmd.env("NO_COLOR", "1");
@@ -1062,11 +921,8 @@ fn colour_only_on_a_tty_and_never_with_no_color_or_json() {
     let json = under_tty(&env, "why --json --allow . keep.txt", false);
     assert!(json.stdout().contains("\"allowed\""), "{json}");
     assert!(!has_esc(&json), "colour in JSON\n{json}");
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["why", "--allow", ".", "keep.txt"])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env_remove("NO_COLOR");
+    let mut cmd = env.command(["why", "--allow", ".", "keep.txt"]);
+    cmd.env_remove("NO_COLOR");
     let piped = Run::from(cmd);
     piped.expect_ok();
     assert!(!has_esc(&piped), "colour when piped\n{piped}");
@@ -1103,7 +959,7 @@ fn json_on_run_requires_dry_run() {
     env.nono(["run", "--json", "--", "true"]).expect_code(125);
     let run = env.nono(["run", "--dry-run", "--json", "--", "true"]);
     run.expect_ok();
-    assert_eq!(json_of(&run)["document"], "dry_run");
+    assert_eq!(run.json()["document"], "dry_run");
 }
 
 #[test]
@@ -1117,15 +973,12 @@ fn tmpdir_through_a_symlink_is_granted_as_why_says() {
     let link = env.root.join("tmp-link");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let with_tmp = |args: &[&str]| {
-        let mut cmd = Command::new(nono_bin());
-        cmd.args(args)
-            .current_dir(&env.work)
-            .env("HOME", &env.home)
-            .env("TMPDIR", &link);
+        let mut cmd = env.command(args);
+        cmd.env("TMPDIR", &link);
         Run::from(cmd)
     };
     let why = with_tmp(&["why", "--json", "--op", "write", "$TMPDIR/x"]);
-    assert_eq!(json_of(why.expect_ok())["allowed"], true);
+    assert_eq!(why.expect_ok().json()["allowed"], true);
     let run = with_tmp(&[
         "run",
         "--",
@@ -1140,11 +993,9 @@ fn tmpdir_through_a_symlink_is_granted_as_why_says() {
 fn another_runs_tmpdir_is_denied_as_why_says() {
     let env = TestEnv::new();
     // A live run that publishes its private TMPDIR and keeps it alive.
-    let mut first = Command::new(nono_bin())
-        .args(["run", "--allow", ".", "--", "/bin/sh", "-c"])
+    let mut first = env
+        .command(["run", "--allow", ".", "--", "/bin/sh", "-c"])
         .arg("echo \"$TMPDIR\" > tmpdir.txt && echo held > \"$TMPDIR/held.txt\" && exec sleep 20")
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn first run");

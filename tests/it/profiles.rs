@@ -8,10 +8,10 @@
 //! with a loud reason (the unprivileged run cannot install).
 
 // Linux-only: strace, unshare and the agents' npm packages for Linux.
-// The macOS suite is tests/macos.rs.
+// The macOS suite is tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,13 +19,6 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::*;
-
-/// Says loudly why a test did not run. Written to fd 2 directly: the test
-/// harness captures `eprintln!` of passing tests, and a skip must be seen.
-fn skip(test: &str, why: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {why} ***\n");
-}
 
 // ---------------------------------------------------------------- lookup
 
@@ -130,19 +123,13 @@ fn user_profile_from_xdg_config_home_and_flags_add_to_it() {
     .unwrap();
     let script = "cat ~/notes/todo.txt && cat ~/.config/app/settings";
     env.plain_sh(script).expect_ok();
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "notes", "--", "/bin/sh", "-c", script])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env("XDG_CONFIG_HOME", &xdg);
+    let mut cmd = env.command(["run", "-p", "notes", "--", "/bin/sh", "-c", script]);
+    cmd.env("XDG_CONFIG_HOME", &xdg);
     let run = Run::from(cmd);
     run.expect_fail().expect_stdout_has("todo");
     assert!(!run.stdout().contains("app settings"), "{run}");
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "notes", "--read", "~/.config/app", "--"])
-        .args(["/bin/sh", "-c", script])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
+    let mut cmd = env.command(["run", "-p", "notes", "--read", "~/.config/app", "--"]);
+    cmd.args(["/bin/sh", "-c", script])
         .env("XDG_CONFIG_HOME", &xdg);
     Run::from(cmd)
         .expect_ok()
@@ -369,12 +356,9 @@ fn agent_run(env: &TestEnv, a: &Agent, args: &[&str]) -> Run {
         Err(e) => panic!("{e}"),
     };
     let bin = dir.join(a.dir).join("bin").join(a.bin);
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", a.profile, "--"])
-        .arg(&bin)
+    let mut cmd = env.command(["run", "-p", a.profile, "--"]);
+    cmd.arg(&bin)
         .args(args)
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_STATE_HOME")
@@ -385,11 +369,11 @@ fn agent_run(env: &TestEnv, a: &Agent, args: &[&str]) -> Run {
     Run::from(cmd)
 }
 
-fn agents_or_skip(test: &str) -> bool {
+fn agents_or_skip() -> bool {
     match ensure_agents() {
         Ok(_) => true,
         Err(e) => {
-            skip(test, &e);
+            skip(&e);
             false
         }
     }
@@ -397,7 +381,7 @@ fn agents_or_skip(test: &str) -> bool {
 
 #[test]
 fn agents_version_and_help_work_under_their_profiles() {
-    if !agents_or_skip("agents_version_and_help_work_under_their_profiles") {
+    if !agents_or_skip() {
         return;
     }
     for a in AGENTS {
@@ -483,8 +467,7 @@ fn denials(log: &str) -> Vec<Denial> {
 
 #[test]
 fn agents_real_start_fails_only_for_lack_of_network() {
-    let test = "agents_real_start_fails_only_for_lack_of_network";
-    if !agents_or_skip(test) {
+    if !agents_or_skip() {
         return;
     }
     // No network: nono's --net-block, inside a new network namespace (a
@@ -493,14 +476,11 @@ fn agents_real_start_fails_only_for_lack_of_network() {
     // failed.
     let probe = Command::new("unshare").args(["-rn", "true"]).status();
     if !matches!(probe, Ok(s) if s.success()) {
-        skip(
-            test,
-            "unshare -rn (a private network namespace) is not available",
-        );
+        skip("unshare -rn (a private network namespace) is not available");
         return;
     }
     if Command::new("strace").arg("-V").output().is_err() {
-        skip(test, "strace is not installed");
+        skip("strace is not installed");
         return;
     }
     let dir = ensure_agents().unwrap();
@@ -524,7 +504,7 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
     let env = TestEnv::new();
     let log = env.root.join("strace.log");
     let bin = dir.join(a.dir).join("bin").join(a.bin);
-    let mut cmd = Command::new("timeout");
+    let mut cmd = env.in_tree("timeout");
     cmd.args(["-s", "KILL", "25", "strace", "-f", "-qq", "-s", "200"])
         .args(["-e", "trace=%file,%network", "-o"])
         .arg(&log)
@@ -536,8 +516,6 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
     }
     cmd.arg(&bin)
         .args(a.start_args)
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_STATE_HOME")
@@ -617,17 +595,8 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
 
 // ---------------------------------------------------------- toolchains
 
-fn in_path(prog: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(prog))
-            .find(|p| p.is_file())
-    })
-}
-
 #[test]
 fn rust_profile_builds_a_crate() {
-    let test = "rust_profile_builds_a_crate";
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/root/.cargo"));
@@ -635,13 +604,10 @@ fn rust_profile_builds_a_crate() {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/root/.rustup"));
     if !cargo_home.join("bin/cargo").is_file() {
-        skip(
-            test,
-            &format!(
-                "no cargo in {} (the unprivileged run cannot reach root's toolchain)",
-                cargo_home.display()
-            ),
-        );
+        skip(format!(
+            "no cargo in {} (the unprivileged run cannot reach root's toolchain)",
+            cargo_home.display()
+        ));
         return;
     }
     let env = TestEnv::new();
@@ -701,9 +667,8 @@ fn rust_profile_builds_a_crate() {
 
 #[test]
 fn node_profile_runs_npm_test_and_keeps_npmrc_out() {
-    let test = "node_profile_runs_npm_test_and_keeps_npmrc_out";
     if in_path("npm").is_none() || in_path("node").is_none() {
-        skip(test, "node/npm are not installed");
+        skip("node/npm are not installed");
         return;
     }
     let env = TestEnv::new();
@@ -726,11 +691,8 @@ fn node_profile_runs_npm_test_and_keeps_npmrc_out() {
          catch (e) { console.log('npmrc: ' + e.code); }\n",
     )
     .unwrap();
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "node", "--", "npm", "test"])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env("npm_config_update_notifier", "false")
+    let mut cmd = env.command(["run", "-p", "node", "--", "npm", "test"]);
+    cmd.env("npm_config_update_notifier", "false")
         .env_remove("npm_config_cache");
     let run = Run::from(cmd);
     run.expect_ok().expect_stdout_has("npmrc: EACCES");
@@ -747,10 +709,9 @@ fn node_profile_runs_npm_test_and_keeps_npmrc_out() {
 
 #[test]
 fn python_profile_makes_a_venv_and_runs_a_script() {
-    let test = "python_profile_makes_a_venv_and_runs_a_script";
     let python = Path::new("/usr/bin/python3");
     if !python.is_file() {
-        skip(test, "/usr/bin/python3 is not installed");
+        skip("/usr/bin/python3 is not installed");
         return;
     }
     let env = TestEnv::new();
@@ -762,11 +723,8 @@ fn python_profile_makes_a_venv_and_runs_a_script() {
          print('python ran')\n",
     )
     .unwrap();
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "python", "--", "/bin/sh", "-c"])
-        .arg("/usr/bin/python3 -m venv v && v/bin/python s.py && v/bin/python -m pip --version")
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
+    let mut cmd = env.command(["run", "-p", "python", "--", "/bin/sh", "-c"]);
+    cmd.arg("/usr/bin/python3 -m venv v && v/bin/python s.py && v/bin/python -m pip --version")
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
     let run = Run::from(cmd);
     run.expect_ok()
@@ -777,9 +735,8 @@ fn python_profile_makes_a_venv_and_runs_a_script() {
 
 #[test]
 fn go_profile_builds_a_program() {
-    let test = "go_profile_builds_a_program";
     if in_path("go").is_none() {
-        skip(test, "go is not installed (apt-get install golang-go)");
+        skip("go is not installed (apt-get install golang-go)");
         return;
     }
     let env = TestEnv::new();
@@ -793,11 +750,8 @@ fn go_profile_builds_a_program() {
         "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello from go\") }\n",
     )
     .unwrap();
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "go", "--", "go", "build", "-o", "hello", "."])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env("GOFLAGS", "-mod=mod")
+    let mut cmd = env.command(["run", "-p", "go", "--", "go", "build", "-o", "hello", "."]);
+    cmd.env("GOFLAGS", "-mod=mod")
         .env("GOPROXY", "off")
         .env("GOTOOLCHAIN", "local")
         .env_remove("GOPATH")

@@ -6,10 +6,10 @@
 //! printed, no file created), not only the exit status.
 
 // Linux-only: Landlock semantics (truncation, carve-outs, /proc, REFER)
-// and Linux-only probes. The macOS suite is tests/macos.rs.
+// and Linux-only probes. The macOS suite is tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
@@ -42,10 +42,7 @@ fn granted_directory_is_readable_and_writable() {
 
 #[test]
 fn allow_creates_files_and_dirs_and_appends() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -117,10 +114,7 @@ fn read_grant_reads_but_does_not_write() {
 
 #[test]
 fn write_grant_writes_but_does_not_read() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -240,10 +234,7 @@ fn symlink_grant_applies_to_its_target() {
 
 #[test]
 fn overlapping_grants_merge() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -404,10 +395,7 @@ fn every_contract_credential_is_protected() {
 
 #[test]
 fn allow_home_carve_out_keeps_the_rest_reachable() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -531,16 +519,14 @@ fn the_real_home_stays_protected_when_home_points_elsewhere() {
     // database's home of the user keeps its protection. TestEnv sets HOME to
     // a fake home, so the real one is "another" home here.
     let Some(real) = real_home() else {
-        eprintln!("skipped: this user has no home directory");
-        return;
+        return skip("this user has no home directory");
     };
     let Some(startup) = [".bashrc", ".profile"]
         .iter()
         .map(|f| real.join(f))
         .find(|p| fs::read(p).is_ok())
     else {
-        eprintln!("skipped: no readable start-up file in {}", real.display());
-        return;
+        return skip(format!("no readable start-up file in {}", real.display()));
     };
     let env = TestEnv::new();
     let script = format!("cat {} > /dev/null && echo READ-OK", sh_path(&startup));
@@ -627,7 +613,7 @@ fn symlink_planted_inside_the_sandbox_does_not_reach_secrets() {
 }
 
 // Linux only: it probes with truncation, which Seatbelt cannot deny apart
-// from writing (see src/sandbox/seatbelt.rs); tests/macos.rs checks unlink
+// from writing (see src/sandbox/seatbelt.rs); tests/it/macos.rs checks unlink
 // and rename there.
 #[cfg(target_os = "linux")]
 #[test]
@@ -716,7 +702,7 @@ fn etc_shadow_is_unreadable_even_as_root() {
             .expect_ok()
             .expect_stdout_has("READ-OK");
     } else {
-        eprintln!("not root: skipping the control (only root can read /etc/shadow)");
+        skip("the control: only root can read /etc/shadow");
     }
     env.sandboxed_sh(&["--allow", "."], script)
         .expect_fail()
@@ -841,10 +827,7 @@ fn delete_rename_and_truncate_are_denied_by_the_kernel() {
 
 #[test]
 fn allow_delete_lifts_the_protection() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     for (name, script) in destructive_probes() {
@@ -862,10 +845,7 @@ fn allow_delete_lifts_the_protection() {
 
 #[test]
 fn append_and_create_work_under_delete_protection() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -888,10 +868,7 @@ fn append_and_create_work_under_delete_protection() {
 
 #[test]
 fn allow_delete_is_limited_to_its_path() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -906,10 +883,7 @@ fn allow_delete_is_limited_to_its_path() {
 
 #[test]
 fn allow_delete_outside_a_write_grant_is_refused() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -935,8 +909,7 @@ fn allow_delete_outside_a_write_grant_is_refused() {
 fn device_nodes_cannot_be_created() {
     // Only root may mknod a character device; the sandbox never grants it.
     if !is_root() {
-        eprintln!("skipped: mknod of a device needs root for the control");
-        return;
+        return skip("mknod of a device needs root for the control");
     }
     let env = TestEnv::new();
     let script = "mknod null c 1 3 && echo made";
@@ -964,10 +937,7 @@ fn with_tmp(env: &TestEnv, args: &[&str]) -> std::process::Command {
 
 #[test]
 fn private_tmpdir_allows_everything() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -1077,10 +1047,7 @@ fn unsafe_tmpdir_base_is_refused() {
 
 #[test]
 fn tmpdir_of_a_finished_run_is_removed_at_the_next_start() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -1136,10 +1103,7 @@ fn host_run_dir(env: &TestEnv, printed: &str) -> std::path::PathBuf {
 
 #[test]
 fn tmpdir_of_a_live_run_is_kept() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -1192,10 +1156,7 @@ const GIT_ID: &str = "-c user.name=nono-test -c user.email=test@nono.invalid \
 
 #[test]
 fn git_commit_works_with_allow_delete() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -1284,7 +1245,7 @@ fn no_new_privs_is_set() {
     let plain = env.plain_sh("grep NoNewPrivs /proc/self/status");
     plain.expect_ok();
     if plain.stdout().contains('1') {
-        eprintln!("the test runs with no_new_privs already set: control is moot");
+        skip("the control: the test runs with no_new_privs already set");
     }
     env.sandboxed_sh(&[], "grep NoNewPrivs /proc/self/status")
         .expect_ok()
@@ -1293,10 +1254,7 @@ fn no_new_privs_is_set() {
 
 #[test]
 fn grandchildren_are_confined_too() {
-    if below_abi(
-        3,
-        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
-    ) {
+    if below_scoped_truncation() {
         return;
     }
     let env = TestEnv::new();
@@ -1449,15 +1407,13 @@ fn dry_run_refusal_matches_run_on_old_kernels() {
     let env = TestEnv::new();
     let probe = env.nono(["run", "--dry-run", "--", "/bin/true"]);
     if !probe.stdout().contains("Landlock ABI") {
-        eprintln!("skipped: Landlock unavailable here");
-        return;
+        return skip("Landlock unavailable here");
     }
     let mut cmd = env.command(["run", "--dry-run", "--", "/bin/true"]);
     cmd.env("NONO_TEST_ABI_CAP", "2");
     let dry = Run::from(cmd);
     if !dry.stdout().contains("capped to 2") {
-        eprintln!("skipped: binary built without the test-abi-cap feature");
-        return;
+        return skip("binary built without the test-abi-cap feature");
     }
     // ABI 2: the default policy runs (seccomp stands in for truncation
     // control), but --allow-delete cannot be scoped and is refused, in

@@ -4,7 +4,7 @@
 //! (`/dev/full`) is one `nono:` line and exit 125. A command run by nono
 //! gets SIGPIPE's default action back.
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
@@ -119,8 +119,7 @@ fn an_unwritable_stderr_is_not_a_panic() {
 fn the_command_dies_of_sigpipe_like_outside() {
     let env = TestEnv::new();
     let Some(yes) = system_program("yes") else {
-        eprintln!("skipped: no yes(1) in a system directory");
-        return;
+        return skip("no yes(1) in a system directory");
     };
     let outside = env.plain_sh(&format!("{yes} | head -c 2 >/dev/null"));
     assert!(outside.stderr().is_empty(), "control: {outside}");

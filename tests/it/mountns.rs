@@ -4,7 +4,7 @@
 //! Every denial has a control without nono and a check from outside.
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -18,14 +18,14 @@ use common::*;
 fn layer_active(env: &TestEnv) -> bool {
     let run = env.nono(["run", "--dry-run", "--json", "--", "true"]);
     run.expect_ok();
-    let doc: serde_json::Value = serde_json::from_slice(&run.out.stdout).expect("json");
+    let doc: serde_json::Value = run.json();
     if doc["mount_layer"]["active"] == serde_json::json!(true) {
         return true;
     }
-    eprintln!(
-        "skipped: the mount layer is not available here: {}",
+    skip(format!(
+        "the mount layer is not available here: {}",
         doc["mount_layer"]["reason"]
-    );
+    ));
     false
 }
 
@@ -108,6 +108,8 @@ fn metadata_changes_fail_outside_the_write_grants_and_work_inside() {
                 .expect_stdout_has(&format!("errno {}", libc_erofs()));
             assert_eq!(mode(host), before);
         }
+    } else {
+        skip("the system-file part: it needs root");
     }
     // Inside a write grant chmod keeps working.
     env.sandboxed(
@@ -222,8 +224,7 @@ fn ptys_made_inside_work_and_other_terminals_are_unreachable() {
 #[test]
 fn another_mount_of_the_home_is_masked_too() {
     if !is_root() {
-        eprintln!("skipped: making a bind mount needs root");
-        return;
+        return skip("making a bind mount needs root");
     }
     let env = TestEnv::new();
     if !layer_active(&env) {
@@ -255,7 +256,7 @@ fn another_mount_of_the_home_is_masked_too() {
     };
     // In a mount namespace of the test's own, so nothing stays mounted.
     let run = |nono: bool| {
-        Command::new("unshare")
+        env.in_tree("unshare")
             .args([
                 "-m",
                 "--propagation",
@@ -264,18 +265,15 @@ fn another_mount_of_the_home_is_masked_too() {
                 "-c",
                 &script(nono),
             ])
-            .current_dir(&env.work)
-            .env("HOME", &env.home)
             .output()
             .unwrap()
     };
     let plain = run(false);
     if !plain.status.success() {
-        eprintln!(
-            "skipped: cannot bind-mount here: {}",
+        return skip(format!(
+            "cannot bind-mount here: {}",
             String::from_utf8_lossy(&plain.stderr)
-        );
-        return;
+        ));
     }
     assert!(String::from_utf8_lossy(&plain.stdout).contains(SECRET));
     let out = run(true);
@@ -308,7 +306,7 @@ fn dry_run_describes_the_plan_per_path() {
         return;
     }
     let run = env.nono(["run", "--dry-run", "--json", "--allow", "~", "--", "true"]);
-    let doc: serde_json::Value = serde_json::from_slice(&run.out.stdout).unwrap();
+    let doc: serde_json::Value = run.json();
     let plan = doc["mount_layer"]["plan"].as_array().unwrap();
     let has = |what: &str, path: &Path| {
         plan.iter()

@@ -4,7 +4,7 @@
 //! the same options, both ways, for several policies and (through
 //! scripts/test) Landlock ABI caps.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -85,7 +85,7 @@ fn dry_run_lists_every_installed_rule() {
         vec!["--allow-connect", "443"],
         vec!["--allow-connect", "443", "--allow-bind", "8080"],
     ];
-    if abi_cap().is_none_or(|c| c >= 3) {
+    if abi() >= 3 {
         policies.push(vec!["--allow", ".", "--allow-delete", "."]);
     }
     for opts in policies {
@@ -94,10 +94,9 @@ fn dry_run_lists_every_installed_rule() {
         dry.extend(["--", "/bin/true"]);
         let d = env.nono(&dry);
         d.expect_ok();
-        let doc: Value = serde_json::from_slice(&d.out.stdout).unwrap();
+        let doc: Value = d.json();
         if doc["kernel_rules"].is_null() {
-            eprintln!("skipped: no Landlock here, nothing is installed");
-            return;
+            return skip("no Landlock here, nothing is installed");
         }
         if doc["kernel"]["enforceable"] == Value::Bool(false) {
             // This kernel cannot enforce it: run refuses, installs nothing.
@@ -151,7 +150,7 @@ fn dry_run_lists_every_installed_rule() {
 fn setup_lists_the_rules_every_sandbox_gets() {
     let env = TestEnv::new();
     let s = env.nono(["setup", "--json"]);
-    let doc: Value = serde_json::from_slice(&s.out.stdout).unwrap();
+    let doc: Value = s.json();
     let listed: BTreeSet<String> = doc["seccomp"]["rules"]
         .as_array()
         .unwrap()
@@ -166,8 +165,7 @@ fn setup_lists_the_rules_every_sandbox_gets() {
         .collect();
     let r = env.nono(["-v", "run", "--", "/bin/true"]);
     if r.code() != Some(0) {
-        eprintln!("skipped: nono cannot run here\n{r}");
-        return;
+        return skip(format!("nono cannot run here\n{r}"));
     }
     let (_, installed) = installed(&r.stderr());
     assert_eq!(listed, installed, "{r}");

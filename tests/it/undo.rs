@@ -8,7 +8,8 @@
 
 #![cfg(target_os = "linux")]
 
-mod common;
+use crate::common;
+use crate::json_doc;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -18,7 +19,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::Value;
 
 /// A test tree with its own snapshot store.
 struct Undo {
@@ -142,10 +142,6 @@ fn assert_same(before: &Tree, after: &Tree) {
     }
 }
 
-fn json_of(run: &Run) -> Value {
-    serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("not JSON: {e}\n{run}"))
-}
-
 const DESTRUCTIVE: &[&str] = &["--allow", ".", "--allow-delete", "."];
 
 /// Runs `code` sandboxed under a snapshot, checks that it changed the tree
@@ -207,7 +203,7 @@ fn truncation_is_undone_and_reported_as_such() {
         fs::metadata(u.env.work.join("src/lib.rs")).unwrap().len(),
         0
     );
-    let doc = json_of(&u.nono(["undo", "diff", "--json"]));
+    let doc = u.nono(["undo", "diff", "--json"]).json();
     assert_eq!(doc["counts"]["truncated"], 2, "{doc:#}");
     u.nono(["undo", "restore"]).expect_ok();
     assert_same(&before, &u.record());
@@ -357,14 +353,14 @@ fn a_second_run_on_an_unchanged_tree_copies_and_hashes_nothing() {
     // snapshot are read again by the next one. Let the new tree settle.
     std::thread::sleep(Duration::from_millis(2100));
     u.agent(&["--allow", "."], "pass").expect_ok();
-    let first = json_of(&u.nono(["undo", "diff", "--json"]));
+    let first = u.nono(["undo", "diff", "--json"]).json();
     assert!(
         first["run"]["grants"][0]["copied"].as_u64().unwrap() >= 8,
         "{first:#}"
     );
     let r = u.agent(&["--allow", "."], "pass");
     r.expect_ok().expect_stderr_has("0 copied");
-    let second = json_of(&u.nono(["undo", "diff", "--json"]));
+    let second = u.nono(["undo", "diff", "--json"]).json();
     let g = &second["run"]["grants"][0];
     assert_eq!(g["hashed"], 0, "{second:#}");
     assert_eq!(g["copied"], 0, "{second:#}");
@@ -376,7 +372,7 @@ fn a_second_run_on_an_unchanged_tree_copies_and_hashes_nothing() {
     std::thread::sleep(Duration::from_millis(2100));
     fs::write(u.env.work.join("docs/README.md"), "# changed\n").unwrap();
     u.agent(&["--allow", "."], "pass").expect_ok();
-    let third = json_of(&u.nono(["undo", "diff", "--json"]));
+    let third = u.nono(["undo", "diff", "--json"]).json();
     assert_eq!(third["run"]["grants"][0]["copied"], 1, "{third:#}");
 }
 
@@ -418,8 +414,7 @@ fn kill_9_in_the_middle_of_a_snapshot_leaves_no_snapshot() {
             break;
         }
         if child.try_wait().unwrap().is_some() {
-            eprintln!("skipped: the snapshot finished before it could be killed (binary built without test-abi-cap?)");
-            return;
+            return skip("the snapshot finished before it could be killed (binary built without test-abi-cap?)");
         }
         assert!(Instant::now() < deadline, "snapshot never started");
         std::thread::sleep(Duration::from_millis(20));
@@ -538,8 +533,7 @@ fn an_incomplete_snapshot_refuses_to_run_unless_best_effort() {
 
     // An unreadable file (not for root: root reads everything).
     if is_root() {
-        eprintln!("skipped the unreadable-file case: root can read a mode 000 file");
-        return;
+        return skip("the unreadable-file case: root can read a mode 000 file");
     }
     let locked = u.env.work.join("locked");
     fs::write(&locked, "x").unwrap();
@@ -695,7 +689,7 @@ fn concurrent_runs_on_the_same_tree_do_not_corrupt_the_store() {
     for id in &ids {
         let r = u.nono(["undo", "diff", id, "--json"]);
         assert!(matches!(r.code(), Some(0 | 1)), "{r}");
-        json_of(&r);
+        r.json();
     }
     for i in 0..4 {
         fs::remove_file(u.env.work.join(format!("out{i}"))).unwrap();
@@ -764,89 +758,6 @@ fn undo_errors_are_one_line() {
 // ---------------------------------------------------------------------------
 // `nono undo diff --json` against docs/json.md (both ways)
 
-fn documented(section: &str) -> Vec<(String, Vec<String>, bool)> {
-    let doc = include_str!("../docs/json.md");
-    let mut out = Vec::new();
-    let mut inside = false;
-    for line in doc.lines() {
-        if let Some(h) = line.strip_prefix("## ") {
-            inside = h.contains(section);
-            continue;
-        }
-        if !inside || !line.starts_with("| `") {
-            continue;
-        }
-        let cells: Vec<&str> = line
-            .split(" | ")
-            .map(|c| c.trim_matches(|c| c == '|' || c == ' '))
-            .collect();
-        let types = cells[1]
-            .replace("\\|", "|")
-            .split('|')
-            .map(|t| t.trim().to_string())
-            .collect();
-        out.push((
-            cells[0].trim_matches('`').to_string(),
-            types,
-            cells[2] == "always",
-        ));
-    }
-    assert!(out.len() > 10, "no table for {section}");
-    out
-}
-
-fn keys(v: &Value, prefix: &str, out: &mut BTreeMap<String, Vec<Value>>) {
-    let Value::Object(m) = v else { return };
-    for (k, child) in m {
-        let p = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        out.entry(p.clone()).or_default().push(child.clone());
-        match child {
-            Value::Array(items) => items.iter().for_each(|i| keys(i, &format!("{p}[]"), out)),
-            other => keys(other, &p, out),
-        }
-    }
-}
-
-/// The values at a documented key path (`a[].b`: key `b` of every element
-/// of array `a`); `None` where the parent object lacks the key.
-fn values_at<'a>(v: &'a Value, segs: &[&str], out: &mut Vec<Option<&'a Value>>) {
-    let Some((seg, rest)) = segs.split_first() else {
-        return;
-    };
-    let (key, is_array) = match seg.strip_suffix("[]") {
-        Some(k) => (k, true),
-        None => (*seg, false),
-    };
-    let Some(obj) = v.as_object() else { return };
-    match obj.get(key) {
-        None if rest.is_empty() => out.push(None),
-        None => {}
-        Some(child) if rest.is_empty() => out.push(Some(child)),
-        Some(child) if is_array => {
-            for e in child.as_array().into_iter().flatten() {
-                values_at(e, rest, out);
-            }
-        }
-        Some(child) => values_at(child, rest, out),
-    }
-}
-
-fn type_ok(v: &Value, t: &str) -> bool {
-    match t {
-        "string" => v.is_string(),
-        "integer" => v.is_u64() || v.is_i64(),
-        "boolean" => v.is_boolean(),
-        "object" => v.is_object(),
-        "array" => v.is_array(),
-        "null" => v.is_null(),
-        other => panic!("docs/json.md: unknown type {other}"),
-    }
-}
-
 #[test]
 fn diff_json_matches_the_documentation() {
     let u = Undo::new();
@@ -856,7 +767,7 @@ fn diff_json_matches_the_documentation() {
         "import os, shutil\nos.rename('src/lib.rs', 'lib.rs')\nshutil.rmtree('docs')\nos.chmod('bin/run.sh', 0o600)\nopen('src/main.rs', 'a').write('x')\nos.truncate('src/sub/deep/data.bin', 10)\nos.unlink('main-link')\nos.mkdir('main-link')",
     )
     .expect_ok();
-    let doc = json_of(&u.nono(["undo", "diff", "--json"]));
+    let doc = u.nono(["undo", "diff", "--json"]).json();
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["document"], "undo_diff");
     for c in [
@@ -872,38 +783,16 @@ fn diff_json_matches_the_documentation() {
             "no {c} change\n{doc:#}"
         );
     }
-    let mut present = BTreeMap::new();
-    keys(&doc, "", &mut present);
-    let specs = documented("nono undo diff --json");
-    for (path, types, always) in &specs {
-        let segs: Vec<&str> = path.split('.').collect();
-        let mut vals = Vec::new();
-        values_at(&doc, &segs, &mut vals);
-        for v in vals {
-            match v {
-                None => assert!(!always, "documented key {path} missing\n{doc:#}"),
-                Some(v) => assert!(
-                    types.iter().any(|t| type_ok(v, t)),
-                    "{path} is {v}, documented as {types:?}"
-                ),
-            }
-        }
-    }
-    let documented: BTreeSet<&str> = specs.iter().map(|s| s.0.as_str()).collect();
-    for k in present.keys() {
-        assert!(
-            documented.contains(k.as_str()),
-            "key {k} is not documented in docs/json.md"
-        );
-    }
-    for (path, _, _) in &specs {
+    let present = json_doc::check_keys("nono undo diff --json", &doc);
+    for spec in json_doc::documented_keys("nono undo diff --json") {
         // Unreadable entries need a tree nono cannot read (not as root).
-        if path.starts_with("unreadable[].") {
+        if spec.path.starts_with("unreadable[].") {
             continue;
         }
         assert!(
-            present.contains_key(path),
-            "documented key {path} never printed"
+            present.contains(&spec.path),
+            "documented key {} never printed",
+            spec.path
         );
     }
 }
@@ -923,33 +812,11 @@ fn dry_run_snapshot_json_matches_the_documentation() {
         "/bin/true",
     ]);
     r.expect_ok();
-    let doc = json_of(&r);
+    let doc = r.json();
     let plan = &doc["snapshot"];
     assert_eq!(plan["mode"], "strict", "{doc:#}");
     assert_eq!(plan["grants"][0]["root"], u.env.work.display().to_string());
-    let specs = documented("Snapshot plan");
-    let wrapped = serde_json::json!({ "snapshot": plan });
-    let mut present = BTreeMap::new();
-    keys(&wrapped, "", &mut present);
-    present.remove("snapshot");
-    let documented: BTreeSet<&str> = specs.iter().map(|s| s.0.as_str()).collect();
-    for k in present.keys() {
-        assert!(
-            documented.contains(k.as_str()),
-            "key {k} is not documented in docs/json.md"
-        );
-    }
-    for (path, types, always) in &specs {
-        let segs: Vec<&str> = path.split('.').collect();
-        let mut vals = Vec::new();
-        values_at(&wrapped, &segs, &mut vals);
-        for v in vals {
-            match v {
-                None => assert!(!always, "documented key {path} missing"),
-                Some(v) => assert!(types.iter().any(|t| type_ok(v, t)), "{path}: {v}"),
-            }
-        }
-    }
+    json_doc::check_nested_keys("Snapshot plan", "snapshot", plan);
     // Nothing was written: a dry run takes no snapshot.
     assert!(!u.store().join("runs").exists());
     // Without a snapshot the key is null.
@@ -962,7 +829,7 @@ fn dry_run_snapshot_json_matches_the_documentation() {
         "--",
         "/bin/true",
     ]);
-    assert!(json_of(&r)["snapshot"].is_null());
+    assert!(r.json()["snapshot"].is_null());
 }
 
 #[test]

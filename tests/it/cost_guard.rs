@@ -3,7 +3,7 @@
 //! and that lifting the blocklist removes the per-file execute rules.
 //! The timings themselves come from benches/bench.sh.
 
-mod common;
+use crate::common;
 
 use common::*;
 

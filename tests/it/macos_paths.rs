@@ -2,7 +2,7 @@
 //! platform (the protected list is platform-neutral): planted in a fake
 //! home, they stay unreadable and unwritable under `--allow ~`.
 
-mod common;
+use crate::common;
 
 use std::fs;
 

@@ -85,11 +85,7 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(nono_bin());
-        cmd.args(args)
-            .current_dir(&self.work)
-            .env("HOME", &self.home);
-        Run::from(cmd)
+        Run::from(self.command(args))
     }
 
     /// `nono run GRANTS -- /bin/sh -c SCRIPT`.
@@ -102,11 +98,7 @@ impl TestEnv {
 
     /// The same script without nono: the control for every denial test.
     pub fn plain_sh(&self, script: &str) -> Run {
-        let mut cmd = Command::new("/bin/sh");
-        cmd.args(["-c", script])
-            .current_dir(&self.work)
-            .env("HOME", &self.home);
-        Run::from(cmd)
+        self.plain(&["/bin/sh", "-c", script])
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -121,10 +113,17 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(nono_bin());
-        cmd.args(args)
-            .current_dir(&self.work)
-            .env("HOME", &self.home);
+        let mut cmd = self.in_tree(nono_bin());
+        cmd.args(args);
+        cmd
+    }
+
+    /// `program` without nono, not yet run, in the work directory with HOME
+    /// set to the fake home: where every command of a test starts, so the
+    /// control and the sandboxed run see the same tree.
+    pub fn in_tree(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(&self.work).env("HOME", &self.home);
         cmd
     }
 
@@ -139,10 +138,8 @@ impl TestEnv {
 
     /// ARGV without nono, in the work directory: the control of [`TestEnv::sandboxed`].
     pub fn plain(&self, argv: &[&str]) -> Run {
-        let mut cmd = Command::new(argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(&self.work)
-            .env("HOME", &self.home);
+        let mut cmd = self.in_tree(argv[0]);
+        cmd.args(&argv[1..]);
         Run::from(cmd)
     }
 
@@ -175,6 +172,14 @@ pub const PYTHON: &str = "/usr/bin/python3";
 
 pub fn have(program: &str) -> bool {
     Path::new(program).exists()
+}
+
+/// The first `name` on this process's PATH, as a shell would find it.
+pub fn in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// `name` in a system directory that every sandbox may execute from
@@ -232,6 +237,12 @@ impl Run {
     }
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    /// stdout as a JSON document (`--json`); fails the test, printing the
+    /// run, when it is none.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{self}"))
     }
     /// Asserts the exit status, printing the command and its output if not.
     pub fn expect_code(&self, code: i32) -> &Run {
@@ -300,23 +311,81 @@ pub fn read(p: &Path) -> String {
     fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
 }
 
+/// Says why the calling test does not run, or runs only in part, and
+/// names the test. Written to fd 2 directly: the test harness captures
+/// `eprintln!` of passing tests, and a skip must be seen in every run.
+/// The one way a test skips: `return skip("no /usr/bin/git");`.
+pub fn skip(why: impl fmt::Display) {
+    use std::io::Write as _;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    // A test cannot do better than ignore a failing write to its stderr.
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// Skips (and says why) unless every program exists.
+pub fn need(programs: &[&str]) -> bool {
+    match programs.iter().find(|p| !have(p)) {
+        Some(p) => {
+            skip(format_args!("{p} is not installed"));
+            false
+        }
+        None => true,
+    }
+}
+
 /// The Landlock ABI cap the suite runs under (scripts/test re-runs the
 /// kernel-dependent tests with NONO_TEST_ABI_CAP set), if any.
 pub fn abi_cap() -> Option<i32> {
     std::env::var("NONO_TEST_ABI_CAP").ok()?.parse().ok()
 }
 
-/// True (and says so) when the suite runs capped below `abi`: the test
-/// pins behaviour that needs that ABI. What holds below it is pinned by
-/// the tests written for it (tests/hardening.rs, the refusal tests).
+/// The Landlock ABI nono will use: the kernel's, capped at 6 (nono's
+/// target) and at NONO_TEST_ABI_CAP when the suite runs capped; 0 without
+/// Landlock.
+#[cfg(target_os = "linux")]
+pub fn abi() -> i32 {
+    // SAFETY: LANDLOCK_CREATE_RULESET_VERSION only queries the version.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            1u32,
+        )
+    } as i32;
+    v.clamp(0, 6).min(abi_cap().unwrap_or(i32::MAX))
+}
+
+/// True (and says so) when nono runs below Landlock ABI `abi` here, on
+/// this kernel or capped by the suite: the test pins behaviour that needs
+/// that ABI. What holds below it is pinned by the tests written for it
+/// (tests/it/hardening.rs, the refusal tests).
+#[cfg(target_os = "linux")]
 pub fn below_abi(abi: i32, what: &str) -> bool {
-    match abi_cap() {
-        Some(cap) if cap < abi => {
-            eprintln!("skipped at ABI cap {cap}: {what} needs Landlock ABI {abi}");
-            true
-        }
-        _ => false,
+    let have = self::abi();
+    if have < abi {
+        skip(format_args!(
+            "{what} needs Landlock ABI {abi}, nono uses {have} here{}",
+            match abi_cap() {
+                Some(cap) => format!(" (capped to {cap})"),
+                None => String::new(),
+            }
+        ));
+        return true;
     }
+    false
+}
+
+/// The shared skip of the tests that pin truncation scoped by path:
+/// below ABI 3 Landlock cannot scope truncation, so nono refuses it
+/// everywhere (tests/it/hardening.rs pins that).
+#[cfg(target_os = "linux")]
+pub fn below_scoped_truncation() -> bool {
+    below_abi(
+        3,
+        "truncation scoped by path (shell `>`, --allow-delete, TMPDIR)",
+    )
 }
 
 /// Whether `nono run` sets up the mount-namespace layer here (forced off by
