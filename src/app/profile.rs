@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use super::out;
 use crate::cli::ProfileCommand;
-use crate::error::Failure;
+use crate::error::{Exit, Failure};
 use crate::policy::{Context, Policy, PolicySpec};
 use crate::{profile, report};
 
@@ -30,5 +30,5 @@ pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
             out(report::profile::show(&loaded, &spec, &policy, &missing))?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success.into())
 }

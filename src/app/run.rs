@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use super::{blocked_failure, host_mode_unavailable, kernel_view, out, say, AppError};
 use crate::cli::{RunArgs, SnapshotArg};
-use crate::error::Failure;
+use crate::error::{Exit, Failure};
 use crate::policy::{self, Access, Context, Policy};
 use crate::request::{
     build_policy, choose_agent, env_plan, git_fallback, insert_agent_args, spec_from_args,
@@ -49,7 +49,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             let f = blocked_failure(&invoked, &b);
             if args.dry_run {
                 out(report::blocked_command(Some(&f.to_string())))?;
-                return Ok(ExitCode::SUCCESS);
+                return Ok(Exit::Success.into());
             }
             return Err(f.into());
         }
@@ -144,7 +144,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             }
             out(text)?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success.into());
     }
     if let Some(b) = &block {
         return Err(blocked_failure(&invoked, b).into());
