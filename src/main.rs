@@ -17,6 +17,8 @@ mod report;
 mod request;
 mod sandbox;
 mod setup;
+#[cfg(test)]
+mod test_support;
 mod tmpdir;
 mod undo;
 

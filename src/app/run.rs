@@ -29,6 +29,14 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let checks = profile::PathChecks::Deferred;
     let (spec, created) = spec_from_args(&args.policy, &ctx, create, checks)?;
     let (env_policy, env_plan) = env_plan(&spec)?;
+    // Host-allowlist mode: the proxy and the network namespace are made by
+    // a helper process while the policy is built (sandbox::netns).
+    #[cfg(target_os = "linux")]
+    let early_net = (!args.dry_run)
+        .then(|| sandbox::netns::start_early(&spec))
+        .flatten();
+    #[cfg(not(target_os = "linux"))]
+    let early_net: Option<()> = None;
     let snapshot = match args.snapshot {
         Some(SnapshotArg::Strict) => Some(undo::Mode::Strict),
         Some(SnapshotArg::BestEffort) => Some(undo::Mode::BestEffort),
@@ -178,9 +186,9 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     // Before the namespaces: the descriptors' paths are the host's.
     warn_truncatable_stdio(&policy);
     let planned = sandbox::mount_layer_plan(&policy, Some(&run_path));
-    // One unshare for every namespace of the run (mount layer, host
-    // allowlist); the proxy is started before it, outside.
-    let (mount_state, network) = enter_namespaces(&policy, &planned, net_log)?;
+    // Every namespace of the run, with one owner (mount layer, host
+    // allowlist); the proxy was started before, outside.
+    let (mount_state, network) = enter_namespaces(&policy, &planned, net_log, early_net)?;
     let active = match (&planned, mount_state) {
         (Ok(layer), Ok(())) => Ok(layer),
         (_, Err(reason)) => Err(reason),
@@ -294,9 +302,10 @@ impl Network {
     }
 }
 
-/// The run's namespaces, entered with one `unshare(2)`: the mount layer's
-/// (when it is planned) and, in host-allowlist mode, the network namespace,
-/// whose proxy is started first, outside it, and given its listeners after.
+/// The run's namespaces: the mount layer's (when it is planned) and, in
+/// host-allowlist mode, the network namespace, made with its proxy by a
+/// helper (started early, or here) and joined, the proxy given its
+/// listeners after.
 /// `--net-block` as root adds an empty network namespace as a second layer.
 /// Returns whether the mount layer is active (or why not) and the network
 /// side. Host-allowlist mode fails closed; the mount layer falls back.
@@ -305,6 +314,7 @@ fn enter_namespaces(
     policy: &Policy,
     planned: &Result<sandbox::MountLayer, String>,
     log: Option<std::fs::File>,
+    early: Option<sandbox::netns::Started>,
 ) -> Result<(Result<(), String>, Option<Network>), Failure> {
     use sandbox::namespaces::{enter, NsError, Unshare};
     use sandbox::netns::{self, NetError};
@@ -313,6 +323,24 @@ fn enter_namespaces(
         if let Some(e) = netns::simulated_unavailable() {
             return Err(NetError::Namespace(e).into());
         }
+        // The helper's user and network namespaces, joined; the mount
+        // namespace unshared inside them. Without the network namespace
+        // nothing runs.
+        let allow = policy.net.allowlist();
+        let started = match early {
+            Some(s) => s,
+            None => netns::start(allow.clone())?,
+        };
+        let (proxy, mut mount_state) = started.enter(planned.is_ok())?;
+        if let Err(planned_why) = planned {
+            mount_state = Err(planned_why.clone());
+        }
+        let handed = proxy.hand_over(&allow, log)?;
+        tracing::debug!(proxy = %handed.proxy, "host-allowlist mode");
+        if let (Ok(()), Ok(layer)) = (&mount_state, planned) {
+            mount_state = sandbox::apply_mount_layer(layer)?;
+        }
+        return Ok((mount_state, Some(Network(Some(handed)))));
     }
     // Only where no user namespace is needed (root): inside one, files of
     // unmapped users would appear owned by `nobody`, a visible change that
@@ -322,22 +350,15 @@ fn enter_namespaces(
         && policy.net.block
         && sandbox::namespaces::has_sys_admin()
         && netns::simulated_unavailable().is_none();
-    let allow = policy.net.allowlist();
-    let child = if host {
-        Some(netns::start_proxy(allow.clone(), log)?)
-    } else {
-        None
-    };
     let mut want = Unshare {
         mount: planned.is_ok(),
-        net: host || block_ns,
+        net: block_ns,
     };
     let mut mount_state: Result<(), String> = planned.as_ref().map(|_| ()).map_err(Clone::clone);
     if want.any() {
         if let Err(e) = enter(want) {
-            // Half-entered (a user namespace without id maps), or the
-            // network namespace host mode needs: refuse.
-            if host || !matches!(e, NsError::Unshare { .. }) {
+            // Half-entered (a user namespace without id maps): refuse.
+            if !matches!(e, NsError::Unshare { .. }) {
                 return Err(NetError::from(e).into());
             }
             // Nothing changed: the mount layer falls back; --net-block's
@@ -362,17 +383,11 @@ fn enter_namespaces(
             }
         }
     }
-    let network = match child {
-        Some(child) => {
-            let handed = child.hand_over(&allow)?;
-            tracing::debug!(proxy = %handed.proxy, "host-allowlist mode");
-            Some(Network(Some(handed)))
-        }
-        None if want.net => {
-            tracing::debug!("--net-block: empty network namespace entered");
-            Some(Network(None))
-        }
-        None => None,
+    let network = if want.net {
+        tracing::debug!("--net-block: empty network namespace entered");
+        Some(Network(None))
+    } else {
+        None
     };
     if let (true, Ok(layer)) = (want.mount, planned) {
         mount_state = sandbox::apply_mount_layer(layer)?;
@@ -400,6 +415,7 @@ fn enter_namespaces(
     policy: &Policy,
     planned: &Result<sandbox::MountLayer, String>,
     _log: Option<std::fs::File>,
+    _early: Option<()>,
 ) -> Result<(Result<(), String>, Option<Network>), Failure> {
     if policy.net.host_mode() {
         return Err(AppError::HostModeUnsupported.into());

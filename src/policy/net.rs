@@ -123,14 +123,7 @@ impl NetPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    fn ctx(dir: &Path) -> Context {
-        Context {
-            home: dir.to_path_buf(),
-            cwd: dir.to_path_buf(),
-        }
-    }
+    use crate::test_support::ctx_in as ctx;
 
     #[test]
     fn port_grants_imply_restriction() {

@@ -275,13 +275,7 @@ pub fn is_rule_target(meta: &std::fs::Metadata) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ctx() -> Context {
-        Context {
-            home: PathBuf::from("/home/u"),
-            cwd: PathBuf::from("/work/p"),
-        }
-    }
+    use crate::test_support::fixed_ctx as ctx;
 
     #[test]
     fn expands_tilde_and_relative() {

@@ -7,27 +7,25 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::policy::{Policy, PolicyError};
+use crate::test_support::TempTree;
 
 struct Tree {
-    _dir: tempfile::TempDir,
+    _dir: TempTree,
     ctx: Context,
     config: PathBuf,
 }
 
 impl Tree {
     fn new() -> Tree {
-        let dir = tempfile::tempdir().unwrap();
-        let root = fs::canonicalize(dir.path()).unwrap();
-        let home = root.join("home");
-        let cwd = root.join("proj");
-        fs::create_dir_all(&home).unwrap();
-        fs::create_dir_all(&cwd).unwrap();
-        let config = root.join("xdg");
-        fs::create_dir_all(config.join("nono/profiles")).unwrap();
+        let dir = TempTree::new();
+        dir.dirs(&["home", "proj", "xdg/nono/profiles"]);
         Tree {
+            ctx: Context {
+                home: dir.path("home"),
+                cwd: dir.path("proj"),
+            },
+            config: dir.path("xdg"),
             _dir: dir,
-            ctx: Context { home, cwd },
-            config,
         }
     }
 

@@ -165,15 +165,11 @@ pub fn guarantees(policy: &Policy, abi: i32, keep_caps: bool, privileged: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Context, PolicySpec};
+    use crate::policy::PolicySpec;
 
     fn policy(spec: PolicySpec) -> Policy {
         let d = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            home: d.path().to_path_buf(),
-            cwd: d.path().to_path_buf(),
-        };
-        Policy::build(&spec, &ctx).unwrap()
+        crate::test_support::policy_in(&spec, d.path())
     }
 
     fn text(gs: &[Guarantee], topic: &str) -> String {

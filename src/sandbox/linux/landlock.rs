@@ -509,11 +509,7 @@ mod tests {
     }
 
     fn policy(spec: crate::policy::PolicySpec, dir: &Path) -> Policy {
-        let ctx = crate::policy::Context {
-            home: dir.to_path_buf(),
-            cwd: dir.to_path_buf(),
-        };
-        Policy::build(&spec, &ctx).unwrap()
+        crate::test_support::policy_in(&spec, dir)
     }
 
     #[test]
