@@ -591,7 +591,10 @@ fn path_dirs(
             continue;
         }
         let lexical = paths::normalize_lexically(dir);
-        let canonical = std::fs::canonicalize(&lexical).unwrap_or_else(|_| lexical.clone());
+        // Through the build's lookup cache: PATH names the same
+        // directories again and again.
+        let canonical =
+            paths::canonical_and_kind(&lexical).map_or_else(|| lexical.clone(), |(c, _)| c);
         // Already on the fixed list: named grants of those stay refused.
         if protected::find_read_only(protected, &canonical).is_some()
             || protected::find(protected, &canonical).is_some()
