@@ -36,9 +36,7 @@
 //! a `stat` has.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
-use std::ffi::{OsStr, OsString};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -92,33 +90,10 @@ enum Listing {
     Unavailable,
 }
 
-/// Maps keyed by a path's bytes with FNV-1a: `Path`'s own `Hash` walks
-/// components and SipHash is built for hostile keys; these keys are the
-/// built-in data's paths, and hashing them was most of the cache's cost.
-type Map<V> = HashMap<OsString, V, BuildHasherDefault<Fnv>>;
-type Names = HashSet<OsString, BuildHasherDefault<Fnv>>;
-
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
+/// The cache's maps, keyed by a path's or name's bytes (see
+/// [`super::rules::ByPath`]).
+type Map<V> = super::rules::ByPath<V>;
+type Names = super::rules::PathSet;
 
 fn key(p: &Path) -> &OsStr {
     p.as_os_str()

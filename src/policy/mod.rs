@@ -21,80 +21,17 @@ pub mod net;
 pub mod paths;
 pub mod programs;
 pub mod protected;
+mod rules;
 pub mod spec;
 
-use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use access::{Access, Op};
 pub use net::NetPolicy;
 pub use paths::{Context, Kind};
 pub use protected::Protected;
+pub use rules::{Origin, Rule};
 pub use spec::{DeleteRequest, PolicySpec, Source};
-
-/// Why a rule exists.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// A grant the user asked for (flag or profile), with the path as given.
-    User { source: Source, given: PathBuf },
-    /// A system default, with its reason.
-    System { why: String },
-    /// The private per-run temporary directory.
-    TempDir,
-    /// Part of the grant `from` on directory `grant`, split up to keep
-    /// protected paths out of it.
-    CarveOut { grant: PathBuf, from: Box<Origin> },
-    /// Execute of `grant`, handed out entry by entry so that blocked
-    /// programs get none (see [`programs`]).
-    ExecSplit { grant: PathBuf, from: Box<Origin> },
-    /// Added by the mount-namespace layer (see `sandbox::mountns`).
-    MountLayer { what: &'static str },
-}
-
-impl Origin {
-    /// A short human description.
-    pub fn describe(&self) -> String {
-        match self {
-            Origin::User { source, given } => format!("{source} {}", crate::output::path(given)),
-            Origin::System { why } => format!("system default ({why})"),
-            Origin::TempDir => "private temporary directory (TMPDIR)".to_string(),
-            Origin::CarveOut { from, .. } => format!("carve-out of {}", from.describe()),
-            Origin::ExecSplit { grant, from } => format!(
-                "execute of {} per entry, blocked programs left out ({})",
-                crate::output::path(grant),
-                from.describe()
-            ),
-            Origin::MountLayer { what } => format!("mount layer: {what}"),
-        }
-    }
-}
-
-/// One kernel rule: rights on a path and everything beneath it (for a
-/// directory) or on the file itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rule {
-    /// Canonical: absolute, no symlinks, no `..`.
-    pub path: PathBuf,
-    pub kind: Kind,
-    /// Each contribution with its origin; the rule's rights are their union.
-    pub parts: Vec<(Access, Origin)>,
-}
-
-impl Rule {
-    pub fn access(&self) -> Access {
-        self.parts.iter().fold(Access::NONE, |a, (b, _)| a | *b)
-    }
-
-    /// True if this rule's rights reach `path` (the kernel's semantics: a
-    /// directory rule covers its whole hierarchy, a file rule only the file).
-    pub fn covers(&self, path: &Path) -> bool {
-        match self.kind {
-            Kind::Dir => paths::is_within(path, &self.path),
-            Kind::File => path == self.path,
-        }
-    }
-}
 
 /// A directory that a carve-out had to split: entries created in it after
 /// nono starts are not covered by the grant.
@@ -143,9 +80,8 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     pub protected: Vec<Protected>,
     pub carved: Vec<CarvedDir>,
-    pub net_block: bool,
-    /// Network and IPC: `--net-block`, port grants, Unix socket grants.
-    /// `net.block == net_block`; `net.restricted()` is what backends use.
+    /// Network and IPC: `--net-block` (`net.block`), port grants, Unix
+    /// socket grants; `net.restricted()` is what backends use.
     pub net: NetPolicy,
     pub profiles: Vec<String>,
     pub context: Context,
@@ -300,7 +236,7 @@ impl Policy {
             user.push((lexical, format!("protected by {source}"), false));
         }
         protected::extend(&mut protected, &user)?;
-        let mut merged = Merger::default();
+        let mut merged = rules::RuleSet::default();
 
         // (canonical, as given)
         let mut write_grants: Vec<(PathBuf, PathBuf)> = Vec::new();
@@ -313,7 +249,7 @@ impl Policy {
                 source: g.source.clone(),
                 given: g.path.clone(),
             };
-            merged.add(resolved.canonical, resolved.kind, g.access, origin);
+            merged.add_part(resolved.canonical, resolved.kind, g.access, origin);
         }
 
         for d in &spec.allow_delete {
@@ -331,7 +267,7 @@ impl Policy {
                 source: d.source.clone(),
                 given: d.path.clone(),
             };
-            merged.add(resolved.canonical, Kind::Dir, Access::DELETE, origin);
+            merged.add_part(resolved.canonical, Kind::Dir, Access::DELETE, origin);
         }
 
         // Read-only where a broader write grant covers them: the PATH's
@@ -363,7 +299,7 @@ impl Policy {
         // The command's own terminal: granted by device, not all of
         // /dev/pts (which would reach every terminal of the user).
         for tty in own_terminals() {
-            merged.add(
+            merged.add_part(
                 tty,
                 Kind::File,
                 Access::READ_WRITE.union(Access::IOCTL),
@@ -386,7 +322,7 @@ impl Policy {
                 let origin = Origin::System {
                     why: group.why.clone(),
                 };
-                merged.add(canonical, kind, group.access, origin);
+                merged.add_part(canonical, kind, group.access, origin);
             }
         }
 
@@ -450,7 +386,6 @@ impl Policy {
             commands,
             protected,
             carved,
-            net_block: spec.net_block,
             net,
             profiles: spec.profiles.clone(),
             context: ctx.clone(),
@@ -462,46 +397,21 @@ impl Policy {
 
     /// Adds the private temporary directory with every right.
     pub fn add_tmpdir(&mut self, dir: &Path) {
-        // Inserted in place: the rules are sorted, and rebuilding a map of a
-        // thousand paths here cost more than the rest of the start-up.
-        let part = (Access::ALL, Origin::TempDir);
-        match self
-            .rules
-            .binary_search_by(|r| r.path.as_os_str().cmp(dir.as_os_str()))
-        {
-            Ok(i) => {
-                if !self.rules[i].parts.contains(&part) {
-                    self.rules[i].parts.push(part);
-                }
-            }
-            Err(i) => self.rules.insert(
-                i,
-                Rule {
-                    path: dir.to_path_buf(),
-                    kind: Kind::Dir,
-                    parts: vec![part],
-                },
-            ),
-        }
+        rules::merge_into(
+            &mut self.rules,
+            Rule {
+                path: dir.to_path_buf(),
+                kind: Kind::Dir,
+                parts: vec![(Access::ALL, Origin::TempDir)],
+            },
+        );
     }
 
     /// Adds the Landlock rules of an active mount layer (see
     /// `sandbox::mountns::MountPlan::rules`), merged like every other rule.
     pub fn add_rules(&mut self, extra: Vec<Rule>) {
         for rule in extra {
-            match self
-                .rules
-                .binary_search_by(|r| r.path.as_os_str().cmp(rule.path.as_os_str()))
-            {
-                Ok(i) => {
-                    for part in rule.parts {
-                        if !self.rules[i].parts.contains(&part) {
-                            self.rules[i].parts.push(part);
-                        }
-                    }
-                }
-                Err(i) => self.rules.insert(i, rule),
-            }
+            rules::merge_into(&mut self.rules, rule);
         }
     }
 
@@ -549,7 +459,6 @@ impl Policy {
             rules,
             protected,
             carved: Vec::new(),
-            net_block,
             net: net::NetPolicy {
                 block: net_block,
                 ..Default::default()
@@ -690,34 +599,6 @@ fn protected_error(raw: &Path, p: &Protected) -> PolicyError {
         given: raw.to_path_buf(),
         protected: p.path.clone(),
         category: p.category.clone(),
-    }
-}
-
-/// Merges rules on the same path: one kernel rule per inode.
-#[derive(Default)]
-struct Merger {
-    // Keyed by bytes: `PathBuf`'s `Ord` compares component by component,
-    // which is many times slower and gives no better order here.
-    rules: BTreeMap<OsString, Rule>,
-}
-
-impl Merger {
-    fn add(&mut self, path: PathBuf, kind: Kind, access: Access, origin: Origin) {
-        let rule = self
-            .rules
-            .entry(path.clone().into_os_string())
-            .or_insert_with(|| Rule {
-                path,
-                kind,
-                parts: Vec::new(),
-            });
-        if !rule.parts.iter().any(|(a, o)| *a == access && *o == origin) {
-            rule.parts.push((access, origin));
-        }
-    }
-
-    fn into_rules(self) -> Vec<Rule> {
-        self.rules.into_values().collect()
     }
 }
 

@@ -23,14 +23,14 @@
 //! The rules built here are ordinary [`Rule`]s with
 //! [`Origin::ExecSplit`], so `--dry-run`, `why` and the kernel see the same.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::blocklist::{Blocklist, Hit};
+use super::rules::RuleSet;
 use super::{paths, Access, Kind, Origin, PolicyError, Rule};
 
 /// How many entries the search of granted trees for `--block-command`
@@ -532,15 +532,15 @@ pub fn apply(
     }
     blocked.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let mut out = Merged::default();
-    let mut whole = Merged::default();
+    let mut out = RuleSet::default();
+    let mut whole = RuleSet::default();
     // Directories whose execute was already handed out per entry: a rule
     // beneath one (/usr/bin from "/bin", under /usr) would hand out the
     // same rights again; it only loses its own execute.
     let mut distributed: Vec<PathBuf> = Vec::new();
     for mut rule in rules {
         if !rule.access().contains(Access::EXECUTE) {
-            merge(&mut out, rule);
+            out.add(rule);
             continue;
         }
         let targets: Vec<&PathBuf> = match rule.kind {
@@ -561,7 +561,7 @@ pub fn apply(
                     .is_some_and(|m| ids.contains_key(&FileId::of(&m)))
         };
         if targets.is_empty() && !file_blocked {
-            merge(&mut out, rule);
+            out.add(rule);
             continue;
         }
         let exec_origins: Vec<Origin> = rule
@@ -581,7 +581,7 @@ pub fn apply(
             .collect();
         let path = rule.path.clone();
         if !rule.parts.is_empty() {
-            merge(&mut out, rule);
+            out.add(rule);
         }
         if !targets.is_empty() && !distributed.iter().any(|d| paths::is_within(&path, d)) {
             distributed.push(path.clone());
@@ -605,10 +605,10 @@ pub fn apply(
                     .collect(),
             };
             for piece in pieces {
-                merge(&mut out, exec_rule(piece));
+                out.add(exec_rule(piece));
             }
             for piece in whole_pieces {
-                merge(&mut whole, exec_rule(piece));
+                whole.add(exec_rule(piece));
             }
         }
     }
@@ -690,70 +690,6 @@ impl Split<'_> {
             } else if ft.is_file() {
                 pieces.push((path, Kind::File));
             }
-        }
-    }
-}
-
-/// Rules merged per path. A hash index instead of a BTreeMap: ordering
-/// paths compares them component by component, which for a thousand
-/// per-file rules was most of nono's start-up time in user space. The
-/// pieces arrive nearly sorted, so the final sort is cheap.
-#[derive(Default)]
-struct Merged {
-    rules: Vec<Rule>,
-    // Keyed by the path's bytes with a cheap hash: `Path`'s own `Hash`
-    // walks components and SipHash is built for untrusted keys; neither
-    // is needed for a thousand local file names.
-    index: HashMap<OsString, usize, BuildHasherDefault<FnvHasher>>,
-}
-
-impl Merged {
-    fn into_rules(mut self) -> Vec<Rule> {
-        // Byte order, as every rule list in the policy (see `Policy::rules`).
-        self.rules
-            .sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-        self.rules
-    }
-}
-
-/// FNV-1a: a few instructions per byte, no allocation, good enough for
-/// distinct file paths.
-#[derive(Default)]
-struct FnvHasher(u64);
-
-impl Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-fn merge(out: &mut Merged, rule: Rule) {
-    match out.index.get(rule.path.as_os_str()) {
-        Some(&i) => {
-            let existing = &mut out.rules[i];
-            for part in rule.parts {
-                if !existing.parts.contains(&part) {
-                    existing.parts.push(part);
-                }
-            }
-        }
-        None => {
-            out.index
-                .insert(rule.path.clone().into_os_string(), out.rules.len());
-            out.rules.push(rule);
         }
     }
 }
