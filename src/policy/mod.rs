@@ -236,95 +236,11 @@ impl Policy {
             user.push((lexical, format!("protected by {source}"), false));
         }
         protected::extend(&mut protected, &user)?;
+
         let mut merged = rules::RuleSet::default();
-
-        // (canonical, as given)
-        let mut write_grants: Vec<(PathBuf, PathBuf)> = Vec::new();
-        for g in &spec.grants {
-            let resolved = resolve_user_path(&g.path, g.access, ctx, &protected)?;
-            if g.access.contains(Access::WRITE) {
-                write_grants.push((resolved.canonical.clone(), g.path.clone()));
-            }
-            let origin = Origin::User {
-                source: g.source.clone(),
-                given: g.path.clone(),
-            };
-            merged.add_part(resolved.canonical, resolved.kind, g.access, origin);
-        }
-
-        for d in &spec.allow_delete {
-            let resolved = resolve_user_path(&d.path, Access::DELETE, ctx, &protected)?;
-            if resolved.kind != Kind::Dir {
-                return Err(PolicyError::DeleteNotDir(d.path.clone()));
-            }
-            if !write_grants
-                .iter()
-                .any(|(w, _)| paths::is_within(&resolved.canonical, w))
-            {
-                return Err(PolicyError::DeleteOutsideWrite(d.path.clone()));
-            }
-            let origin = Origin::User {
-                source: d.source.clone(),
-                given: d.path.clone(),
-            };
-            merged.add_part(resolved.canonical, Kind::Dir, Access::DELETE, origin);
-        }
-
-        // Read-only where a broader write grant covers them: the PATH's
-        // directories and the configuration and hooks of existing git
-        // repositories. Added after the grants were checked, because a
-        // grant that names a PATH directory keeps it writable.
-        let mut late: Vec<(PathBuf, String, bool)> = Vec::new();
-        let writable_path_dirs = path_dirs(spec, &write_grants, &protected, &mut late)?;
-        let grant_dirs: Vec<PathBuf> = write_grants.iter().map(|(c, _)| c.clone()).collect();
-        let found = git::repositories(&grant_dirs, &ctx.cwd);
-        let (git_dirs, git_dirs_writable) = if spec.allow_git_config {
-            (
-                Vec::new(),
-                found.iter().map(|r| r.git_dir.clone()).collect(),
-            )
-        } else {
-            for r in &found {
-                for p in &r.protect {
-                    late.push((p.clone(), git::CATEGORY.to_string(), true));
-                }
-            }
-            (
-                found.iter().map(|r| r.git_dir.clone()).collect(),
-                Vec::new(),
-            )
-        };
-        protected::extend(&mut protected, &late)?;
-
-        // The command's own terminal: granted by device, not all of
-        // /dev/pts (which would reach every terminal of the user).
-        for tty in own_terminals() {
-            merged.add_part(
-                tty,
-                Kind::File,
-                Access::READ_WRITE.union(Access::IOCTL),
-                Origin::System {
-                    why: "the command's own terminal (its stdin, stdout or stderr)".into(),
-                },
-            );
-        }
-
-        for group in system {
-            for p in &group.paths {
-                // Skipped when missing: the defaults list what exists on any
-                // common distribution, not what this machine must have.
-                let Some((canonical, kind)) = paths::canonical_and_kind(Path::new(p)) else {
-                    continue;
-                };
-                if protected::find(&protected, &canonical).is_some() {
-                    continue;
-                }
-                let origin = Origin::System {
-                    why: group.why.clone(),
-                };
-                merged.add_part(canonical, kind, group.access, origin);
-            }
-        }
+        let write_grants = user_rules(spec, ctx, &protected, &mut merged)?;
+        let late = late_read_only(spec, ctx, &write_grants, &mut protected)?;
+        system_rules(system, &protected, &mut merged);
 
         let (rules, carved) = carve::apply(merged.into_rules(), &protected)?;
         // A socket grant is a path grant too: gpg-agent's and ssh-agent's
@@ -343,43 +259,7 @@ impl Policy {
         let list = blocklist::Blocklist::build(&spec.allow_commands, &spec.block_commands)
             .map_err(PolicyError::CommandName)?;
         let (rules, commands) = programs::apply(rules, list, spec.search_path.as_deref())?;
-        let mut overlays: Vec<Overlay> = Vec::new();
-        for o in &spec.overlays {
-            // Checked as a read: the real directory is never written (the
-            // overlay takes the writes), so a read-only cache may be one.
-            let resolved = resolve_user_path(&o.path, Access::READ_EXEC, ctx, &protected)?;
-            let path = resolved.canonical;
-            if resolved.kind != Kind::Dir {
-                return Err(PolicyError::Overlay {
-                    path,
-                    why: "not a directory",
-                });
-            }
-            // overlayfs takes its layers as a comma- and colon-separated
-            // option string.
-            if path
-                .as_os_str()
-                .as_encoded_bytes()
-                .iter()
-                .any(|b| matches!(b, b',' | b':' | b'\\' | b'\n'))
-            {
-                return Err(PolicyError::Overlay {
-                    path,
-                    why: "its path contains ',', ':', '\\' or a newline",
-                });
-            }
-            if overlays.iter().any(|x| x.path == path) {
-                continue;
-            }
-            let upper = overlay_base(&ctx.home)
-                .join(&o.profile)
-                .join(overlay_key(&path));
-            overlays.push(Overlay {
-                path,
-                upper,
-                source: o.source.clone(),
-            });
-        }
+        let overlays = overlays(spec, ctx, &protected)?;
         Ok(Policy {
             overlays,
             rules,
@@ -389,9 +269,9 @@ impl Policy {
             net,
             profiles: spec.profiles.clone(),
             context: ctx.clone(),
-            writable_path_dirs,
-            git_dirs,
-            git_dirs_writable,
+            writable_path_dirs: late.writable_path_dirs,
+            git_dirs: late.git_dirs,
+            git_dirs_writable: late.git_dirs_writable,
         })
     }
 
@@ -475,6 +355,175 @@ impl Policy {
             },
         }
     }
+}
+
+/// The user's grants and `--allow-delete` directories as rules; returns
+/// the write grants (canonical, as given).
+fn user_rules(
+    spec: &PolicySpec,
+    ctx: &Context,
+    protected: &[Protected],
+    merged: &mut rules::RuleSet,
+) -> Result<Vec<(PathBuf, PathBuf)>, PolicyError> {
+    let mut write_grants: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for g in &spec.grants {
+        let resolved = resolve_user_path(&g.path, g.access, ctx, protected)?;
+        if g.access.contains(Access::WRITE) {
+            write_grants.push((resolved.canonical.clone(), g.path.clone()));
+        }
+        let origin = Origin::User {
+            source: g.source.clone(),
+            given: g.path.clone(),
+        };
+        merged.add_part(resolved.canonical, resolved.kind, g.access, origin);
+    }
+
+    for d in &spec.allow_delete {
+        let resolved = resolve_user_path(&d.path, Access::DELETE, ctx, protected)?;
+        if resolved.kind != Kind::Dir {
+            return Err(PolicyError::DeleteNotDir(d.path.clone()));
+        }
+        if !write_grants
+            .iter()
+            .any(|(w, _)| paths::is_within(&resolved.canonical, w))
+        {
+            return Err(PolicyError::DeleteOutsideWrite(d.path.clone()));
+        }
+        let origin = Origin::User {
+            source: d.source.clone(),
+            given: d.path.clone(),
+        };
+        merged.add_part(resolved.canonical, Kind::Dir, Access::DELETE, origin);
+    }
+    Ok(write_grants)
+}
+
+/// What [`late_read_only`] decided, for the policy's report fields.
+struct Late {
+    writable_path_dirs: Vec<(PathBuf, PathBuf)>,
+    git_dirs: Vec<PathBuf>,
+    git_dirs_writable: Vec<PathBuf>,
+}
+
+/// Read-only where a broader write grant covers them: the PATH's
+/// directories and the configuration and hooks of existing git
+/// repositories, added to `protected`. After the grants were checked,
+/// because a grant that names a PATH directory keeps it writable.
+fn late_read_only(
+    spec: &PolicySpec,
+    ctx: &Context,
+    write_grants: &[(PathBuf, PathBuf)],
+    protected: &mut Vec<Protected>,
+) -> Result<Late, PolicyError> {
+    let mut late: Vec<(PathBuf, String, bool)> = Vec::new();
+    let writable_path_dirs = path_dirs(spec, write_grants, protected, &mut late)?;
+    let grant_dirs: Vec<PathBuf> = write_grants.iter().map(|(c, _)| c.clone()).collect();
+    let found = git::repositories(&grant_dirs, &ctx.cwd);
+    let (git_dirs, git_dirs_writable) = if spec.allow_git_config {
+        (
+            Vec::new(),
+            found.iter().map(|r| r.git_dir.clone()).collect(),
+        )
+    } else {
+        for r in &found {
+            for p in &r.protect {
+                late.push((p.clone(), git::CATEGORY.to_string(), true));
+            }
+        }
+        (
+            found.iter().map(|r| r.git_dir.clone()).collect(),
+            Vec::new(),
+        )
+    };
+    protected::extend(protected, &late)?;
+    Ok(Late {
+        writable_path_dirs,
+        git_dirs,
+        git_dirs_writable,
+    })
+}
+
+/// The command's own terminal and the system defaults that exist here
+/// and are not protected.
+fn system_rules(
+    system: Vec<data::SystemRule>,
+    protected: &[Protected],
+    merged: &mut rules::RuleSet,
+) {
+    // The command's own terminal: granted by device, not all of
+    // /dev/pts (which would reach every terminal of the user).
+    for tty in own_terminals() {
+        merged.add_part(
+            tty,
+            Kind::File,
+            Access::READ_WRITE.union(Access::IOCTL),
+            Origin::System {
+                why: "the command's own terminal (its stdin, stdout or stderr)".into(),
+            },
+        );
+    }
+    for group in system {
+        for p in &group.paths {
+            // Skipped when missing: the defaults list what exists on any
+            // common distribution, not what this machine must have.
+            let Some((canonical, kind)) = paths::canonical_and_kind(Path::new(p)) else {
+                continue;
+            };
+            if protected::find(protected, &canonical).is_some() {
+                continue;
+            }
+            let origin = Origin::System {
+                why: group.why.clone(),
+            };
+            merged.add_part(canonical, kind, group.access, origin);
+        }
+    }
+}
+
+/// The overlaid cache directories, checked.
+fn overlays(
+    spec: &PolicySpec,
+    ctx: &Context,
+    protected: &[Protected],
+) -> Result<Vec<Overlay>, PolicyError> {
+    let mut overlays: Vec<Overlay> = Vec::new();
+    for o in &spec.overlays {
+        // Checked as a read: the real directory is never written (the
+        // overlay takes the writes), so a read-only cache may be one.
+        let resolved = resolve_user_path(&o.path, Access::READ_EXEC, ctx, protected)?;
+        let path = resolved.canonical;
+        if resolved.kind != Kind::Dir {
+            return Err(PolicyError::Overlay {
+                path,
+                why: "not a directory",
+            });
+        }
+        // overlayfs takes its layers as a comma- and colon-separated
+        // option string.
+        if path
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .any(|b| matches!(b, b',' | b':' | b'\\' | b'\n'))
+        {
+            return Err(PolicyError::Overlay {
+                path,
+                why: "its path contains ',', ':', '\\' or a newline",
+            });
+        }
+        if overlays.iter().any(|x| x.path == path) {
+            continue;
+        }
+        let upper = overlay_base(&ctx.home)
+            .join(&o.profile)
+            .join(overlay_key(&path));
+        overlays.push(Overlay {
+            path,
+            upper,
+            source: o.source.clone(),
+        });
+    }
+    Ok(overlays)
 }
 
 /// Adds every absolute directory of the command's PATH to `late` as
