@@ -4,27 +4,17 @@
 use crate::policy::Policy;
 
 #[cfg(target_os = "linux")]
-mod landlock;
+mod linux;
 #[cfg(target_os = "linux")]
-pub use self::landlock::{Support, TARGET_ABI};
+pub use self::linux::landlock::{Support, TARGET_ABI};
 #[cfg(target_os = "linux")]
-mod caps;
+use self::linux::{caps, hardening, landlock};
 #[cfg(target_os = "linux")]
-mod hardening;
-#[cfg(target_os = "macos")]
+pub use self::linux::{mountns, namespaces, netns, seccomp};
 mod macos;
-#[cfg(target_os = "linux")]
-pub mod mountns;
-#[cfg(target_os = "linux")]
-pub mod namespaces;
-#[cfg(target_os = "linux")]
-pub mod netns;
-#[cfg(target_os = "linux")]
-pub mod seccomp;
-// Profile generation is pure and built everywhere, so that it is tested on
-// every platform; only macos.rs applies it.
-#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
-pub mod seatbelt;
+#[cfg(target_os = "macos")]
+use self::macos::ffi as macos_ffi;
+pub use self::macos::seatbelt;
 
 /// Why the sandbox could not be applied. Every variant means: the command
 /// was not run.
@@ -46,15 +36,43 @@ pub enum SandboxError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-    #[error("Landlock {op} failed: {detail}")]
-    Landlock { op: &'static str, detail: String },
+    #[error("Landlock {op} failed: {source}")]
+    #[cfg(target_os = "linux")]
+    Landlock {
+        op: &'static str,
+        #[source]
+        source: ::landlock::RulesetError,
+    },
+    /// A Landlock system call nono makes itself failed.
+    #[error("Landlock {op} failed: {}{source}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    #[cfg(target_os = "linux")]
+    LandlockCall {
+        op: &'static str,
+        path: Option<std::path::PathBuf>,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "Landlock reports the ruleset as {0}: refusing to run with less protection than asked for"
     )]
     NotFullyEnforced(String),
-    #[error("seccomp {op} failed: {detail}")]
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    Seccomp { op: &'static str, detail: String },
+    #[error("seccomp {op} failed: {source}")]
+    #[cfg(target_os = "linux")]
+    Seccomp {
+        op: &'static str,
+        #[source]
+        source: seccompiler::Error,
+    },
+    #[error("seccomp compile failed: {source}")]
+    #[cfg(target_os = "linux")]
+    SeccompCompile {
+        #[source]
+        source: seccompiler::BackendError,
+    },
+    /// The filter cannot be built from the rules (nothing else failed).
+    #[error("seccomp compile failed: {0}")]
+    #[cfg(target_os = "linux")]
+    SeccompRules(String),
     #[error("cannot drop capabilities: {op} failed: {source}")]
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Capabilities {
@@ -63,9 +81,9 @@ pub enum SandboxError {
     },
     /// The mount-namespace layer failed after it started changing the
     /// mounts.
-    #[error("{0}")]
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    MountLayer(String),
+    #[error(transparent)]
+    #[cfg(target_os = "linux")]
+    MountLayer(mountns::MountError),
     /// `--require-isolation` and the layer is not available.
     #[error("the mount-namespace layer is not available here: {0}")]
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -83,8 +101,8 @@ pub enum SandboxError {
     Seatbelt(String),
 }
 
-impl SandboxError {
-    pub fn hints(&self) -> Vec<String> {
+impl crate::error::Diagnostic for SandboxError {
+    fn hints(&self) -> Vec<String> {
         match self {
             SandboxError::LandlockUnavailable(_) => vec![
                 "nono needs Linux 5.13 or later with Landlock enabled (CONFIG_SECURITY_LANDLOCK=y, 'landlock' in the lsm= boot parameter)".into(),
@@ -97,7 +115,10 @@ impl SandboxError {
                 "nono drops every capability of a root caller before running the command".into(),
                 "run nono as a normal user, or pass --keep-caps to run with the capabilities kept".into(),
             ],
-            SandboxError::Seccomp { .. } => vec![
+            #[cfg(target_os = "linux")]
+            SandboxError::Seccomp { .. }
+            | SandboxError::SeccompCompile { .. }
+            | SandboxError::SeccompRules(_) => vec![
                 "nono needs seccomp filters (CONFIG_SECCOMP_FILTER) in addition to Landlock".into(),
             ],
             SandboxError::SeatbeltProfile(_) => vec![
@@ -107,6 +128,7 @@ impl SandboxError {
             SandboxError::Seatbelt(_) => vec![
                 "this is a bug in nono or an incompatibility with this macOS version; please report it with the output of 'nono run --dry-run'".into(),
             ],
+            #[cfg(target_os = "linux")]
             SandboxError::MountLayer(_) => vec![
                 "the command was not run; this is a bug in nono or an unusual mount table: please report it with the output of 'nono run --dry-run'".into(),
             ],
@@ -140,7 +162,7 @@ pub fn check(policy: &Policy) -> Result<(), SandboxError> {
     }
     #[cfg(target_os = "macos")]
     {
-        macos::check(policy)
+        macos_ffi::check(policy)
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
@@ -189,7 +211,7 @@ pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
     }
     #[cfg(target_os = "macos")]
     {
-        macos::apply(policy)
+        macos_ffi::apply(policy)
     }
     #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     {
@@ -349,7 +371,7 @@ pub fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee> {
 pub fn backend_summary() -> String {
     #[cfg(target_os = "macos")]
     {
-        macos::summary()
+        macos_ffi::summary()
     }
     #[cfg(not(target_os = "macos"))]
     {
@@ -567,7 +589,7 @@ pub fn apply_mount_layer(layer: &MountLayer) -> Result<Result<(), String>, Sandb
         match mountns::apply(&layer.plan) {
             Ok(()) => Ok(Ok(())),
             Err(e @ mountns::MountError::Unavailable { .. }) => Ok(Err(e.to_string())),
-            Err(e) => Err(SandboxError::MountLayer(e.to_string())),
+            Err(e) => Err(SandboxError::MountLayer(e)),
         }
     }
     #[cfg(not(target_os = "linux"))]

@@ -9,19 +9,18 @@
 //! truncated or changed in mode. Nothing needs to outlive the command:
 //! nono's exec model (the command replaces nono) is kept.
 //!
-//! The modules return data; [`report`] renders it.
+//! The modules return data; `report::undo` renders it.
 
 pub mod app;
 mod config;
 pub mod diff;
 pub mod manifest;
 pub mod prune;
-pub mod report;
 pub mod restore;
 pub mod snapshot;
 pub mod store;
 mod sys;
-mod time;
+pub mod time;
 mod tree;
 
 use std::path::{Path, PathBuf};
@@ -88,11 +87,11 @@ pub enum UndoError {
     )]
     NotCovered { path: PathBuf, id: String },
     #[error("cannot write the report: {0}")]
-    Output(std::io::Error),
+    Output(#[source] std::io::Error),
 }
 
-impl UndoError {
-    pub fn hints(&self) -> Vec<String> {
+impl crate::error::Diagnostic for UndoError {
+    fn hints(&self) -> Vec<String> {
         match self {
             UndoError::Unreadable { .. } | UndoError::TooMany { .. } => vec![
                 "--snapshot refuses to run the command when it cannot record everything it would have to restore".into(),
