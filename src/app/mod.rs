@@ -13,9 +13,9 @@ mod why;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
 pub use error::AppError;
 
+use crate::cli::{Cli, Command};
 use crate::error::Failure;
 use crate::policy::{self, Policy};
 use crate::{report, sandbox};
@@ -87,7 +87,7 @@ pub fn host_mode_unavailable() -> Option<String> {
     }
 }
 
-/// `nono: 'rm' is blocked (file destruction)`, exit 126.
+/// `nono: 'rm' is blocked (file destruction)`, [`Exit::CannotRun`](crate::error::Exit).
 pub fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandBlock) -> AppError {
     AppError::Blocked {
         message: b.message(invoked),
@@ -95,6 +95,7 @@ pub fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandB
     }
 }
 
+/// What this kernel gives the policy, for `--dry-run`.
 pub fn kernel_view(policy: &Policy) -> report::dry_run::KernelView {
     let refusal = sandbox::check(policy).err().map(|e| e.to_string());
     #[cfg(target_os = "linux")]

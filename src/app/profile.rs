@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use super::print_text;
 use crate::cli::ProfileCommand;
-use crate::error::Failure;
+use crate::error::{Exit, Failure};
 use crate::policy::{Context, Policy, PolicySpec};
 use crate::{profile, report};
 
@@ -37,5 +37,5 @@ pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
             })?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success.into())
 }

@@ -9,7 +9,7 @@ use super::{
     blocked_failure, host_mode_unavailable, kernel_view, print, print_text, say, AppError,
 };
 use crate::cli::{RunArgs, SnapshotArg};
-use crate::error::Failure;
+use crate::error::{Exit, Failure};
 use crate::policy::{self, Access, Context, Policy};
 use crate::request::{
     build_policy, choose_agent, env_plan, git_fallback, insert_agent_args, spec_from_args,
@@ -66,7 +66,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                 print_text(&report::dry_run::BlockedCommand {
                     message: &f.to_string(),
                 })?;
-                return Ok(ExitCode::SUCCESS);
+                return Ok(Exit::Success.into());
             }
             // The JSON document keeps all its keys: the command as written.
             absent_blocked = Some(f.to_string());
@@ -140,7 +140,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             }),
         };
         print(&dry, args.json)?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success.into());
     }
     if let Some(b) = &block {
         return Err(blocked_failure(&invoked, b).into());

@@ -14,7 +14,7 @@ pub fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
             .and_then(std::fs::canonicalize)
             .map_err(AppError::OwnPath)?;
         out(sandbox::apparmor_profile(&exe))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success.into());
     }
     let report = setup::detect();
     let hosts = host_mode_unavailable();

@@ -145,7 +145,8 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     }
     if let Err(e) = sandbox::check(&policy) {
         d.notes.push(format!(
-            "this kernel cannot enforce the policy: run would refuse to start (exit 125): {e}"
+            "this kernel cannot enforce the policy: run would refuse to start (exit {}): {e}",
+            Exit::Failure.code()
         ));
     }
     if let Some(n) = auto_note {
