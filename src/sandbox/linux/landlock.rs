@@ -1,8 +1,8 @@
 //! The Linux backend: one Landlock ruleset built from the policy's rules.
 //!
 //! Compatibility is chosen on purpose, not left to the crate's best effort:
-//! nono targets ABI [`TARGET_ABI`], handles every filesystem right up to
-//! `min(kernel ABI, TARGET_ABI)` as a hard requirement, and refuses to run
+//! nono targets ABI [`Abi::TARGET`], handles every filesystem right up to
+//! `min(kernel ABI, Abi::TARGET)` as a hard requirement, and refuses to run
 //! when a right the policy relies on cannot be enforced by this kernel.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -14,17 +14,9 @@ use landlock::{
 };
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, AT_FDCWD};
 
-use super::seccomp::{ABI_NET, ABI_TRUNCATE};
 use crate::policy::{Access, Kind, Origin, Policy};
+use crate::sandbox::abi::Abi;
 use crate::sandbox::{Enforced, SandboxError};
-
-/// The newest Landlock ABI nono knows and handles. Newer kernels are used
-/// at this ABI: their extra rights are not handled, i.e. behave as before.
-/// ABI 6 brings scopes; 7 adds only audit-log flags, which nono does not use.
-pub const TARGET_ABI: i32 = 6;
-
-/// The ABI that scopes (abstract Unix sockets, signals) arrived in (Linux 6.12).
-pub const ABI_SCOPE: i32 = 6;
 
 /// What this kernel offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +24,7 @@ pub struct Support {
     /// The kernel's Landlock ABI, or the negative errno of the probe
     /// (`-ENOSYS`: not built in; `-EOPNOTSUPP`: built in but disabled).
     pub kernel_abi: i32,
-    /// The ABI nono uses: `min(kernel_abi, TARGET_ABI, test cap)`.
+    /// The ABI nono uses: `min(kernel_abi, Abi::TARGET, test cap)`.
     pub abi: i32,
     /// A test-only cap on the ABI, when the binary was built with it.
     pub test_cap: Option<i32>,
@@ -58,7 +50,7 @@ impl Support {
             v as i32
         };
         let test_cap = test_cap();
-        let mut abi = kernel_abi.clamp(0, TARGET_ABI);
+        let mut abi = kernel_abi.clamp(0, Abi::TARGET.number());
         if let Some(cap) = test_cap {
             abi = abi.min(cap);
         }
@@ -155,20 +147,18 @@ pub fn check(policy: &Policy, support: &Support) -> Result<(), SandboxError> {
     // --allow-delete: seccomp can deny truncation everywhere but cannot
     // allow it under one path only. (The private temporary directory is
     // not a user request: there it is simply lost before ABI 3.)
-    if support.abi < ABI_TRUNCATE && user_delete_grant(policy) {
+    if support.abi < Abi::TRUNCATE && user_delete_grant(policy) {
         return Err(SandboxError::MissingFeature {
             feature: "--allow-delete (truncation allowed under one path only)",
-            abi: ABI_TRUNCATE,
-            linux: "6.2",
+            abi: Abi::TRUNCATE,
             have: support.abi,
         });
     }
     // Port grants: seccomp cannot see the port of bind()/connect().
-    if support.abi < ABI_NET && policy.net.has_port_grants() {
+    if support.abi < Abi::NET && policy.net.has_port_grants() {
         return Err(SandboxError::MissingFeature {
             feature: "TCP port grants (--allow-connect, --allow-bind)",
-            abi: ABI_NET,
-            linux: "6.7",
+            abi: Abi::NET,
             have: support.abi,
         });
     }
@@ -213,7 +203,7 @@ pub struct Handled {
 }
 
 pub fn handled_for(policy: &Policy, abi: i32) -> Handled {
-    let handle_net = policy.net.restricted() && abi >= ABI_NET;
+    let handle_net = policy.net.restricted() && abi >= Abi::NET;
     Handled {
         fs: handled(abi),
         net: if handle_net {
@@ -221,7 +211,7 @@ pub fn handled_for(policy: &Policy, abi: i32) -> Handled {
         } else {
             BitFlags::empty()
         },
-        scopes: if abi >= ABI_SCOPE {
+        scopes: if abi >= Abi::SCOPES {
             Scope::from_all(ABI::V6)
         } else {
             BitFlags::empty()
@@ -298,7 +288,7 @@ pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxErro
 }
 
 /// One Landlock port rule per granted port, connect and bind merged.
-fn port_rules(net: &crate::policy::NetPolicy) -> Vec<(u16, BitFlags<AccessNet>)> {
+pub fn port_rules(net: &crate::policy::NetPolicy) -> Vec<(u16, BitFlags<AccessNet>)> {
     let mut ports: std::collections::BTreeMap<u16, BitFlags<AccessNet>> = Default::default();
     for p in &net.connect {
         *ports.entry(*p).or_default() |= AccessNet::ConnectTcp;
@@ -542,7 +532,7 @@ mod tests {
         );
         assert!(matches!(
             check(&ports, &support(3)),
-            Err(SandboxError::MissingFeature { abi: 4, .. })
+            Err(SandboxError::MissingFeature { abi: Abi::V4, .. })
         ));
         assert!(check(&ports, &support(4)).is_ok());
         // --allow-delete needs per-path truncation.
@@ -558,7 +548,7 @@ mod tests {
         let delete = policy(spec, &dir);
         assert!(matches!(
             check(&delete, &support(2)),
-            Err(SandboxError::MissingFeature { abi: 3, .. })
+            Err(SandboxError::MissingFeature { abi: Abi::V3, .. })
         ));
         assert!(check(&delete, &support(3)).is_ok());
         // The private TMPDIR's delete right is not a user request.

@@ -523,9 +523,11 @@ impl MountPlan {
 pub enum MountError {
     /// The kernel lacks what the layer needs; nothing was changed yet, so
     /// the Landlock-only sandbox can still be applied.
-    #[error("the kernel cannot {what}: {source}")]
+    #[error("the kernel cannot {what}{}: {source}", needs.map(|k| format!(" ({}, Linux {})", k.name, k.linux)).unwrap_or_default())]
     Unavailable {
         what: &'static str,
+        /// The kernel interface that is missing, when it is known.
+        needs: Option<crate::sandbox::abi::KernelFeature>,
         #[source]
         source: io::Error,
     },
@@ -745,18 +747,21 @@ fn apply_mounts(plan: &MountPlan) -> Result<(), MountError> {
     // The first calls that need a recent kernel: fail before any change
     // anyone could see, so that the Landlock-only sandbox can still run.
     let masks = staging().map_err(|source| MountError::Unavailable {
-        what: "create a private tmpfs with the new mount API (Linux 5.2)",
+        what: "create a private tmpfs",
+        needs: Some(crate::sandbox::abi::MOUNT_API),
         source,
     })?;
     let probe = open_tree(masks.as_raw_fd(), Path::new("d"), false).map_err(|source| {
         MountError::Unavailable {
             what: "clone a detached mount (open_tree on an fsmount descriptor)",
+            needs: None,
             source,
         }
     })?;
     // mount_setattr changing nothing: whether the call exists.
     setattr(libc::AT_FDCWD, root, 0, 0, 0).map_err(|source| MountError::Unavailable {
-        what: "change mount attributes (mount_setattr, Linux 5.12)",
+        what: "change mount attributes",
+        needs: Some(crate::sandbox::abi::MOUNT_SETATTR),
         source,
     })?;
 
