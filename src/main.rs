@@ -1,5 +1,8 @@
 //! nono: run a command in a kernel-enforced capability sandbox.
 
+// Every `unsafe` block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod advice;
 mod cli;
 mod exec;

@@ -159,37 +159,14 @@ fn detect_landlock() -> Landlock {
 }
 
 fn kernel_release() -> String {
-    // SAFETY: uname fills a caller-provided utsname; zeroed is a valid
-    // initial value for the all-byte-array struct.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `u` is a valid, writable utsname.
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return "unknown".into();
-    }
-    let bytes: Vec<u8> = u
-        .release
-        .iter()
-        .take_while(|c| **c != 0)
-        .map(|c| *c as u8)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
-#[cfg(target_os = "linux")]
 fn detect_seccomp() -> Seccomp {
-    // The classic probe: installing a filter from a NULL program fails with
-    // EFAULT when filters are supported and EINVAL when they are not.
-    // Nothing is installed either way.
-    // SAFETY: PR_SET_SECCOMP with a NULL filter pointer is rejected by the
-    // kernel before anything changes.
-    let r = unsafe {
-        libc::prctl(
-            libc::PR_SET_SECCOMP,
-            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
-            std::ptr::null::<libc::c_void>(),
-        )
-    };
-    let filter = r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT);
+    let filter = crate::sandbox::seccomp_filter_available();
+    // Only Linux has the file; elsewhere the mode is unknown.
     let mode = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -198,14 +175,6 @@ fn detect_seccomp() -> Seccomp {
                 .and_then(|v| v.trim().parse().ok())
         });
     Seccomp { filter, mode }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn detect_seccomp() -> Seccomp {
-    Seccomp {
-        filter: false,
-        mode: None,
-    }
 }
 
 /// Which guarantees hold when nono uses Landlock ABI `abi` (0: none).

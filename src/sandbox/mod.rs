@@ -42,6 +42,7 @@ trait Backend {
     fn drop_capabilities() -> Result<bool, SandboxError>;
     fn privileged() -> bool;
     fn truncation_refused_everywhere() -> bool;
+    fn seccomp_filter_available() -> bool;
     fn kernel_plan(policy: &Policy) -> Option<KernelPlan>;
     fn default_seccomp_rules() -> Vec<PlannedRule>;
     fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee>;
@@ -244,6 +245,12 @@ pub fn truncation_refused_everywhere() -> bool {
     Platform::truncation_refused_everywhere()
 }
 
+/// Whether this kernel can install seccomp filters (probed without
+/// installing one), for `setup`.
+pub fn seccomp_filter_available() -> bool {
+    Platform::seccomp_filter_available()
+}
+
 /// The seccomp rules of a sandbox without options on this kernel, for
 /// `nono setup` (options add rules; `--dry-run` lists them all).
 pub fn default_seccomp_rules() -> Vec<PlannedRule> {
@@ -388,6 +395,9 @@ impl Backend for Unsupported {
         nix::unistd::geteuid().is_root()
     }
     fn truncation_refused_everywhere() -> bool {
+        false
+    }
+    fn seccomp_filter_available() -> bool {
         false
     }
     fn kernel_plan(_: &Policy) -> Option<KernelPlan> {

@@ -5,7 +5,7 @@
 //! `min(kernel ABI, Abi::TARGET)` as a hard requirement, and refuses to run
 //! when a right the policy relies on cannot be enforced by this kernel.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use landlock::{
@@ -32,22 +32,9 @@ pub struct Support {
 
 impl Support {
     pub fn detect() -> Support {
-        // SAFETY: LANDLOCK_CREATE_RULESET_VERSION with a null attribute and
-        // size 0 only queries the ABI version; no memory is passed.
-        let v = unsafe {
-            libc::syscall(
-                libc::SYS_landlock_create_ruleset,
-                std::ptr::null::<libc::c_void>(),
-                0usize,
-                1u32, // LANDLOCK_CREATE_RULESET_VERSION
-            )
-        };
-        let kernel_abi = if v < 0 {
-            -std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::ENOSYS)
-        } else {
-            v as i32
+        let kernel_abi = match super::sys::landlock_abi_version() {
+            Ok(v) => v,
+            Err(e) => -e.raw_os_error().unwrap_or(libc::ENOSYS),
         };
         let test_cap = test_cap();
         let mut abi = kernel_abi.clamp(0, Abi::TARGET.number());
@@ -262,6 +249,8 @@ pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxErro
     let mut created = ruleset.create().map_err(ll_err("create_ruleset"))?;
     if handle_net {
         for (port, rights) in port_rules(net) {
+            // What is installed: tests compare it with --dry-run's list.
+            tracing::debug!(port, rights = ?rights.names(), "landlock port rule");
             created = created
                 .add_rule(NetPort::new(port, rights))
                 .map_err(ll_err("add_rule(net)"))?;
@@ -370,9 +359,11 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
         if rights.is_empty() {
             continue;
         }
-        add_path_beneath(&ruleset_fd, &fd, rights.bits()).map_err(|e| SandboxError::Landlock {
-            op: "add_rule",
-            detail: format!("{}: {e}", rule.path.display()),
+        super::sys::landlock_add_path_beneath(&ruleset_fd, &fd, rights.bits()).map_err(|e| {
+            SandboxError::Landlock {
+                op: "add_rule",
+                detail: format!("{}: {e}", rule.path.display()),
+            }
         })?;
         count += 1;
     }
@@ -384,37 +375,6 @@ fn only_exec_split(rule: &crate::policy::Rule) -> bool {
     rule.parts
         .iter()
         .all(|(a, o)| *a == Access::EXECUTE && matches!(o, crate::policy::Origin::ExecSplit { .. }))
-}
-
-/// `struct landlock_path_beneath_attr` (packed, as in the uapi header).
-#[repr(C, packed)]
-struct PathBeneathAttr {
-    allowed_access: u64,
-    parent_fd: i32,
-}
-
-fn add_path_beneath(ruleset: &OwnedFd, fd: &OwnedFd, access: u64) -> std::io::Result<()> {
-    const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
-    let attr = PathBeneathAttr {
-        allowed_access: access,
-        parent_fd: fd.as_raw_fd(),
-    };
-    // SAFETY: both descriptors are open and owned by the caller; the
-    // attribute is a properly laid out landlock_path_beneath_attr that
-    // lives across the call; flags must be 0.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_add_rule,
-            ruleset.as_raw_fd(),
-            LANDLOCK_RULE_PATH_BENEATH,
-            &attr as *const PathBeneathAttr,
-            0u32,
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 fn with_path(e: SandboxError, path: &Path) -> SandboxError {

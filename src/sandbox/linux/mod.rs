@@ -10,6 +10,7 @@ pub mod mountns;
 pub mod namespaces;
 pub mod netns;
 pub mod seccomp;
+mod sys;
 
 use std::path::{Path, PathBuf};
 
@@ -70,6 +71,10 @@ impl Backend for Linux {
         Support::detect().abi < Abi::TRUNCATE
     }
 
+    fn seccomp_filter_available() -> bool {
+        sys::seccomp_filter_supported()
+    }
+
     fn kernel_plan(policy: &Policy) -> Option<KernelPlan> {
         let abi = Support::detect().abi;
         if abi <= 0 {
@@ -125,6 +130,11 @@ impl Backend for Linux {
     }
 
     fn apply_mount(plan: &mountns::MountPlan) -> Result<Result<(), String>, SandboxError> {
+        // What is set up, from the plan applied below: tests compare it
+        // with --dry-run's list.
+        for l in mountns::MountPlan::lines(plan) {
+            tracing::debug!(path = %l.path.display(), what = l.what, "mount entry");
+        }
         match mountns::apply(plan) {
             Ok(()) => Ok(Ok(())),
             Err(e @ mountns::MountError::Unavailable { .. }) => Ok(Err(e.to_string())),

@@ -26,13 +26,14 @@
 use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, Mutex};
 
 use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags};
 
 use super::namespaces::NsError;
+use super::sys;
 use crate::proxy::allow::Allowlist;
 use crate::proxy::server::{self, Config, Role, Shared};
 
@@ -75,6 +76,10 @@ fn proxy_err(op: &'static str) -> impl Fn(nix::errno::Errno) -> NetError {
         op,
         source: e.into(),
     }
+}
+
+fn proxy_io_err(op: &'static str) -> impl Fn(io::Error) -> NetError {
+    move |source| NetError::Proxy { op, source }
 }
 
 /// The test-only switch that makes namespaces look unavailable, so the
@@ -124,17 +129,13 @@ const LIFETIME_FD_MIN: RawFd = 100;
 /// Forks the proxy. Must be called while nono is single-threaded and before
 /// the sandbox is applied.
 pub fn start_proxy(allow: Allowlist, log: Option<File>) -> Result<ProxyChild, NetError> {
-    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    use nix::fcntl::OFlag;
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
     use nix::sys::wait::waitpid;
-    use nix::unistd::{fork, pipe2, ForkResult};
+    use nix::unistd::{pipe2, ForkResult};
 
     let (pipe_r, pipe_w) = pipe2(OFlag::O_CLOEXEC).map_err(proxy_err("pipe"))?;
-    let high =
-        fcntl(&pipe_w, FcntlArg::F_DUPFD_CLOEXEC(LIFETIME_FD_MIN)).map_err(proxy_err("fcntl"))?;
-    drop(pipe_w);
-    // SAFETY: fcntl just returned this new descriptor; nothing else owns it.
-    let pipe_w = unsafe { OwnedFd::from_raw_fd(high) };
+    let pipe_w = sys::dup_cloexec_above(&pipe_w, LIFETIME_FD_MIN).map_err(proxy_io_err("fcntl"))?;
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -143,23 +144,22 @@ pub fn start_proxy(allow: Allowlist, log: Option<File>) -> Result<ProxyChild, Ne
     )
     .map_err(proxy_err("socketpair"))?;
 
-    // SAFETY: nono is single-threaded here (the sandbox and the proxy's
-    // threads do not exist yet), so the child may run ordinary Rust code.
-    match unsafe { fork() }.map_err(proxy_err("fork"))? {
+    // nono is single-threaded here (the sandbox and the proxy's threads do
+    // not exist yet), so the child may run ordinary Rust code.
+    match sys::fork_single_threaded().map_err(proxy_io_err("fork"))? {
         ForkResult::Child => {
             // The intermediate process: a new session, then the proxy as
             // its child, then exit, so the proxy is nobody's child in the
             // run and no terminal signal reaches it.
             let _ = nix::unistd::setsid();
-            // SAFETY: still single-threaded (a fork of a single-threaded
-            // process).
-            if let Ok(ForkResult::Child) = unsafe { fork() } {
+            // Still single-threaded (a fork of a single-threaded process).
+            if let Ok(ForkResult::Child) = sys::fork_single_threaded() {
                 drop(ours);
                 drop(pipe_w);
                 proxy_main(allow, log, theirs, pipe_r);
             }
-            // SAFETY: _exit skips destructors that belong to nono.
-            unsafe { libc::_exit(0) }
+            // _exit skips destructors that belong to nono.
+            sys::exit_now(0)
         }
         ForkResult::Parent { child } => {
             let _ = waitpid(child, None);
@@ -177,7 +177,7 @@ impl ProxyChild {
     /// Inside the new network namespace: brings up `lo`, binds the
     /// listeners, and hands them to the proxy.
     pub fn hand_over(self, allow: &Allowlist) -> Result<Handed, NetError> {
-        loopback_up().map_err(|source| NetError::Setup {
+        sys::loopback_up().map_err(|source| NetError::Setup {
             op: "bringing up the loopback interface (SIOCSIFFLAGS)".into(),
             source,
         })?;
@@ -226,44 +226,11 @@ impl ProxyChild {
     }
 }
 
-/// `ip link set lo up`, by ioctl: a new network namespace starts with its
-/// loopback down.
-fn loopback_up() -> io::Result<()> {
-    // SAFETY: socket() with constant arguments; the result is checked.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a new descriptor owned here.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: ifreq is plain old data; all-zero is a valid value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
-        *d = *s as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS reads the name and writes the flags member of
-    // the ifreq we own.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the union member SIOCGIFFLAGS just filled in.
-    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    // SAFETY: SIOCSIFFLAGS reads the ifreq we own.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// The proxy process. Never returns.
 fn proxy_main(allow: Allowlist, log: Option<File>, sock: OwnedFd, lifetime: OwnedFd) -> ! {
-    // SAFETY: prctl with integer arguments changes only this process.
-    unsafe {
-        // Not dumpable: no ptrace or /proc/PID/mem by same-uid processes
-        // (the sandbox has its own barriers; this is one more).
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-        libc::prctl(libc::PR_SET_NAME, c"nono-proxy".as_ptr(), 0, 0, 0);
-    }
+    // Not dumpable: no ptrace or /proc/PID/mem by same-uid processes (the
+    // sandbox has its own barriers; this is one more).
+    sys::set_undumpable_named(c"nono-proxy");
     let mut keep = vec![2, sock.as_raw_fd(), lifetime.as_raw_fd()];
     if let Some(f) = &log {
         keep.push(f.as_raw_fd());
@@ -297,24 +264,20 @@ fn proxy_main(allow: Allowlist, log: Option<File>, sock: OwnedFd, lifetime: Owne
         // nono failed before handing over: nothing to serve.
         None => 0,
     };
-    // SAFETY: _exit ends the proxy without unwinding into nono's frames;
-    // the connection threads die with it (no process of the run is left).
-    unsafe { libc::_exit(code) }
+    // _exit ends the proxy without unwinding into nono's frames; the
+    // connection threads die with it (no process of the run is left).
+    sys::exit_now(code)
 }
 
 /// Closes every descriptor but `keep`; stdin and stdout become /dev/null
 /// so the proxy holds no pipe of the caller but stderr (for the summary).
 fn close_all_but(keep: &[RawFd]) {
     if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
-        let n = null.into_raw_fd();
-        // SAFETY: dup2 onto 0 and 1 replaces them with /dev/null.
-        unsafe {
-            libc::dup2(n, 0);
-            libc::dup2(n, 1);
-        }
-        if n > 2 {
-            // SAFETY: n is ours, from into_raw_fd.
-            unsafe { libc::close(n) };
+        let null = OwnedFd::from(null);
+        sys::redirect_stdin_stdout(&null);
+        if null.as_raw_fd() <= 2 {
+            // It is now 0 or 1 itself: keep it open.
+            let _ = null.into_raw_fd();
         }
     }
     let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
@@ -326,10 +289,10 @@ fn close_all_but(keep: &[RawFd]) {
         .unwrap_or_default();
     for fd in fds {
         if fd > 2 && !keep.contains(&fd) {
-            // SAFETY: closing descriptors inherited from nono that no Rust
-            // object in this process will use again (the read_dir one is
-            // already closed: EBADF is harmless).
-            unsafe { libc::close(fd) };
+            // Descriptors inherited from nono that no Rust object in this
+            // process will use again (the read_dir one is already closed:
+            // EBADF is harmless).
+            sys::close_inherited(fd);
         }
     }
 }
@@ -361,8 +324,8 @@ fn receive(
     let ino = u64::from_le_bytes(payload);
     let mut out = Vec::new();
     for (i, fd) in fds.into_iter().enumerate() {
-        // SAFETY: the kernel just installed this descriptor for us.
-        let l = unsafe { TcpListener::from_raw_fd(fd) };
+        // The kernel just installed this descriptor for us.
+        let l = TcpListener::from(sys::take_received(fd));
         let role = if i == 0 {
             Role::Proxy
         } else {

@@ -52,6 +52,9 @@ mod backend {
         fn truncation_refused_everywhere() -> bool {
             false
         }
+        fn seccomp_filter_available() -> bool {
+            false
+        }
         fn kernel_plan(_: &Policy) -> Option<KernelPlan> {
             None
         }
