@@ -91,7 +91,9 @@ fi
 
 # PATH-size scaling: a granted program directory on PATH holding N
 # executables and one blocked program (distinct files, so identity checks
-# do not lump them together). Reported as ms per 1,000 files.
+# do not lump them together). Reported as ms per 1,000 files. Under the
+# mount layer (these rows) the blocked program is masked and the directory
+# is one rule; the fallback series below splits it per file.
 for n in 0 1000 4000 10000; do
   d=$W/pathdir$n
   mkdir -p "$d"
@@ -130,6 +132,12 @@ cargo build --release --locked --quiet --features test-abi-cap --target-dir "$RO
 NONO_T=$ROOT/target/bench-test-abi-cap/release/nono
 bench nono-layer-on "env NONO_TEST_NO_MOUNT_NS=0 $NONO_T run --allow . -- /bin/true"
 bench nono-layer-off "env NONO_TEST_NO_MOUNT_NS=1 $NONO_T run --allow . -- /bin/true"
+# The PATH-size series again in the Landlock-only fallback (one execute rule
+# per file), against the mount layer's masks above.
+for n in 0 1000 4000 10000; do
+  d=$W/pathdir$n
+  bench "path-fallback-$n" "env NONO_TEST_NO_MOUNT_NS=1 PATH=$d:/usr/bin:/bin $NONO_T run --allow . --read $d -- /bin/true"
+done
 if command -v bwrap >/dev/null && bwrap --ro-bind / / /bin/true 2>/dev/null; then
   # Comparable: system read-only, the project writable, fresh /dev and /proc,
   # no network, a private /tmp.

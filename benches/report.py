@@ -67,6 +67,12 @@ for n in (0, 1000, 4000, 10000):
 p0, p10 = mean("path-0"), mean("path-10000")
 if p0 and p10:
     print(f"  {'ms per 1,000 files (0 -> 10,000)':<44} {(p10[0] - p0[0]) * 1000 / 10:9.3f} ms")
+print("PATH-size scaling, Landlock-only fallback (one rule per file)")
+for n in (0, 1000, 4000, 10000):
+    row(f"path-fallback-{n}", "path-fallback-0", f"{n} executables")
+p0, p10 = mean("path-fallback-0"), mean("path-fallback-10000")
+if p0 and p10:
+    print(f"  {'ms per 1,000 files (0 -> 10,000)':<44} {(p10[0] - p0[0]) * 1000 / 10:9.3f} ms")
 print()
 for n in (100, 1000, 10000):
     row(f"nono-grants-{n}", "true-bare", f"nono run with {n} grants")

@@ -505,11 +505,37 @@ impl Policy {
         }
     }
 
+    /// Replaces the blocklist's per-file execute rules by `whole` (the
+    /// split directories granted as wholes, see [`programs::Commands`])
+    /// where the mount layer covers each blocked file in `masked` with an
+    /// empty file on a noexec mount. Only for a layer that is set up (or,
+    /// for `--dry-run` and `why`, would be).
+    pub fn mask_programs(&mut self, masked: Vec<PathBuf>, whole: Vec<Rule>) {
+        for r in &mut self.rules {
+            r.parts
+                .retain(|(_, o)| !matches!(o, Origin::ExecSplit { .. }));
+        }
+        self.rules.retain(|r| !r.parts.is_empty());
+        self.add_rules(whole);
+        self.commands.masked = masked;
+        self.commands.masking = true;
+    }
+
     /// The union of the rights that reach `path` and the rules they come
-    /// from: exactly how Landlock evaluates a path within one ruleset.
+    /// from: exactly how Landlock evaluates a path within one ruleset,
+    /// less execute on a blocked program the mount layer masked (the
+    /// noexec mount denies it whatever Landlock allows).
     pub fn rights_at(&self, path: &Path) -> (Access, Vec<&Rule>) {
         let covering: Vec<&Rule> = self.rules.iter().filter(|r| r.covers(path)).collect();
-        let access = covering.iter().fold(Access::NONE, |a, r| a | r.access());
+        let mut access = covering.iter().fold(Access::NONE, |a, r| a | r.access());
+        if self
+            .commands
+            .masked
+            .iter()
+            .any(|m| paths::is_within(path, m))
+        {
+            access = access.without(Access::EXECUTE);
+        }
         (access, covering)
     }
 }

@@ -70,6 +70,18 @@ pub struct BlockedFile {
     /// Empty when blocked by its own name; else the blocked names (of other
     /// entries) that are the same file.
     pub same_as: Vec<String>,
+    /// What the entry was when scanned: a regular file, directory,
+    /// symlink or other.
+    pub kind: BlockedKind,
+}
+
+/// The kind of a blocked entry, as scanned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockedKind {
+    File,
+    Dir,
+    Link,
+    Other,
 }
 
 /// Why the top-level command is refused.
@@ -137,6 +149,18 @@ pub struct Commands {
     pub searched: Vec<PathBuf>,
     /// Every blocked file found, sorted by path.
     pub blocked: Vec<BlockedFile>,
+    /// The execute rules that replace the per-file split where the
+    /// blocked files are covered by non-executable mounts (the mount
+    /// layer): the split directories as wholes, their ancestors' other
+    /// entries as today. A split directory that could not be listed, or
+    /// that holds one that could not, is still split (fail closed).
+    pub whole: Vec<Rule>,
+    /// Set when the mount layer took over ([`super::Policy::mask_programs`]):
+    /// the blocked files covered by an empty non-executable file, which
+    /// no execute right reaches.
+    pub masked: Vec<PathBuf>,
+    /// Whether [`Commands::whole`] replaced the per-file split.
+    pub masking: bool,
     /// Blocked files by identity: the hit and the blocked names reaching it.
     ids: BTreeMap<FileId, (Hit, Vec<String>)>,
 }
@@ -405,6 +429,7 @@ pub fn apply(
     }
 
     let mut split: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut unlisted: BTreeSet<PathBuf> = BTreeSet::new();
     let mut scanned: BTreeMap<PathBuf, Vec<Entry>> = BTreeMap::new();
     let mut pending = dirs;
     // A blocked symlink may point out of the scanned directories (into
@@ -425,6 +450,7 @@ pub fn apply(
                 scan(&d, &list)
             };
             let Some(entries) = listing else {
+                unlisted.insert(d.clone());
                 split.insert(d.clone());
                 scanned.insert(d, Vec::new());
                 continue;
@@ -493,6 +519,12 @@ pub fn apply(
                     target,
                     hit,
                     same_as,
+                    kind: match e.kind {
+                        EntryKind::File => BlockedKind::File,
+                        EntryKind::Dir => BlockedKind::Dir,
+                        EntryKind::Link => BlockedKind::Link,
+                        EntryKind::Other => BlockedKind::Other,
+                    },
                 });
                 split.insert(dir.clone());
             }
@@ -501,6 +533,7 @@ pub fn apply(
     blocked.sort_by(|a, b| a.path.cmp(&b.path));
 
     let mut out = Merged::default();
+    let mut whole = Merged::default();
     // Directories whose execute was already handed out per entry: a rule
     // beneath one (/usr/bin from "/bin", under /usr) would hand out the
     // same rights again; it only loses its own execute.
@@ -554,19 +587,28 @@ pub fn apply(
             distributed.push(path.clone());
             let mut pieces = Vec::new();
             let blocked = |e: &Entry| e.hit.is_some() || e.id.is_some_and(|i| ids.contains_key(&i));
-            distribute(&path, &targets, &scanned, &blocked, &mut pieces);
-            for (p, kind) in pieces {
-                merge(
-                    &mut out,
-                    Rule {
-                        path: p,
-                        kind,
-                        parts: exec_origins
-                            .iter()
-                            .map(|o| (Access::EXECUTE, o.clone()))
-                            .collect(),
-                    },
-                );
+            let mut whole_pieces = Vec::new();
+            let split_view = Split {
+                targets: &targets,
+                scanned: &scanned,
+                unlisted: &unlisted,
+                is_blocked: &blocked,
+            };
+            split_view.distribute(&path, false, &mut pieces);
+            split_view.distribute(&path, true, &mut whole_pieces);
+            let exec_rule = |(p, kind): (PathBuf, Kind)| Rule {
+                path: p,
+                kind,
+                parts: exec_origins
+                    .iter()
+                    .map(|o| (Access::EXECUTE, o.clone()))
+                    .collect(),
+            };
+            for piece in pieces {
+                merge(&mut out, exec_rule(piece));
+            }
+            for piece in whole_pieces {
+                merge(&mut whole, exec_rule(piece));
             }
         }
     }
@@ -577,62 +619,77 @@ pub fn apply(
         split: split.into_iter().collect(),
         searched,
         blocked,
+        whole: whole.into_rules(),
+        masked: Vec::new(),
+        masking: false,
         ids,
     };
     Ok((out.into_rules(), commands))
 }
 
-/// Hands execute of `dir` back, entry by entry, to everything except the
-/// blocked programs in the split directories `targets` beneath it.
-fn distribute(
-    dir: &Path,
-    targets: &[&PathBuf],
-    scanned: &BTreeMap<PathBuf, Vec<Entry>>,
-    is_blocked: &dyn Fn(&Entry) -> bool,
-    pieces: &mut Vec<(PathBuf, Kind)>,
-) {
-    let leads_on = |p: &Path| targets.iter().any(|t| paths::is_within(t, p));
-    if let Some(entries) = scanned
-        .get(dir)
-        .filter(|_| targets.iter().any(|t| *t == dir))
-    {
-        for e in entries {
-            let path = dir.join(&e.name);
-            match e.kind {
-                _ if is_blocked(e) => {}
-                EntryKind::File => pieces.push((path, Kind::File)),
-                EntryKind::Dir if leads_on(&path) => {
-                    distribute(&path, targets, scanned, is_blocked, pieces)
-                }
-                EntryKind::Dir => pieces.push((path, Kind::Dir)),
-                // A symlink gets no rule: the kernel checks the file it
-                // resolves to, which has (or lacks) its own.
-                EntryKind::Link | EntryKind::Other => {}
+/// What [`Split::distribute`] needs: the split directories beneath a
+/// rule, the listings, and which entries are blocked.
+struct Split<'a> {
+    targets: &'a [&'a PathBuf],
+    scanned: &'a BTreeMap<PathBuf, Vec<Entry>>,
+    /// Split directories that could not be listed: no execute in them.
+    unlisted: &'a BTreeSet<PathBuf>,
+    is_blocked: &'a dyn Fn(&Entry) -> bool,
+}
+
+impl Split<'_> {
+    /// Hands execute of `dir` back, entry by entry, to everything except
+    /// the blocked programs in the split directories beneath it. `whole`:
+    /// a listed split directory gets execute as one rule instead (its
+    /// blocked files are covered by non-executable mounts), unless an
+    /// unlisted one lies beneath it.
+    fn distribute(&self, dir: &Path, whole: bool, pieces: &mut Vec<(PathBuf, Kind)>) {
+        let leads_on = |p: &Path| self.targets.iter().any(|t| paths::is_within(t, p));
+        if let Some(entries) = self
+            .scanned
+            .get(dir)
+            .filter(|_| self.targets.iter().any(|t| *t == dir))
+        {
+            if whole && !self.unlisted.iter().any(|u| paths::is_within(u, dir)) {
+                pieces.push((dir.to_path_buf(), Kind::Dir));
+                return;
             }
+            for e in entries {
+                let path = dir.join(&e.name);
+                match e.kind {
+                    _ if (self.is_blocked)(e) => {}
+                    EntryKind::File => pieces.push((path, Kind::File)),
+                    EntryKind::Dir if leads_on(&path) => self.distribute(&path, whole, pieces),
+                    EntryKind::Dir => pieces.push((path, Kind::Dir)),
+                    // A symlink gets no rule: the kernel checks the file it
+                    // resolves to, which has (or lacks) its own.
+                    EntryKind::Link | EntryKind::Other => {}
+                }
+            }
+            return;
         }
-        return;
-    }
-    // An ancestor of a split directory: its other entries keep execute as
-    // whole trees. A directory that cannot be listed gets nothing (fail
-    // closed).
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut children: Vec<(PathBuf, std::fs::FileType)> = rd
-        .flatten()
-        .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
-        .collect();
-    children.sort_by(|a, b| a.0.cmp(&b.0));
-    for (path, ft) in children {
-        if ft.is_symlink() {
-            continue;
-        }
-        if ft.is_dir() && leads_on(&path) {
-            distribute(&path, targets, scanned, is_blocked, pieces);
-        } else if ft.is_dir() {
-            pieces.push((path, Kind::Dir));
-        } else if ft.is_file() {
-            pieces.push((path, Kind::File));
+        // An ancestor of a split directory: its other entries keep execute
+        // as whole trees. A directory that cannot be listed gets nothing
+        // (fail closed).
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut children: Vec<(PathBuf, std::fs::FileType)> = rd
+            .flatten()
+            .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+            .collect();
+        children.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, ft) in children {
+            if ft.is_symlink() {
+                continue;
+            }
+            if ft.is_dir() && leads_on(&path) {
+                self.distribute(&path, whole, pieces);
+            } else if ft.is_dir() {
+                pieces.push((path, Kind::Dir));
+            } else if ft.is_file() {
+                pieces.push((path, Kind::File));
+            }
         }
     }
 }
@@ -794,6 +851,52 @@ mod tests {
         let b = c.check_file("hard".as_ref(), &r.join("bin/hard")).unwrap();
         assert_eq!(b.allow, ["rm"]);
         assert!(c.check_file("ls".as_ref(), &r.join("bin/ls")).is_none());
+    }
+
+    #[test]
+    fn the_whole_form_grants_the_split_directory_as_one_rule() {
+        let t = tree();
+        let r = &t.root;
+        let (_, c) = apply(vec![system(r, Access::READ_EXEC)], list(r, &[]), None).unwrap();
+        // The ancestor's other entries as today; the split directory whole.
+        assert_eq!(access_of(&c.whole, &r.join("bin")), Some(Access::EXECUTE));
+        assert_eq!(access_of(&c.whole, &r.join("lib")), Some(Access::EXECUTE));
+        let bin = r.join("bin");
+        assert!(c
+            .whole
+            .iter()
+            .all(|x| x.path == bin || !x.path.starts_with(&bin)));
+        // Every name of the blocked file is listed, to be masked.
+        let kinds: Vec<(PathBuf, BlockedKind)> =
+            c.blocked.iter().map(|b| (b.path.clone(), b.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (r.join("bin/hard"), BlockedKind::File),
+                (r.join("bin/rm"), BlockedKind::File)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unlisted_split_directory_stays_without_execute_in_the_whole_form() {
+        let t = tree();
+        let r = &t.root;
+        let targets = [&r.join("bin")];
+        let mut scanned = BTreeMap::new();
+        scanned.insert(r.join("bin"), Vec::new());
+        let unlisted: BTreeSet<PathBuf> = [r.join("bin")].into_iter().collect();
+        let never = |_: &Entry| false;
+        let split = Split {
+            targets: &targets,
+            scanned: &scanned,
+            unlisted: &unlisted,
+            is_blocked: &never,
+        };
+        let mut pieces = Vec::new();
+        split.distribute(r, true, &mut pieces);
+        assert!(pieces.iter().all(|(p, _)| !p.starts_with(r.join("bin"))));
+        assert!(pieces.contains(&(r.join("lib"), Kind::Dir)));
     }
 
     #[test]

@@ -19,7 +19,6 @@
 pub mod agents;
 pub mod expand;
 pub mod format;
-pub mod show;
 
 use std::collections::BTreeMap;
 use std::io::Read;

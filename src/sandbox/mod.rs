@@ -55,6 +55,9 @@ trait Backend {
 
 /// What the reports ask of a mount plan.
 trait MountPlanApi {
+    /// Where the layer masks the blocked programs: their directories'
+    /// per-file execute rules give way to whole-directory ones.
+    fn mask_programs(&self, policy: &mut Policy);
     fn rules(&self) -> Vec<Rule>;
     fn why_rules(&self) -> Vec<Rule>;
     fn note_for(&self, path: &Path) -> Option<String>;
@@ -68,6 +71,9 @@ trait MountPlanApi {
 enum NoMountLayer {}
 
 impl MountPlanApi for NoMountLayer {
+    fn mask_programs(&self, _: &mut Policy) {
+        match *self {}
+    }
     fn rules(&self) -> Vec<Rule> {
         match *self {}
     }
@@ -289,6 +295,20 @@ pub struct MountLayer {
 }
 
 impl MountLayer {
+    /// Puts the layer's Landlock side into `policy`, for a layer that is
+    /// set up (or, for `--dry-run` and `why`, would be): where it masks
+    /// the blocked programs, their directories' per-file execute rules
+    /// give way to whole-directory ones; then the layer's own rules
+    /// ([`MountLayer::rules`], or for `why` [`MountLayer::why_rules`]).
+    pub fn install(&self, policy: &mut Policy, for_why: bool) {
+        MountPlanApi::mask_programs(&self.plan, policy);
+        policy.add_rules(if for_why {
+            self.why_rules()
+        } else {
+            self.rules()
+        });
+    }
+
     /// The Landlock rules the layer adds (made after the mounts).
     pub fn rules(&self) -> Vec<crate::policy::Rule> {
         MountPlanApi::rules(&self.plan)

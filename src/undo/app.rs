@@ -8,8 +8,9 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use super::store::{RunMeta, Store};
-use super::{diff, prune, report, restore, snapshot, Limits, Mode, UndoError};
+use super::{diff, prune, restore, snapshot, Limits, Mode, UndoError};
 use crate::policy::{Context, Policy, Protected};
+use crate::report::undo as report;
 
 /// A `nono undo` subcommand, free of clap types.
 pub enum Request {

@@ -9,19 +9,18 @@
 //! truncated or changed in mode. Nothing needs to outlive the command:
 //! nono's exec model (the command replaces nono) is kept.
 //!
-//! The modules return data; [`report`] renders it.
+//! The modules return data; `report::undo` renders it.
 
 pub mod app;
 mod config;
 pub mod diff;
 pub mod manifest;
 pub mod prune;
-pub mod report;
 pub mod restore;
 pub mod snapshot;
 pub mod store;
 mod sys;
-mod time;
+pub mod time;
 mod tree;
 
 use std::path::{Path, PathBuf};

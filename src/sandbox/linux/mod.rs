@@ -144,6 +144,13 @@ impl Backend for Linux {
 }
 
 impl MountPlanApi for mountns::MountPlan {
+    fn mask_programs(&self, policy: &mut Policy) {
+        if let Some(whole) = &self.whole_exec {
+            let masked = self.programs.iter().map(|p| p.path.clone()).collect();
+            policy.mask_programs(masked, whole.clone());
+        }
+    }
+
     fn rules(&self) -> Vec<Rule> {
         mountns::MountPlan::rules(self)
     }

@@ -73,6 +73,17 @@ pub struct Private {
     pub source: Option<PathBuf>,
 }
 
+/// A blocked program covered by an empty file from the read-only, noexec
+/// tmpfs: execve of it fails with EACCES, and, being a mount point, it
+/// cannot be renamed, removed or replaced (EBUSY).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramMask {
+    pub path: PathBuf,
+    pub kind: Kind,
+    /// The blocklist category.
+    pub category: String,
+}
+
 /// Everything the mount layer will do, in the order it is done.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MountPlan {
@@ -88,6 +99,13 @@ pub struct MountPlan {
     pub pts: bool,
     /// Overlaid caches: (the directory, nono's directory for its changes).
     pub overlays: Vec<(PathBuf, PathBuf)>,
+    /// Blocked programs masked, so that their directories keep execute
+    /// as wholes instead of one Landlock rule per file.
+    pub programs: Vec<ProgramMask>,
+    /// The execute rules that then replace the per-file split (see
+    /// [`crate::policy::programs::Commands::whole`]); `None`: the split
+    /// stays (nothing blocked, or a blocked file could not be examined).
+    pub whole_exec: Option<Vec<Rule>>,
 }
 
 /// One line of /proc/self/mountinfo.
@@ -411,6 +429,7 @@ pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> Mo
         .iter()
         .map(|o| (o.path.clone(), o.upper.clone()))
         .collect();
+    let (programs, whole_exec) = program_masks(policy, table);
     MountPlan {
         writable,
         masks,
@@ -418,7 +437,48 @@ pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> Mo
         private,
         pts,
         overlays,
+        programs,
+        whole_exec,
     }
+}
+
+/// Every name of a blocked program in the split directories, on every
+/// mount that shows it, to be masked, and the execute rules that replace
+/// the split (`None`: nothing is split, the split stays). Pure over the
+/// scan and the mount table: no system call.
+///
+/// Another mount of the same place (a bind mount of a program directory,
+/// or of a filesystem holding one) must be covered as well: there the
+/// file is reached through the same directory inode, which now has
+/// execute as a whole. A symlink needs no mask: the kernel checks the
+/// file it resolves to, which is masked itself when it is a blocked
+/// program of a split directory. Nor does an entry that is neither a file
+/// nor a directory: `execve` refuses it anyway. An entry gone since the
+/// scan makes [`apply`] fail, and the command does not run (fail closed).
+fn program_masks(policy: &Policy, table: &[MountEntry]) -> (Vec<ProgramMask>, Option<Vec<Rule>>) {
+    use crate::policy::programs::BlockedKind;
+    let c = &policy.commands;
+    if c.split.is_empty() {
+        return (Vec::new(), None);
+    }
+    let mut masks: Vec<ProgramMask> = Vec::new();
+    for b in &c.blocked {
+        let kind = match b.kind {
+            BlockedKind::File => Kind::File,
+            BlockedKind::Dir => Kind::Dir,
+            BlockedKind::Link | BlockedKind::Other => continue,
+        };
+        for path in std::iter::once(b.path.clone()).chain(aliases(&b.path, table)) {
+            if !masks.iter().any(|m| m.path == path) {
+                masks.push(ProgramMask {
+                    path,
+                    kind,
+                    category: b.hit.category.clone(),
+                });
+            }
+        }
+    }
+    (masks, Some(c.whole.clone()))
 }
 
 /// Whether stdin, stdout or stderr is a pty of the host's devpts.
@@ -666,8 +726,9 @@ fn mount(
     Ok(())
 }
 
-/// A detached, read-only tmpfs holding one empty directory `d` and one
-/// empty file `f`: the source of every mask.
+/// A detached, read-only, noexec tmpfs holding one empty directory `d`,
+/// one empty file `f` (mode 0444) and one empty file `x` (mode 0555, for
+/// blocked programs): the source of every mask.
 fn staging() -> io::Result<OwnedFd> {
     let ty = c"tmpfs";
     // SAFETY: a valid C string and integer flags; the result is a new fd.
@@ -705,6 +766,23 @@ fn staging() -> io::Result<OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     drop(fd_from(f as libc::c_long));
+    // The blocked programs' mask: mode 0555, so that shells which look at
+    // the mode bits before exec (dash) find it and report the exec denial
+    // of the noexec mount (EACCES, status 126), as for a file without
+    // execute right.
+    // SAFETY: as above; the new descriptor is closed right away.
+    let x = unsafe {
+        libc::openat(
+            mnt.as_raw_fd(),
+            c"x".as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
+            0o555 as libc::c_uint,
+        )
+    };
+    if x < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    drop(fd_from(x as libc::c_long));
     setattr(
         mnt.as_raw_fd(),
         Path::new(""),
@@ -848,6 +926,13 @@ fn apply_mounts(plan: &MountPlan) -> Result<(), MountError> {
         };
         move_mount(&tree, &m.path).map_err(failed("masking", &m.path))?;
     }
+    // Blocked programs: an empty file (directory) from the noexec tmpfs.
+    for p in &plan.programs {
+        let src = if p.kind == Kind::Dir { "d" } else { "x" };
+        let tree = open_tree(masks.as_raw_fd(), Path::new(src), false)
+            .map_err(failed("cloning the mask for", &p.path))?;
+        move_mount(&tree, &p.path).map_err(failed("masking the blocked program", &p.path))?;
+    }
 
     for p in &plan.private {
         match &p.source {
@@ -990,6 +1075,16 @@ impl MountPlan {
                 path: m.path.clone(),
                 what,
                 detail,
+            });
+        }
+        for p in &self.programs {
+            out.push(MountLine {
+                path: p.path.clone(),
+                what: "masked",
+                detail: format!(
+                    "blocked program ({}): an empty non-executable file covers it (execve fails with EACCES)",
+                    p.category
+                ),
             });
         }
         for (p, _) in &self.walls {

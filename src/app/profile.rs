@@ -1,0 +1,28 @@
+//! `nono profile list | show NAME`.
+
+use std::process::ExitCode;
+
+use super::out;
+use crate::cli::ProfileCommand;
+use crate::error::Failure;
+use crate::policy::{Context, Policy, PolicySpec};
+use crate::{profile, report};
+
+pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
+    let ctx = Context::from_process()?;
+    let vars = profile::expand::Vars {
+        ctx: &ctx,
+        env: &profile::expand::process_env,
+    };
+    match cmd {
+        ProfileCommand::List => out(report::profile::list(&profile::list(&vars)))?,
+        ProfileCommand::Show { name } => {
+            let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
+            let mut spec = PolicySpec::default();
+            let missing = profile::apply(&loaded, &vars, &mut spec, profile::CreateDirs::No)?;
+            let policy = Policy::build(&spec, &ctx)?;
+            out(report::profile::show(&loaded, &spec, &policy, &missing))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,515 @@
+//! `nono run`: build the policy, refuse what cannot be enforced, enter
+//! the namespaces, apply the sandbox and replace nono with the command
+//! (or, with `--dry-run`, print what would be enforced).
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use super::{blocked_failure, host_mode_unavailable, kernel_view, out, say};
+use crate::cli::{RunArgs, SnapshotArg};
+use crate::error::Failure;
+use crate::policy::{self, Access, Context, Policy};
+use crate::request::{
+    choose_agent, env_plan, git_fallback, insert_agent_args, spec_from_args, with_agent_env,
+};
+use crate::{advice, exec, output, profile, proxy, report, sandbox, tmpdir, undo};
+
+pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
+    let ctx = Context::from_process()?;
+    let agent = choose_agent(&mut args.policy, &args.command, &ctx);
+    // Only a real run creates the directories profiles ask for.
+    let create = if args.dry_run {
+        profile::CreateDirs::No
+    } else {
+        profile::CreateDirs::Yes
+    };
+    profile::defer_path_checks(true);
+    let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
+    let (env_policy, env_plan) = env_plan(&spec)?;
+    let snapshot = match args.snapshot {
+        Some(SnapshotArg::Strict) => Some(undo::Mode::Strict),
+        Some(SnapshotArg::BestEffort) => Some(undo::Mode::BestEffort),
+        Some(SnapshotArg::Off) => None,
+        None => spec.snapshot.then_some(undo::Mode::Strict),
+    };
+    let mut policy = match Policy::build(&spec, &ctx) {
+        Ok(p) => p,
+        Err(e @ policy::PolicyError::NotFound(_))
+            if !args.policy.profile.is_empty() || args.policy.auto_profile.is_some() =>
+        {
+            // A profile may name it: load the profiles again with their
+            // path checks, for an error that gives the file and line.
+            profile::defer_path_checks(false);
+            spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let invoked = args.command.first().cloned().unwrap_or_default();
+    let cmd = match exec::resolve(&args.command, spec.search_path.as_deref(), &ctx.cwd) {
+        Ok(cmd) => cmd,
+        Err(e) => {
+            // A blocked name is refused even when no such program exists
+            // here: the answer does not depend on what is installed.
+            let Some(b) = policy.commands.check_name(&invoked) else {
+                return Err(e.into());
+            };
+            tracing::debug!(error = %e, "blocked command not found");
+            let f = blocked_failure(&invoked, &b);
+            if args.dry_run {
+                out(report::blocked_command(Some(&f.message)))?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            return Err(f);
+        }
+    };
+    let mut cmd = cmd;
+    let inserted = insert_agent_args(&mut cmd, agent.as_ref(), &spec);
+    let auto = args.policy.auto_profile.clone();
+    let block = policy.commands.check_file(&invoked, &cmd.resolved);
+    refuse_protected_tmp_base(&policy)?;
+
+    if args.dry_run {
+        let layer = sandbox::mount_layer(&policy);
+        match &layer {
+            Ok(l) => l.install(&mut policy, false),
+            Err(_) => {
+                if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
+                    policy = p;
+                }
+            }
+        }
+        let view = kernel_view(&policy);
+        let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
+        let guarantees = sandbox::guarantees(&policy, args.keep_caps);
+        let plan = sandbox::kernel_plan(&policy);
+        let advice = advice::for_command(&policy, &cmd, &ctx);
+        let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
+        let host_view = policy.net.host_mode().then(|| report::HostView {
+            proxy: proxy::proxy_addr(&policy.net.allowlist()),
+            unavailable: host_mode_unavailable(),
+        });
+        if args.json {
+            let mut doc =
+                report::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
+            doc["blocked"] = serde_json::json!(refusal);
+            doc["host_allowlist"] = report::host_allowlist_json(&policy.net, host_view.as_ref());
+            doc["advice"] = serde_json::json!(advice);
+            doc["create"] = serde_json::json!(created
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect::<Vec<_>>());
+            doc["env"] = report::env_json(&env_plan, &env_policy);
+            doc["snapshot"] = match snapshot {
+                Some(mode) => report::undo::plan_json(&undo::app::plan(&policy)?, mode),
+                None => serde_json::Value::Null,
+            };
+            doc["agent"] = report::agent_json(
+                agent.as_ref().map(|a| a.profile),
+                auto.is_some(),
+                &inserted,
+                &spec.agent_env,
+            );
+            doc["mount_layer"] = report::mount_layer_json(&layer, args.require_isolation);
+            out(report::to_json_text(&doc))?;
+        } else {
+            let style = output::Style::for_stdout();
+            let mut text =
+                report::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
+            text.push_str(&report::enforcement(&guarantees));
+            text.push_str(&report::mount_layer_text(&layer, args.require_isolation));
+            text.push_str(&report::env_section(&env_plan, &env_policy));
+            text.push_str(&report::kernel_rules(plan.as_ref()));
+            if let Some(v) = &host_view {
+                text.push_str(&report::host_allowlist(&policy.net, v));
+            }
+            if !advice.is_empty() {
+                text.push_str("\nknown to fail here, and the fix:\n");
+                for a in &advice {
+                    text.push_str(&format!("  - {}\n", output::text(a)));
+                }
+            }
+            if !created.is_empty() {
+                let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
+                text.push_str(&format!(
+                    "\nmissing now, created (mode 0700) and granted by the profile when nono runs: {}\n",
+                    dirs.join(", ")
+                ));
+            }
+            text.push_str(&report::agent_text(
+                agent.as_ref().map(|a| a.profile),
+                auto.is_some(),
+                &inserted,
+                &spec.agent_env,
+            ));
+            if let Some(mode) = snapshot {
+                let plans = undo::app::plan(&policy)?;
+                let mut buf = Vec::new();
+                report::undo::plan_text(&mut buf, &plans, mode, &undo::Limits::from_env()?)
+                    .map_err(undo::UndoError::Output)?;
+                text.push_str(&String::from_utf8_lossy(&buf));
+            }
+            out(text)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(b) = &block {
+        return Err(blocked_failure(&invoked, b));
+    }
+
+    // Refuse before creating anything if this kernel cannot enforce it.
+    sandbox::check(&policy)?;
+    if args.keep_caps && policy.net.host_mode() {
+        // Kept capabilities over the namespace's owner could undo it.
+        return Err(Failure::new(
+            125,
+            "--keep-caps cannot be combined with host-allowlist mode: the kept capabilities could take the command out of its network namespace",
+            vec!["drop --keep-caps, or --allow-host for an unrestricted network".into()],
+        ));
+    }
+    let net_log = open_net_log(&policy, &args)?;
+    if let (Some(name), false) = (&auto, args.quiet) {
+        say(&[format!(
+            "nono: {} is a known agent: applying its profile {name} (--no-profile: only the options given; -q: hide this line)",
+            output::text(&invoked.to_string_lossy()),
+        )]);
+    }
+    // After the policy (the grants are known), before the sandbox and the
+    // command: the command replaces this process, nothing runs after it.
+    if let Some(mode) = snapshot {
+        undo::app::take_for_run(&policy, mode, &ctx.cwd, &args.command, args.quiet)?;
+    }
+    let run_dir = tmpdir::create()?;
+    // Rules are opened without following symlinks: bind the directory by
+    // its canonical path, even when TMPDIR is reached through a symlink.
+    let run_path = canonical(&run_dir.path);
+    // The mount-namespace layer first: its mounts must exist before the
+    // Landlock rules are opened. The run directory becomes the private
+    // /tmp where no grant lies in /tmp; otherwise it stays where it is.
+    // Before the namespaces: the descriptors' paths are the host's.
+    warn_truncatable_stdio(&policy);
+    let planned = sandbox::mount_layer_plan(&policy, Some(&run_path));
+    // One unshare for every namespace of the run (mount layer, host
+    // allowlist); the proxy is started before it, outside.
+    let (mount_state, network) = enter_namespaces(&policy, &planned, net_log)?;
+    let active = match (&planned, mount_state) {
+        (Ok(layer), Ok(())) => Ok(layer),
+        (_, Err(reason)) => Err(reason),
+        (Err(reason), Ok(())) => Err(reason.clone()),
+    };
+    let layer_active = active.is_ok();
+    let tmp_path = match active {
+        Ok(layer) => {
+            tracing::debug!("mount layer active");
+            layer.install(&mut policy, false);
+            match layer.tmpdir() {
+                Some(t) => t,
+                None => {
+                    policy.add_tmpdir(&run_path);
+                    run_dir.path.clone()
+                }
+            }
+        }
+        Err(reason) => {
+            if args.require_isolation {
+                return Err(sandbox::SandboxError::IsolationRequired(reason).into());
+            }
+            tracing::debug!(%reason, "mount layer unavailable: Landlock only");
+            if let Some((p, warning)) = git_fallback(&spec, &ctx, &policy)? {
+                policy = p;
+                if !args.quiet {
+                    say(&[warning]);
+                }
+            }
+            policy.add_tmpdir(&run_path);
+            run_dir.path.clone()
+        }
+    };
+    tracing::debug!(rules = policy.rules.len(), tmpdir = %output::path(&tmp_path), "applying sandbox");
+    for r in &policy.rules {
+        tracing::trace!(path = %output::path(&r.path), access = %r.access(), "rule");
+    }
+
+    let mut keep = vec![run_dir.lock_fd()];
+    keep.extend(
+        network
+            .as_ref()
+            .map(|n| n.lifetime_fd())
+            .filter(|fd| *fd >= 0),
+    );
+    exec::seal_fds(&keep)?;
+    let enforced = sandbox::apply(&policy)?;
+    tracing::debug!(
+        abi = enforced.abi,
+        rules = enforced.rules,
+        filters = enforced.filters,
+        "sandbox enforced"
+    );
+    // A user namespace hands its creator every capability over it: those
+    // go whatever --keep-caps says (it is about a root caller's own).
+    let in_user_ns = layer_active && !nix::unistd::geteuid().is_root();
+    if !args.keep_caps || in_user_ns {
+        let dropped = sandbox::drop_capabilities()?;
+        tracing::debug!(dropped, "capabilities");
+    }
+
+    let mut env = with_agent_env(env_plan.command_env(&tmp_path), &spec.agent_env);
+    if let Some(n) = &network {
+        add_proxy_env(&mut env, n.proxy_addr());
+    }
+    let err = exec::exec(&cmd, &env);
+    // exec returned: the command did not start. Keep the lock descriptor
+    // alive until here so the directory is not cleaned up under us.
+    drop(run_dir);
+    drop(network);
+    Err(err.into())
+}
+
+/// `--net-log FILE`, opened by nono (with the caller's rights, before the
+/// sandbox) and handed to the proxy. Only meaningful with a host list.
+fn open_net_log(policy: &Policy, args: &RunArgs) -> Result<Option<std::fs::File>, Failure> {
+    let Some(path) = &args.net_log else {
+        return Ok(None);
+    };
+    if !policy.net.host_mode() {
+        return Err(Failure::new(
+            125,
+            "--net-log needs host-allowlist mode: only connections through the proxy are logged",
+            vec!["add --allow-host HOST[:PORT] (or a profile with [network] allow_hosts)".into()],
+        ));
+    }
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map(Some)
+        .map_err(|e| {
+            Failure::new(
+                125,
+                format!("cannot open the --net-log file {}: {e}", output::path(path)),
+                vec![],
+            )
+        })
+}
+
+/// The network side of the run, once the namespace is entered.
+#[cfg(target_os = "linux")]
+struct Network(Option<sandbox::netns::Handed>);
+
+#[cfg(target_os = "linux")]
+impl Network {
+    fn lifetime_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.0.as_ref().map_or(-1, |h| h.lifetime.as_raw_fd())
+    }
+    fn proxy_addr(&self) -> Option<std::net::SocketAddr> {
+        self.0.as_ref().map(|h| h.proxy)
+    }
+}
+
+/// The run's namespaces, entered with one `unshare(2)`: the mount layer's
+/// (when it is planned) and, in host-allowlist mode, the network namespace,
+/// whose proxy is started first, outside it, and given its listeners after.
+/// `--net-block` as root adds an empty network namespace as a second layer.
+/// Returns whether the mount layer is active (or why not) and the network
+/// side. Host-allowlist mode fails closed; the mount layer falls back.
+#[cfg(target_os = "linux")]
+fn enter_namespaces(
+    policy: &Policy,
+    planned: &Result<sandbox::MountLayer, String>,
+    log: Option<std::fs::File>,
+) -> Result<(Result<(), String>, Option<Network>), Failure> {
+    use sandbox::namespaces::{enter, NsError, Unshare};
+    use sandbox::netns::{self, NetError};
+    let host = policy.net.host_mode();
+    if host {
+        if let Some(e) = netns::simulated_unavailable() {
+            return Err(NetError::Namespace(e).into());
+        }
+    }
+    // Only where no user namespace is needed (root): inside one, files of
+    // unmapped users would appear owned by `nobody`, a visible change that
+    // --net-block, fully enforced by seccomp and Landlock, need not make
+    // on its own.
+    let block_ns = !host
+        && policy.net.block
+        && sandbox::namespaces::has_sys_admin()
+        && netns::simulated_unavailable().is_none();
+    let allow = policy.net.allowlist();
+    let child = if host {
+        Some(netns::start_proxy(allow.clone(), log)?)
+    } else {
+        None
+    };
+    let mut want = Unshare {
+        mount: planned.is_ok(),
+        net: host || block_ns,
+    };
+    let mut mount_state: Result<(), String> = planned.as_ref().map(|_| ()).map_err(Clone::clone);
+    if want.any() {
+        if let Err(e) = enter(want) {
+            // Half-entered (a user namespace without id maps), or the
+            // network namespace host mode needs: refuse.
+            if host || !matches!(e, NsError::Unshare { .. }) {
+                return Err(NetError::from(e).into());
+            }
+            // Nothing changed: the mount layer falls back; --net-block's
+            // namespace is tried alone (seccomp and Landlock still block
+            // everything without it).
+            if want.mount {
+                mount_state = Err(e.to_string());
+            }
+            want.mount = false;
+            if block_ns {
+                let net_only = Unshare {
+                    mount: false,
+                    net: true,
+                };
+                if let Err(e) = enter(net_only) {
+                    if !matches!(e, NsError::Unshare { .. }) {
+                        return Err(NetError::from(e).into());
+                    }
+                    tracing::debug!(error = %e, "--net-block without a network namespace");
+                    want.net = false;
+                }
+            }
+        }
+    }
+    let network = match child {
+        Some(child) => {
+            let handed = child.hand_over(&allow)?;
+            tracing::debug!(proxy = %handed.proxy, "host-allowlist mode");
+            Some(Network(Some(handed)))
+        }
+        None if want.net => {
+            tracing::debug!("--net-block: empty network namespace entered");
+            Some(Network(None))
+        }
+        None => None,
+    };
+    if let (true, Ok(layer)) = (want.mount, planned) {
+        mount_state = sandbox::apply_mount_layer(layer)?;
+    }
+    Ok((mount_state, network))
+}
+
+#[cfg(not(target_os = "linux"))]
+struct Network;
+
+#[cfg(not(target_os = "linux"))]
+impl Network {
+    fn lifetime_fd(&self) -> i32 {
+        -1
+    }
+    fn proxy_addr(&self) -> Option<std::net::SocketAddr> {
+        None
+    }
+}
+
+/// Host-allowlist mode and the mount layer need namespaces, which only
+/// Linux has.
+#[cfg(not(target_os = "linux"))]
+fn enter_namespaces(
+    policy: &Policy,
+    planned: &Result<sandbox::MountLayer, String>,
+    _log: Option<std::fs::File>,
+) -> Result<(Result<(), String>, Option<Network>), Failure> {
+    if policy.net.host_mode() {
+        return Err(Failure::new(
+            125,
+            "host-allowlist mode (--allow-host) is not available on this operating system yet",
+            vec!["use --net-block, or --net-allow to run without a host list".into()],
+        ));
+    }
+    Ok((planned.as_ref().map(|_| ()).map_err(Clone::clone), None))
+}
+
+/// Points the command's HTTP clients at the proxy (see `proxy::env_vars`):
+/// replaces whatever proxy variables the caller had.
+fn add_proxy_env(env: &mut Vec<(OsString, OsString)>, proxy: Option<std::net::SocketAddr>) {
+    let Some(proxy) = proxy else { return };
+    let names = proxy::env_names();
+    env.retain(|(k, _)| !names.iter().any(|n| k == n.as_str()));
+    for (k, v) in proxy::env_vars(proxy) {
+        env.push((k.into(), v.into()));
+    }
+}
+
+/// A regular file on descriptor 0, 1 or 2 opened for writing (`>> log`)
+/// was opened by the shell before the sandbox: Landlock does not check
+/// descriptors opened before it, so the command can truncate (or, outside
+/// the write grants, overwrite) that file through it. nono cannot take that
+/// right away without breaking the redirection, so it says so, once per
+/// file, where the policy would not allow truncating it. (Descriptors
+/// opened with O_APPEND can lose the flag with fcntl, so "append only"
+/// does not hold either.)
+fn warn_truncatable_stdio(policy: &Policy) {
+    use std::os::unix::fs::FileTypeExt as _;
+    let names = ["standard input", "standard output", "standard error"];
+    let mut seen: Vec<std::path::PathBuf> = Vec::new();
+    let can = if sandbox::truncation_refused_everywhere() {
+        // seccomp refuses ftruncate and O_TRUNC everywhere on this kernel;
+        // rewriting in place stays possible.
+        "overwrite"
+    } else {
+        "truncate or overwrite"
+    };
+    let mut lines = Vec::new();
+    for (fd, name) in names.iter().enumerate() {
+        // SAFETY: F_GETFL only reads the descriptor's status flags.
+        let flags = unsafe { libc::fcntl(fd as i32, libc::F_GETFL) };
+        if flags < 0 || flags & libc::O_ACCMODE == libc::O_RDONLY {
+            continue;
+        }
+        let link = format!("/dev/fd/{fd}");
+        let Ok(meta) = std::fs::metadata(&link) else {
+            continue;
+        };
+        let ft = meta.file_type();
+        if !ft.is_file() || ft.is_fifo() || ft.is_socket() {
+            continue;
+        }
+        let Ok(path) = std::fs::read_link(&link) else {
+            continue;
+        };
+        if seen.contains(&path) || policy.rights_at(&path).0.contains(Access::DELETE) {
+            continue;
+        }
+        lines.push(format!(
+            "nono: warning: {name} is the file {}, opened before the sandbox: the command can {can} it through that descriptor, whatever the grants",
+            output::path(&path)
+        ));
+        seen.push(path);
+    }
+    if !lines.is_empty() {
+        lines.push("hint: to keep the file safe, pass the output through a pipe: nono run ... | cat >> FILE".into());
+        say(&lines);
+    }
+}
+
+/// The run directory is created and granted read-write-delete: under a
+/// TMPDIR inside a protected (or read-only) path that would hand the
+/// command a directory there. Refused before anything is created.
+fn refuse_protected_tmp_base(policy: &Policy) -> Result<(), Failure> {
+    let base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
+    let hit = policy::protected::find(&policy.protected, &base)
+        .or_else(|| policy::protected::find_read_only(&policy.protected, &base));
+    match hit {
+        Some(p) => Err(Failure::new(
+            125,
+            format!(
+                "refusing to create the private temporary directory in {}: it lies in a protected path ({})",
+                output::path(&base),
+                p.category
+            ),
+            vec!["set TMPDIR to a directory outside the protected paths, e.g. TMPDIR=/tmp".into()],
+        )),
+        None => Ok(()),
+    }
+}
+
+fn canonical(p: &std::path::Path) -> std::path::PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
