@@ -436,3 +436,48 @@ impl Backend for Unsupported {
         Err("mount namespaces are a Linux feature".into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every raw system call of the backends is behind `linux/sys.rs` (and
+    /// the one Seatbelt call behind `macos/ffi.rs`): no other file of the
+    /// sandbox has an `unsafe` block or calls `libc::syscall`.
+    #[test]
+    fn raw_system_calls_stay_behind_sys() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sandbox");
+        let mut stack = vec![root.clone()];
+        let mut checked = 0;
+        // Spelled in pieces so that this file does not match itself.
+        let needles = [["uns", "afe"].concat(), ["libc::", "syscall"].concat()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|x| x != "rs") {
+                    continue;
+                }
+                let rel = path.strip_prefix(&root).unwrap();
+                if rel == std::path::Path::new("linux/sys.rs")
+                    || rel == std::path::Path::new("macos/ffi.rs")
+                {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or("");
+                    assert!(
+                        !needles.iter().any(|n| code.contains(n.as_str())),
+                        "{}:{}: raw system call outside sys.rs: {line}",
+                        rel.display(),
+                        i + 1
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "only {checked} files checked");
+    }
+}

@@ -6,12 +6,12 @@
 //! Every function returns the kernel's answer as `io::Result` (errno kept)
 //! or as the plain value a probe needs; none panics.
 //!
-//! Not here yet: the mount layer's mount-API wrappers and the
-//! forks of `mountns.rs`, `namespaces.rs` and `netns.rs` stay next to
-//! their callers, each with its own SAFETY note.
 
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 fn last_error<T>() -> io::Result<T> {
     Err(io::Error::last_os_error())
@@ -313,4 +313,202 @@ pub fn loopback_up() -> io::Result<()> {
         return last_error();
     }
     Ok(())
+}
+
+// --- mounts (the mount layer) --------------------------------------------------
+
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+pub const AT_RECURSIVE: libc::c_int = 0x8000;
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+fn cstr(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+fn check(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn fd_from(r: libc::c_long) -> OwnedFd {
+    // SAFETY: `r` is a new descriptor just returned by the kernel and
+    // owned by nobody else.
+    unsafe { OwnedFd::from_raw_fd(r as RawFd) }
+}
+
+pub fn setattr(
+    dirfd: RawFd,
+    path: &Path,
+    flags: libc::c_int,
+    set: u64,
+    clr: u64,
+) -> io::Result<()> {
+    let c = cstr(path)?;
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: the path is a valid C string and `attr` a correctly sized,
+    // initialised struct mount_attr that outlives the call.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            dirfd,
+            c.as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })
+    .map(|_| ())
+}
+
+pub fn open_tree(dirfd: RawFd, path: &Path, recursive: bool) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    let mut flags = OPEN_TREE_CLONE
+        | libc::O_CLOEXEC as libc::c_uint
+        | libc::AT_SYMLINK_NOFOLLOW as libc::c_uint;
+    if recursive {
+        flags |= AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: a valid C string and integer flags; the result is a new fd.
+    check(unsafe { libc::syscall(libc::SYS_open_tree, dirfd, c.as_ptr(), flags) }).map(fd_from)
+}
+
+pub fn move_mount(from: &OwnedFd, to: &Path) -> io::Result<()> {
+    let c = cstr(to)?;
+    let empty = c"";
+    // SAFETY: valid C strings and a descriptor we own; attaches the
+    // detached mount `from` at `to` (not following a final symlink).
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    })
+    .map(|_| ())
+}
+
+pub fn mount(
+    source: &str,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+) -> io::Result<()> {
+    let src = CString::new(source).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let tgt = cstr(target)?;
+    let ty = fstype
+        .map(CString::new)
+        .transpose()
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let dat = data
+        .map(CString::new)
+        .transpose()
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: every pointer is a valid C string (or null) for the call.
+    let r = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            tgt.as_ptr(),
+            ty.as_ref().map_or(std::ptr::null(), |t| t.as_ptr()),
+            flags,
+            dat.as_ref().map_or(std::ptr::null(), |d| d.as_ptr().cast()),
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A detached, read-only, noexec tmpfs holding one empty directory `d`,
+/// one empty file `f` (mode 0444) and one empty file `x` (mode 0555, for
+/// blocked programs): the source of every mask.
+pub fn staging() -> io::Result<OwnedFd> {
+    let ty = c"tmpfs";
+    // SAFETY: a valid C string and integer flags; the result is a new fd.
+    let fs = check(unsafe { libc::syscall(libc::SYS_fsopen, ty.as_ptr(), FSOPEN_CLOEXEC) })
+        .map(fd_from)?;
+    // SAFETY: FSCONFIG_CMD_CREATE takes no key or value.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    })?;
+    // SAFETY: a filesystem context fd we own; the result is a new fd.
+    let mnt =
+        check(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })
+            .map(fd_from)?;
+    // SAFETY: a directory fd we own and a valid C string.
+    if unsafe { libc::mkdirat(mnt.as_raw_fd(), c"d".as_ptr(), 0o555) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above; the new descriptor is closed right away.
+    let f = unsafe {
+        libc::openat(
+            mnt.as_raw_fd(),
+            c"f".as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
+            0o444 as libc::c_uint,
+        )
+    };
+    if f < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    drop(fd_from(f as libc::c_long));
+    // The blocked programs' mask: mode 0555, so that shells which look at
+    // the mode bits before exec (dash) find it and report the exec denial
+    // of the noexec mount (EACCES, status 126), as for a file without
+    // execute right.
+    // SAFETY: as above; the new descriptor is closed right away.
+    let x = unsafe {
+        libc::openat(
+            mnt.as_raw_fd(),
+            c"x".as_ptr(),
+            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
+            0o555 as libc::c_uint,
+        )
+    };
+    if x < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    drop(fd_from(x as libc::c_long));
+    setattr(
+        mnt.as_raw_fd(),
+        Path::new(""),
+        libc::AT_EMPTY_PATH | AT_RECURSIVE,
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+        0,
+    )?;
+    Ok(mnt)
 }
