@@ -95,6 +95,21 @@ pub fn detect() -> Report {
             g.detail = format!("nono does not run here; with a usable kernel: {}", g.detail);
         }
     }
+    // The hardening line says what the filter refuses here, from the
+    // enforcement lines `--dry-run` prints for a sandbox without options.
+    if seccomp.filter && refusal.is_none() {
+        let lines = crate::sandbox::default_guarantees();
+        let parts: Vec<&str> = ["terminal", "io_uring", "keyring", "syscall ABI"]
+            .iter()
+            .filter_map(|t| lines.iter().find(|g| g.topic == *t))
+            .map(|g| g.text.as_str())
+            .collect();
+        if let Some(g) = guarantees.iter_mut().find(|g| g.id == "hardening") {
+            if !parts.is_empty() {
+                g.detail = parts.join("; ");
+            }
+        }
+    }
     let mut upgrades = upgrades(&landlock);
     // The mount-namespace layer: on where the kernel lets nono create a
     // user namespace (or nono runs as root); else the Landlock-only

@@ -46,6 +46,7 @@ trait Backend {
     fn kernel_plan(policy: &Policy) -> Option<KernelPlan>;
     fn default_seccomp_rules() -> Vec<PlannedRule>;
     fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee>;
+    fn default_guarantees() -> Vec<Guarantee>;
     fn mount_available() -> Result<(), String>;
     fn mount_plan(policy: &Policy, run_dir: Option<&Path>) -> Result<Self::MountPlan, String>;
     /// Only Linux has a mount layer to apply.
@@ -274,6 +275,12 @@ pub fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee> {
     Platform::guarantees(policy, keep_caps)
 }
 
+/// The enforcement lines of a sandbox without options on this kernel, for
+/// `setup`: the same lines `--dry-run` prints.
+pub fn default_guarantees() -> Vec<Guarantee> {
+    Platform::default_guarantees()
+}
+
 /// What enforces the sandbox on this platform, for `--dry-run` on systems
 /// without Landlock's detailed report.
 #[cfg(not(target_os = "linux"))]
@@ -427,6 +434,9 @@ impl Backend for Unsupported {
         Vec::new()
     }
     fn guarantees(_: &Policy, _: bool) -> Vec<Guarantee> {
+        Vec::new()
+    }
+    fn default_guarantees() -> Vec<Guarantee> {
         Vec::new()
     }
     fn mount_available() -> Result<(), String> {

@@ -6,7 +6,7 @@
 //! unit test checks that every reason belongs to a topic).
 
 use crate::output;
-use crate::policy::Policy;
+use crate::policy::NetPolicy;
 use crate::sandbox::abi::Abi;
 use crate::sandbox::{Guarantee, PlannedRule};
 
@@ -109,16 +109,16 @@ fn seccomp_line(
     }
 }
 
-/// The enforcement lines for `policy` on Landlock ABI `abi`, with `rules`
-/// the seccomp filter built for the same policy and ABI.
+/// The enforcement lines for the network policy `net` on Landlock ABI
+/// `abi`, with `rules` the seccomp filter built for the same policy and
+/// ABI.
 pub fn guarantees(
-    policy: &Policy,
+    net: &NetPolicy,
     abi: i32,
     rules: &[PlannedRule],
     keep_caps: bool,
     privileged: bool,
 ) -> Vec<Guarantee> {
-    let net = &policy.net;
     let mut out = Vec::new();
 
     out.push(if abi >= Abi::TRUNCATE {
@@ -427,7 +427,7 @@ pub fn seccomp_table() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Context, PolicySpec};
+    use crate::policy::{Context, Policy, PolicySpec};
     use crate::sandbox::linux::{planned_rules, seccomp};
 
     fn policy(spec: PolicySpec) -> Policy {
@@ -451,7 +451,7 @@ mod tests {
     }
 
     fn gs(p: &Policy, abi: i32, keep_caps: bool, privileged: bool) -> Vec<Guarantee> {
-        guarantees(p, abi, &rules(p, abi), keep_caps, privileged)
+        guarantees(&p.net, abi, &rules(p, abi), keep_caps, privileged)
     }
 
     #[test]

@@ -111,7 +111,14 @@ impl Backend for Linux {
     fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee> {
         let abi = Support::detect().abi;
         let rules = planned_rules(&seccomp::build(seccomp_inputs(policy, abi.max(1))));
-        hardening::guarantees(policy, abi, &rules, keep_caps, Self::privileged())
+        hardening::guarantees(&policy.net, abi, &rules, keep_caps, Self::privileged())
+    }
+
+    fn default_guarantees() -> Vec<Guarantee> {
+        let abi = Support::detect().abi;
+        let net = crate::policy::NetPolicy::default();
+        let rules = planned_rules(&seccomp::build(seccomp::Inputs::new(&net, abi.max(1))));
+        hardening::guarantees(&net, abi, &rules, false, Self::privileged())
     }
 
     fn mount_available() -> Result<(), String> {

@@ -64,6 +64,9 @@ mod backend {
         fn guarantees(_: &Policy, _: bool) -> Vec<Guarantee> {
             Vec::new()
         }
+        fn default_guarantees() -> Vec<Guarantee> {
+            Vec::new()
+        }
         fn mount_available() -> Result<(), String> {
             Err("mount namespaces are a Linux feature".into())
         }
