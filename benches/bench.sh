@@ -3,19 +3,23 @@
 # command and with other sandboxes, as ratios against a baseline measured in
 # the same run. Usage: benches/bench.sh [--quick]
 #
-# Needs: hyperfine, gcc, git, python3 (installed from Debian's packages when
-# missing and run as root); bwrap and firejail are compared when installable.
+# Every timed row runs in interleaved rounds (benches/pairs.py): each
+# command of a group once per round, in turn, so load from other jobs lands
+# on every row of a round alike. The report quotes medians, and ratios as
+# the median of the per-round ratios against the group's first row.
+#
+# Needs: gcc, git, python3 (installed from Debian's packages when missing
+# and run as root); bwrap and firejail are compared when installable,
+# valgrind gives instruction counts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-QUICK=${1:-}
-RUNS=(--warmup 20 --min-runs 200)
-LONG_RUNS=(--warmup 2 --min-runs 10)
-if [ "$QUICK" = "--quick" ]; then RUNS=(--warmup 5 --min-runs 30); LONG_RUNS=(--warmup 1 --min-runs 3); fi
+ROUNDS=200 SERIES_ROUNDS=100 LONG_ROUNDS=10 WARM=10
+if [ "${1:-}" = "--quick" ]; then ROUNDS=30 SERIES_ROUNDS=20 LONG_ROUNDS=3 WARM=2; fi
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()
-  for t in hyperfine:hyperfine gcc:gcc git:git bwrap:bubblewrap firejail:firejail /usr/bin/time:time valgrind:valgrind; do
+  for t in gcc:gcc git:git bwrap:bubblewrap firejail:firejail /usr/bin/time:time valgrind:valgrind; do
     command -v "${t%%:*}" >/dev/null || missing+=("${t##*:}")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -23,10 +27,12 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "note: could not install ${missing[*]}; those comparisons are skipped"
   fi
 fi
-command -v hyperfine >/dev/null || { echo "hyperfine is required"; exit 1; }
 
-cargo build --release --locked --quiet
-NONO=$ROOT/target/release/nono
+# One build for every row: release, with the test-only switch that forces
+# the mount-namespace layer off (NONO_TEST_NO_MOUNT_NS=1) for the rows
+# without it. The switch is one environment lookup.
+cargo build --release --locked --quiet --features test-abi-cap --target-dir "$ROOT/target/bench-test-abi-cap"
+NONO=$ROOT/target/bench-test-abi-cap/release/nono
 W=$(mktemp -d /tmp/nono-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 RESULTS=$W/results
@@ -35,65 +41,56 @@ cd "$W"
 
 echo "machine: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "nono:    $($NONO --version)"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# hyperfine NAME CMD... : one hyperfine run; the report uses the median.
-bench() {
-  local name=$1; shift
-  hyperfine -N "${RUNS[@]}" --export-json "$RESULTS/$name.json" --style none "$@" >"$RESULTS/$name.log" 2>&1 ||
-    { echo "  $name: FAILED (command: $(echo "$*" | cut -c1-200); log: $(tail -3 "$RESULTS/$name.log"))"; return 0; }
-}
-bench_long() {
-  local name=$1; shift
-  hyperfine -N "${LONG_RUNS[@]}" --export-json "$RESULTS/$name.json" --style none "$@" >"$RESULTS/$name.log" 2>&1 ||
-    { echo "  $name: FAILED (command: $(echo "$*" | cut -c1-200); log: $(tail -3 "$RESULTS/$name.log"))"; return 0; }
+pairs() { # GROUP ROUNDS NAME CMD [NAME CMD ...]
+  local group=$1 rounds=$2; shift 2
+  python3 "$ROOT/benches/pairs.py" run "$RESULTS/$group.json" "$rounds" "$WARM" "$@"
+  python3 "$ROOT/benches/pairs.py" show "$RESULTS/$group.json"
 }
 
-echo "== start-up"
 mkdir -p proj && cd proj
-bench true-bare /bin/true
-bench nono-version "$NONO --version"
-bench nono-minimal "$NONO run -- /bin/true"
-bench nono-allow-cwd "$NONO run --allow . -- /bin/true"
-# The default blocklist against the same policy with every blocked name
-# lifted (no per-file execute rules at all).
+for i in $(seq 20); do echo "file $i" > "f$i.txt"; done
+# The default blocklist lifted: --allow-command for every blocked name.
 lift=$($NONO run --dry-run --json -- /bin/true |
   python3 -c 'import json,sys; print(" ".join("--allow-command "+n["name"] for n in json.load(sys.stdin)["blocklist"]["names"]))')
-echo "  rules with the blocklist: $($NONO run --dry-run --json --allow . -- /bin/true | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rules"]))')," \
+echo "rules with the blocklist: $($NONO run --dry-run --json --allow . -- /bin/true | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rules"]))')," \
   "lifted: $($NONO run --dry-run --json --allow . $lift -- /bin/true | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rules"]))')"
-# The minimal policy: blocklist lifted, no namespace layer.
-bench nono-blocklist-lifted "$NONO run --allow . $lift -- /bin/true"
-# Policy building alone (nothing applied, nothing run): the default policy
-# and the minimal one, each to be read against `nono --version`.
-bench nono-dry-run "$NONO run --dry-run --allow . -- /bin/true"
-bench nono-dry-run-lifted "$NONO run --dry-run --allow . $lift -- /bin/true"
-
-# One row per optional layer, on top of `--allow .`. A layer this binary
-# does not have is skipped with the reason: rows never stand in for a
-# feature with a placeholder.
-run_help=$($NONO run --help 2>&1 || true)
-layer() {
-  local name=$1 flag=$2; shift 2
-  if grep -q -- "$flag" <<<"$run_help"; then
-    bench "layer-$name" "$NONO run --allow . $* -- /bin/true"
-  else
-    echo "  layer $name: skipped ($flag is not an option of this nono)"
-  fi
-}
-layer net-block --net-block --net-block
-layer allow-host --allow-host --allow-host example.com
-layer snapshot --snapshot --snapshot
-# The mount-namespace layer has no option of its own; it shows in --dry-run.
-if $NONO run --dry-run --allow . -- /bin/true 2>/dev/null | grep -qi "mount namespace"; then
-  echo "  layer mount-namespace: part of every row above"
+OFF="NONO_TEST_NO_MOUNT_NS=1"
+others=()
+if command -v bwrap >/dev/null && bwrap --ro-bind / / /bin/true 2>/dev/null; then
+  others+=("bwrap (issue 17's line)" "bwrap --ro-bind / / --dev /dev --proc /proc --bind $PWD $PWD --unshare-all /bin/true"
+    "bwrap (comparable policy)" "bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin --ro-bind /etc /etc --dev /dev --proc /proc --tmpfs /tmp --bind $PWD $PWD --unshare-all --die-with-parent /bin/true")
 else
-  echo "  layer mount-namespace: skipped (not in this nono's --dry-run)"
+  echo "bwrap: not available (skipped)"
 fi
+if command -v firejail >/dev/null && firejail --quiet --noprofile /bin/true 2>/dev/null; then
+  others+=("firejail (comparable policy)" "firejail --quiet --noprofile --whitelist=$PWD --private-tmp --net=none /bin/true")
+else
+  echo "firejail: not available (skipped)"
+fi
+
+echo "== start-up, layer by layer (baseline: bare /bin/true)"
+# Each L row adds one layer to the row above it; L2 is the default run.
+pairs startup "$ROUNDS" \
+  "bare /bin/true" "/bin/true" \
+  "nono --version" "$NONO --version" \
+  "minimal (lifted, no namespaces)" "$OFF $NONO run --allow . $lift -- /bin/true" \
+  "L1 Landlock+seccomp+blocklist" "$OFF $NONO run --allow . -- /bin/true" \
+  "L2 + mount layer (default)" "$NONO run --allow . -- /bin/true" \
+  "L3 + host allowlist" "$NONO run --allow . --allow-host example.com -- /bin/true" \
+  "L4 + undo snapshot" "$NONO run --allow . --allow-host example.com --snapshot -- /bin/true" \
+  "${others[@]}"
+
+echo "== policy building alone (--dry-run; baseline: nono --version)"
+pairs dryrun "$ROUNDS" \
+  "nono --version" "$NONO --version" \
+  "--dry-run --allow ." "$NONO run --dry-run --allow . -- /bin/true" \
+  "--dry-run --allow . (lifted)" "$NONO run --dry-run --allow . $lift -- /bin/true"
 
 # PATH-size scaling: a granted program directory on PATH holding N
 # executables and one blocked program (distinct files, so identity checks
-# do not lump them together). Reported as ms per 1,000 files. Under the
-# mount layer (these rows) the blocked program is masked and the directory
-# is one rule; the fallback series below splits it per file.
+# do not lump them together), with the mount layer and without it.
 for n in 0 1000 4000 10000; do
   d=$W/pathdir$n
   mkdir -p "$d"
@@ -109,11 +106,21 @@ with open(os.path.join(d, "rm"), "w") as f:
     f.write("#!/bin/sh\n# a blocked name\n")
 os.chmod(os.path.join(d, "rm"), 0o755)
 PY
-  # `env` sets PATH for nono alone; every point of the series pays it.
-  bench "path-$n" "env PATH=$d:/usr/bin:/bin $NONO run --allow . --read $d -- /bin/true"
 done
+for mode in on off; do
+  prefix=""
+  [ $mode = off ] && prefix=$OFF
+  series=()
+  for n in 0 1000 4000 10000; do
+    series+=("$n files, layer $mode" "PATH=$W/pathdir$n:/usr/bin:/bin $prefix $NONO run --allow . --read $W/pathdir$n -- /bin/true")
+  done
+  echo "== PATH-size series, mount layer $mode (baseline: 0 files)"
+  pairs "path-$mode" "$SERIES_ROUNDS" "${series[@]}"
+done
+
 # N grants, given in a profile (10,000 options would exceed one argument's
-# size limit in hyperfine's command line).
+# size limit).
+grants=("nono run --allow ." "$NONO run --allow . -- /bin/true")
 for n in 100 1000 10000; do
   mkdir -p "$W/grants$n"
   {
@@ -123,36 +130,13 @@ for n in 100 1000 10000; do
     for i in $(seq 1 $n); do mkdir -p "$W/grants$n/d$i"; echo "  \"$W/grants$n/d$i\","; done
     echo ']'
   } > "$W/grants$n.toml"
-  bench "nono-grants-$n" "$NONO run -p $W/grants$n.toml -- /bin/true"
+  grants+=("$n grants (profile)" "$NONO run --allow . -p $W/grants$n.toml -- /bin/true")
 done
-# The mount-namespace layer: the same policy with the layer forced off (a
-# test-only switch, so in a second build with the test-abi-cap feature; both
-# rows use that build and the same env prefix).
-cargo build --release --locked --quiet --features test-abi-cap --target-dir "$ROOT/target/bench-test-abi-cap"
-NONO_T=$ROOT/target/bench-test-abi-cap/release/nono
-bench nono-layer-on "env NONO_TEST_NO_MOUNT_NS=0 $NONO_T run --allow . -- /bin/true"
-bench nono-layer-off "env NONO_TEST_NO_MOUNT_NS=1 $NONO_T run --allow . -- /bin/true"
-# The PATH-size series again in the Landlock-only fallback (one execute rule
-# per file), against the mount layer's masks above.
-for n in 0 1000 4000 10000; do
-  d=$W/pathdir$n
-  bench "path-fallback-$n" "env NONO_TEST_NO_MOUNT_NS=1 PATH=$d:/usr/bin:/bin $NONO_T run --allow . --read $d -- /bin/true"
-done
-if command -v bwrap >/dev/null && bwrap --ro-bind / / /bin/true 2>/dev/null; then
-  # Comparable: system read-only, the project writable, fresh /dev and /proc,
-  # no network, a private /tmp.
-  bench bwrap "bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin --ro-bind /etc /etc --dev /dev --proc /proc --tmpfs /tmp --bind $PWD $PWD --unshare-all --die-with-parent /bin/true"
-else
-  echo "  bwrap: not available (skipped)"
-fi
-if command -v firejail >/dev/null && firejail --quiet --noprofile /bin/true 2>/dev/null; then
-  bench firejail "firejail --quiet --noprofile --whitelist=$PWD --private-tmp --net=none /bin/true"
-else
-  echo "  firejail: not available (skipped)"
-fi
+echo "== many grants (baseline: --allow . alone)"
+pairs grants "$LONG_ROUNDS" "${grants[@]}"
 cd "$W"
 
-echo "== run time"
+echo "== run time (baseline: the same command without nono)"
 gcc -O2 -o openbench "$ROOT/benches/openbench.c"
 # A tree of 2,000 small files, opened 100 times each: 200,000 opens.
 python3 - <<'PY'
@@ -167,8 +151,9 @@ with open("list", "w") as fh:
         for f in range(50):
             fh.write(f"{os.getcwd()}/tree/a{d}/b/c/f{f}.txt\n")
 PY
-bench_long open-bare "./openbench list 100"
-bench_long open-nono "$NONO run --read $W -- ./openbench list 100"
+pairs open "$LONG_ROUNDS" \
+  "200,000 open/read/close, bare" "./openbench list 100" \
+  "  under nono (--read)" "$NONO run --read $W -- ./openbench list 100"
 
 # A 50,000-file git repository.
 python3 - <<'PY'
@@ -181,12 +166,14 @@ for d in range(500):
 PY
 (cd repo && git init -q && git add -A && git -c user.name=b -c user.email=b@b commit -qm init)
 cd repo
-bench_long git-status-bare "git status --porcelain"
 GITCFG=""
 [ -f "$HOME/.gitconfig" ] && GITCFG="--read $HOME/.gitconfig"
-bench_long git-status-nono "$NONO run --allow . --allow-delete . $GITCFG -- git status --porcelain"
-bench_long find-bare "find . -name f7.txt"
-bench_long find-nono "$NONO run --read . -- find . -name f7.txt"
+pairs git "$LONG_ROUNDS" \
+  "git status, 50,000 files, bare" "git status --porcelain" \
+  "  under nono" "$NONO run --allow . --allow-delete . $GITCFG -- git status --porcelain"
+pairs find "$LONG_ROUNDS" \
+  "find, 50,000 files, bare" "find . -name f7.txt" \
+  "  under nono (--read .)" "$NONO run --read . -- find . -name f7.txt"
 cd "$W"
 
 if command -v cargo >/dev/null; then
@@ -194,8 +181,10 @@ if command -v cargo >/dev/null; then
   CARGO_HOME_REAL=${CARGO_HOME:-$HOME/.cargo}
   RUSTUP_HOME_REAL=${RUSTUP_HOME:-$HOME/.rustup}
   CARGO=$(command -v cargo)
-  bench_long cargo-build-bare --prepare "rm -rf target" "$CARGO build -q --offline"
-  bench_long cargo-build-nono --prepare "rm -rf target" "$NONO run --allow . --allow-delete . --read $CARGO_HOME_REAL --read $RUSTUP_HOME_REAL --allow-command rm -- $CARGO build -q --offline"
+  # Both rows remove target/ first, inside the timed command.
+  pairs cargo "$LONG_ROUNDS" \
+    "cargo build (new crate), bare" "/bin/sh -c 'rm -rf target; exec $CARGO build -q --offline'" \
+    "  under nono" "$NONO run --allow . --allow-delete . --read $CARGO_HOME_REAL --read $RUSTUP_HOME_REAL --allow-command rm -- /bin/sh -c 'rm -rf target; exec $CARGO build -q --offline'"
   cd "$W"
 fi
 
@@ -204,11 +193,10 @@ if [ -x /usr/bin/time ]; then
   for c in "/bin/true" "$NONO run -- /bin/true" "$NONO run -p $W/grants10000.toml -- /bin/true"; do
     kb=$(/usr/bin/time -f %M $c 2>&1 >/dev/null | tail -1)
     echo "  $(echo "$c" | cut -c1-60 | sed "s|$NONO|nono|"): ${kb} KiB"
-  done > "$RESULTS/memory.txt"
-  cat "$RESULTS/memory.txt"
+  done
 fi
 
-echo "== instruction counts (callgrind; deterministic, unlike time)"
+echo "== instruction counts (callgrind, user space; deterministic, unlike time)"
 # NONO_BEFORE=/path/to/an/older/nono adds its counts for a before/after.
 if command -v valgrind >/dev/null; then
   cd "$W/proj"
@@ -219,7 +207,7 @@ if command -v valgrind >/dev/null; then
       label=$(echo "$c" | sed "s|$lift|(blocklist lifted)|")
       echo "  $([ "$bin" = "$NONO" ] && echo this || echo before): nono $label: ${ir:-?} instructions"
     done
-  done | tee "$RESULTS/callgrind.txt"
+  done
   cd "$W"
 else
   echo "  skipped (valgrind is not installed)"
@@ -227,3 +215,4 @@ fi
 
 echo
 python3 "$ROOT/benches/report.py" "$RESULTS"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -6,8 +6,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::error::{Diagnostic, Exit};
+
 /// Why the command could not be started. Exit codes follow the shell's
-/// convention and the contract: 127 not found, 126 found but not runnable.
+/// convention and the contract: [`Exit::NotFound`] (127), [`Exit::CannotRun`]
+/// (126) found but not runnable.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error("command not found: '{0}'")]
@@ -22,20 +25,22 @@ pub enum ExecError {
         source: std::io::Error,
     },
     #[error("cannot prepare file descriptors: {0}")]
-    Fds(std::io::Error),
+    Fds(#[source] std::io::Error),
 }
 
-impl ExecError {
-    pub fn exit_code(&self) -> u8 {
+impl Diagnostic for ExecError {
+    fn exit(&self) -> Exit {
         match self {
-            ExecError::NotFound(_) => 127,
-            ExecError::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 127,
-            ExecError::Fds(_) => 125,
-            _ => 126,
+            ExecError::NotFound(_) => Exit::NotFound,
+            ExecError::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Exit::NotFound
+            }
+            ExecError::Fds(_) => Exit::Failure,
+            _ => Exit::CannotRun,
         }
     }
 
-    pub fn hints(&self) -> Vec<String> {
+    fn hints(&self) -> Vec<String> {
         match self {
             ExecError::DeniedBySandbox(p) => vec![format!(
                 "grant execute on it, e.g. --read {}",

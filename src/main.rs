@@ -20,6 +20,8 @@ mod report;
 mod request;
 mod sandbox;
 mod setup;
+#[cfg(test)]
+mod test_support;
 mod tmpdir;
 mod undo;
 
@@ -29,6 +31,7 @@ use clap::Parser;
 
 use app::{out, say};
 use cli::Cli;
+use error::{Exit, Failure};
 
 /// Ends the process as SIGPIPE's default action would: a shell then sees
 /// the same status as for any other program whose reader went away (141),
@@ -41,7 +44,23 @@ fn die_of_closed_pipe() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         libc::raise(libc::SIGPIPE);
     }
-    ExitCode::from(141)
+    Exit::ClosedPipe.into()
+}
+
+/// The one place a failure is printed: one `nono:` line, its `hint:`
+/// lines, and its status; a closed standard output ends nono quietly.
+fn fail(f: Failure) -> ExitCode {
+    if f.exit() == Exit::ClosedPipe {
+        return die_of_closed_pipe();
+    }
+    let mut lines = vec![format!("nono: {}", output::text(&f.to_string()))];
+    lines.extend(
+        f.hints()
+            .iter()
+            .map(|h| format!("hint: {}", output::text(h))),
+    );
+    say(&lines);
+    f.exit().into()
 }
 
 fn main() -> ExitCode {
@@ -50,16 +69,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     init_logging(cli.verbose);
-    match app::run(cli) {
-        Ok(code) => code,
-        Err(f) if f.closed_pipe => die_of_closed_pipe(),
-        Err(f) => {
-            let mut lines = vec![format!("nono: {}", output::text(&f.message))];
-            lines.extend(f.hints.iter().map(|h| format!("hint: {}", output::text(h))));
-            say(&lines);
-            ExitCode::from(f.code)
-        }
-    }
+    app::run(cli).unwrap_or_else(fail)
 }
 
 /// Help and version go to stdout with status 0; every other parse error is
@@ -76,12 +86,8 @@ fn usage_error(e: clap::Error) -> ExitCode {
                 styled.to_string()
             };
             return match out(text) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(f) if f.closed_pipe => die_of_closed_pipe(),
-                Err(f) => {
-                    say(&[format!("nono: {}", output::text(&f.message))]);
-                    ExitCode::from(f.code)
-                }
+                Ok(()) => Exit::Success.into(),
+                Err(f) => fail(f),
             };
         }
         // `nono` alone: an error like any other, not a help page on stderr.
@@ -90,7 +96,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
                 "nono: no subcommand given".into(),
                 "hint: see 'nono --help'".into(),
             ]);
-            return ExitCode::from(125);
+            return Exit::Failure.into();
         }
         _ => {}
     }
@@ -120,7 +126,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
     }
     lines.push("hint: see 'nono --help'".into());
     say(&lines);
-    ExitCode::from(125)
+    Exit::Failure.into()
 }
 
 /// Logging costs start-up time, so the subscriber is only installed when

@@ -7,27 +7,9 @@
 use clap::CommandFactory;
 
 use crate::cli::Cli;
+use crate::error::{self, Exit};
 
-const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
-.TP
-\fIthe command's own\fR
-nono exec'd the command; its status is the status (\fBrun\fR).
-.TP
-\fB0\fR
-\fBwhy\fR: allowed; \fBsetup\fR: nono can run commands here; \fBrun \-\-dry\-run\fR, \fBcompletions\fR: success.
-.TP
-\fB1\fR
-\fBwhy\fR: denied; \fBsetup\fR: nono cannot run commands on this machine.
-.TP
-\fB125\fR
-nono itself failed: bad option, missing path, kernel cannot enforce the policy.
-.TP
-\fB126\fR
-COMMAND is blocked, or found but not executable.
-.TP
-\fB127\fR
-COMMAND not found.
-.SH ENVIRONMENT
+const ENVIRONMENT: &str = r#".SH ENVIRONMENT
 .TP
 \fBNO_COLOR\fR
 When set (to anything), output has no colour. Colour is only used when stdout is a terminal, and never with \fB\-\-json\fR.
@@ -54,6 +36,39 @@ fn roff(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Markdown `code` spans as bold, the rest as roff text.
+fn roff_markdown(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("\\fB{}\\fR", roff(part))
+            } else {
+                roff(part)
+            }
+        })
+        .collect()
+}
+
+/// The EXIT STATUS section, from [`Exit`]: the same table as README's.
+fn exit_status_section() -> String {
+    let mut s = String::from(".SH \"EXIT STATUS\"\n");
+    let (own, meaning) = error::COMMAND_OWN;
+    s.push_str(&format!(
+        ".TP\n\\fI{}\\fR\n{}\n",
+        roff(own),
+        roff_markdown(meaning)
+    ));
+    for e in Exit::ALL {
+        s.push_str(&format!(
+            ".TP\n\\fB{}\\fR\n{}\n",
+            e.code(),
+            roff_markdown(e.meaning())
+        ));
+    }
+    s
 }
 
 fn subcommand_section(sub: &clap::Command) -> String {
@@ -134,7 +149,8 @@ pub fn render() -> std::io::Result<Vec<u8>> {
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         out.extend_from_slice(subcommand_section(sub).as_bytes());
     }
-    out.extend_from_slice(EXIT_STATUS.as_bytes());
+    out.extend_from_slice(exit_status_section().as_bytes());
+    out.extend_from_slice(ENVIRONMENT.as_bytes());
     man.render_version_section(&mut out)?;
     Ok(out)
 }
@@ -147,5 +163,21 @@ mod tests {
     fn roff_escapes_requests_and_backslashes() {
         assert_eq!(roff(".x\\y"), "\\&.x\\ey");
         assert_eq!(roff("a-b"), "a\\-b");
+        assert_eq!(roff_markdown("`why`: no"), "\\fBwhy\\fR: no");
+    }
+
+    /// Every status of the enum is in the page, with its meaning.
+    #[test]
+    fn exit_status_section_lists_every_status() {
+        let page = String::from_utf8(render().unwrap()).unwrap();
+        for e in Exit::ALL {
+            let entry = format!(
+                ".TP\n\\fB{}\\fR\n{}\n",
+                e.code(),
+                roff_markdown(e.meaning())
+            );
+            assert!(page.contains(&entry), "missing: {entry}");
+        }
+        assert!(page.contains("the command's own"));
     }
 }

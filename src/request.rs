@@ -1,28 +1,38 @@
 //! The one place where flags become a policy request: the command line
 //! (already parsed by clap) and the profiles it names turn into a
 //! [`PolicySpec`], the agent's extra arguments and environment, and the
-//! command's environment plan.
+//! command's environment plan. Nothing below this stage sees a clap type.
+//!
+//! `run` and `why` go through the same functions, so `why` answers for the
+//! sandbox `run` with the same options would build.
 
 use std::ffi::OsString;
 
 use crate::cli::PolicyArgs;
 use crate::error::Failure;
 use crate::policy::{self, Access, Context, Policy, PolicySpec, Source};
-use crate::{exec, output, profile};
+use crate::profile::{self, CreateDirs, PathChecks};
+use crate::{exec, output};
 
 /// The one place where flags become a policy request: the profiles first,
 /// then the flags add to them.
 pub fn spec_from_args(
     args: &PolicyArgs,
     ctx: &Context,
-    create: profile::CreateDirs,
+    create: CreateDirs,
+    checks: PathChecks,
 ) -> Result<(PolicySpec, Vec<std::path::PathBuf>), Failure> {
     let vars = profile::expand::Vars {
         ctx,
         env: &profile::expand::process_env,
     };
-    let (mut spec, created) =
-        profile::spec_for(&args.profile, args.auto_profile.as_deref(), &vars, create)?;
+    let (mut spec, created) = profile::spec_for(
+        &args.profile,
+        args.auto_profile.as_deref(),
+        &vars,
+        create,
+        checks,
+    )?;
     for p in &args.allow {
         spec.grant(p, Access::READ_WRITE, Source::Flag("--allow"));
     }
@@ -80,6 +90,29 @@ pub fn spec_from_args(
     // blocked ones, and COMMAND is looked up in it.
     spec.search_path = spec.env.command_path(std::env::var_os("PATH"));
     Ok((spec, created))
+}
+
+/// The policy for `spec`, built from `args` with `checks`. With the checks
+/// deferred, a missing path that a profile may name is looked for again
+/// with the profiles' own checks, for an error that gives the file and
+/// line.
+pub fn build_policy(
+    args: &PolicyArgs,
+    spec: &PolicySpec,
+    ctx: &Context,
+    checks: PathChecks,
+) -> Result<Policy, Failure> {
+    match Policy::build(spec, ctx) {
+        Ok(p) => Ok(p),
+        Err(e @ policy::PolicyError::NotFound(_))
+            if checks == PathChecks::Deferred
+                && (!args.profile.is_empty() || args.auto_profile.is_some()) =>
+        {
+            spec_from_args(args, ctx, CreateDirs::No, PathChecks::Now)?;
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The known agent `argv` starts, and, when no profile was named and

@@ -35,8 +35,8 @@ pub enum TmpError {
     Unsafe { dir: PathBuf, why: String },
 }
 
-impl TmpError {
-    pub fn hints(&self) -> Vec<String> {
+impl crate::error::Diagnostic for TmpError {
+    fn hints(&self) -> Vec<String> {
         match self {
             // Another local user can pre-create the predictable name in a
             // shared /tmp: say how to get around it.

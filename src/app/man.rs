@@ -2,13 +2,12 @@
 
 use std::process::ExitCode;
 
-use super::out;
+use super::{out, AppError};
 use crate::error::Failure;
 use crate::manpage;
 
 pub fn man() -> Result<ExitCode, Failure> {
-    let page = manpage::render()
-        .map_err(|e| Failure::new(125, format!("cannot render the man page: {e}"), vec![]))?;
+    let page = manpage::render().map_err(AppError::ManPage)?;
     out(page)?;
     Ok(ExitCode::SUCCESS)
 }

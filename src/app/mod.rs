@@ -3,6 +3,7 @@
 //! between lives here.
 
 mod completions;
+mod error;
 mod man;
 mod profile;
 mod run;
@@ -13,6 +14,8 @@ mod why;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+pub use error::AppError;
+
 use crate::error::Failure;
 use crate::policy::{self, Policy};
 use crate::{report, sandbox};
@@ -27,16 +30,7 @@ pub fn out(bytes: impl AsRef<[u8]>) -> Result<(), Failure> {
     stdout
         .write_all(bytes.as_ref())
         .and_then(|()| stdout.flush())
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                Failure {
-                    closed_pipe: true,
-                    ..Failure::new(141, "standard output closed", vec![])
-                }
-            } else {
-                Failure::new(125, format!("cannot write to standard output: {e}"), vec![])
-            }
-        })
+        .map_err(|e| AppError::Stdout(e).into())
 }
 
 /// Writes nono's own messages to standard error. There is nowhere left to
@@ -78,12 +72,11 @@ pub fn host_mode_unavailable() -> Option<String> {
 }
 
 /// `nono: 'rm' is blocked (file destruction)`, exit 126.
-pub fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandBlock) -> Failure {
-    Failure::new(
-        126,
-        b.message(invoked),
-        vec![format!("to run it anyway: {}", b.allow_flags())],
-    )
+pub fn blocked_failure(invoked: &std::ffi::OsStr, b: &policy::programs::CommandBlock) -> AppError {
+    AppError::Blocked {
+        message: b.message(invoked),
+        allow_flags: b.allow_flags(),
+    }
 }
 
 pub fn kernel_view(policy: &Policy) -> report::KernelView {
@@ -124,5 +117,97 @@ pub fn kernel_view(policy: &Policy) -> report::KernelView {
             abi: 0,
             refusal,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+
+    fn ident(s: &str) -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    }
+
+    /// The top-level modules a file names through `crate::`, in paths and
+    /// in `use crate::{a, b::c}` groups.
+    fn crate_modules(text: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for (at, _) in text.match_indices("crate::") {
+            let rest = &text[at + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let mut depth = 0;
+                let mut item_start = true;
+                for (i, c) in group.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => item_start = true,
+                        c if item_start && !c.is_whitespace() => {
+                            found.push(ident(&group[i..]));
+                            item_start = false;
+                        }
+                        _ => {}
+                    }
+                }
+            } else {
+                found.push(ident(rest));
+            }
+        }
+        found
+    }
+
+    /// Dependencies point down: only `main` imports `app`; only `app`
+    /// imports the request stage; clap types stop at `app`, `request` and
+    /// the man page; the reports are read by the orchestration only. A
+    /// module that reaches up fails here, by name.
+    #[test]
+    fn nothing_imports_a_layer_above_it() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        sources(&src, &mut files);
+        // (module, the files that may name it)
+        let rules: [(&str, &[&str]); 4] = [
+            ("app", &["main.rs", "app/"]),
+            ("request", &["app/"]),
+            ("cli", &["main.rs", "app/", "request.rs", "manpage.rs"]),
+            // undo/app.rs is `nono undo`'s own orchestration.
+            ("report", &["app/", "report/", "undo/app.rs"]),
+        ];
+        let mut bad = Vec::new();
+        for f in &files {
+            let rel = f.strip_prefix(&src).unwrap().to_string_lossy().into_owned();
+            let named = crate_modules(&std::fs::read_to_string(f).unwrap());
+            for (module, allowed) in rules {
+                let ok = allowed
+                    .iter()
+                    .any(|a| rel == *a || (a.ends_with('/') && rel.starts_with(a)));
+                if !ok && named.iter().any(|n| n == module) {
+                    bad.push(format!("{rel} imports {module}"));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "imports against the layering: {bad:?}");
+        assert!(files.len() > 20, "found only {} source files", files.len());
+    }
+
+    #[test]
+    fn crate_modules_reads_paths_and_groups() {
+        let text = "use crate::a::b;\nuse crate::{c, d::{e, f}, g};\nlet x = crate::h::i();";
+        assert_eq!(crate_modules(text), ["a", "c", "d", "g", "h"]);
     }
 }

@@ -19,7 +19,13 @@ pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
         ProfileCommand::Show { name } => {
             let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
             let mut spec = PolicySpec::default();
-            let missing = profile::apply(&loaded, &vars, &mut spec, profile::CreateDirs::No)?;
+            let missing = profile::apply(
+                &loaded,
+                &vars,
+                &mut spec,
+                profile::CreateDirs::No,
+                profile::PathChecks::Now,
+            )?;
             let policy = Policy::build(&spec, &ctx)?;
             out(report::profile::show(&loaded, &spec, &policy, &missing))?;
         }

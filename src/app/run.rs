@@ -5,12 +5,13 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use super::{blocked_failure, host_mode_unavailable, kernel_view, out, say};
+use super::{blocked_failure, host_mode_unavailable, kernel_view, out, say, AppError};
 use crate::cli::{RunArgs, SnapshotArg};
 use crate::error::Failure;
 use crate::policy::{self, Access, Context, Policy};
 use crate::request::{
-    choose_agent, env_plan, git_fallback, insert_agent_args, spec_from_args, with_agent_env,
+    build_policy, choose_agent, env_plan, git_fallback, insert_agent_args, spec_from_args,
+    with_agent_env,
 };
 use crate::{advice, exec, output, profile, proxy, report, sandbox, tmpdir, undo};
 
@@ -23,28 +24,26 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     } else {
         profile::CreateDirs::Yes
     };
-    profile::defer_path_checks(true);
-    let (spec, created) = spec_from_args(&args.policy, &ctx, create)?;
+    // The policy builder resolves every grant: the profiles' own existence
+    // checks would only repeat it (see `profile::PathChecks`).
+    let checks = profile::PathChecks::Deferred;
+    let (spec, created) = spec_from_args(&args.policy, &ctx, create, checks)?;
     let (env_policy, env_plan) = env_plan(&spec)?;
+    // Host-allowlist mode: the proxy and the network namespace are made by
+    // a helper process while the policy is built (sandbox::netns).
+    #[cfg(target_os = "linux")]
+    let early_net = (!args.dry_run)
+        .then(|| sandbox::netns::start_early(&spec))
+        .flatten();
+    #[cfg(not(target_os = "linux"))]
+    let early_net: Option<()> = None;
     let snapshot = match args.snapshot {
         Some(SnapshotArg::Strict) => Some(undo::Mode::Strict),
         Some(SnapshotArg::BestEffort) => Some(undo::Mode::BestEffort),
         Some(SnapshotArg::Off) => None,
         None => spec.snapshot.then_some(undo::Mode::Strict),
     };
-    let mut policy = match Policy::build(&spec, &ctx) {
-        Ok(p) => p,
-        Err(e @ policy::PolicyError::NotFound(_))
-            if !args.policy.profile.is_empty() || args.policy.auto_profile.is_some() =>
-        {
-            // A profile may name it: load the profiles again with their
-            // path checks, for an error that gives the file and line.
-            profile::defer_path_checks(false);
-            spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
-            return Err(e.into());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let mut policy = build_policy(&args.policy, &spec, &ctx, checks)?;
     let invoked = args.command.first().cloned().unwrap_or_default();
     let cmd = match exec::resolve(&args.command, spec.search_path.as_deref(), &ctx.cwd) {
         Ok(cmd) => cmd,
@@ -57,10 +56,10 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             tracing::debug!(error = %e, "blocked command not found");
             let f = blocked_failure(&invoked, &b);
             if args.dry_run {
-                out(report::blocked_command(Some(&f.message)))?;
+                out(report::blocked_command(Some(&f.to_string())))?;
                 return Ok(ExitCode::SUCCESS);
             }
-            return Err(f);
+            return Err(f.into());
         }
     };
     let mut cmd = cmd;
@@ -84,7 +83,9 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
         let plan = sandbox::kernel_plan(&policy);
         let advice = advice::for_command(&policy, &cmd, &ctx);
-        let refusal = block.as_ref().map(|b| blocked_failure(&invoked, b).message);
+        let refusal = block
+            .as_ref()
+            .map(|b| blocked_failure(&invoked, b).to_string());
         let host_view = policy.net.host_mode().then(|| report::HostView {
             proxy: proxy::proxy_addr(&policy.net.allowlist()),
             unavailable: host_mode_unavailable(),
@@ -154,18 +155,14 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(b) = &block {
-        return Err(blocked_failure(&invoked, b));
+        return Err(blocked_failure(&invoked, b).into());
     }
 
     // Refuse before creating anything if this kernel cannot enforce it.
     sandbox::check(&policy)?;
     if args.keep_caps && policy.net.host_mode() {
         // Kept capabilities over the namespace's owner could undo it.
-        return Err(Failure::new(
-            125,
-            "--keep-caps cannot be combined with host-allowlist mode: the kept capabilities could take the command out of its network namespace",
-            vec!["drop --keep-caps, or --allow-host for an unrestricted network".into()],
-        ));
+        return Err(AppError::KeepCapsInHostMode.into());
     }
     let net_log = open_net_log(&policy, &args)?;
     if let (Some(name), false) = (&auto, args.quiet) {
@@ -189,9 +186,9 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     // Before the namespaces: the descriptors' paths are the host's.
     warn_truncatable_stdio(&policy);
     let planned = sandbox::mount_layer_plan(&policy, Some(&run_path));
-    // One unshare for every namespace of the run (mount layer, host
-    // allowlist); the proxy is started before it, outside.
-    let (mount_state, network) = enter_namespaces(&policy, &planned, net_log)?;
+    // Every namespace of the run, with one owner (mount layer, host
+    // allowlist); the proxy was started before, outside.
+    let (mount_state, network) = enter_namespaces(&policy, &planned, net_log, early_net)?;
     let active = match (&planned, mount_state) {
         (Ok(layer), Ok(())) => Ok(layer),
         (_, Err(reason)) => Err(reason),
@@ -272,11 +269,7 @@ fn open_net_log(policy: &Policy, args: &RunArgs) -> Result<Option<std::fs::File>
         return Ok(None);
     };
     if !policy.net.host_mode() {
-        return Err(Failure::new(
-            125,
-            "--net-log needs host-allowlist mode: only connections through the proxy are logged",
-            vec!["add --allow-host HOST[:PORT] (or a profile with [network] allow_hosts)".into()],
-        ));
+        return Err(AppError::NetLogWithoutHosts.into());
     }
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
@@ -285,12 +278,12 @@ fn open_net_log(policy: &Policy, args: &RunArgs) -> Result<Option<std::fs::File>
         .mode(0o600)
         .open(path)
         .map(Some)
-        .map_err(|e| {
-            Failure::new(
-                125,
-                format!("cannot open the --net-log file {}: {e}", output::path(path)),
-                vec![],
-            )
+        .map_err(|source| {
+            AppError::NetLog {
+                path: path.clone(),
+                source,
+            }
+            .into()
         })
 }
 
@@ -309,9 +302,10 @@ impl Network {
     }
 }
 
-/// The run's namespaces, entered with one `unshare(2)`: the mount layer's
-/// (when it is planned) and, in host-allowlist mode, the network namespace,
-/// whose proxy is started first, outside it, and given its listeners after.
+/// The run's namespaces: the mount layer's (when it is planned) and, in
+/// host-allowlist mode, the network namespace, made with its proxy by a
+/// helper (started early, or here) and joined, the proxy given its
+/// listeners after.
 /// `--net-block` as root adds an empty network namespace as a second layer.
 /// Returns whether the mount layer is active (or why not) and the network
 /// side. Host-allowlist mode fails closed; the mount layer falls back.
@@ -320,6 +314,7 @@ fn enter_namespaces(
     policy: &Policy,
     planned: &Result<sandbox::MountLayer, String>,
     log: Option<std::fs::File>,
+    early: Option<sandbox::netns::Started>,
 ) -> Result<(Result<(), String>, Option<Network>), Failure> {
     use sandbox::namespaces::{enter, NsError, Unshare};
     use sandbox::netns::{self, NetError};
@@ -328,6 +323,24 @@ fn enter_namespaces(
         if let Some(e) = netns::simulated_unavailable() {
             return Err(NetError::Namespace(e).into());
         }
+        // The helper's user and network namespaces, joined; the mount
+        // namespace unshared inside them. Without the network namespace
+        // nothing runs.
+        let allow = policy.net.allowlist();
+        let started = match early {
+            Some(s) => s,
+            None => netns::start(allow.clone())?,
+        };
+        let (proxy, mut mount_state) = started.enter(planned.is_ok())?;
+        if let Err(planned_why) = planned {
+            mount_state = Err(planned_why.clone());
+        }
+        let handed = proxy.hand_over(&allow, log)?;
+        tracing::debug!(proxy = %handed.proxy, "host-allowlist mode");
+        if let (Ok(()), Ok(layer)) = (&mount_state, planned) {
+            mount_state = sandbox::apply_mount_layer(layer)?;
+        }
+        return Ok((mount_state, Some(Network(Some(handed)))));
     }
     // Only where no user namespace is needed (root): inside one, files of
     // unmapped users would appear owned by `nobody`, a visible change that
@@ -337,22 +350,15 @@ fn enter_namespaces(
         && policy.net.block
         && sandbox::namespaces::has_sys_admin()
         && netns::simulated_unavailable().is_none();
-    let allow = policy.net.allowlist();
-    let child = if host {
-        Some(netns::start_proxy(allow.clone(), log)?)
-    } else {
-        None
-    };
     let mut want = Unshare {
         mount: planned.is_ok(),
-        net: host || block_ns,
+        net: block_ns,
     };
     let mut mount_state: Result<(), String> = planned.as_ref().map(|_| ()).map_err(Clone::clone);
     if want.any() {
         if let Err(e) = enter(want) {
-            // Half-entered (a user namespace without id maps), or the
-            // network namespace host mode needs: refuse.
-            if host || !matches!(e, NsError::Unshare { .. }) {
+            // Half-entered (a user namespace without id maps): refuse.
+            if !matches!(e, NsError::Unshare { .. }) {
                 return Err(NetError::from(e).into());
             }
             // Nothing changed: the mount layer falls back; --net-block's
@@ -377,17 +383,11 @@ fn enter_namespaces(
             }
         }
     }
-    let network = match child {
-        Some(child) => {
-            let handed = child.hand_over(&allow)?;
-            tracing::debug!(proxy = %handed.proxy, "host-allowlist mode");
-            Some(Network(Some(handed)))
-        }
-        None if want.net => {
-            tracing::debug!("--net-block: empty network namespace entered");
-            Some(Network(None))
-        }
-        None => None,
+    let network = if want.net {
+        tracing::debug!("--net-block: empty network namespace entered");
+        Some(Network(None))
+    } else {
+        None
     };
     if let (true, Ok(layer)) = (want.mount, planned) {
         mount_state = sandbox::apply_mount_layer(layer)?;
@@ -415,13 +415,10 @@ fn enter_namespaces(
     policy: &Policy,
     planned: &Result<sandbox::MountLayer, String>,
     _log: Option<std::fs::File>,
+    _early: Option<()>,
 ) -> Result<(Result<(), String>, Option<Network>), Failure> {
     if policy.net.host_mode() {
-        return Err(Failure::new(
-            125,
-            "host-allowlist mode (--allow-host) is not available on this operating system yet",
-            vec!["use --net-block, or --net-allow to run without a host list".into()],
-        ));
+        return Err(AppError::HostModeUnsupported.into());
     }
     Ok((planned.as_ref().map(|_| ()).map_err(Clone::clone), None))
 }
@@ -497,15 +494,11 @@ fn refuse_protected_tmp_base(policy: &Policy) -> Result<(), Failure> {
     let hit = policy::protected::find(&policy.protected, &base)
         .or_else(|| policy::protected::find_read_only(&policy.protected, &base));
     match hit {
-        Some(p) => Err(Failure::new(
-            125,
-            format!(
-                "refusing to create the private temporary directory in {}: it lies in a protected path ({})",
-                output::path(&base),
-                p.category
-            ),
-            vec!["set TMPDIR to a directory outside the protected paths, e.g. TMPDIR=/tmp".into()],
-        )),
+        Some(p) => Err(AppError::ProtectedTmpBase {
+            base,
+            category: p.category.to_string(),
+        }
+        .into()),
         None => Ok(()),
     }
 }

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use super::{host_mode_unavailable, out};
+use super::{host_mode_unavailable, out, AppError};
 use crate::cli::SetupArgs;
-use crate::error::Failure;
+use crate::error::{Exit, Failure};
 use crate::{output, report, sandbox, setup};
 
 /// `nono setup`: exit 0 when nono can run commands here, 1 when it cannot.
@@ -12,8 +12,8 @@ pub fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
     if args.apparmor_profile {
         let exe = std::env::current_exe()
             .and_then(std::fs::canonicalize)
-            .map_err(|e| Failure::new(125, format!("cannot find nono's own path: {e}"), vec![]))?;
-        print!("{}", sandbox::apparmor_profile(&exe));
+            .map_err(AppError::OwnPath)?;
+        out(sandbox::apparmor_profile(&exe))?;
         return Ok(ExitCode::SUCCESS);
     }
     let report = setup::detect();
@@ -46,5 +46,5 @@ pub fn setup(args: SetupArgs) -> Result<ExitCode, Failure> {
         }
         out(text)?;
     }
-    Ok(ExitCode::from(if report.usable() { 0 } else { 1 }))
+    Ok(Exit::answer(report.usable()).into())
 }

@@ -26,5 +26,5 @@ pub fn undo_command(cmd: UndoCommand) -> Result<ExitCode, Failure> {
         },
         UndoCommand::Prune => undo::app::Request::Prune,
     };
-    Ok(ExitCode::from(undo::app::run(req, &ctx, &protected)?))
+    Ok(undo::app::run(req, &ctx, &protected)?.into())
 }

@@ -4,12 +4,13 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use super::{blocked_failure, out};
+use super::{blocked_failure, out, AppError};
 use crate::cli::{OpArg, WhyArgs};
-use crate::error::Failure;
+use crate::error::{Diagnostic as _, Exit, Failure};
 use crate::policy::{self, Access, Context, Op, Policy};
+use crate::profile::{CreateDirs, PathChecks};
 use crate::request::{choose_agent, env_plan, git_fallback, spec_from_args};
-use crate::{exec, output, profile, proxy, report, sandbox, tmpdir};
+use crate::{exec, output, proxy, report, sandbox, tmpdir};
 
 /// `nono why`: exit 0 when allowed, 1 when denied, 125 on error.
 pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
@@ -46,12 +47,12 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
                 GrantFlag::AllowDelete => with.allow_delete.push(path.clone()),
             }
         }
-        let (spec, _) = spec_from_args(&with, &ctx, profile::CreateDirs::No)?;
+        let (spec, _) = spec_from_args(&with, &ctx, CreateDirs::No, PathChecks::Now)?;
         Ok(Policy::build(&spec, &ctx)?)
     };
     // What build(&[]) gives, keeping the request for the environment and
     // the command's PATH.
-    let (spec, _) = spec_from_args(&args.policy, &ctx, profile::CreateDirs::No)?;
+    let (spec, _) = spec_from_args(&args.policy, &ctx, CreateDirs::No, PathChecks::Now)?;
     let mut policy = Policy::build(&spec, &ctx)?;
     let layer = sandbox::mount_layer(&policy).ok();
     match &layer {
@@ -69,14 +70,7 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
             || args.connect.is_some()
             || args.bind.is_some()
         {
-            return Err(Failure::new(
-                125,
-                "ask one question at a time: --env NAME, or a PATH, --command, --connect or --bind",
-                vec![
-                    "--env NAME=VALUE (with '=') sets a variable for the sandbox asked about"
-                        .into(),
-                ],
-            ));
+            return Err(AppError::OneQuestion.into());
         }
         let (env_policy, _) = env_plan(&spec)?;
         let e = env_policy.decide(name, std::env::var_os(name).as_deref());
@@ -86,7 +80,7 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
             out(report::why_env(&e, output::Style::for_stdout()))?;
         }
         let removed = e.action == policy::env::Action::Removed;
-        return Ok(ExitCode::from(if removed { 1 } else { 0 }));
+        return Ok(Exit::answer(!removed).into());
     }
     if let Some(name) = &args.command {
         return why_command(&policy, name, spec.search_path.as_deref(), &ctx, args.json);
@@ -104,7 +98,7 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         } else {
             out(report::why_host(&d, &layers, output::Style::for_stdout()))?;
         }
-        return Ok(ExitCode::from(if d.allowed { 0 } else { 1 }));
+        return Ok(Exit::answer(d.allowed).into());
     }
     let net_op = match (args.connect, args.bind) {
         (Some(p), _) => Some(policy::net::NetOp::Connect(p)),
@@ -130,14 +124,10 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
                 output::Style::for_stdout(),
             ))?;
         }
-        return Ok(ExitCode::from(if d.allowed { 0 } else { 1 }));
+        return Ok(Exit::answer(d.allowed).into());
     }
     let Some(path) = args.path.clone() else {
-        return Err(Failure::new(
-            125,
-            "nothing to ask about: give a PATH or --command NAME",
-            vec![],
-        ));
+        return Err(AppError::NothingToAsk.into());
     };
     let op = match args.op {
         OpArg::Read => Op::Read,
@@ -169,7 +159,7 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     } else {
         out(report::why(&d, output::Style::for_stdout()))?;
     }
-    Ok(ExitCode::from(if d.allowed { 0 } else { 1 }))
+    Ok(Exit::answer(d.allowed).into())
 }
 
 /// `nono --command NAME`: the same checks `run` makes, plus what the
@@ -186,13 +176,16 @@ fn why_command(
         Some(cmd) => policy.commands.check_file(name, &cmd.resolved),
         None => policy.commands.check_name(name),
     };
-    let message = block.as_ref().map(|b| blocked_failure(name, b));
+    let message = block.as_ref().map(|b| {
+        let e = blocked_failure(name, b);
+        (e.to_string(), e.hints())
+    });
     let exec_rights = found
         .as_ref()
         .map(|c| policy.rights_at(&c.resolved).0.contains(Access::EXECUTE));
     let blocked = message
         .as_ref()
-        .map(|m| (m.message.as_str(), m.hints.as_slice()));
+        .map(|(message, hints)| (message.as_str(), hints.as_slice()));
     if json {
         let lifted = block.is_none() && {
             let default = policy::blocklist::Blocklist::build(&[], &[]).ok();
@@ -208,5 +201,5 @@ fn why_command(
             exec_rights,
         ))?;
     }
-    Ok(ExitCode::from(if block.is_some() { 1 } else { 0 }))
+    Ok(Exit::answer(block.is_none()).into())
 }

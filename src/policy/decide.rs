@@ -605,43 +605,36 @@ pub fn directory_missing(d: &Decision) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{PolicySpec, Source};
-    use std::fs;
+    use crate::test_support::{spec_with_grants, TempTree};
 
     struct T {
-        _dir: tempfile::TempDir,
+        _dir: TempTree,
         ctx: Context,
         tmp: TmpBase,
     }
 
     fn t() -> T {
-        let dir = tempfile::tempdir().unwrap();
-        let root = fs::canonicalize(dir.path()).unwrap();
-        let home = root.join("home");
-        for d in [".ssh", "proj", "tmp"] {
-            fs::create_dir_all(home.join(d)).unwrap();
-        }
-        fs::write(home.join(".ssh/id"), "k").unwrap();
-        fs::write(home.join("proj/f"), "f").unwrap();
-        std::os::unix::fs::symlink(root.join("outside"), home.join("proj/out")).unwrap();
-        fs::create_dir_all(root.join("outside")).unwrap();
-        fs::write(root.join("outside/x"), "x").unwrap();
+        let dir = TempTree::new();
+        dir.dirs(&["home/.ssh", "home/proj", "home/tmp", "outside"])
+            .files(&[
+                ("home/.ssh/id", "k"),
+                ("home/proj/f", "f"),
+                ("outside/x", "x"),
+            ]);
+        let home = dir.path("home");
+        std::os::unix::fs::symlink(dir.path("outside"), home.join("proj/out")).unwrap();
         T {
             ctx: Context {
                 home: home.clone(),
                 cwd: home.join("proj"),
             },
-            tmp: TmpBase::new(&root.join("tmpbase")),
+            tmp: TmpBase::new(&dir.path("tmpbase")),
             _dir: dir,
         }
     }
 
     fn policy(t: &T, grants: &[(&str, Access)]) -> Policy {
-        let mut s = PolicySpec::default();
-        for (p, a) in grants {
-            s.grant(*p, *a, Source::Flag("--allow"));
-        }
-        Policy::build(&s, &t.ctx).unwrap()
+        Policy::build(&spec_with_grants(grants), &t.ctx).unwrap()
     }
 
     fn ask(t: &T, p: &Policy, path: &str, op: Op) -> Decision {

@@ -186,8 +186,8 @@ pub enum EnvError {
     Data(String),
 }
 
-impl EnvError {
-    pub fn hints(&self) -> Vec<String> {
+impl crate::error::Diagnostic for EnvError {
+    fn hints(&self) -> Vec<String> {
         match self {
             EnvError::NoValue | EnvError::BadSetName | EnvError::BadPattern => vec![
                 "the argument is not repeated here: it may hold a secret".into(),

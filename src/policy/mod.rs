@@ -171,8 +171,8 @@ pub enum PolicyError {
         "cannot determine the home directory: HOME is unset and the user has no password entry"
     )]
     NoHome,
-    #[error("cannot determine the current directory: {0}")]
-    Cwd(std::io::ErrorKind),
+    #[error("cannot determine the current directory: {}", .0.kind())]
+    Cwd(#[source] std::io::Error),
     #[error("empty path")]
     EmptyPath,
     #[error("{}: '~user' paths are not supported, only '~' and '~/...'", .0.display())]
@@ -227,9 +227,9 @@ pub enum PolicyError {
     Overlay { path: PathBuf, why: &'static str },
 }
 
-impl PolicyError {
+impl crate::error::Diagnostic for PolicyError {
     /// `hint:` lines for the user.
-    pub fn hints(&self) -> Vec<String> {
+    fn hints(&self) -> Vec<String> {
         match self {
             PolicyError::NotFound(_) => {
                 vec!["grants must name an existing file or directory; create it first".into()]

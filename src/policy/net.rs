@@ -123,14 +123,7 @@ impl NetPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    fn ctx(dir: &Path) -> Context {
-        Context {
-            home: dir.to_path_buf(),
-            cwd: dir.to_path_buf(),
-        }
-    }
+    use crate::test_support::ctx_in as ctx;
 
     #[test]
     fn port_grants_imply_restriction() {
@@ -237,8 +230,13 @@ pub fn decide(net: &NetPolicy, op: NetOp) -> NetDecision {
             suggestion: None,
         };
     }
-    let why = if net.block {
-        "--net-block blocks every socket but Unix ones".to_string()
+    // As seccomp's socket rule does: Unix sockets only with a grant.
+    let why = if net.block && net.unix_granted() {
+        "--net-block refuses every socket but Unix ones (granted with --allow-unix-socket)"
+            .to_string()
+    } else if net.block {
+        "--net-block refuses every socket, Unix ones included (socketpair() pairs private to the sandbox still work)"
+            .to_string()
     } else {
         "port grants block everything else".to_string()
     };
@@ -265,6 +263,8 @@ mod decide_tests {
         };
         let d = decide(&blocked, NetOp::Connect(443));
         assert!(!d.allowed);
+        // seccomp refuses socket(AF_UNIX) under --net-block without a grant.
+        assert!(d.text.contains("Unix ones included"), "{}", d.text);
         assert_eq!(d.suggestion.as_deref(), Some("--allow-connect 443"));
         blocked.connect.insert(443);
         assert!(decide(&blocked, NetOp::Connect(443)).allowed);

@@ -24,7 +24,7 @@ impl Context {
             Some(h) if !h.is_empty() && Path::new(&h).is_absolute() => PathBuf::from(h),
             _ => home_from_passwd().ok_or(PolicyError::NoHome)?,
         };
-        let cwd = std::env::current_dir().map_err(|e| PolicyError::Cwd(e.kind()))?;
+        let cwd = std::env::current_dir().map_err(PolicyError::Cwd)?;
         Ok(Context { home, cwd })
     }
 }
@@ -275,13 +275,7 @@ pub fn is_rule_target(meta: &std::fs::Metadata) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ctx() -> Context {
-        Context {
-            home: PathBuf::from("/home/u"),
-            cwd: PathBuf::from("/work/p"),
-        }
-    }
+    use crate::test_support::fixed_ctx as ctx;
 
     #[test]
     fn expands_tilde_and_relative() {

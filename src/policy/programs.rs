@@ -762,28 +762,24 @@ fn merge(out: &mut Merged, rule: Rule) {
 mod tests {
     use super::*;
     use crate::policy::spec::{CommandRequest, Source};
+    use crate::test_support::TempTree;
     use std::fs;
     use std::os::unix::fs::symlink;
 
-    struct Tree {
-        _dir: tempfile::TempDir,
-        root: PathBuf,
-    }
-
     /// root/{bin/{rm, ls, zap -> rm, hard (hard link of rm), sub/x},
     /// lib/helper, share/doc}
-    fn tree() -> Tree {
-        let dir = tempfile::tempdir().unwrap();
-        let root = fs::canonicalize(dir.path()).unwrap();
-        for d in ["bin/sub", "lib", "share"] {
-            fs::create_dir_all(root.join(d)).unwrap();
-        }
-        for f in ["bin/rm", "bin/ls", "bin/sub/x", "lib/helper", "share/doc"] {
-            fs::write(root.join(f), "x").unwrap();
-        }
-        symlink(root.join("bin/rm"), root.join("bin/zap")).unwrap();
-        fs::hard_link(root.join("bin/rm"), root.join("bin/hard")).unwrap();
-        Tree { _dir: dir, root }
+    fn tree() -> TempTree {
+        let t = TempTree::new();
+        t.dirs(&["bin/sub", "lib", "share"]).files(&[
+            ("bin/rm", "x"),
+            ("bin/ls", "x"),
+            ("bin/sub/x", "x"),
+            ("lib/helper", "x"),
+            ("share/doc", "x"),
+        ]);
+        symlink(t.path("bin/rm"), t.path("bin/zap")).unwrap();
+        fs::hard_link(t.path("bin/rm"), t.path("bin/hard")).unwrap();
+        t
     }
 
     fn list(root: &Path, allow: &[&str]) -> Blocklist {

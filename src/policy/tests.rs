@@ -4,38 +4,35 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::test_support::{spec_with_grants as spec, TempTree};
 
 struct Tree {
-    _dir: tempfile::TempDir,
+    _dir: TempTree,
     ctx: Context,
 }
 
 fn tree() -> Tree {
-    let dir = tempfile::tempdir().unwrap();
-    let root = fs::canonicalize(dir.path()).unwrap();
-    let home = root.join("home");
-    for d in [".ssh", ".config/gh", ".config/app", "proj/src"] {
-        fs::create_dir_all(home.join(d)).unwrap();
-    }
-    fs::write(home.join(".ssh/id_rsa"), "k").unwrap();
-    fs::write(home.join(".bashrc"), "b").unwrap();
-    fs::write(home.join("notes.txt"), "n").unwrap();
+    let dir = TempTree::new();
+    dir.dirs(&[
+        "home/.ssh",
+        "home/.config/gh",
+        "home/.config/app",
+        "home/proj/src",
+    ])
+    .files(&[
+        ("home/.ssh/id_rsa", "k"),
+        ("home/.bashrc", "b"),
+        ("home/notes.txt", "n"),
+    ]);
+    let home = dir.path("home");
     std::os::unix::fs::symlink("/etc", home.join("etc-link")).unwrap();
     Tree {
-        _dir: dir,
         ctx: Context {
             home: home.clone(),
             cwd: home.join("proj"),
         },
+        _dir: dir,
     }
-}
-
-fn spec(grants: &[(&str, Access)]) -> PolicySpec {
-    let mut s = PolicySpec::default();
-    for (p, a) in grants {
-        s.grant(*p, *a, Source::Flag("--allow"));
-    }
-    s
 }
 
 fn rule<'a>(p: &'a Policy, path: &Path) -> Option<&'a Rule> {

@@ -162,14 +162,8 @@ fn check_name(name: &str) -> Result<(), ExpandError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::fixed_ctx as ctx;
     use std::path::Path;
-
-    fn ctx() -> Context {
-        Context {
-            home: PathBuf::from("/home/u"),
-            cwd: PathBuf::from("/work/p"),
-        }
-    }
 
     fn env(name: &str) -> Option<OsString> {
         match name {

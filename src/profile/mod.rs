@@ -126,8 +126,8 @@ pub enum ProfileError {
     Cycle(Vec<String>),
 }
 
-impl ProfileError {
-    pub fn hints(&self) -> Vec<String> {
+impl crate::error::Diagnostic for ProfileError {
+    fn hints(&self) -> Vec<String> {
         match self {
             ProfileError::NotFound { user_dir, .. } => vec![
                 "'nono profile list' shows the built-in and user profiles".into(),
@@ -419,6 +419,7 @@ pub fn apply(
     vars: &Vars<'_>,
     spec: &mut PolicySpec,
     create: CreateDirs,
+    checks: PathChecks,
 ) -> Result<Vec<PathBuf>, ProfileError> {
     let mut missing = Vec::new();
     for p in profiles {
@@ -435,13 +436,13 @@ pub fn apply(
         ];
         for (key, list, access) in grants {
             for entry in list {
-                if let Some(path) = expand_path(p, entry, vars)? {
+                if let Some(path) = expand_path(p, entry, vars, checks)? {
                     spec.grant(path, access, source(p, key));
                 }
             }
         }
         for entry in &fs.allow_delete {
-            if let Some(path) = expand_path(p, entry, vars)? {
+            if let Some(path) = expand_path(p, entry, vars, checks)? {
                 spec.allow_delete.push(DeleteRequest {
                     path,
                     source: source(p, "filesystem.allow_delete"),
@@ -449,7 +450,7 @@ pub fn apply(
             }
         }
         for entry in &fs.overlay {
-            if let Some(path) = expand_path(p, entry, vars)? {
+            if let Some(path) = expand_path(p, entry, vars, checks)? {
                 spec.overlays.push(crate::policy::spec::OverlayRequest {
                     path,
                     profile: p.name.clone(),
@@ -708,15 +709,16 @@ fn source(p: &Loaded, key: &'static str) -> Source {
     }
 }
 
-/// When set, required paths are not checked for existence here: the policy
-/// builder resolves every grant anyway, and a `stat` per entry doubled the
-/// cost of large profiles. `nono run` sets it, and on a missing path loads
-/// the profiles again without it, for the error with file and line.
-static DEFER_PATH_CHECKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// See [`DEFER_PATH_CHECKS`].
-pub fn defer_path_checks(on: bool) {
-    DEFER_PATH_CHECKS.store(on, std::sync::atomic::Ordering::Relaxed);
+/// Whether required paths are checked for existence while the profiles are
+/// applied. [`PathChecks::Deferred`] leaves it to the policy builder, which
+/// resolves every grant anyway (a `stat` per entry doubled the cost of
+/// large profiles): `nono run` defers, and on a missing path applies the
+/// profiles again with [`PathChecks::Now`], for the error with file and
+/// line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathChecks {
+    Now,
+    Deferred,
 }
 
 /// Expands one path entry. `Ok(None)` for an optional (`?`-suffixed) path
@@ -726,6 +728,7 @@ fn expand_path(
     p: &Loaded,
     entry: &toml::Spanned<String>,
     vars: &Vars<'_>,
+    checks: PathChecks,
 ) -> Result<Option<PathBuf>, ProfileError> {
     let raw = entry.get_ref();
     let (raw, optional) = match raw.strip_suffix('?') {
@@ -741,7 +744,7 @@ fn expand_path(
     let path = expand::expand(raw, vars).map_err(|e| p.error(entry.span(), e.to_string()))?;
     let lexical = crate::policy::paths::expand(&path, vars.ctx)
         .map_err(|e| p.error(entry.span(), e.to_string()))?;
-    if !optional && DEFER_PATH_CHECKS.load(std::sync::atomic::Ordering::Relaxed) {
+    if !optional && checks == PathChecks::Deferred {
         return Ok(Some(path));
     }
     match std::fs::metadata(&lexical) {
@@ -770,6 +773,7 @@ pub fn spec_for(
     auto: Option<&str>,
     vars: &Vars<'_>,
     create: CreateDirs,
+    checks: PathChecks,
 ) -> Result<(PolicySpec, Vec<PathBuf>), ProfileError> {
     let mut spec = PolicySpec::default();
     let loaded = match auto {
@@ -782,7 +786,7 @@ pub fn spec_for(
         }
         _ => load_all(values, vars)?,
     };
-    let missing = apply(&loaded, vars, &mut spec, create)?;
+    let missing = apply(&loaded, vars, &mut spec, create, checks)?;
     Ok((spec, missing))
 }
 

@@ -7,27 +7,25 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::policy::{Policy, PolicyError};
+use crate::test_support::TempTree;
 
 struct Tree {
-    _dir: tempfile::TempDir,
+    _dir: TempTree,
     ctx: Context,
     config: PathBuf,
 }
 
 impl Tree {
     fn new() -> Tree {
-        let dir = tempfile::tempdir().unwrap();
-        let root = fs::canonicalize(dir.path()).unwrap();
-        let home = root.join("home");
-        let cwd = root.join("proj");
-        fs::create_dir_all(&home).unwrap();
-        fs::create_dir_all(&cwd).unwrap();
-        let config = root.join("xdg");
-        fs::create_dir_all(config.join("nono/profiles")).unwrap();
+        let dir = TempTree::new();
+        dir.dirs(&["home", "proj", "xdg/nono/profiles"]);
         Tree {
+            ctx: Context {
+                home: dir.path("home"),
+                cwd: dir.path("proj"),
+            },
+            config: dir.path("xdg"),
             _dir: dir,
-            ctx: Context { home, cwd },
-            config,
         }
     }
 
@@ -56,7 +54,7 @@ impl Tree {
         let values: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let loaded = load_all(&values, &vars)?;
         let mut spec = PolicySpec::default();
-        apply(&loaded, &vars, &mut spec, CreateDirs::No)?;
+        apply(&loaded, &vars, &mut spec, CreateDirs::No, PathChecks::Now)?;
         Ok((loaded, spec))
     }
 }
@@ -300,7 +298,7 @@ fn create_dirs_only_when_asked() {
     let p = t.config.join("nono/profiles/c.toml");
     let loaded = load_all(&[p.display().to_string()], &vars).unwrap();
     let mut spec = PolicySpec::default();
-    let made = apply(&loaded, &vars, &mut spec, CreateDirs::Yes).unwrap();
+    let made = apply(&loaded, &vars, &mut spec, CreateDirs::Yes, PathChecks::Now).unwrap();
     let dir = t.ctx.home.join(".state/app");
     assert_eq!(made, vec![dir.clone()]);
     assert!(dir.is_dir());
@@ -601,7 +599,9 @@ mod fuzz {
                 toml::Value::String(cmd.clone())
             );
             t.user("f", &text);
-            let _ = t.load(&["f"]).map_err(|e| (e.to_string(), e.hints()));
+            let _ = t
+                .load(&["f"])
+                .map_err(|e| (e.to_string(), crate::error::Diagnostic::hints(&e)));
         }
     }
 }

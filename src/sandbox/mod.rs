@@ -112,17 +112,44 @@ pub enum SandboxError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("Landlock {op} failed: {source}")]
     #[cfg(target_os = "linux")]
-    #[error("Landlock {op} failed: {detail}")]
-    Landlock { op: &'static str, detail: String },
+    Landlock {
+        op: &'static str,
+        #[source]
+        source: ::landlock::RulesetError,
+    },
+    /// A Landlock system call nono makes itself failed.
+    #[error("Landlock {op} failed: {}{source}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    #[cfg(target_os = "linux")]
+    LandlockCall {
+        op: &'static str,
+        path: Option<std::path::PathBuf>,
+        #[source]
+        source: std::io::Error,
+    },
     #[cfg(target_os = "linux")]
     #[error(
         "Landlock reports the ruleset as {0}: refusing to run with less protection than asked for"
     )]
     NotFullyEnforced(String),
+    #[error("seccomp {op} failed: {source}")]
     #[cfg(target_os = "linux")]
-    #[error("seccomp {op} failed: {detail}")]
-    Seccomp { op: &'static str, detail: String },
+    Seccomp {
+        op: &'static str,
+        #[source]
+        source: seccompiler::Error,
+    },
+    #[error("seccomp compile failed: {source}")]
+    #[cfg(target_os = "linux")]
+    SeccompCompile {
+        #[source]
+        source: seccompiler::BackendError,
+    },
+    /// The filter cannot be built from the rules (nothing else failed).
+    #[error("seccomp compile failed: {0}")]
+    #[cfg(target_os = "linux")]
+    SeccompRules(String),
     #[cfg(target_os = "linux")]
     #[error("cannot drop capabilities: {op} failed: {source}")]
     Capabilities {
@@ -131,9 +158,9 @@ pub enum SandboxError {
     },
     /// The mount-namespace layer failed after it started changing the
     /// mounts.
+    #[error(transparent)]
     #[cfg(target_os = "linux")]
-    #[error("{0}")]
-    MountLayer(String),
+    MountLayer(linux::mountns::MountError),
     /// `--require-isolation` and the layer is not available.
     #[error("the mount-namespace layer is not available here: {0}")]
     IsolationRequired(String),
@@ -150,8 +177,8 @@ pub enum SandboxError {
     Seatbelt(String),
 }
 
-impl SandboxError {
-    pub fn hints(&self) -> Vec<String> {
+impl crate::error::Diagnostic for SandboxError {
+    fn hints(&self) -> Vec<String> {
         match self {
             #[cfg(target_os = "linux")]
             SandboxError::LandlockUnavailable(_) => vec![
@@ -168,7 +195,9 @@ impl SandboxError {
                 "run nono as a normal user, or pass --keep-caps to run with the capabilities kept".into(),
             ],
             #[cfg(target_os = "linux")]
-            SandboxError::Seccomp { .. } => vec![
+            SandboxError::Seccomp { .. }
+            | SandboxError::SeccompCompile { .. }
+            | SandboxError::SeccompRules(_) => vec![
                 format!("nono needs seccomp filters (CONFIG_SECCOMP_FILTER, Linux {} or later) in addition to Landlock", abi::SECCOMP_FILTER.linux),
             ],
             #[cfg(target_os = "macos")]

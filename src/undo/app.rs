@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::store::{RunMeta, Store};
 use super::{diff, prune, restore, snapshot, Limits, Mode, UndoError};
+use crate::error::Exit;
 use crate::policy::{Context, Policy, Protected};
 use crate::report::undo as report;
 
@@ -91,7 +92,7 @@ pub fn plan(policy: &Policy) -> Result<Vec<snapshot::Plan>, UndoError> {
 }
 
 /// Runs `nono undo ...`; returns the exit status.
-pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, UndoError> {
+pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<Exit, UndoError> {
     let limits = Limits::from_env()?;
     let dir = super::store_dir(&ctx.home);
     let stdout = std::io::stdout();
@@ -100,7 +101,7 @@ pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, U
         return match req {
             Request::List | Request::Prune => {
                 report::empty(&mut w).map_err(out_err)?;
-                Ok(0)
+                Ok(Exit::Success)
             }
             _ => Err(UndoError::NoRun(ctx.cwd.clone())),
         };
@@ -126,7 +127,7 @@ pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, U
                 rows.push((run, changed));
             }
             report::list(&mut w, &rows, &ctx.cwd).map_err(out_err)?;
-            Ok(0)
+            Ok(Exit::Success)
         }
         Request::Diff { json, args } => {
             let _lock = store.lock(false).map_err(|e| store_err(&store, e))?;
@@ -144,7 +145,7 @@ pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, U
                 report::diff_text(&mut w, &run, &diffs, &ctx.cwd).map_err(out_err)?;
             }
             let any = diffs.iter().any(|d| !d.changes.is_empty());
-            Ok(u8::from(any))
+            Ok(Exit::answer(!any))
         }
         Request::Restore {
             remove_new,
@@ -164,14 +165,14 @@ pub fn run(req: Request, ctx: &Context, protected: &[Protected]) -> Result<u8, U
             }
             report::restore_text(&mut w, &run, &outcome, dry_run, &ctx.cwd).map_err(out_err)?;
             // Contents the snapshot did not copy are not restored either.
-            Ok(u8::from(
-                !outcome.failed.is_empty() || !outcome.not_recorded.is_empty(),
+            Ok(Exit::answer(
+                outcome.failed.is_empty() && outcome.not_recorded.is_empty(),
             ))
         }
         Request::Prune => {
             let p = prune::run(&store, &limits)?;
             report::pruned(&mut w, &p, &limits).map_err(out_err)?;
-            Ok(0)
+            Ok(Exit::Success)
         }
     }
 }

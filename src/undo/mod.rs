@@ -87,11 +87,11 @@ pub enum UndoError {
     )]
     NotCovered { path: PathBuf, id: String },
     #[error("cannot write the report: {0}")]
-    Output(std::io::Error),
+    Output(#[source] std::io::Error),
 }
 
-impl UndoError {
-    pub fn hints(&self) -> Vec<String> {
+impl crate::error::Diagnostic for UndoError {
+    fn hints(&self) -> Vec<String> {
         match self {
             UndoError::Unreadable { .. } | UndoError::TooMany { .. } => vec![
                 "--snapshot refuses to run the command when it cannot record everything it would have to restore".into(),

@@ -205,7 +205,7 @@ impl Agent {
                     ("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into()),
                     ("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into()),
                     // Its default plugins are installed from the npm
-                    // registry at start; tests/profiles.rs covers that.
+                    // registry at start; tests/it/profiles.rs covers that.
                     ("OPENCODE_DISABLE_DEFAULT_PLUGINS".into(), "1".into()),
                     (
                         "OPENCODE_EXPERIMENTAL_DISABLE_FILEWATCHER".into(),
@@ -348,8 +348,7 @@ const GIT_IDENTITY: [(&str, &str); 4] = [
 ];
 
 fn git(env: &TestEnv) -> Command {
-    let mut c = Command::new("git");
-    c.current_dir(&env.work).env("HOME", &env.home);
+    let mut c = env.in_tree("git");
     for (k, v) in GIT_IDENTITY {
         c.env(k, v);
     }
@@ -370,12 +369,10 @@ enum Mode {
 /// A command with the test's environment: fake HOME, no inherited agent
 /// or XDG locations, git identity, the given variables; under `timeout`.
 fn agent_command(env: &TestEnv, vars: &[(String, String)], argv: &[std::ffi::OsString]) -> Command {
-    let mut cmd = Command::new("timeout");
+    let mut cmd = env.in_tree("timeout");
     cmd.args(["-s", "KILL", &AGENT_TIMEOUT.to_string()])
         .args(argv)
-        .current_dir(&env.work)
         .env("PWD", &env.work)
-        .env("HOME", &env.home)
         .stdin(Stdio::null());
     for k in [
         "XDG_CONFIG_HOME",
@@ -926,11 +923,8 @@ impl Fake {
 fn a_known_agent_gets_its_profile_and_nothing_protected() {
     let f = fake_agents();
     // Control: the stand-in reaches everything without nono.
-    let mut plain = Command::new(f.bin.join("claude"));
-    plain
-        .current_dir(&f.env.work)
-        .env("HOME", &f.env.home)
-        .env("CLAUDE_CONFIG_DIR", f.env.root.join("outside"));
+    let mut plain = f.env.in_tree(f.bin.join("claude"));
+    plain.env("CLAUDE_CONFIG_DIR", f.env.root.join("outside"));
     let plain = Run::from(plain);
     plain
         .expect_stdout_has(SECRET)
@@ -1022,7 +1016,7 @@ fn dry_run_and_why_say_the_profile_was_applied_automatically() {
 
     let json = f.nono(&["run", "--dry-run", "--json", "--allow", ".", "--", "claude"]);
     json.expect_ok();
-    let v: serde_json::Value = serde_json::from_slice(&json.out.stdout).unwrap();
+    let v: serde_json::Value = json.json();
     assert_eq!(v["agent"]["profile"], "claude-code", "{json}");
     assert_eq!(v["agent"]["auto"], true);
     assert_eq!(v["profiles"], serde_json::json!(["claude-code (auto)"]));
@@ -1043,7 +1037,7 @@ fn dry_run_and_why_say_the_profile_was_applied_automatically() {
         "--",
         "claude",
     ]);
-    let v: serde_json::Value = serde_json::from_slice(&off.out.stdout).unwrap();
+    let v: serde_json::Value = off.json();
     assert_eq!(v["agent"]["profile"], "claude-code");
     assert_eq!(v["agent"]["auto"], false);
     assert_eq!(v["profiles"], serde_json::json!([]));
@@ -1126,7 +1120,7 @@ fn codex_is_told_it_is_sandboxed_only_when_the_command_is_codex() {
             s.to_str().unwrap(),
             "exec",
         ]);
-        let v: serde_json::Value = serde_json::from_slice(&dry.out.stdout).unwrap();
+        let v: serde_json::Value = dry.json();
         assert_eq!(v["agent"]["profile"], "codex", "{dry}");
         assert_eq!(
             v["command"]["argv"],
@@ -1139,5 +1133,7 @@ fn codex_is_told_it_is_sandboxed_only_when_the_command_is_codex() {
             ]),
             "{dry}"
         );
+    } else {
+        skip("the node part: node is not installed in a system directory");
     }
 }

@@ -8,7 +8,7 @@
 
 // Linux-only: the kernel layer is Landlock's per-file execute rules;
 // probes use busybox and the Debian program layout. The macOS suite is
-// tests/macos.rs.
+// tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
 use crate::common;
@@ -19,13 +19,6 @@ use std::path::PathBuf;
 use common::*;
 
 /// Finds a program in PATH like the shell would (None if absent here).
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 const DELETE_GRANT: [&str; 4] = ["--allow", ".", "--allow-delete", "."];
 
 /// Writes `f` in the work directory and returns its path.
@@ -95,14 +88,14 @@ fn find_exec_rm_is_denied() {
 
 #[test]
 fn absolute_path_rm_is_denied() {
-    let rm = which("rm").expect("rm on PATH");
+    let rm = in_path("rm").expect("rm on PATH");
     let rm = std::fs::canonicalize(rm).unwrap();
     rm_route_is_denied(&format!("{} f", rm.display()), |_| {});
 }
 
 #[test]
 fn symlink_alias_of_rm_is_denied() {
-    let rm = std::fs::canonicalize(which("rm").expect("rm on PATH")).unwrap();
+    let rm = std::fs::canonicalize(in_path("rm").expect("rm on PATH")).unwrap();
     rm_route_is_denied("./zap f", |env| {
         symlink(&rm, env.work.join("zap")).unwrap();
     });
@@ -110,7 +103,7 @@ fn symlink_alias_of_rm_is_denied() {
 
 #[test]
 fn busybox_rm_is_denied() {
-    let Some(bb) = which("busybox") else {
+    let Some(bb) = in_path("busybox") else {
         return skip("busybox is not installed here (apt-get install busybox)");
     };
     let script = format!("{} rm f", bb.display());
@@ -151,7 +144,7 @@ fn rm_as_command_is_refused_before_anything_runs() {
         .expect_stderr_has("nono: 'rm' is blocked (file destruction)")
         .expect_stderr_has("hint: to run it anyway: --allow-command rm");
     assert!(f.exists());
-    let rm = std::fs::canonicalize(which("rm").unwrap()).unwrap();
+    let rm = std::fs::canonicalize(in_path("rm").unwrap()).unwrap();
     let abs = rm.to_str().unwrap();
     let mut args = vec!["run"];
     args.extend_from_slice(&DELETE_GRANT);
@@ -192,7 +185,7 @@ fn one_program_per_category_is_refused_at_top_level() {
     ];
     let mut tested = 0;
     for (category, name, args) in cases {
-        let Some(path) = which(name) else {
+        let Some(path) = in_path(name) else {
             skip(format!("{name} ({category}) is not installed here"));
             continue;
         };
@@ -243,7 +236,7 @@ fn blocked_names_that_do_not_exist_here_are_still_blocked() {
         ("brew", "package managers"),
         ("yum", "package managers"),
     ] {
-        if which(name).is_some() {
+        if in_path(name).is_some() {
             skip(format!("{name} exists on this machine"));
             continue;
         }
@@ -278,7 +271,7 @@ fn hard_and_symlinked_aliases_in_program_dirs_are_blocked_by_identity() {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.is_file());
-    let Some(mke2fs) = which("mke2fs").or(sbin) else {
+    let Some(mke2fs) = in_path("mke2fs").or(sbin) else {
         return skip("no mke2fs here");
     };
     let env = TestEnv::new();
@@ -368,7 +361,7 @@ fn ordinary_programs_still_run() {
 #[test]
 fn dry_run_lists_the_blocklist_with_resolved_files() {
     let env = TestEnv::new();
-    let rm = std::fs::canonicalize(which("rm").unwrap()).unwrap();
+    let rm = std::fs::canonicalize(in_path("rm").unwrap()).unwrap();
     let run = env.nono(["run", "--dry-run", "--", "true"]);
     run.expect_ok()
         .expect_stdout_has("command blocklist")
@@ -413,7 +406,7 @@ fn why_command_answers_for_the_same_sandbox() {
         .expect_code(1)
         .expect_stdout_has("BLOCKED: 'srm'");
     // A path question about executing a blocked program gives the same answer.
-    let rm = std::fs::canonicalize(which("rm").unwrap()).unwrap();
+    let rm = std::fs::canonicalize(in_path("rm").unwrap()).unwrap();
     env.nono(["why", "--op", "exec", rm.to_str().unwrap()])
         .expect_code(1)
         .expect_stdout_has("DENIED: exec")
@@ -429,7 +422,7 @@ fn why_command_answers_for_the_same_sandbox() {
     assert_eq!(doc["reason"]["code"], "blocked");
     assert_eq!(doc["command"]["blocked"], true);
     assert_eq!(doc["command"]["kernel_exec"], false);
-    let ls = std::fs::canonicalize(which("ls").unwrap()).unwrap();
+    let ls = std::fs::canonicalize(in_path("ls").unwrap()).unwrap();
     env.nono(["why", "--op", "exec", ls.to_str().unwrap()])
         .expect_ok()
         .expect_stdout_has("ALLOWED: exec");
@@ -464,11 +457,8 @@ fn path_directories_inside_grants_are_covered() {
         std::env::var("PATH").unwrap_or_default()
     );
     let run = |args: &[&str]| {
-        let mut c = std::process::Command::new(nono_bin());
-        c.args(args)
-            .current_dir(&env.work)
-            .env("HOME", &env.home)
-            .env("PATH", &path);
+        let mut c = env.command(args);
+        c.env("PATH", &path);
         Run::from(c)
     };
     // Control: without nono both run.
@@ -504,11 +494,8 @@ fn kernel_layer_holds_at_older_abis() {
     for cap in ["3", "4", "5"] {
         let env = TestEnv::new();
         let f = victim(&env, "f");
-        let mut c = std::process::Command::new(nono_bin());
-        c.args(["run", "--allow", ".", "--allow-delete", ".", "--"])
-            .args(["/bin/sh", "-c", "rm f; echo rc=$?; cat keep.txt"])
-            .current_dir(&env.work)
-            .env("HOME", &env.home)
+        let mut c = env.command(["run", "--allow", ".", "--allow-delete", ".", "--"]);
+        c.args(["/bin/sh", "-c", "rm f; echo rc=$?; cat keep.txt"])
             .env("NONO_TEST_ABI_CAP", cap);
         Run::from(c)
             .expect_ok()
@@ -625,12 +612,10 @@ fn blocklist_rule_count_does_not_grow_with_the_directory_under_the_mount_layer()
 #[test]
 fn a_masked_program_cannot_be_moved_away_or_rewritten() {
     if !mount_layer_active() {
-        eprintln!("skipped: the mount layer is not active (the fallback has no masks)");
-        return;
+        return skip("the mount layer is not active (the fallback has no masks)");
     }
     if !have("/usr/bin/python3") {
-        eprintln!("skipped: no /usr/bin/python3 for the probe");
-        return;
+        return skip("no /usr/bin/python3 for the probe");
     }
     let env = TestEnv::new();
     let dir = env.path("pbin");
@@ -686,8 +671,7 @@ fn libc_ebusy() -> i32 {
 #[test]
 fn a_blocked_program_behind_another_mount_is_denied_too() {
     if !is_root() {
-        eprintln!("skipped: making a bind mount needs root");
-        return;
+        return skip("making a bind mount needs root");
     }
     let env = TestEnv::new();
     let dir = env.path("pbin");
@@ -710,7 +694,7 @@ fn a_blocked_program_behind_another_mount_is_denied_too() {
         } else {
             inner.clone()
         };
-        let mut c = std::process::Command::new("unshare");
+        let mut c = env.in_tree("unshare");
         c.args([
             "-m",
             "--propagation",
@@ -723,15 +707,12 @@ fn a_blocked_program_behind_another_mount_is_denied_too() {
                 sh_path(&alias)
             ),
         ])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env("PATH", format!("{}:/usr/bin:/bin", dir.display()));
         Run::from(c)
     };
     let plain = run(false);
     if plain.code() != Some(0) || !plain.stdout().contains("SHRED-RAN") {
-        eprintln!("skipped: cannot bind-mount here: {}", plain.stderr());
-        return;
+        return skip(format!("cannot bind-mount here: {}", plain.stderr()));
     }
     run(true)
         .expect_ok()

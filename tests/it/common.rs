@@ -85,11 +85,7 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(nono_bin());
-        cmd.args(args)
-            .current_dir(&self.work)
-            .env("HOME", &self.home);
-        Run::from(cmd)
+        Run::from(self.command(args))
     }
 
     /// `nono run GRANTS -- /bin/sh -c SCRIPT`.
@@ -102,11 +98,7 @@ impl TestEnv {
 
     /// The same script without nono: the control for every denial test.
     pub fn plain_sh(&self, script: &str) -> Run {
-        let mut cmd = Command::new("/bin/sh");
-        cmd.args(["-c", script])
-            .current_dir(&self.work)
-            .env("HOME", &self.home);
-        Run::from(cmd)
+        self.plain(&["/bin/sh", "-c", script])
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -121,10 +113,17 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(nono_bin());
-        cmd.args(args)
-            .current_dir(&self.work)
-            .env("HOME", &self.home);
+        let mut cmd = self.in_tree(nono_bin());
+        cmd.args(args);
+        cmd
+    }
+
+    /// `program` without nono, not yet run, in the work directory with HOME
+    /// set to the fake home: where every command of a test starts, so the
+    /// control and the sandboxed run see the same tree.
+    pub fn in_tree(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(&self.work).env("HOME", &self.home);
         cmd
     }
 
@@ -139,10 +138,8 @@ impl TestEnv {
 
     /// ARGV without nono, in the work directory: the control of [`TestEnv::sandboxed`].
     pub fn plain(&self, argv: &[&str]) -> Run {
-        let mut cmd = Command::new(argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(&self.work)
-            .env("HOME", &self.home);
+        let mut cmd = self.in_tree(argv[0]);
+        cmd.args(&argv[1..]);
         Run::from(cmd)
     }
 
@@ -175,6 +172,14 @@ pub const PYTHON: &str = "/usr/bin/python3";
 
 pub fn have(program: &str) -> bool {
     Path::new(program).exists()
+}
+
+/// The first `name` on this process's PATH, as a shell would find it.
+pub fn in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// `name` in a system directory that every sandbox may execute from
@@ -232,6 +237,12 @@ impl Run {
     }
     pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    /// stdout as a JSON document (`--json`); fails the test, printing the
+    /// run, when it is none.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{self}"))
     }
     /// Asserts the exit status, printing the command and its output if not.
     pub fn expect_code(&self, code: i32) -> &Run {

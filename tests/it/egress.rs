@@ -628,7 +628,7 @@ fn profiles_put_the_run_in_host_mode_and_net_allow_lifts_it() {
     let run = run_sh(&env, &["-p", &prof], &[], &script);
     run.expect_ok().expect_stdout_has("hello\n403\n");
     let dry = env.nono(["run", "-p", &prof, "--dry-run", "--json", "--", "true"]);
-    let doc: serde_json::Value = serde_json::from_slice(&dry.out.stdout).unwrap();
+    let doc: serde_json::Value = dry.json();
     let entries = doc["host_allowlist"]["entries"].as_array().unwrap();
     assert!(entries
         .iter()
@@ -643,7 +643,7 @@ fn profiles_put_the_run_in_host_mode_and_net_allow_lifts_it() {
         "--",
         "true",
     ]);
-    let doc: serde_json::Value = serde_json::from_slice(&lifted.out.stdout).unwrap();
+    let doc: serde_json::Value = lifted.json();
     assert!(doc["host_allowlist"].is_null(), "{lifted}");
     // why answers from the same list.
     env.nono(["why", "-p", &prof, "--host", "api.github.com"])
@@ -688,12 +688,11 @@ fn net_block_also_gets_an_empty_network_namespace_as_root() {
 #[test]
 fn setup_and_dry_run_report_host_mode() {
     let env = TestEnv::new();
-    let doc: serde_json::Value =
-        serde_json::from_slice(&env.nono(["setup", "--json"]).out.stdout).unwrap();
+    let doc: serde_json::Value = env.nono(["setup", "--json"]).json();
     assert_eq!(doc["host_allowlist"]["available"], true, "{doc:#}");
     let mut cmd = env.command(["setup", "--json"]);
     cmd.env("NONO_TEST_NO_USERNS", "1");
-    let off: serde_json::Value = serde_json::from_slice(&Run::from(cmd).out.stdout).unwrap();
+    let off: serde_json::Value = Run::from(cmd).json();
     assert_eq!(off["host_allowlist"]["available"], false);
     assert!(off["host_allowlist"]["unavailable_reason"]
         .as_str()
@@ -748,4 +747,53 @@ fn an_ipv6_loopback_entry_exposes_that_port_on_v6() {
         &[CURL, "-s", "-m", "3", "--noproxy", "*", &url],
     )
     .expect_fail();
+}
+
+#[test]
+fn a_run_refused_after_the_proxy_started_leaves_nothing_behind() {
+    // The proxy and the namespace helper start while the policy is built,
+    // before nono knows the command is blocked or missing.
+    let env = TestEnv::new();
+    let marker = unique("refused");
+    env.sandboxed(&["--allow-host", &marker], &["rm", "-rf", "/nonexistent"])
+        .expect_code(126);
+    let missing = unique("missing");
+    env.sandboxed(&["--allow-host", &missing], &["/nonexistent/program"])
+        .expect_code(127);
+    wait_until("the proxies of refused runs to end", 5, || {
+        proxies(&marker).is_empty() && proxies(&missing).is_empty()
+    });
+    // Control: the same check finds a proxy while a run is alive.
+    let live = unique("live");
+    let mut child = env
+        .command(["run", "--allow-host", &live, "--", "/bin/sleep", "30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the live run's proxy", 5, || !proxies(&live).is_empty());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_until("the live run's proxy to end", 5, || {
+        proxies(&live).is_empty()
+    });
+}
+
+#[test]
+fn the_command_inherits_no_child_from_the_set_up() {
+    if !need(&[BASH]) {
+        return;
+    }
+    // The helper that made the network namespace is reaped before the
+    // command starts: a shell that waits for every child must not see it.
+    let env = TestEnv::new();
+    let script = "read -r c < /proc/$$/task/$$/children; echo \"children=[$c]\"";
+    run_sh(&env, &["--allow-host", "a.test"], &[], script)
+        .expect_ok()
+        .expect_stdout_has("children=[]");
+    // Control: the same check sees a child the command started.
+    let with_child = format!("sleep 1 & {script}");
+    let run = run_sh(&env, &["--allow-host", "a.test"], &[], &with_child);
+    run.expect_ok();
+    assert!(!run.stdout().contains("children=[]"), "{run}");
 }

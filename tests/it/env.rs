@@ -43,10 +43,8 @@ fn nono(env: &TestEnv, args: &[&str]) -> Run {
 
 /// The same ARGV without nono, same environment: the control.
 fn plain(env: &TestEnv, argv: &[&str]) -> Run {
-    let mut cmd = Command::new(argv[0]);
-    cmd.args(&argv[1..])
-        .current_dir(&env.work)
-        .env("HOME", &env.home);
+    let mut cmd = env.in_tree(argv[0]);
+    cmd.args(&argv[1..]);
     with_planted(cmd)
 }
 
@@ -402,7 +400,7 @@ fn dry_run_lists_names_and_reasons_never_values() {
     let run = nono(&env, &json_args);
     run.expect_ok();
     expect_no_marker(&run);
-    let doc: Value = serde_json::from_slice(&run.out.stdout).unwrap();
+    let doc: Value = run.json();
     let vars = doc["env"]["vars"].as_array().unwrap();
     let get = |n: &str| {
         vars.iter()
@@ -457,7 +455,7 @@ fn why_env_answers_like_run_does() {
         why.insert(1, "--json");
         let run = nono(&env, &why);
         expect_no_marker(&run);
-        let doc: Value = serde_json::from_slice(&run.out.stdout).unwrap();
+        let doc: Value = run.json();
         assert_eq!(doc["subject"], "env");
         assert_eq!(doc["allowed"], reaches, "{name}\n{run}");
         assert_eq!(doc["env"]["name"], name);

@@ -170,7 +170,7 @@ attempt("new_pty", new_pty)
     assert!(got.contains("new_pty ERR"), "{got:?}");
     // And `setup` does not call the terminal protection full.
     let setup = env.nono(["setup", "--json"]);
-    let doc: serde_json::Value = serde_json::from_slice(&setup.out.stdout).unwrap();
+    let doc: serde_json::Value = setup.json();
     let terminals = doc["guarantees"]
         .as_array()
         .unwrap()
@@ -616,11 +616,8 @@ fn in_mount_ns(env: &TestEnv, inner: &str) -> Option<Run> {
     if !probe.status.success() {
         return None;
     }
-    let mut c = Command::new("unshare");
-    c.args([ns, "/bin/sh", "-c", inner])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env("NONO", nono_bin());
+    let mut c = env.in_tree("unshare");
+    c.args([ns, "/bin/sh", "-c", inner]).env("NONO", nono_bin());
     Some(Run::from(c))
 }
 

@@ -8,7 +8,7 @@
 //! offers).
 
 // Linux-only: the reality table, `setup` and the dry-run documents
-// describe Landlock and seccomp. The macOS suite is tests/macos.rs.
+// describe Landlock and seccomp. The macOS suite is tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
 use crate::common;
@@ -323,8 +323,7 @@ fn why_json(env: &TestEnv, grants: &[String], op: &str, path: &str) -> (Value, i
     let run = env.nono(&args);
     let code = run.code().unwrap_or(-1);
     assert!(code == 0 || code == 1, "why failed\n{run}");
-    let doc: Value = serde_json::from_slice(&run.out.stdout)
-        .unwrap_or_else(|e| panic!("why --json is not JSON: {e}\n{run}"));
+    let doc = run.json();
     assert_eq!(
         doc["allowed"].as_bool(),
         Some(code == 0),
@@ -538,10 +537,6 @@ fn check_against_docs(marker: &str, docs: &[Value]) -> BTreeSet<String> {
     seen
 }
 
-fn json_of(run: &Run) -> Value {
-    serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("not JSON: {e}\n{run}"))
-}
-
 #[test]
 fn json_documents_match_the_documentation() {
     let env = env_with_extras();
@@ -652,7 +647,7 @@ fn json_documents_match_the_documentation() {
     ] {
         let run = env.nono(&args);
         assert!(matches!(run.code(), Some(0 | 1)), "{run}");
-        whys.push(json_of(&run));
+        whys.push(run.json());
     }
     let seen = check_against_docs("nono why", &whys);
     // The documentation is not stale: every key it lists shows up.
@@ -690,7 +685,7 @@ fn json_documents_match_the_documentation() {
     cmd.env("GITHUB_TOKEN", "t").env("FOO_API_KEY", "k");
     let run = Run::from(cmd);
     run.expect_ok();
-    let dry = json_of(&run);
+    let dry = run.json();
     // A profile that sets an agent's variables fills the `agent` section.
     let agent = env.nono(["run", "--dry-run", "--json", "-p", "codex", "--", "true"]);
     agent.expect_ok();
@@ -706,11 +701,11 @@ fn json_documents_match_the_documentation() {
         "true",
     ]);
     hosts.expect_ok();
-    let hosts = json_of(&hosts);
+    let hosts = hosts.json();
     assert_eq!(hosts["host_allowlist"]["proxy"], "http://127.0.0.1:41080");
     // The agent profile also asks for a snapshot: its plan has a section
     // of its own in docs/json.md, checked with the undo documents.
-    let mut agent = json_of(&agent);
+    let mut agent = agent.json();
     agent["snapshot"] = serde_json::Value::Null;
     // A port grant fills the Landlock port rules (ABI >= 4 only).
     let ports = env.nono([
@@ -723,7 +718,7 @@ fn json_documents_match_the_documentation() {
         "true",
     ]);
     ports.expect_ok();
-    let ports = json_of(&ports);
+    let ports = ports.json();
     let no_ports = ports["kernel_rules"]["landlock"]["ports"]
         .as_array()
         .is_none_or(|a| a.is_empty());
@@ -745,7 +740,7 @@ fn json_documents_match_the_documentation() {
     assert!(!dry["carved"].as_array().unwrap().is_empty());
 
     let run = env.nono(["setup", "--json"]);
-    let setup = json_of(&run);
+    let setup = run.json();
     assert_eq!(
         run.code(),
         Some(if setup["usable"] == true { 0 } else { 1 })
@@ -769,7 +764,7 @@ fn setup_reports_this_kernel_and_what_older_kernels_get() {
         .expect_stdout_has("nono can run commands here");
     let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
     run.expect_stdout_has(release.trim());
-    let doc = json_of(&env.nono(["setup", "--json"]));
+    let doc = env.nono(["setup", "--json"]).json();
     assert_eq!(doc["kernel_release"], release.trim());
 
     // ABI 2 lacks truncation control: seccomp stands in (bluntly), so nono
@@ -777,7 +772,7 @@ fn setup_reports_this_kernel_and_what_older_kernels_get() {
     let mut cmd = Command::new(nono_bin());
     cmd.args(["setup", "--json"]).env("NONO_TEST_ABI_CAP", "2");
     let capped = Run::from(cmd);
-    let doc = json_of(&capped);
+    let doc = capped.json();
     if doc["landlock"]["test_cap"].is_null() {
         return skip("binary built without test-abi-cap: no capped check");
     }
@@ -805,7 +800,7 @@ fn setup_reports_this_kernel_and_what_older_kernels_get() {
     cmd.args(["setup", "--json"]).env("NONO_TEST_ABI_CAP", "0");
     let none = Run::from(cmd);
     assert_eq!(none.code(), Some(1), "{none}");
-    let doc0 = json_of(&none);
+    let doc0 = none.json();
     assert_eq!(doc0["usable"], false);
     for g in doc0["guarantees"].as_array().unwrap() {
         assert_eq!(g["level"], "none", "{g}");
@@ -816,7 +811,7 @@ fn setup_reports_this_kernel_and_what_older_kernels_get() {
     cmd.args(["setup", "--json"]).env("NONO_TEST_ABI_CAP", "4");
     let run = Run::from(cmd);
     run.expect_ok();
-    let doc = json_of(&run);
+    let doc = run.json();
     let level = |id: &str| {
         doc["guarantees"]
             .as_array()
@@ -870,7 +865,7 @@ fn hostile_file_names_are_escaped_in_text_and_valid_in_json() {
     let run = why(false);
     run.expect_ok();
     assert_escaped(&run);
-    let doc = json_of(why(true).expect_ok());
+    let doc = why(true).expect_ok().json();
     assert!(doc["path"]["given"]
         .as_str()
         .unwrap()
@@ -892,7 +887,7 @@ fn hostile_file_names_are_escaped_in_text_and_valid_in_json() {
     let run = dry(false);
     run.expect_ok();
     assert_escaped(&run);
-    let doc = json_of(dry(true).expect_ok());
+    let doc = dry(true).expect_ok().json();
     let rules = doc["rules"].as_array().unwrap();
     assert!(rules
         .iter()
@@ -903,10 +898,8 @@ fn hostile_file_names_are_escaped_in_text_and_valid_in_json() {
 /// is a tty.
 fn under_tty(env: &TestEnv, args: &str, no_color: bool) -> Run {
     let line = format!("{} {args}", nono_bin().display());
-    let mut cmd = Command::new("script");
+    let mut cmd = env.in_tree("script");
     cmd.args(["-qec", &line, "/dev/null"])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env_remove("NO_COLOR");
     if no_color {
         cmd.env("NO_COLOR", "1");
@@ -931,11 +924,8 @@ fn colour_only_on_a_tty_and_never_with_no_color_or_json() {
     let json = under_tty(&env, "why --json --allow . keep.txt", false);
     assert!(json.stdout().contains("\"allowed\""), "{json}");
     assert!(!has_esc(&json), "colour in JSON\n{json}");
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["why", "--allow", ".", "keep.txt"])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env_remove("NO_COLOR");
+    let mut cmd = env.command(["why", "--allow", ".", "keep.txt"]);
+    cmd.env_remove("NO_COLOR");
     let piped = Run::from(cmd);
     piped.expect_ok();
     assert!(!has_esc(&piped), "colour when piped\n{piped}");
@@ -972,7 +962,7 @@ fn json_on_run_requires_dry_run() {
     env.nono(["run", "--json", "--", "true"]).expect_code(125);
     let run = env.nono(["run", "--dry-run", "--json", "--", "true"]);
     run.expect_ok();
-    assert_eq!(json_of(&run)["document"], "dry_run");
+    assert_eq!(run.json()["document"], "dry_run");
 }
 
 #[test]
@@ -986,15 +976,12 @@ fn tmpdir_through_a_symlink_is_granted_as_why_says() {
     let link = env.root.join("tmp-link");
     std::os::unix::fs::symlink(&real, &link).unwrap();
     let with_tmp = |args: &[&str]| {
-        let mut cmd = Command::new(nono_bin());
-        cmd.args(args)
-            .current_dir(&env.work)
-            .env("HOME", &env.home)
-            .env("TMPDIR", &link);
+        let mut cmd = env.command(args);
+        cmd.env("TMPDIR", &link);
         Run::from(cmd)
     };
     let why = with_tmp(&["why", "--json", "--op", "write", "$TMPDIR/x"]);
-    assert_eq!(json_of(why.expect_ok())["allowed"], true);
+    assert_eq!(why.expect_ok().json()["allowed"], true);
     let run = with_tmp(&[
         "run",
         "--",
@@ -1009,11 +996,9 @@ fn tmpdir_through_a_symlink_is_granted_as_why_says() {
 fn another_runs_tmpdir_is_denied_as_why_says() {
     let env = TestEnv::new();
     // A live run that publishes its private TMPDIR and keeps it alive.
-    let mut first = Command::new(nono_bin())
-        .args(["run", "--allow", ".", "--", "/bin/sh", "-c"])
+    let mut first = env
+        .command(["run", "--allow", ".", "--", "/bin/sh", "-c"])
         .arg("echo \"$TMPDIR\" > tmpdir.txt && echo held > \"$TMPDIR/held.txt\" && exec sleep 20")
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn first run");

@@ -6,7 +6,7 @@
 //! printed, no file created), not only the exit status.
 
 // Linux-only: Landlock semantics (truncation, carve-outs, /proc, REFER)
-// and Linux-only probes. The macOS suite is tests/macos.rs.
+// and Linux-only probes. The macOS suite is tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
 use crate::common;
@@ -613,7 +613,7 @@ fn symlink_planted_inside_the_sandbox_does_not_reach_secrets() {
 }
 
 // Linux only: it probes with truncation, which Seatbelt cannot deny apart
-// from writing (see src/sandbox/seatbelt.rs); tests/macos.rs checks unlink
+// from writing (see src/sandbox/seatbelt.rs); tests/it/macos.rs checks unlink
 // and rename there.
 #[cfg(target_os = "linux")]
 #[test]

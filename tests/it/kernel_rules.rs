@@ -151,7 +151,7 @@ fn dry_run_lists_every_installed_rule() {
         dry.extend(["--", "/bin/true"]);
         let d = env.nono(&dry);
         d.expect_ok();
-        let doc: Value = serde_json::from_slice(&d.out.stdout).unwrap();
+        let doc: Value = d.json();
         if doc["kernel_rules"].is_null() {
             return skip("no Landlock here, nothing is installed");
         }
@@ -234,7 +234,7 @@ fn dry_run_lists_every_installed_rule() {
 fn setup_lists_the_rules_every_sandbox_gets() {
     let env = TestEnv::new();
     let s = env.nono(["setup", "--json"]);
-    let doc: Value = serde_json::from_slice(&s.out.stdout).unwrap();
+    let doc: Value = s.json();
     let listed: BTreeSet<String> = doc["seccomp"]["rules"]
         .as_array()
         .unwrap()

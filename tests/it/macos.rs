@@ -18,11 +18,7 @@ use common::*;
 /// python3 from PATH (Homebrew's on the CI runners): used for the probes
 /// that need a system call no shell tool makes.
 fn python3() -> PathBuf {
-    let path = std::env::var_os("PATH").expect("PATH");
-    std::env::split_paths(&path)
-        .map(|d| d.join("python3"))
-        .find(|p| p.is_file())
-        .expect("python3 is needed for the macOS tests")
+    in_path("python3").expect("python3 is needed for the macOS tests")
 }
 
 fn sandboxed_py(env: &TestEnv, grants: &[&str], script: &str, args: &[&str]) -> Run {
@@ -35,12 +31,8 @@ fn sandboxed_py(env: &TestEnv, grants: &[&str], script: &str, args: &[&str]) -> 
 }
 
 fn plain_py(env: &TestEnv, script: &str, args: &[&str]) -> Run {
-    let mut cmd = Command::new(python3());
-    cmd.arg("-c")
-        .arg(script)
-        .args(args)
-        .current_dir(&env.work)
-        .env("HOME", &env.home);
+    let mut cmd = env.in_tree(python3());
+    cmd.arg("-c").arg(script).args(args);
     Run::from(cmd)
 }
 

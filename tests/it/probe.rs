@@ -5,8 +5,6 @@
 
 #![allow(dead_code)]
 
-use std::process::Command;
-
 use crate::common::{nono_bin, Run, TestEnv};
 
 pub const PY: &str = "/usr/bin/python3";
@@ -42,10 +40,8 @@ pub fn with_prelude(code: &str) -> String {
 
 /// The probe without nono.
 pub fn plain(env: &TestEnv, code: &str) -> Run {
-    let mut cmd = Command::new(PY);
-    cmd.args(["-c", &script(code)])
-        .current_dir(&env.work)
-        .env("HOME", &env.home);
+    let mut cmd = env.in_tree(PY);
+    cmd.args(["-c", &script(code)]);
     Run::from(cmd)
 }
 

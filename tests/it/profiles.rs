@@ -8,7 +8,7 @@
 //! with a loud reason (the unprivileged run cannot install).
 
 // Linux-only: strace, unshare and the agents' npm packages for Linux.
-// The macOS suite is tests/macos.rs.
+// The macOS suite is tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
 use crate::common;
@@ -123,19 +123,13 @@ fn user_profile_from_xdg_config_home_and_flags_add_to_it() {
     .unwrap();
     let script = "cat ~/notes/todo.txt && cat ~/.config/app/settings";
     env.plain_sh(script).expect_ok();
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "notes", "--", "/bin/sh", "-c", script])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env("XDG_CONFIG_HOME", &xdg);
+    let mut cmd = env.command(["run", "-p", "notes", "--", "/bin/sh", "-c", script]);
+    cmd.env("XDG_CONFIG_HOME", &xdg);
     let run = Run::from(cmd);
     run.expect_fail().expect_stdout_has("todo");
     assert!(!run.stdout().contains("app settings"), "{run}");
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "notes", "--read", "~/.config/app", "--"])
-        .args(["/bin/sh", "-c", script])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
+    let mut cmd = env.command(["run", "-p", "notes", "--read", "~/.config/app", "--"]);
+    cmd.args(["/bin/sh", "-c", script])
         .env("XDG_CONFIG_HOME", &xdg);
     Run::from(cmd)
         .expect_ok()
@@ -362,12 +356,9 @@ fn agent_run(env: &TestEnv, a: &Agent, args: &[&str]) -> Run {
         Err(e) => panic!("{e}"),
     };
     let bin = dir.join(a.dir).join("bin").join(a.bin);
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", a.profile, "--"])
-        .arg(&bin)
+    let mut cmd = env.command(["run", "-p", a.profile, "--"]);
+    cmd.arg(&bin)
         .args(args)
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_STATE_HOME")
@@ -513,7 +504,7 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
     let env = TestEnv::new();
     let log = env.root.join("strace.log");
     let bin = dir.join(a.dir).join("bin").join(a.bin);
-    let mut cmd = Command::new("timeout");
+    let mut cmd = env.in_tree("timeout");
     cmd.args(["-s", "KILL", "25", "strace", "-f", "-qq", "-s", "200"])
         .args(["-e", "trace=%file,%network", "-o"])
         .arg(&log)
@@ -525,8 +516,6 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
     }
     cmd.arg(&bin)
         .args(a.start_args)
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_STATE_HOME")
@@ -605,14 +594,6 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------- toolchains
-
-fn in_path(prog: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(prog))
-            .find(|p| p.is_file())
-    })
-}
 
 #[test]
 fn rust_profile_builds_a_crate() {
@@ -710,11 +691,8 @@ fn node_profile_runs_npm_test_and_keeps_npmrc_out() {
          catch (e) { console.log('npmrc: ' + e.code); }\n",
     )
     .unwrap();
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "node", "--", "npm", "test"])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env("npm_config_update_notifier", "false")
+    let mut cmd = env.command(["run", "-p", "node", "--", "npm", "test"]);
+    cmd.env("npm_config_update_notifier", "false")
         .env_remove("npm_config_cache");
     let run = Run::from(cmd);
     run.expect_ok().expect_stdout_has("npmrc: EACCES");
@@ -745,11 +723,8 @@ fn python_profile_makes_a_venv_and_runs_a_script() {
          print('python ran')\n",
     )
     .unwrap();
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "python", "--", "/bin/sh", "-c"])
-        .arg("/usr/bin/python3 -m venv v && v/bin/python s.py && v/bin/python -m pip --version")
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
+    let mut cmd = env.command(["run", "-p", "python", "--", "/bin/sh", "-c"]);
+    cmd.arg("/usr/bin/python3 -m venv v && v/bin/python s.py && v/bin/python -m pip --version")
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1");
     let run = Run::from(cmd);
     run.expect_ok()
@@ -775,11 +750,8 @@ fn go_profile_builds_a_program() {
         "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello from go\") }\n",
     )
     .unwrap();
-    let mut cmd = Command::new(nono_bin());
-    cmd.args(["run", "-p", "go", "--", "go", "build", "-o", "hello", "."])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .env("GOFLAGS", "-mod=mod")
+    let mut cmd = env.command(["run", "-p", "go", "--", "go", "build", "-o", "hello", "."]);
+    cmd.env("GOFLAGS", "-mod=mod")
         .env("GOPROXY", "off")
         .env("GOTOOLCHAIN", "local")
         .env_remove("GOPATH")

@@ -6,7 +6,7 @@
 //! directory (pyenv's python3): the sandbox does not grant that home.
 
 // Linux-only: Debian paths (/usr/bin/python3, sqlite3) and Linux-only
-// probes. The macOS suite is tests/macos.rs.
+// probes. The macOS suite is tests/it/macos.rs.
 #![cfg(target_os = "linux")]
 
 use crate::common;

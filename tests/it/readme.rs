@@ -166,12 +166,6 @@ fn program_of(line: &str) -> Option<String> {
     (!prog.contains('/')).then(|| prog.to_string())
 }
 
-fn on_path(prog: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
-        .unwrap_or(false)
-}
-
 /// Runs one example line with `nono` being the binary under test.
 fn run_example(env: &TestEnv, line: &str) -> Run {
     let bin_dir = env.root.join("bin");
@@ -185,10 +179,8 @@ fn run_example(env: &TestEnv, line: &str) -> Run {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut cmd = Command::new("/bin/sh");
+    let mut cmd = env.in_tree("/bin/sh");
     cmd.args(["-c", line])
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
         .env("PATH", path)
         .stdin(std::process::Stdio::null());
     let start = std::time::Instant::now();
@@ -237,7 +229,7 @@ fn every_example_in_readme_and_help_runs_as_written() {
             );
         }
         if let Some(prog) = program_of(&ex.line) {
-            if !on_path(&prog) || (prog == "cargo" && system_program("cargo").is_none()) {
+            if in_path(&prog).is_none() || (prog == "cargo" && system_program("cargo").is_none()) {
                 eprintln!(
                     "skipped: {} `{}`: {prog} is not installed in a system directory here",
                     ex.origin, ex.line
@@ -289,10 +281,9 @@ fn check_effect(env: &TestEnv, line: &str, r: &Run) {
     } else if line.contains("-- make") {
         assert_eq!(read(&env.work.join("out/built.txt")), "lib\n", "{r}");
     } else if line.contains("git commit") {
-        let log = Command::new("/usr/bin/git")
+        let log = env
+            .in_tree("/usr/bin/git")
             .args(["log", "--oneline"])
-            .current_dir(&env.work)
-            .env("HOME", &env.home)
             .output()
             .unwrap();
         assert!(String::from_utf8_lossy(&log.stdout).contains("wip"), "{r}");

@@ -24,7 +24,7 @@ fn dry_run_advises(env: &TestEnv, grants: &[&str], argv: &[&str], has: &str) {
     json.push("--");
     json.extend(argv);
     let r = env.nono(&json);
-    let doc: serde_json::Value = serde_json::from_slice(&r.out.stdout).unwrap();
+    let doc: serde_json::Value = r.json();
     let advice = doc["advice"].as_array().expect("advice");
     assert!(
         advice
@@ -35,12 +35,7 @@ fn dry_run_advises(env: &TestEnv, grants: &[&str], argv: &[&str], has: &str) {
 }
 
 fn git(env: &TestEnv, args: &[&str]) {
-    let out = Command::new("/usr/bin/git")
-        .args(args)
-        .current_dir(&env.work)
-        .env("HOME", &env.home)
-        .output()
-        .unwrap();
+    let out = env.in_tree("/usr/bin/git").args(args).output().unwrap();
     assert!(out.status.success(), "git {args:?}: {out:?}");
 }
 

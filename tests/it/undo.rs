@@ -19,7 +19,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::Value;
 
 /// A test tree with its own snapshot store.
 struct Undo {
@@ -143,10 +142,6 @@ fn assert_same(before: &Tree, after: &Tree) {
     }
 }
 
-fn json_of(run: &Run) -> Value {
-    serde_json::from_slice(&run.out.stdout).unwrap_or_else(|e| panic!("not JSON: {e}\n{run}"))
-}
-
 const DESTRUCTIVE: &[&str] = &["--allow", ".", "--allow-delete", "."];
 
 /// Runs `code` sandboxed under a snapshot, checks that it changed the tree
@@ -208,7 +203,7 @@ fn truncation_is_undone_and_reported_as_such() {
         fs::metadata(u.env.work.join("src/lib.rs")).unwrap().len(),
         0
     );
-    let doc = json_of(&u.nono(["undo", "diff", "--json"]));
+    let doc = u.nono(["undo", "diff", "--json"]).json();
     assert_eq!(doc["counts"]["truncated"], 2, "{doc:#}");
     u.nono(["undo", "restore"]).expect_ok();
     assert_same(&before, &u.record());
@@ -358,14 +353,14 @@ fn a_second_run_on_an_unchanged_tree_copies_and_hashes_nothing() {
     // snapshot are read again by the next one. Let the new tree settle.
     std::thread::sleep(Duration::from_millis(2100));
     u.agent(&["--allow", "."], "pass").expect_ok();
-    let first = json_of(&u.nono(["undo", "diff", "--json"]));
+    let first = u.nono(["undo", "diff", "--json"]).json();
     assert!(
         first["run"]["grants"][0]["copied"].as_u64().unwrap() >= 8,
         "{first:#}"
     );
     let r = u.agent(&["--allow", "."], "pass");
     r.expect_ok().expect_stderr_has("0 copied");
-    let second = json_of(&u.nono(["undo", "diff", "--json"]));
+    let second = u.nono(["undo", "diff", "--json"]).json();
     let g = &second["run"]["grants"][0];
     assert_eq!(g["hashed"], 0, "{second:#}");
     assert_eq!(g["copied"], 0, "{second:#}");
@@ -377,7 +372,7 @@ fn a_second_run_on_an_unchanged_tree_copies_and_hashes_nothing() {
     std::thread::sleep(Duration::from_millis(2100));
     fs::write(u.env.work.join("docs/README.md"), "# changed\n").unwrap();
     u.agent(&["--allow", "."], "pass").expect_ok();
-    let third = json_of(&u.nono(["undo", "diff", "--json"]));
+    let third = u.nono(["undo", "diff", "--json"]).json();
     assert_eq!(third["run"]["grants"][0]["copied"], 1, "{third:#}");
 }
 
@@ -694,7 +689,7 @@ fn concurrent_runs_on_the_same_tree_do_not_corrupt_the_store() {
     for id in &ids {
         let r = u.nono(["undo", "diff", id, "--json"]);
         assert!(matches!(r.code(), Some(0 | 1)), "{r}");
-        json_of(&r);
+        r.json();
     }
     for i in 0..4 {
         fs::remove_file(u.env.work.join(format!("out{i}"))).unwrap();
@@ -772,7 +767,7 @@ fn diff_json_matches_the_documentation() {
         "import os, shutil\nos.rename('src/lib.rs', 'lib.rs')\nshutil.rmtree('docs')\nos.chmod('bin/run.sh', 0o600)\nopen('src/main.rs', 'a').write('x')\nos.truncate('src/sub/deep/data.bin', 10)\nos.unlink('main-link')\nos.mkdir('main-link')",
     )
     .expect_ok();
-    let doc = json_of(&u.nono(["undo", "diff", "--json"]));
+    let doc = u.nono(["undo", "diff", "--json"]).json();
     assert_eq!(doc["schema_version"], 1);
     assert_eq!(doc["document"], "undo_diff");
     for c in [
@@ -817,7 +812,7 @@ fn dry_run_snapshot_json_matches_the_documentation() {
         "/bin/true",
     ]);
     r.expect_ok();
-    let doc = json_of(&r);
+    let doc = r.json();
     let plan = &doc["snapshot"];
     assert_eq!(plan["mode"], "strict", "{doc:#}");
     assert_eq!(plan["grants"][0]["root"], u.env.work.display().to_string());
@@ -834,7 +829,7 @@ fn dry_run_snapshot_json_matches_the_documentation() {
         "--",
         "/bin/true",
     ]);
-    assert!(json_of(&r)["snapshot"].is_null());
+    assert!(r.json()["snapshot"].is_null());
 }
 
 #[test]

@@ -427,16 +427,12 @@ pub fn seccomp_table() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Context, Policy, PolicySpec};
+    use crate::policy::{Policy, PolicySpec};
     use crate::sandbox::linux::{planned_rules, seccomp};
 
     fn policy(spec: PolicySpec) -> Policy {
         let d = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            home: d.path().to_path_buf(),
-            cwd: d.path().to_path_buf(),
-        };
-        Policy::build(&spec, &ctx).unwrap()
+        crate::test_support::policy_in(&spec, d.path())
     }
 
     fn rules(p: &Policy, abi: i32) -> Vec<PlannedRule> {

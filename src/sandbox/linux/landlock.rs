@@ -169,10 +169,7 @@ fn user_delete_grant(policy: &Policy) -> bool {
 }
 
 fn ll_err(op: &'static str) -> impl FnOnce(landlock::RulesetError) -> SandboxError {
-    move |e| SandboxError::Landlock {
-        op,
-        detail: e.to_string(),
-    }
+    move |source| SandboxError::Landlock { op, source }
 }
 
 /// Builds the one ruleset and restricts this process.
@@ -296,10 +293,13 @@ pub fn port_rules(net: &crate::policy::NetPolicy) -> Vec<(u16, BitFlags<AccessNe
 /// thousand file rules. Rights are already limited to the handled ABI;
 /// anything the kernel rejects is an error (fail closed).
 fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usize, SandboxError> {
-    let dup = created.try_clone().map_err(|e| SandboxError::Landlock {
-        op: "dup ruleset",
-        detail: e.to_string(),
-    })?;
+    let dup = created
+        .try_clone()
+        .map_err(|source| SandboxError::LandlockCall {
+            op: "dup ruleset",
+            path: None,
+            source,
+        })?;
     let Some(ruleset_fd) = Option::<OwnedFd>::from(dup) else {
         return Err(SandboxError::NotFullyEnforced("without a ruleset".into()));
     };
@@ -359,12 +359,13 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
         if rights.is_empty() {
             continue;
         }
-        super::sys::landlock_add_path_beneath(&ruleset_fd, &fd, rights.bits()).map_err(|e| {
-            SandboxError::Landlock {
+        super::sys::landlock_add_path_beneath(&ruleset_fd, &fd, rights.bits()).map_err(
+            |source| SandboxError::LandlockCall {
                 op: "add_rule",
-                detail: format!("{}: {e}", rule.path.display()),
-            }
-        })?;
+                path: Some(rule.path.clone()),
+                source,
+            },
+        )?;
         count += 1;
     }
     Ok(count)
@@ -456,11 +457,7 @@ mod tests {
     }
 
     fn policy(spec: crate::policy::PolicySpec, dir: &Path) -> Policy {
-        let ctx = crate::policy::Context {
-            home: dir.to_path_buf(),
-            cwd: dir.to_path_buf(),
-        };
-        Policy::build(&spec, &ctx).unwrap()
+        crate::test_support::policy_in(&spec, dir)
     }
 
     #[test]

@@ -145,7 +145,7 @@ impl Backend for Linux {
         match mountns::apply(plan) {
             Ok(()) => Ok(Ok(())),
             Err(e @ mountns::MountError::Unavailable { .. }) => Ok(Err(e.to_string())),
-            Err(e) => Err(SandboxError::MountLayer(e.to_string())),
+            Err(e) => Err(SandboxError::MountLayer(e)),
         }
     }
 }

@@ -60,9 +60,9 @@ pub enum NsError {
     },
 }
 
-impl NsError {
+impl crate::error::Diagnostic for NsError {
     /// What the user can do about it.
-    pub fn hints(&self) -> Vec<String> {
+    fn hints(&self) -> Vec<String> {
         match self {
             NsError::Unshare { source, .. }
                 if matches!(

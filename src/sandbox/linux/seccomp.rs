@@ -573,18 +573,14 @@ fn target_arch() -> Result<TargetArch, SandboxError> {
         target_arch = "riscv64"
     )))]
     {
-        Err(SandboxError::Seccomp {
-            op: "compile",
-            detail: "this CPU architecture is not supported by the seccomp layer".into(),
-        })
+        Err(SandboxError::SeccompRules(
+            "this CPU architecture is not supported by the seccomp layer".into(),
+        ))
     }
 }
 
-fn compile_err(e: impl std::fmt::Display) -> SandboxError {
-    SandboxError::Seccomp {
-        op: "compile",
-        detail: e.to_string(),
-    }
+fn compile_err(source: seccompiler::BackendError) -> SandboxError {
+    SandboxError::SeccompCompile { source }
 }
 
 fn compile_rules(rules: &[SyscallRule], errno: i32) -> Result<BpfProgram, SandboxError> {
@@ -593,7 +589,10 @@ fn compile_rules(rules: &[SyscallRule], errno: i32) -> Result<BpfProgram, Sandbo
         if map.contains_key(&r.nr) {
             // build() emits one rule per syscall; merging an unconditional
             // rule with conditional ones would silently narrow it.
-            return Err(compile_err(format!("syscall {} listed twice", r.name)));
+            return Err(SandboxError::SeccompRules(format!(
+                "syscall {} listed twice",
+                r.name
+            )));
         }
         let mut alts = Vec::new();
         for conj in &r.when {
@@ -706,9 +705,9 @@ pub fn install(spec: &FilterSpec) -> Result<usize, SandboxError> {
         }
     }
     for p in &progs {
-        seccompiler::apply_filter(p).map_err(|e| SandboxError::Seccomp {
+        seccompiler::apply_filter(p).map_err(|source| SandboxError::Seccomp {
             op: "install",
-            detail: e.to_string(),
+            source,
         })?;
     }
     Ok(progs.len())

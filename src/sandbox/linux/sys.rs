@@ -203,6 +203,16 @@ pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     Ok(())
 }
 
+/// `setns(fd, kind)`: joins the namespace `fd` refers to.
+pub fn setns(fd: &impl AsRawFd, kind: libc::c_int) -> io::Result<()> {
+    // SAFETY: setns takes a descriptor the caller owns and an integer; it
+    // changes only this process's namespaces.
+    if unsafe { libc::setns(fd.as_raw_fd(), kind) } != 0 {
+        return last_error();
+    }
+    Ok(())
+}
+
 /// Whether this process has exactly one thread (from /proc/self/task).
 fn single_threaded() -> bool {
     std::fs::read_dir("/proc/self/task").is_ok_and(|d| d.count() == 1)
