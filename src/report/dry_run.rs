@@ -448,6 +448,10 @@ pub fn dry_run_json(
                 "fs": p.landlock_fs,
                 "net": p.landlock_net,
                 "scopes": p.landlock_scopes,
+                "ports": p.landlock_ports.iter().map(|r| json!({
+                    "port": r.port,
+                    "rights": r.rights,
+                })).collect::<Vec<_>>(),
             },
             "seccomp": p.seccomp.iter().map(|r| json!({
                 "syscall": r.syscall,
@@ -539,6 +543,9 @@ pub fn kernel_rules(plan: Option<&crate::sandbox::KernelPlan>) -> String {
     }
     if !p.landlock_scopes.is_empty() {
         let _ = writeln!(s, "  landlock scopes   {}", p.landlock_scopes.join(" "));
+    }
+    for r in &p.landlock_ports {
+        let _ = writeln!(s, "  landlock port     {} {}", r.port, r.rights.join(" "));
     }
     let width = p.seccomp.iter().map(|r| r.syscall.len()).max().unwrap_or(0);
     for r in &p.seccomp {
