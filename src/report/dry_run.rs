@@ -454,6 +454,10 @@ fn dry_run_json(
                 "fs": p.landlock_fs,
                 "net": p.landlock_net,
                 "scopes": p.landlock_scopes,
+                "ports": p.landlock_ports.iter().map(|r| json!({
+                    "port": r.port,
+                    "rights": r.rights,
+                })).collect::<Vec<_>>(),
             },
             "seccomp": p.seccomp.iter().map(|r| json!({
                 "syscall": r.syscall,
@@ -525,9 +529,6 @@ fn dry_run_json(
     })
 }
 
-// ---------------------------------------------------------------------------
-// why (path)
-
 /// What the kernel receives, rule by rule: the Landlock rights handled and
 /// every seccomp rule, from the same builders `run` installs them with.
 fn kernel_rules(w: &mut dyn fmt::Write, plan: Option<&crate::sandbox::KernelPlan>) -> fmt::Result {
@@ -542,6 +543,9 @@ fn kernel_rules(w: &mut dyn fmt::Write, plan: Option<&crate::sandbox::KernelPlan
     }
     if !p.landlock_scopes.is_empty() {
         writeln!(w, "  landlock scopes   {}", p.landlock_scopes.join(" "))?;
+    }
+    for r in &p.landlock_ports {
+        writeln!(w, "  landlock port     {} {}", r.port, r.rights.join(" "))?;
     }
     let width = p.seccomp.iter().map(|r| r.syscall.len()).max().unwrap_or(0);
     for r in &p.seccomp {
