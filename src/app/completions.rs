@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use super::out;
 use crate::cli::{Cli, CompletionShell, CompletionsArgs};
-use crate::error::Failure;
+use crate::error::{Exit, Failure};
 
 pub fn completions(args: CompletionsArgs) -> Result<ExitCode, Failure> {
     use clap::CommandFactory;
@@ -18,5 +18,5 @@ pub fn completions(args: CompletionsArgs) -> Result<ExitCode, Failure> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "nono", &mut script);
     out(script)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success.into())
 }

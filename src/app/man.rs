@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 use super::{out, AppError};
-use crate::error::Failure;
+use crate::error::{Exit, Failure};
 use crate::manpage;
 
 pub fn man() -> Result<ExitCode, Failure> {
     let page = manpage::render().map_err(AppError::ManPage)?;
     out(page)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success.into())
 }

@@ -9,10 +9,9 @@
 //! entries in that directory itself. `--dry-run` reports every split
 //! directory.
 
-use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use super::rules::RuleSet;
 use super::{paths, protected, Access, CarvedDir, Kind, Origin, PolicyError, Protected, Rule};
 
 /// Places every rule, carving where protected paths lie beneath it, and
@@ -22,7 +21,7 @@ pub fn apply(
     rules: Vec<Rule>,
     protected: &[Protected],
 ) -> Result<(Vec<Rule>, Vec<CarvedDir>), PolicyError> {
-    let mut out: BTreeMap<OsString, Rule> = BTreeMap::new();
+    let mut out = RuleSet::default();
     let mut carved: Vec<CarvedDir> = Vec::new();
     for rule in rules {
         for (access, origin) in &rule.parts {
@@ -37,14 +36,14 @@ pub fn apply(
     }
     carved.sort_by(|a, b| a.dir.as_os_str().cmp(b.dir.as_os_str()));
     carved.dedup();
-    Ok((out.into_values().collect(), carved))
+    Ok((out.into_rules(), carved))
 }
 
 const MODIFY: Access = Access::WRITE.union(Access::DELETE);
 
 struct Placer<'a> {
     protected: &'a [Protected],
-    out: &'a mut BTreeMap<OsString, Rule>,
+    out: &'a mut RuleSet,
     carved: &'a mut Vec<CarvedDir>,
     /// The path of the rule being placed, for carve-out origins.
     grant: &'a Path,
@@ -73,14 +72,11 @@ impl Placer<'_> {
         let modifies = access.intersects(MODIFY);
         let below = kind == Kind::Dir && protected::any_beneath(self.protected, path, modifies);
         if !below {
-            merge(
-                self.out,
-                Rule {
-                    path: path.to_path_buf(),
-                    kind,
-                    parts: vec![(access, origin)],
-                },
-            );
+            self.out.add(Rule {
+                path: path.to_path_buf(),
+                kind,
+                parts: vec![(access, origin)],
+            });
             return Ok(());
         }
         // A carve-out of a carve-out is still a carve-out of the original grant.
@@ -128,19 +124,4 @@ fn children(dir: &Path) -> Result<Vec<(PathBuf, Kind)>, PolicyError> {
         .collect();
     out.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
     Ok(out)
-}
-
-fn merge(out: &mut BTreeMap<OsString, Rule>, rule: Rule) {
-    match out.get_mut(rule.path.as_os_str()) {
-        Some(existing) => {
-            for part in rule.parts {
-                if !existing.parts.contains(&part) {
-                    existing.parts.push(part);
-                }
-            }
-        }
-        None => {
-            out.insert(rule.path.clone().into_os_string(), rule);
-        }
-    }
 }

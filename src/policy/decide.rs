@@ -352,8 +352,6 @@ pub fn decide(
         _ => resolved.clone(),
     };
     let mut needs = op.needs();
-    // HOOK(blocklist): exec of a blocked program is denied by the kernel as
-    // well; decide it here with a `Reason` whose code is `blocked`.
     let interpreter = if op == Op::Exec && exists {
         interpreter_of(&resolved)
     } else {
@@ -368,104 +366,23 @@ pub fn decide(
         .into_iter()
         .map(|r| (r.clone(), r.access().intersects(needs)))
         .collect();
-
     let placeholder = tmp.placeholder();
-    let in_tmpdir = checked.starts_with(&placeholder);
-    let mut notes = Vec::new();
-
-    let prot = protected::find(&policy.protected, &resolved)
-        .or_else(|| protected::find(&policy.protected, &checked));
-    let read_only = if matches!(op, Op::Write | Op::Delete) {
-        protected::find_read_only(&policy.protected, &resolved)
-            .or_else(|| protected::find_read_only(&policy.protected, &checked))
-    } else {
-        None
+    let facts = Facts {
+        policy,
+        op,
+        absolute: &absolute,
+        resolved: &resolved,
+        checked: &checked,
+        exists,
+        needs,
+        rights,
+        interpreter: interpreter.as_deref(),
+        in_tmpdir: checked.starts_with(&placeholder),
     };
-    let (allowed, reason) = if let Some(p) = prot {
-        (
-            false,
-            Reason::Protected {
-                path: p.path.clone(),
-                category: p.category.clone(),
-            },
-        )
-    } else if let Some(p) = read_only {
-        (
-            false,
-            Reason::ReadOnly {
-                path: p.path.clone(),
-                category: p.category.clone(),
-            },
-        )
-    } else if rights.contains(needs) {
-        match interpreter
-            .as_deref()
-            .map(|i| interpreter_denied(policy, i))
-        {
-            Some(Some(path)) => (false, Reason::Interpreter { path }),
-            _ if in_tmpdir => (true, Reason::TempDir),
-            _ => (true, Reason::Granted),
-        }
-    } else if let Some(b) = blocked_exec(policy, op, &resolved) {
-        (
-            false,
-            Reason::BlockedCommand {
-                message: b.message(resolved.as_os_str()),
-                allow: b.allow_flags(),
-            },
-        )
-    } else if let Some(c) = carve_reason(policy, &checked, needs) {
-        (false, c)
-    } else if op == Op::Delete && rights.contains(Access::WRITE) {
-        (false, Reason::DeleteProtected)
-    } else {
-        (false, Reason::NotGranted)
-    };
-
-    if in_tmpdir {
-        notes.push(format!(
-            "{TMPDIR_PLACEHOLDER} stands for the directory each run creates when it starts"
-        ));
-    } else if !exists {
-        notes.push(match op {
-            Op::Write => "the path does not exist: the answer is for creating it".to_string(),
-            _ => "the path does not exist now: the answer is for when it does".to_string(),
-        });
-    }
-    if let Some(p) = protected::find(&policy.protected, &absolute) {
-        if !matches!(reason, Reason::Protected { .. }) {
-            notes.push(format!(
-                "the name lies in the protected {} but resolves elsewhere: the kernel checks where it leads",
-                crate::output::path(&p.path)
-            ));
-        }
-    }
+    let (allowed, reason) = facts.verdict();
     let other_run = tmp.run_dir_of(&checked).filter(|r| *r != placeholder);
-    if let Some(run) = &other_run {
-        notes.push(format!(
-            "{} is the private temporary directory of another nono run: each run can reach only its own (ask about '$TMPDIR/...')",
-            crate::output::path(run)
-        ));
-    } else if !allowed && rights.is_empty() && is_shared_tmp(&checked) {
-        notes.push(
-            "the shared temporary directories are not granted; programs get a private TMPDIR (ask about '$TMPDIR/...')"
-                .to_string(),
-        );
-    }
-    if allowed && op == Op::Write && exists && !rights.contains(Access::DELETE) {
-        notes.push(
-            "writing and appending work; truncating (e.g. `> file`) counts as delete and is denied"
-                .to_string(),
-        );
-    }
-    if op == Op::Exec {
-        if let Some(i) = &interpreter {
-            notes.push(format!(
-                "a script: the kernel also checks execute on its interpreter {}, and the interpreter must read it",
-                crate::output::path(i)
-            ));
-        }
-    }
+    let notes = facts.notes(allowed, &reason, other_run.as_deref());
+    let in_tmpdir = facts.in_tmpdir;
 
     Ok(Decision {
         given: raw.to_path_buf(),
@@ -485,6 +402,129 @@ pub fn decide(
         other_run,
         notes,
     })
+}
+
+/// What an answer is decided from: the path as asked, resolved and
+/// checked (the parent for a delete or a create), and what the kernel
+/// grants there.
+struct Facts<'a> {
+    policy: &'a Policy,
+    op: Op,
+    absolute: &'a Path,
+    resolved: &'a Path,
+    checked: &'a Path,
+    exists: bool,
+    needs: Access,
+    rights: Access,
+    /// A script's interpreter, for exec.
+    interpreter: Option<&'a Path>,
+    in_tmpdir: bool,
+}
+
+impl Facts<'_> {
+    /// Allowed or not, and the reason, in the order the checks decide:
+    /// protection first, then the rights, then why they are missing.
+    fn verdict(&self) -> (bool, Reason) {
+        let policy = self.policy;
+        let prot = protected::find(&policy.protected, self.resolved)
+            .or_else(|| protected::find(&policy.protected, self.checked));
+        if let Some(p) = prot {
+            return (
+                false,
+                Reason::Protected {
+                    path: p.path.clone(),
+                    category: p.category.clone(),
+                },
+            );
+        }
+        let read_only = if matches!(self.op, Op::Write | Op::Delete) {
+            protected::find_read_only(&policy.protected, self.resolved)
+                .or_else(|| protected::find_read_only(&policy.protected, self.checked))
+        } else {
+            None
+        };
+        if let Some(p) = read_only {
+            return (
+                false,
+                Reason::ReadOnly {
+                    path: p.path.clone(),
+                    category: p.category.clone(),
+                },
+            );
+        }
+        if self.rights.contains(self.needs) {
+            return match self.interpreter.map(|i| interpreter_denied(policy, i)) {
+                Some(Some(path)) => (false, Reason::Interpreter { path }),
+                _ if self.in_tmpdir => (true, Reason::TempDir),
+                _ => (true, Reason::Granted),
+            };
+        }
+        if let Some(b) = blocked_exec(policy, self.op, self.resolved) {
+            return (
+                false,
+                Reason::BlockedCommand {
+                    message: b.message(self.resolved.as_os_str()),
+                    allow: b.allow_flags(),
+                },
+            );
+        }
+        if let Some(c) = carve_reason(policy, self.checked, self.needs) {
+            return (false, c);
+        }
+        if self.op == Op::Delete && self.rights.contains(Access::WRITE) {
+            return (false, Reason::DeleteProtected);
+        }
+        (false, Reason::NotGranted)
+    }
+
+    /// The notes beside the answer.
+    fn notes(&self, allowed: bool, reason: &Reason, other_run: Option<&Path>) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.in_tmpdir {
+            notes.push(format!(
+                "{TMPDIR_PLACEHOLDER} stands for the directory each run creates when it starts"
+            ));
+        } else if !self.exists {
+            notes.push(match self.op {
+                Op::Write => "the path does not exist: the answer is for creating it".to_string(),
+                _ => "the path does not exist now: the answer is for when it does".to_string(),
+            });
+        }
+        if let Some(p) = protected::find(&self.policy.protected, self.absolute) {
+            if !matches!(reason, Reason::Protected { .. }) {
+                notes.push(format!(
+                    "the name lies in the protected {} but resolves elsewhere: the kernel checks where it leads",
+                    crate::output::path(&p.path)
+                ));
+            }
+        }
+        if let Some(run) = other_run {
+            notes.push(format!(
+                "{} is the private temporary directory of another nono run: each run can reach only its own (ask about '$TMPDIR/...')",
+                crate::output::path(run)
+            ));
+        } else if !allowed && self.rights.is_empty() && is_shared_tmp(self.checked) {
+            notes.push(
+                "the shared temporary directories are not granted; programs get a private TMPDIR (ask about '$TMPDIR/...')"
+                    .to_string(),
+            );
+        }
+        if allowed && self.op == Op::Write && self.exists && !self.rights.contains(Access::DELETE) {
+            notes.push(
+                "writing and appending work; truncating (e.g. `> file`) counts as delete and is denied"
+                    .to_string(),
+            );
+        }
+        if self.op == Op::Exec {
+            if let Some(i) = self.interpreter {
+                notes.push(format!(
+                    "a script: the kernel also checks execute on its interpreter {}, and the interpreter must read it",
+                    crate::output::path(i)
+                ));
+            }
+        }
+        notes
+    }
 }
 
 /// Exec of a blocked program: the kernel rules leave it without execute,

@@ -36,9 +36,7 @@
 //! a `stat` has.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
-use std::ffi::{OsStr, OsString};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -58,6 +56,12 @@ const MAX_ENTRIES: usize = 4096;
 /// path does not exist or cannot be resolved.
 pub type Answer = Option<(PathBuf, Kind)>;
 
+/// An [`Answer`], and for a missing path whether it is missing plainly:
+/// no symlink lies on the way to the component that breaks (what a
+/// symlink-free open failing with ENOENT or ENOTDIR tells). `false` for
+/// a path that exists, and whenever that is not known.
+pub type Plain = (Answer, bool);
+
 /// The type of one listed entry, as far as resolution cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Entry {
@@ -70,8 +74,9 @@ enum Entry {
 
 enum Listing {
     /// The directory does not exist (or is not a directory): nothing in
-    /// it exists either.
-    Missing,
+    /// it exists either; `plain`: and it is missing plainly (see
+    /// [`Plain`]), so is everything beneath it.
+    Missing { plain: bool },
     /// The directory's canonical path and its entries: all of them, or
     /// when `only` is set, those of the announced names (the others were
     /// not kept, so nothing is known about them).
@@ -85,33 +90,10 @@ enum Listing {
     Unavailable,
 }
 
-/// Maps keyed by a path's bytes with FNV-1a: `Path`'s own `Hash` walks
-/// components and SipHash is built for hostile keys; these keys are the
-/// built-in data's paths, and hashing them was most of the cache's cost.
-type Map<V> = HashMap<OsString, V, BuildHasherDefault<Fnv>>;
-type Names = HashSet<OsString, BuildHasherDefault<Fnv>>;
-
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
+/// The cache's maps, keyed by a path's or name's bytes (see
+/// [`super::rules::ByPath`]).
+type Map<V> = super::rules::ByPath<V>;
+type Names = super::rules::PathSet;
 
 fn key(p: &Path) -> &OsStr {
     p.as_os_str()
@@ -122,7 +104,7 @@ impl Listing {
     /// (`Some(None)`), or unknown (`None`).
     fn find(&self, name: &OsStr) -> Option<Option<Entry>> {
         match self {
-            Listing::Missing => Some(None),
+            Listing::Missing { .. } => Some(None),
             Listing::Entries { names, only, .. } => match names.get(name) {
                 Some(e) => Some(Some(*e)),
                 None if only.as_ref().is_none_or(|o| o.contains(name)) => Some(None),
@@ -131,38 +113,52 @@ impl Listing {
             Listing::Unavailable => None,
         }
     }
+
+    /// Whether an entry absent from this listing of `dir` is missing
+    /// plainly: the directory was reached without a symlink (its
+    /// canonical path is the one asked about), or is itself plainly
+    /// missing.
+    fn plain(&self, dir: &Path) -> bool {
+        match self {
+            Listing::Missing { plain } => *plain,
+            Listing::Entries { canonical, .. } => canonical == dir,
+            Listing::Unavailable => false,
+        }
+    }
 }
 
 #[derive(Default)]
 struct Cache {
-    answers: Map<Answer>,
+    answers: Map<Plain>,
     /// Parents announced by [`expect`], with the names announced in each.
     expected: Map<Names>,
     listings: Map<Listing>,
 }
 
 impl Cache {
-    /// True if the cache already knows that `dir` does not exist as a
-    /// directory: it or an ancestor was answered missing or a file, or is
-    /// absent from its parent's listing. Then nothing beneath it exists
-    /// (the open would fail with ENOENT or ENOTDIR).
-    fn known_missing(&self, dir: &Path) -> bool {
+    /// `Some(plain)` if the cache already knows that `dir` does not
+    /// exist as a directory: it or an ancestor was answered missing or a
+    /// file, or is absent from its parent's listing. Then nothing beneath
+    /// it exists (the open would fail with ENOENT or ENOTDIR), and it is
+    /// missing plainly where that breaking component was reached without
+    /// a symlink.
+    fn known_missing(&self, dir: &Path) -> Option<bool> {
         let mut d = dir;
         loop {
             match self.answers.get(key(d)) {
-                Some(None) | Some(Some((_, Kind::File))) => return true,
-                Some(Some((_, Kind::Dir))) => return false,
+                Some((None, plain)) => return Some(*plain),
+                Some((Some((c, Kind::File)), _)) => return Some(c == d),
+                Some((Some((_, Kind::Dir)), _)) => return None,
                 None => {}
             }
-            let Some((parent, name)) = split(d) else {
-                return false;
-            };
-            match self.listings.get(key(parent)).and_then(|l| l.find(name)) {
-                Some(None | Some(Entry::Other)) => return true,
-                Some(Some(Entry::Dir)) => return false,
-                // A symlink may lead to a directory.
-                Some(Some(Entry::Follow)) => return false,
-                None => {}
+            let (parent, name) = split(d)?;
+            if let Some(l) = self.listings.get(key(parent)) {
+                match l.find(name) {
+                    Some(None | Some(Entry::Other)) => return Some(l.plain(parent)),
+                    // A symlink may lead to a directory.
+                    Some(Some(Entry::Dir | Entry::Follow)) => return None,
+                    None => {}
+                }
             }
             d = parent;
         }
@@ -248,8 +244,13 @@ pub fn expect<'a>(paths: impl IntoIterator<Item = &'a Path>) {
 
 /// Resolves `path` (absolute, normalized) through the cache when a scope
 /// is active, else with `general` (the uncached resolution, which must be
-/// [`super::paths::canonical_and_kind`]'s).
-pub fn resolve(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
+/// [`super::paths::lookup_uncached`]'s).
+pub fn resolve(path: &Path, general: &dyn Fn(&Path) -> Plain) -> Answer {
+    resolve_plain(path, general).0
+}
+
+/// [`resolve`], with whether a missing path is missing plainly.
+pub fn resolve_plain(path: &Path, general: &dyn Fn(&Path) -> Plain) -> Plain {
     let active = CACHE.with(|c| c.borrow().is_some());
     if !active {
         return general(path);
@@ -261,7 +262,7 @@ fn with_cache<T>(f: impl FnOnce(&mut Cache) -> T) -> Option<T> {
     CACHE.with(|c| c.borrow_mut().as_mut().map(f))
 }
 
-fn resolve_cached(path: &Path, general: &dyn Fn(&Path) -> Answer) -> Answer {
+fn resolve_cached(path: &Path, general: &dyn Fn(&Path) -> Plain) -> Plain {
     if let Some(Some(hit)) = with_cache(|c| c.answers.get(key(path)).cloned()) {
         return hit;
     }
@@ -302,13 +303,13 @@ fn split(path: &Path) -> Option<(&Path, &OsStr)> {
 
 /// What the cache can say about one path before any system call.
 enum Step {
-    Known(Answer),
+    Known(Plain),
     General,
     List,
 }
 
 /// The answer, and whether the cache gave it without a system call.
-fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> (Answer, bool) {
+fn lookup(path: &Path, general: &dyn Fn(&Path) -> Plain) -> (Plain, bool) {
     let Some((parent, name)) = split(path) else {
         return (general(path), false);
     };
@@ -319,15 +320,19 @@ fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> (Answer, bool) {
                 _ => Path::new("/"),
             };
             return match listing.find(name) {
-                Some(None) => Step::Known(None),
-                Some(Some(Entry::Dir)) => Step::Known(Some((canonical.join(name), Kind::Dir))),
-                Some(Some(Entry::Other)) => Step::Known(Some((canonical.join(name), Kind::File))),
+                Some(None) => Step::Known((None, listing.plain(parent))),
+                Some(Some(Entry::Dir)) => {
+                    Step::Known((Some((canonical.join(name), Kind::Dir)), false))
+                }
+                Some(Some(Entry::Other)) => {
+                    Step::Known((Some((canonical.join(name), Kind::File)), false))
+                }
                 // The entry itself may point anywhere, or was not kept.
                 Some(Some(Entry::Follow)) | None => Step::General,
             };
         }
-        if c.known_missing(parent) {
-            return Step::Known(None);
+        if let Some(plain) = c.known_missing(parent) {
+            return Step::Known((None, plain));
         }
         // Only announced parents are listed: the others are asked about a
         // few times at most (program directories, symlink targets), and a
@@ -355,10 +360,13 @@ fn lookup(path: &Path, general: &dyn Fn(&Path) -> Answer) -> (Answer, bool) {
 }
 
 /// Lists `dir` (resolving it first, through the cache).
-fn list(dir: &Path, general: &dyn Fn(&Path) -> Answer) -> Listing {
+fn list(dir: &Path, general: &dyn Fn(&Path) -> Plain) -> Listing {
     let canonical = match resolve_cached(dir, general) {
-        None | Some((_, Kind::File)) => return Listing::Missing,
-        Some((c, Kind::Dir)) => c,
+        (None, plain) => return Listing::Missing { plain },
+        // Beneath a file: ENOTDIR, plainly where the file was reached
+        // without a symlink.
+        (Some((c, Kind::File)), _) => return Listing::Missing { plain: c == dir },
+        (Some((c, Kind::Dir)), _) => c,
     };
     // Entries of a directory we may list but not search cannot be opened:
     // the general route would call them missing, so they take it.
@@ -462,16 +470,12 @@ mod tests {
                 asked.push(base.join(name));
             }
         }
-        let uncached: Vec<Answer> = asked.iter().map(|p| paths::canonical_and_kind(p)).collect();
+        let uncached: Vec<Plain> = asked.iter().map(|p| paths::lookup_uncached(p)).collect();
         let _s = scope();
         // Twice: the second round is answered from listings and memos.
         for _ in 0..2 {
             for (p, want) in asked.iter().zip(&uncached) {
-                assert_eq!(
-                    &resolve(p, &paths::canonical_and_kind_uncached),
-                    want,
-                    "{p:?}"
-                );
+                assert_eq!(&resolve_plain(p, &paths::lookup_uncached), want, "{p:?}");
             }
         }
     }
@@ -484,16 +488,13 @@ mod tests {
         {
             let _s = scope();
             for n in names {
-                assert_eq!(
-                    resolve(&root.join(n), &paths::canonical_and_kind_uncached),
-                    None
-                );
+                assert_eq!(resolve(&root.join(n), &paths::lookup_uncached), None);
             }
         }
         std::fs::write(root.join("e"), "x").unwrap();
         let _s = scope();
         assert_eq!(
-            resolve(&root.join("e"), &paths::canonical_and_kind_uncached),
+            resolve(&root.join("e"), &paths::lookup_uncached),
             Some((root.join("e"), Kind::File))
         );
     }

@@ -21,80 +21,17 @@ pub mod net;
 pub mod paths;
 pub mod programs;
 pub mod protected;
+mod rules;
 pub mod spec;
 
-use std::collections::BTreeMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use access::{Access, Op};
 pub use net::NetPolicy;
 pub use paths::{Context, Kind};
 pub use protected::Protected;
+pub use rules::{Origin, Rule};
 pub use spec::{DeleteRequest, PolicySpec, Source};
-
-/// Why a rule exists.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
-    /// A grant the user asked for (flag or profile), with the path as given.
-    User { source: Source, given: PathBuf },
-    /// A system default, with its reason.
-    System { why: String },
-    /// The private per-run temporary directory.
-    TempDir,
-    /// Part of the grant `from` on directory `grant`, split up to keep
-    /// protected paths out of it.
-    CarveOut { grant: PathBuf, from: Box<Origin> },
-    /// Execute of `grant`, handed out entry by entry so that blocked
-    /// programs get none (see [`programs`]).
-    ExecSplit { grant: PathBuf, from: Box<Origin> },
-    /// Added by the mount-namespace layer (see `sandbox::mountns`).
-    MountLayer { what: &'static str },
-}
-
-impl Origin {
-    /// A short human description.
-    pub fn describe(&self) -> String {
-        match self {
-            Origin::User { source, given } => format!("{source} {}", crate::output::path(given)),
-            Origin::System { why } => format!("system default ({why})"),
-            Origin::TempDir => "private temporary directory (TMPDIR)".to_string(),
-            Origin::CarveOut { from, .. } => format!("carve-out of {}", from.describe()),
-            Origin::ExecSplit { grant, from } => format!(
-                "execute of {} per entry, blocked programs left out ({})",
-                crate::output::path(grant),
-                from.describe()
-            ),
-            Origin::MountLayer { what } => format!("mount layer: {what}"),
-        }
-    }
-}
-
-/// One kernel rule: rights on a path and everything beneath it (for a
-/// directory) or on the file itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rule {
-    /// Canonical: absolute, no symlinks, no `..`.
-    pub path: PathBuf,
-    pub kind: Kind,
-    /// Each contribution with its origin; the rule's rights are their union.
-    pub parts: Vec<(Access, Origin)>,
-}
-
-impl Rule {
-    pub fn access(&self) -> Access {
-        self.parts.iter().fold(Access::NONE, |a, (b, _)| a | *b)
-    }
-
-    /// True if this rule's rights reach `path` (the kernel's semantics: a
-    /// directory rule covers its whole hierarchy, a file rule only the file).
-    pub fn covers(&self, path: &Path) -> bool {
-        match self.kind {
-            Kind::Dir => paths::is_within(path, &self.path),
-            Kind::File => path == self.path,
-        }
-    }
-}
 
 /// A directory that a carve-out had to split: entries created in it after
 /// nono starts are not covered by the grant.
@@ -143,9 +80,8 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     pub protected: Vec<Protected>,
     pub carved: Vec<CarvedDir>,
-    pub net_block: bool,
-    /// Network and IPC: `--net-block`, port grants, Unix socket grants.
-    /// `net.block == net_block`; `net.restricted()` is what backends use.
+    /// Network and IPC: `--net-block` (`net.block`), port grants, Unix
+    /// socket grants; `net.restricted()` is what backends use.
     pub net: NetPolicy,
     pub profiles: Vec<String>,
     pub context: Context,
@@ -300,95 +236,11 @@ impl Policy {
             user.push((lexical, format!("protected by {source}"), false));
         }
         protected::extend(&mut protected, &user)?;
-        let mut merged = Merger::default();
 
-        // (canonical, as given)
-        let mut write_grants: Vec<(PathBuf, PathBuf)> = Vec::new();
-        for g in &spec.grants {
-            let resolved = resolve_user_path(&g.path, g.access, ctx, &protected)?;
-            if g.access.contains(Access::WRITE) {
-                write_grants.push((resolved.canonical.clone(), g.path.clone()));
-            }
-            let origin = Origin::User {
-                source: g.source.clone(),
-                given: g.path.clone(),
-            };
-            merged.add(resolved.canonical, resolved.kind, g.access, origin);
-        }
-
-        for d in &spec.allow_delete {
-            let resolved = resolve_user_path(&d.path, Access::DELETE, ctx, &protected)?;
-            if resolved.kind != Kind::Dir {
-                return Err(PolicyError::DeleteNotDir(d.path.clone()));
-            }
-            if !write_grants
-                .iter()
-                .any(|(w, _)| paths::is_within(&resolved.canonical, w))
-            {
-                return Err(PolicyError::DeleteOutsideWrite(d.path.clone()));
-            }
-            let origin = Origin::User {
-                source: d.source.clone(),
-                given: d.path.clone(),
-            };
-            merged.add(resolved.canonical, Kind::Dir, Access::DELETE, origin);
-        }
-
-        // Read-only where a broader write grant covers them: the PATH's
-        // directories and the configuration and hooks of existing git
-        // repositories. Added after the grants were checked, because a
-        // grant that names a PATH directory keeps it writable.
-        let mut late: Vec<(PathBuf, String, bool)> = Vec::new();
-        let writable_path_dirs = path_dirs(spec, &write_grants, &protected, &mut late)?;
-        let grant_dirs: Vec<PathBuf> = write_grants.iter().map(|(c, _)| c.clone()).collect();
-        let found = git::repositories(&grant_dirs, &ctx.cwd);
-        let (git_dirs, git_dirs_writable) = if spec.allow_git_config {
-            (
-                Vec::new(),
-                found.iter().map(|r| r.git_dir.clone()).collect(),
-            )
-        } else {
-            for r in &found {
-                for p in &r.protect {
-                    late.push((p.clone(), git::CATEGORY.to_string(), true));
-                }
-            }
-            (
-                found.iter().map(|r| r.git_dir.clone()).collect(),
-                Vec::new(),
-            )
-        };
-        protected::extend(&mut protected, &late)?;
-
-        // The command's own terminal: granted by device, not all of
-        // /dev/pts (which would reach every terminal of the user).
-        for tty in own_terminals() {
-            merged.add(
-                tty,
-                Kind::File,
-                Access::READ_WRITE.union(Access::IOCTL),
-                Origin::System {
-                    why: "the command's own terminal (its stdin, stdout or stderr)".into(),
-                },
-            );
-        }
-
-        for group in system {
-            for p in &group.paths {
-                // Skipped when missing: the defaults list what exists on any
-                // common distribution, not what this machine must have.
-                let Some((canonical, kind)) = paths::canonical_and_kind(Path::new(p)) else {
-                    continue;
-                };
-                if protected::find(&protected, &canonical).is_some() {
-                    continue;
-                }
-                let origin = Origin::System {
-                    why: group.why.clone(),
-                };
-                merged.add(canonical, kind, group.access, origin);
-            }
-        }
+        let mut merged = rules::RuleSet::default();
+        let write_grants = user_rules(spec, ctx, &protected, &mut merged)?;
+        let late = late_read_only(spec, ctx, &write_grants, &mut protected)?;
+        system_rules(system, &protected, &mut merged);
 
         let (rules, carved) = carve::apply(merged.into_rules(), &protected)?;
         // A socket grant is a path grant too: gpg-agent's and ssh-agent's
@@ -407,101 +259,39 @@ impl Policy {
         let list = blocklist::Blocklist::build(&spec.allow_commands, &spec.block_commands)
             .map_err(PolicyError::CommandName)?;
         let (rules, commands) = programs::apply(rules, list, spec.search_path.as_deref())?;
-        let mut overlays: Vec<Overlay> = Vec::new();
-        for o in &spec.overlays {
-            // Checked as a read: the real directory is never written (the
-            // overlay takes the writes), so a read-only cache may be one.
-            let resolved = resolve_user_path(&o.path, Access::READ_EXEC, ctx, &protected)?;
-            let path = resolved.canonical;
-            if resolved.kind != Kind::Dir {
-                return Err(PolicyError::Overlay {
-                    path,
-                    why: "not a directory",
-                });
-            }
-            // overlayfs takes its layers as a comma- and colon-separated
-            // option string.
-            if path
-                .as_os_str()
-                .as_encoded_bytes()
-                .iter()
-                .any(|b| matches!(b, b',' | b':' | b'\\' | b'\n'))
-            {
-                return Err(PolicyError::Overlay {
-                    path,
-                    why: "its path contains ',', ':', '\\' or a newline",
-                });
-            }
-            if overlays.iter().any(|x| x.path == path) {
-                continue;
-            }
-            let upper = overlay_base(&ctx.home)
-                .join(&o.profile)
-                .join(overlay_key(&path));
-            overlays.push(Overlay {
-                path,
-                upper,
-                source: o.source.clone(),
-            });
-        }
+        let overlays = overlays(spec, ctx, &protected)?;
         Ok(Policy {
             overlays,
             rules,
             commands,
             protected,
             carved,
-            net_block: spec.net_block,
             net,
             profiles: spec.profiles.clone(),
             context: ctx.clone(),
-            writable_path_dirs,
-            git_dirs,
-            git_dirs_writable,
+            writable_path_dirs: late.writable_path_dirs,
+            git_dirs: late.git_dirs,
+            git_dirs_writable: late.git_dirs_writable,
         })
     }
 
     /// Adds the private temporary directory with every right.
     pub fn add_tmpdir(&mut self, dir: &Path) {
-        // Inserted in place: the rules are sorted, and rebuilding a map of a
-        // thousand paths here cost more than the rest of the start-up.
-        let part = (Access::ALL, Origin::TempDir);
-        match self
-            .rules
-            .binary_search_by(|r| r.path.as_os_str().cmp(dir.as_os_str()))
-        {
-            Ok(i) => {
-                if !self.rules[i].parts.contains(&part) {
-                    self.rules[i].parts.push(part);
-                }
-            }
-            Err(i) => self.rules.insert(
-                i,
-                Rule {
-                    path: dir.to_path_buf(),
-                    kind: Kind::Dir,
-                    parts: vec![part],
-                },
-            ),
-        }
+        rules::merge_into(
+            &mut self.rules,
+            Rule {
+                path: dir.to_path_buf(),
+                kind: Kind::Dir,
+                parts: vec![(Access::ALL, Origin::TempDir)],
+            },
+        );
     }
 
     /// Adds the Landlock rules of an active mount layer (see
     /// `sandbox::mountns::MountPlan::rules`), merged like every other rule.
     pub fn add_rules(&mut self, extra: Vec<Rule>) {
         for rule in extra {
-            match self
-                .rules
-                .binary_search_by(|r| r.path.as_os_str().cmp(rule.path.as_os_str()))
-            {
-                Ok(i) => {
-                    for part in rule.parts {
-                        if !self.rules[i].parts.contains(&part) {
-                            self.rules[i].parts.push(part);
-                        }
-                    }
-                }
-                Err(i) => self.rules.insert(i, rule),
-            }
+            rules::merge_into(&mut self.rules, rule);
         }
     }
 
@@ -549,7 +339,6 @@ impl Policy {
             rules,
             protected,
             carved: Vec::new(),
-            net_block,
             net: net::NetPolicy {
                 block: net_block,
                 ..Default::default()
@@ -566,6 +355,175 @@ impl Policy {
             },
         }
     }
+}
+
+/// The user's grants and `--allow-delete` directories as rules; returns
+/// the write grants (canonical, as given).
+fn user_rules(
+    spec: &PolicySpec,
+    ctx: &Context,
+    protected: &[Protected],
+    merged: &mut rules::RuleSet,
+) -> Result<Vec<(PathBuf, PathBuf)>, PolicyError> {
+    let mut write_grants: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for g in &spec.grants {
+        let resolved = resolve_user_path(&g.path, g.access, ctx, protected)?;
+        if g.access.contains(Access::WRITE) {
+            write_grants.push((resolved.canonical.clone(), g.path.clone()));
+        }
+        let origin = Origin::User {
+            source: g.source.clone(),
+            given: g.path.clone(),
+        };
+        merged.add_part(resolved.canonical, resolved.kind, g.access, origin);
+    }
+
+    for d in &spec.allow_delete {
+        let resolved = resolve_user_path(&d.path, Access::DELETE, ctx, protected)?;
+        if resolved.kind != Kind::Dir {
+            return Err(PolicyError::DeleteNotDir(d.path.clone()));
+        }
+        if !write_grants
+            .iter()
+            .any(|(w, _)| paths::is_within(&resolved.canonical, w))
+        {
+            return Err(PolicyError::DeleteOutsideWrite(d.path.clone()));
+        }
+        let origin = Origin::User {
+            source: d.source.clone(),
+            given: d.path.clone(),
+        };
+        merged.add_part(resolved.canonical, Kind::Dir, Access::DELETE, origin);
+    }
+    Ok(write_grants)
+}
+
+/// What [`late_read_only`] decided, for the policy's report fields.
+struct Late {
+    writable_path_dirs: Vec<(PathBuf, PathBuf)>,
+    git_dirs: Vec<PathBuf>,
+    git_dirs_writable: Vec<PathBuf>,
+}
+
+/// Read-only where a broader write grant covers them: the PATH's
+/// directories and the configuration and hooks of existing git
+/// repositories, added to `protected`. After the grants were checked,
+/// because a grant that names a PATH directory keeps it writable.
+fn late_read_only(
+    spec: &PolicySpec,
+    ctx: &Context,
+    write_grants: &[(PathBuf, PathBuf)],
+    protected: &mut Vec<Protected>,
+) -> Result<Late, PolicyError> {
+    let mut late: Vec<(PathBuf, String, bool)> = Vec::new();
+    let writable_path_dirs = path_dirs(spec, write_grants, protected, &mut late)?;
+    let grant_dirs: Vec<PathBuf> = write_grants.iter().map(|(c, _)| c.clone()).collect();
+    let found = git::repositories(&grant_dirs, &ctx.cwd);
+    let (git_dirs, git_dirs_writable) = if spec.allow_git_config {
+        (
+            Vec::new(),
+            found.iter().map(|r| r.git_dir.clone()).collect(),
+        )
+    } else {
+        for r in &found {
+            for p in &r.protect {
+                late.push((p.clone(), git::CATEGORY.to_string(), true));
+            }
+        }
+        (
+            found.iter().map(|r| r.git_dir.clone()).collect(),
+            Vec::new(),
+        )
+    };
+    protected::extend(protected, &late)?;
+    Ok(Late {
+        writable_path_dirs,
+        git_dirs,
+        git_dirs_writable,
+    })
+}
+
+/// The command's own terminal and the system defaults that exist here
+/// and are not protected.
+fn system_rules(
+    system: Vec<data::SystemRule>,
+    protected: &[Protected],
+    merged: &mut rules::RuleSet,
+) {
+    // The command's own terminal: granted by device, not all of
+    // /dev/pts (which would reach every terminal of the user).
+    for tty in own_terminals() {
+        merged.add_part(
+            tty,
+            Kind::File,
+            Access::READ_WRITE.union(Access::IOCTL),
+            Origin::System {
+                why: "the command's own terminal (its stdin, stdout or stderr)".into(),
+            },
+        );
+    }
+    for group in system {
+        for p in &group.paths {
+            // Skipped when missing: the defaults list what exists on any
+            // common distribution, not what this machine must have.
+            let Some((canonical, kind)) = paths::canonical_and_kind(Path::new(p)) else {
+                continue;
+            };
+            if protected::find(protected, &canonical).is_some() {
+                continue;
+            }
+            let origin = Origin::System {
+                why: group.why.clone(),
+            };
+            merged.add_part(canonical, kind, group.access, origin);
+        }
+    }
+}
+
+/// The overlaid cache directories, checked.
+fn overlays(
+    spec: &PolicySpec,
+    ctx: &Context,
+    protected: &[Protected],
+) -> Result<Vec<Overlay>, PolicyError> {
+    let mut overlays: Vec<Overlay> = Vec::new();
+    for o in &spec.overlays {
+        // Checked as a read: the real directory is never written (the
+        // overlay takes the writes), so a read-only cache may be one.
+        let resolved = resolve_user_path(&o.path, Access::READ_EXEC, ctx, protected)?;
+        let path = resolved.canonical;
+        if resolved.kind != Kind::Dir {
+            return Err(PolicyError::Overlay {
+                path,
+                why: "not a directory",
+            });
+        }
+        // overlayfs takes its layers as a comma- and colon-separated
+        // option string.
+        if path
+            .as_os_str()
+            .as_encoded_bytes()
+            .iter()
+            .any(|b| matches!(b, b',' | b':' | b'\\' | b'\n'))
+        {
+            return Err(PolicyError::Overlay {
+                path,
+                why: "its path contains ',', ':', '\\' or a newline",
+            });
+        }
+        if overlays.iter().any(|x| x.path == path) {
+            continue;
+        }
+        let upper = overlay_base(&ctx.home)
+            .join(&o.profile)
+            .join(overlay_key(&path));
+        overlays.push(Overlay {
+            path,
+            upper,
+            source: o.source.clone(),
+        });
+    }
+    Ok(overlays)
 }
 
 /// Adds every absolute directory of the command's PATH to `late` as
@@ -591,7 +549,10 @@ fn path_dirs(
             continue;
         }
         let lexical = paths::normalize_lexically(dir);
-        let canonical = std::fs::canonicalize(&lexical).unwrap_or_else(|_| lexical.clone());
+        // Through the build's lookup cache: PATH names the same
+        // directories again and again.
+        let canonical =
+            paths::canonical_and_kind(&lexical).map_or_else(|| lexical.clone(), |(c, _)| c);
         // Already on the fixed list: named grants of those stay refused.
         if protected::find_read_only(protected, &canonical).is_some()
             || protected::find(protected, &canonical).is_some()
@@ -687,34 +648,6 @@ fn protected_error(raw: &Path, p: &Protected) -> PolicyError {
         given: raw.to_path_buf(),
         protected: p.path.clone(),
         category: p.category.clone(),
-    }
-}
-
-/// Merges rules on the same path: one kernel rule per inode.
-#[derive(Default)]
-struct Merger {
-    // Keyed by bytes: `PathBuf`'s `Ord` compares component by component,
-    // which is many times slower and gives no better order here.
-    rules: BTreeMap<OsString, Rule>,
-}
-
-impl Merger {
-    fn add(&mut self, path: PathBuf, kind: Kind, access: Access, origin: Origin) {
-        let rule = self
-            .rules
-            .entry(path.clone().into_os_string())
-            .or_insert_with(|| Rule {
-                path,
-                kind,
-                parts: Vec::new(),
-            });
-        if !rule.parts.iter().any(|(a, o)| *a == access && *o == origin) {
-            rule.parts.push((access, origin));
-        }
-    }
-
-    fn into_rules(self) -> Vec<Rule> {
-        self.rules.into_values().collect()
     }
 }
 

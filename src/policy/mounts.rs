@@ -14,7 +14,8 @@
 //! different device (overlayfs, FUSE, NFS exports of a local directory,
 //! btrfs subvolumes mounted by id) and hard links (SECURITY.md).
 
-use std::ffi::OsString;
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -99,41 +100,38 @@ fn join(base: &Path, rest: &[u8]) -> PathBuf {
 pub fn aliases_in(list: &[Protected], mounts: &[Mount]) -> Vec<Protected> {
     let mut out = Vec::new();
     // Only devices mounted more than once can give a second name.
-    let shared: Vec<&Mount> = mounts
-        .iter()
-        .filter(|m| mounts.iter().filter(|n| n.dev == m.dev).count() > 1)
-        .collect();
-    if shared.is_empty() {
+    let mut by_dev: HashMap<&str, Vec<&Mount>> = HashMap::new();
+    for m in mounts {
+        by_dev.entry(m.dev.as_str()).or_default().push(m);
+    }
+    if by_dev.values().all(|v| v.len() < 2) {
         return out;
     }
+    // The mount that shows a mount point: the last one listed there, when
+    // mounts are stacked on the same point.
+    let mut top: HashMap<&OsStr, &Mount> = HashMap::new();
+    for m in mounts {
+        top.insert(m.mount_point.as_os_str(), m);
+    }
     for p in list {
-        // The mount that shows `p`: the deepest mount point above it, the
-        // last one listed when mounts are stacked on the same point.
-        let Some(home) = mounts
-            .iter()
-            .filter(|m| paths::is_within(&p.path, &m.mount_point))
-            .max_by_key(|m| m.mount_point.as_os_str().len())
-            .and_then(|deepest| {
-                mounts
-                    .iter()
-                    .rev()
-                    .find(|m| m.mount_point == deepest.mount_point)
-            })
+        // The mount that shows `p`: its deepest ancestor (or itself) that
+        // is a mount point, a few lookups instead of a pass over the table.
+        let Some(home) = p
+            .path
+            .ancestors()
+            .find_map(|a| top.get(a.as_os_str()).copied())
         else {
             continue;
         };
-        if !shared.iter().any(|m| m.dev == home.dev) {
+        let Some(same_dev) = by_dev.get(home.dev.as_str()).filter(|v| v.len() > 1) else {
             continue;
-        }
+        };
         let Some(r) = rest(&p.path, &home.mount_point) else {
             continue;
         };
         // Where `p` lies inside its filesystem.
         let in_fs = join(&home.root, r);
-        for other in shared
-            .iter()
-            .filter(|m| m.dev == home.dev && m.id != home.id)
-        {
+        for other in same_dev.iter().filter(|m| m.id != home.id) {
             let alias = if let Some(r) = rest(&in_fs, &other.root) {
                 join(&other.mount_point, r)
             } else if paths::is_within(&other.root, &in_fs) {
@@ -211,5 +209,27 @@ mod tests {
         assert_eq!(got, vec![PathBuf::from("/home/u/.aws")]);
         // Another device: no alias.
         assert!(aliases_in(&[prot("/data/x")], &m).is_empty());
+    }
+
+    /// The hashed lookup of the mount that shows a path picks what a pass
+    /// over the table picks: the deepest mount point, the last of those
+    /// stacked on it.
+    #[test]
+    fn the_deepest_and_last_mount_shows_a_path() {
+        let table = "\
+27 1 254:0 / / rw - ext4 /dev/vda rw
+40 27 254:0 /home/u /mnt/home rw - ext4 /dev/vda rw
+45 27 0:51 / /mnt/home rw - tmpfs tmpfs rw
+46 27 254:0 /srv /mnt/srv rw - ext4 /dev/vda rw
+";
+        let m = parse(table);
+        // Under /mnt/home the tmpfs on top shows the path: no alias.
+        assert!(aliases_in(&[prot("/mnt/home/.ssh")], &m).is_empty());
+        // Under /mnt/srv/x: the bind mount, not the root.
+        let got: Vec<PathBuf> = aliases_in(&[prot("/mnt/srv/x")], &m)
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert_eq!(got, vec![PathBuf::from("/srv/x")]);
     }
 }

@@ -224,27 +224,20 @@ fn direct(path: &Path) -> Direct {
 /// may come from a directory listing (see [`super::lookup`]); it is the
 /// same answer.
 pub fn canonical_and_kind(path: &Path) -> Option<(PathBuf, Kind)> {
-    super::lookup::resolve(path, &canonical_and_kind_uncached)
-}
-
-/// [`canonical_and_kind`] without the build's cache: one symlink-free
-/// open, or the general route.
-pub(super) fn canonical_and_kind_uncached(path: &Path) -> Option<(PathBuf, Kind)> {
-    match direct(path) {
-        Direct::Found(kind) => Some((path.to_path_buf(), kind)),
-        Direct::Missing => None,
-        Direct::Unknown => {
-            let c = std::fs::canonicalize(path).ok()?;
-            let meta = std::fs::metadata(&c).ok()?;
-            Some((c, Kind::of(&meta)))
-        }
-    }
+    super::lookup::resolve(path, &lookup_uncached)
 }
 
 /// [`canonical_and_kind`], and for a missing path whether no symlink lies
 /// on the way to where it breaks (`true`): protected-path expansion skips
 /// its walk through symlinks for those, which are most absent entries.
+/// Inside a policy build, through the same cache.
 pub fn lookup(path: &Path) -> (Option<(PathBuf, Kind)>, bool) {
+    super::lookup::resolve_plain(path, &lookup_uncached)
+}
+
+/// [`lookup`] without the build's cache: one symlink-free open, or the
+/// general route.
+pub(super) fn lookup_uncached(path: &Path) -> (Option<(PathBuf, Kind)>, bool) {
     match direct(path) {
         Direct::Found(kind) => (Some((path.to_path_buf(), kind)), false),
         Direct::Missing => (None, true),

@@ -23,14 +23,14 @@
 //! The rules built here are ordinary [`Rule`]s with
 //! [`Origin::ExecSplit`], so `--dry-run`, `why` and the kernel see the same.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{OsStr, OsString};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::blocklist::{Blocklist, Hit};
+use super::rules::RuleSet;
 use super::{paths, Access, Kind, Origin, PolicyError, Rule};
 
 /// How many entries the search of granted trees for `--block-command`
@@ -254,7 +254,7 @@ enum EntryKind {
 /// followed only when its own name is blocked (to block its target): other
 /// symlinks get no rule anyway, and the kernel checks the file they resolve
 /// to.
-fn scan(dir: &Path, list: &Blocklist) -> Option<Vec<Entry>> {
+fn scan_dir(dir: &Path, list: &Blocklist) -> Option<Vec<Entry>> {
     use std::os::unix::fs::DirEntryExt;
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -386,17 +386,46 @@ pub fn apply(
     list: Blocklist,
     search_path: Option<&OsStr>,
 ) -> Result<(Vec<Rule>, Commands), PolicyError> {
-    let exec_covered = |dir: &Path| {
-        rules.iter().any(|r| {
-            r.kind == Kind::Dir
-                && r.access().contains(Access::EXECUTE)
-                && paths::is_within(dir, &r.path)
-        })
+    let mut dirs = program_dirs(&rules, &list, search_path);
+    let mut searched = Vec::new();
+    if list.user_added().next().is_some() {
+        for d in search_granted(&rules, &list, &mut searched)? {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
+    let mut scan = Scan::run(dirs, &rules, &list);
+    let ids = blocked_ids(&scan.scanned);
+    let blocked = scan.blocked_files(&ids);
+    let (out, whole) = split_exec(rules, &scan, &ids, &list);
+    let commands = Commands {
+        list,
+        scanned: scan.scanned.keys().cloned().collect(),
+        split: scan.split.into_iter().collect(),
+        searched,
+        blocked,
+        whole: whole.into_rules(),
+        masked: Vec::new(),
+        masking: false,
+        ids,
     };
+    Ok((out.into_rules(), commands))
+}
 
-    // The directories to scan: system program directories and absolute
-    // PATH entries, resolved and deduplicated, that some rule makes
-    // executable (elsewhere nothing runs anyway).
+/// True if some directory rule with execute covers `dir`.
+fn exec_covered(rules: &[Rule], dir: &Path) -> bool {
+    rules.iter().any(|r| {
+        r.kind == Kind::Dir
+            && r.access().contains(Access::EXECUTE)
+            && paths::is_within(dir, &r.path)
+    })
+}
+
+/// The directories to scan: system program directories and absolute PATH
+/// entries, resolved and deduplicated, that some rule makes executable
+/// (elsewhere nothing runs anyway).
+fn program_dirs(rules: &[Rule], list: &Blocklist, search_path: Option<&OsStr>) -> Vec<PathBuf> {
     let mut candidates: Vec<PathBuf> = list.program_dirs.iter().map(PathBuf::from).collect();
     if let Some(p) = search_path {
         for d in p.as_bytes().split(|b| *b == b':') {
@@ -414,100 +443,90 @@ pub fn apply(
         let Some((canonical, Kind::Dir)) = paths::canonical_and_kind(&c) else {
             continue;
         };
-        if !dirs.contains(&canonical) && exec_covered(&canonical) {
+        if !dirs.contains(&canonical) && exec_covered(rules, &canonical) {
             dirs.push(canonical);
         }
     }
+    dirs
+}
 
-    let mut searched = Vec::new();
-    if list.user_added().next().is_some() {
-        for d in search_granted(&rules, &list, &mut searched)? {
-            if !dirs.contains(&d) {
-                dirs.push(d);
-            }
-        }
-    }
+/// The scanned directories and what the scan found.
+struct Scan {
+    scanned: BTreeMap<PathBuf, Vec<Entry>>,
+    /// Directories in which execute is handed out per entry: those that
+    /// hold a blocked entry, and those that could not be listed.
+    split: BTreeSet<PathBuf>,
+    /// Split directories that could not be listed: no execute in them.
+    unlisted: BTreeSet<PathBuf>,
+}
 
-    let mut split: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut unlisted: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut scanned: BTreeMap<PathBuf, Vec<Entry>> = BTreeMap::new();
-    let mut pending = dirs;
-    // A blocked symlink may point out of the scanned directories (into
-    // /usr/lib, /opt, a granted tree): its target's directory is scanned
-    // and split too, else the target would keep execute from its tree.
-    // Rounds are bounded: links to links to links are not chased forever.
-    for _round in 0..4 {
-        let mut next: Vec<PathBuf> = Vec::new();
-        for d in pending.drain(..) {
-            if scanned.contains_key(&d) {
-                continue;
-            }
-            // Nothing to find: the listing would only cost time (see
-            // IMPLEMENTATION.md, start-up).
-            let listing = if list.blocks_nothing() {
-                Some(Vec::new())
-            } else {
-                scan(&d, &list)
-            };
-            let Some(entries) = listing else {
-                unlisted.insert(d.clone());
-                split.insert(d.clone());
-                scanned.insert(d, Vec::new());
-                continue;
-            };
-            for e in &entries {
-                if e.kind != EntryKind::Link || e.id.is_none() {
+impl Scan {
+    /// Lists `dirs`. A blocked symlink may point out of the scanned
+    /// directories (into /usr/lib, /opt, a granted tree): its target's
+    /// directory is scanned and split too, else the target would keep
+    /// execute from its tree. Rounds are bounded: links to links to links
+    /// are not chased forever.
+    fn run(dirs: Vec<PathBuf>, rules: &[Rule], list: &Blocklist) -> Scan {
+        let mut scan = Scan {
+            scanned: BTreeMap::new(),
+            split: BTreeSet::new(),
+            unlisted: BTreeSet::new(),
+        };
+        let mut pending = dirs;
+        for _round in 0..4 {
+            let mut next: Vec<PathBuf> = Vec::new();
+            for d in pending.drain(..) {
+                if scan.scanned.contains_key(&d) {
                     continue;
                 }
-                let Some((target, _)) = paths::canonical_and_kind(&d.join(&e.name)) else {
+                // Nothing to find: the listing would only cost time (see
+                // IMPLEMENTATION.md, start-up).
+                let listing = if list.blocks_nothing() {
+                    Some(Vec::new())
+                } else {
+                    scan_dir(&d, list)
+                };
+                let Some(entries) = listing else {
+                    scan.unlisted.insert(d.clone());
+                    scan.split.insert(d.clone());
+                    scan.scanned.insert(d, Vec::new());
                     continue;
                 };
-                if let Some(parent) = target.parent() {
-                    if !scanned.contains_key(parent)
-                        && !parent.starts_with(NOT_SPLIT)
-                        && exec_covered(parent)
-                    {
-                        next.push(parent.to_path_buf());
+                for e in &entries {
+                    if e.kind != EntryKind::Link || e.id.is_none() {
+                        continue;
+                    }
+                    let Some((target, _)) = paths::canonical_and_kind(&d.join(&e.name)) else {
+                        continue;
+                    };
+                    if let Some(parent) = target.parent() {
+                        if !scan.scanned.contains_key(parent)
+                            && !parent.starts_with(NOT_SPLIT)
+                            && exec_covered(rules, parent)
+                        {
+                            next.push(parent.to_path_buf());
+                        }
                     }
                 }
+                scan.scanned.insert(d, entries);
             }
-            scanned.insert(d, entries);
-        }
-        if next.is_empty() {
-            break;
-        }
-        pending = next;
-    }
-
-    // Identities of the files that blocked names reach.
-    let mut ids: BTreeMap<FileId, (Hit, Vec<String>)> = BTreeMap::new();
-    for entries in scanned.values() {
-        for e in entries {
-            if let (Some(hit), Some(id)) = (e.hit.clone(), e.id) {
-                let name = e.name.to_string_lossy().into_owned();
-                let slot = ids.entry(id).or_insert_with(|| (hit, Vec::new()));
-                if !slot.1.contains(&name) {
-                    slot.1.push(name);
-                }
+            if next.is_empty() {
+                break;
             }
+            pending = next;
         }
-    }
-    for (_, names) in ids.values_mut() {
-        names.sort();
+        scan
     }
 
-    let is_blocked = |e: &Entry| -> Option<BlockedBy> {
-        if let Some(hit) = &e.hit {
-            return Some((hit.clone(), Vec::new()));
-        }
-        let (hit, names) = ids.get(&e.id?)?;
-        Some((hit.clone(), names.clone()))
-    };
-
-    let mut blocked = Vec::new();
-    for (dir, entries) in &scanned {
-        for e in entries {
-            if let Some((hit, same_as)) = is_blocked(e) {
+    /// Every blocked entry of the scanned directories, sorted by path;
+    /// their directories become split.
+    fn blocked_files(&mut self, ids: &BTreeMap<FileId, BlockedBy>) -> Vec<BlockedFile> {
+        let mut blocked = Vec::new();
+        for (dir, entries) in &self.scanned {
+            for e in entries {
+                let Some((hit, same_as)) = blocked_by(e, ids) else {
+                    continue;
+                };
                 let path = dir.join(&e.name);
                 let target = if e.kind == EntryKind::Link {
                     paths::canonical_and_kind(&path).map(|(c, _)| c)
@@ -526,25 +545,68 @@ pub fn apply(
                         EntryKind::Other => BlockedKind::Other,
                     },
                 });
-                split.insert(dir.clone());
+                self.split.insert(dir.clone());
+            }
+        }
+        blocked.sort_by(|a, b| a.path.cmp(&b.path));
+        blocked
+    }
+}
+
+/// Identities of the files that blocked names reach, with those names.
+fn blocked_ids(scanned: &BTreeMap<PathBuf, Vec<Entry>>) -> BTreeMap<FileId, BlockedBy> {
+    let mut ids: BTreeMap<FileId, BlockedBy> = BTreeMap::new();
+    for entries in scanned.values() {
+        for e in entries {
+            if let (Some(hit), Some(id)) = (e.hit.clone(), e.id) {
+                let name = e.name.to_string_lossy().into_owned();
+                let slot = ids.entry(id).or_insert_with(|| (hit, Vec::new()));
+                if !slot.1.contains(&name) {
+                    slot.1.push(name);
+                }
             }
         }
     }
-    blocked.sort_by(|a, b| a.path.cmp(&b.path));
+    for (_, names) in ids.values_mut() {
+        names.sort();
+    }
+    ids
+}
 
-    let mut out = Merged::default();
-    let mut whole = Merged::default();
+/// Why `e` is blocked: by its own name, or as the same file as blocked
+/// names elsewhere.
+fn blocked_by(e: &Entry, ids: &BTreeMap<FileId, BlockedBy>) -> Option<BlockedBy> {
+    if let Some(hit) = &e.hit {
+        return Some((hit.clone(), Vec::new()));
+    }
+    let (hit, names) = ids.get(&e.id?)?;
+    Some((hit.clone(), names.clone()))
+}
+
+/// Takes execute off every rule that covers a split directory (or is a
+/// blocked file) and hands it back piece by piece: the per-file split
+/// (the first set) and the whole form the mount layer uses (the second,
+/// execute rules only).
+fn split_exec(
+    rules: Vec<Rule>,
+    scan: &Scan,
+    ids: &BTreeMap<FileId, BlockedBy>,
+    list: &Blocklist,
+) -> (RuleSet, RuleSet) {
+    let mut out = RuleSet::default();
+    let mut whole = RuleSet::default();
     // Directories whose execute was already handed out per entry: a rule
     // beneath one (/usr/bin from "/bin", under /usr) would hand out the
     // same rights again; it only loses its own execute.
     let mut distributed: Vec<PathBuf> = Vec::new();
     for mut rule in rules {
         if !rule.access().contains(Access::EXECUTE) {
-            merge(&mut out, rule);
+            out.add(rule);
             continue;
         }
         let targets: Vec<&PathBuf> = match rule.kind {
-            Kind::Dir => split
+            Kind::Dir => scan
+                .split
                 .iter()
                 .filter(|t| paths::is_within(t, &rule.path))
                 .collect(),
@@ -561,7 +623,7 @@ pub fn apply(
                     .is_some_and(|m| ids.contains_key(&FileId::of(&m)))
         };
         if targets.is_empty() && !file_blocked {
-            merge(&mut out, rule);
+            out.add(rule);
             continue;
         }
         let exec_origins: Vec<Origin> = rule
@@ -581,50 +643,39 @@ pub fn apply(
             .collect();
         let path = rule.path.clone();
         if !rule.parts.is_empty() {
-            merge(&mut out, rule);
+            out.add(rule);
         }
-        if !targets.is_empty() && !distributed.iter().any(|d| paths::is_within(&path, d)) {
-            distributed.push(path.clone());
-            let mut pieces = Vec::new();
-            let blocked = |e: &Entry| e.hit.is_some() || e.id.is_some_and(|i| ids.contains_key(&i));
-            let mut whole_pieces = Vec::new();
-            let split_view = Split {
-                targets: &targets,
-                scanned: &scanned,
-                unlisted: &unlisted,
-                is_blocked: &blocked,
-            };
-            split_view.distribute(&path, false, &mut pieces);
-            split_view.distribute(&path, true, &mut whole_pieces);
-            let exec_rule = |(p, kind): (PathBuf, Kind)| Rule {
-                path: p,
-                kind,
-                parts: exec_origins
-                    .iter()
-                    .map(|o| (Access::EXECUTE, o.clone()))
-                    .collect(),
-            };
-            for piece in pieces {
-                merge(&mut out, exec_rule(piece));
-            }
-            for piece in whole_pieces {
-                merge(&mut whole, exec_rule(piece));
-            }
+        if targets.is_empty() || distributed.iter().any(|d| paths::is_within(&path, d)) {
+            continue;
+        }
+        distributed.push(path.clone());
+        let blocked = |e: &Entry| e.hit.is_some() || e.id.is_some_and(|i| ids.contains_key(&i));
+        let split_view = Split {
+            targets: &targets,
+            scanned: &scan.scanned,
+            unlisted: &scan.unlisted,
+            is_blocked: &blocked,
+        };
+        let mut pieces = Vec::new();
+        let mut whole_pieces = Vec::new();
+        split_view.distribute(&path, false, &mut pieces);
+        split_view.distribute(&path, true, &mut whole_pieces);
+        let exec_rule = |(p, kind): (PathBuf, Kind)| Rule {
+            path: p,
+            kind,
+            parts: exec_origins
+                .iter()
+                .map(|o| (Access::EXECUTE, o.clone()))
+                .collect(),
+        };
+        for piece in pieces {
+            out.add(exec_rule(piece));
+        }
+        for piece in whole_pieces {
+            whole.add(exec_rule(piece));
         }
     }
-
-    let commands = Commands {
-        list,
-        scanned: scanned.keys().cloned().collect(),
-        split: split.into_iter().collect(),
-        searched,
-        blocked,
-        whole: whole.into_rules(),
-        masked: Vec::new(),
-        masking: false,
-        ids,
-    };
-    Ok((out.into_rules(), commands))
+    (out, whole)
 }
 
 /// What [`Split::distribute`] needs: the split directories beneath a
@@ -690,70 +741,6 @@ impl Split<'_> {
             } else if ft.is_file() {
                 pieces.push((path, Kind::File));
             }
-        }
-    }
-}
-
-/// Rules merged per path. A hash index instead of a BTreeMap: ordering
-/// paths compares them component by component, which for a thousand
-/// per-file rules was most of nono's start-up time in user space. The
-/// pieces arrive nearly sorted, so the final sort is cheap.
-#[derive(Default)]
-struct Merged {
-    rules: Vec<Rule>,
-    // Keyed by the path's bytes with a cheap hash: `Path`'s own `Hash`
-    // walks components and SipHash is built for untrusted keys; neither
-    // is needed for a thousand local file names.
-    index: HashMap<OsString, usize, BuildHasherDefault<FnvHasher>>,
-}
-
-impl Merged {
-    fn into_rules(mut self) -> Vec<Rule> {
-        // Byte order, as every rule list in the policy (see `Policy::rules`).
-        self.rules
-            .sort_unstable_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
-        self.rules
-    }
-}
-
-/// FNV-1a: a few instructions per byte, no allocation, good enough for
-/// distinct file paths.
-#[derive(Default)]
-struct FnvHasher(u64);
-
-impl Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-fn merge(out: &mut Merged, rule: Rule) {
-    match out.index.get(rule.path.as_os_str()) {
-        Some(&i) => {
-            let existing = &mut out.rules[i];
-            for part in rule.parts {
-                if !existing.parts.contains(&part) {
-                    existing.parts.push(part);
-                }
-            }
-        }
-        None => {
-            out.index
-                .insert(rule.path.clone().into_os_string(), out.rules.len());
-            out.rules.push(rule);
         }
     }
 }

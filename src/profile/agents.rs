@@ -61,13 +61,48 @@ pub fn detect(argv: &[OsString], resolved: &Path, cwd: &Path) -> Option<Detected
             1,
         )
     };
-    builtin_agents()
-        .into_iter()
+    // Only the profiles whose `[agent]` table could name this program are
+    // parsed: for most commands, none.
+    BUILTIN
+        .iter()
+        .filter(|(_, text)| could_match(text, invoked, &real))
+        .filter_map(|(name, text)| Some((*name, format::parse(text).ok()?.agent)))
         .find(|(_, agent)| matches(agent, invoked, &real))
         .map(|(profile, _)| Detected { profile, insert_at })
 }
 
+/// The `[agent]` table of a built-in profile's text, with its sub-tables:
+/// from its header to the next header of another table.
+fn agent_section(text: &str) -> Option<&str> {
+    let start = text.find("\n[agent]")? + 1;
+    let rest = &text[start..];
+    let end = rest
+        .match_indices("\n[")
+        .map(|(i, _)| i)
+        .find(|i| !rest[i + 1..].starts_with("[agent."))
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// A pure first check before parsing: `matches` can hold only if the
+/// invoked name, the program's name or one of its path components is
+/// written in the profile's `[agent]` table, since every command name and
+/// every component of a package path there is a string written in it (no
+/// escapes: a test checks both for every built-in profile).
+fn could_match(text: &str, invoked: Option<&OsStr>, real: &Path) -> bool {
+    let Some(section) = agent_section(text) else {
+        return false;
+    };
+    let written = |s: &OsStr| s.to_str().is_some_and(|s| section.contains(s));
+    invoked.is_some_and(written)
+        || real.components().any(|c| match c {
+            Component::Normal(n) => written(n),
+            _ => false,
+        })
+}
+
 /// The built-in profiles that describe an agent.
+#[cfg(test)]
 fn builtin_agents() -> Vec<(&'static str, format::Agent)> {
     BUILTIN
         .iter()
@@ -128,6 +163,40 @@ mod tests {
             Path::new("/nonexistent-cwd"),
         )
         .map(|d| d.profile)
+    }
+
+    /// The first check never drops a match: every command name and every
+    /// package path component of a built-in agent is written, unescaped,
+    /// in its `[agent]` table.
+    #[test]
+    fn the_first_check_sees_every_agent_name() {
+        for (name, text) in BUILTIN {
+            let agent = format::parse(text).unwrap().agent;
+            if agent.commands.is_empty() && agent.packages.is_empty() {
+                continue;
+            }
+            let section = agent_section(text).unwrap_or_else(|| panic!("{name}: no [agent]"));
+            assert!(!section.contains('\\'), "{name}: escapes in [agent]");
+            for c in &agent.commands {
+                assert!(section.contains(c.as_str()), "{name}: {c}");
+                assert!(could_match(text, Some(OsStr::new(c)), Path::new("/x")));
+            }
+            for p in &agent.packages {
+                for part in normal_components(Path::new(p)) {
+                    assert!(section.contains(part.to_str().unwrap()), "{name}: {p}");
+                }
+                let real = Path::new("/opt").join(p).join("cli.js");
+                assert!(could_match(text, None, &real), "{name}: {p}");
+            }
+        }
+        // And a program no agent names parses nothing.
+        for (_, text) in BUILTIN {
+            assert!(!could_match(
+                text,
+                Some(OsStr::new("true")),
+                Path::new("/usr/bin/true")
+            ));
+        }
     }
 
     #[test]

@@ -423,163 +423,12 @@ pub fn apply(
 ) -> Result<Vec<PathBuf>, ProfileError> {
     let mut missing = Vec::new();
     for p in profiles {
-        let fs = &p.file.filesystem;
-        for entry in &fs.create {
-            if let Some(dir) = create_dir(p, entry, vars, create)? {
-                missing.push(dir);
-            }
-        }
-        let grants: [(&'static str, &[toml::Spanned<String>], Access); 3] = [
-            ("filesystem.allow", &fs.allow, Access::READ_WRITE),
-            ("filesystem.read", &fs.read, Access::READ_EXEC),
-            ("filesystem.write", &fs.write, Access::WRITE),
-        ];
-        for (key, list, access) in grants {
-            for entry in list {
-                if let Some(path) = expand_path(p, entry, vars, checks)? {
-                    spec.grant(path, access, source(p, key));
-                }
-            }
-        }
-        for entry in &fs.allow_delete {
-            if let Some(path) = expand_path(p, entry, vars, checks)? {
-                spec.allow_delete.push(DeleteRequest {
-                    path,
-                    source: source(p, "filesystem.allow_delete"),
-                });
-            }
-        }
-        for entry in &fs.overlay {
-            if let Some(path) = expand_path(p, entry, vars, checks)? {
-                spec.overlays.push(crate::policy::spec::OverlayRequest {
-                    path,
-                    profile: p.name.clone(),
-                    source: source(p, "filesystem.overlay"),
-                });
-            }
-        }
-
-        for entry in &fs.protect {
-            let raw = entry.get_ref();
-            let raw = raw.strip_suffix('?').unwrap_or(raw);
-            if raw.is_empty() || raw.contains('\0') {
-                return Err(p.error(entry.span(), "not a path".into()));
-            }
-            let path =
-                expand::expand(raw, vars).map_err(|e| p.error(entry.span(), e.to_string()))?;
-            let lexical = crate::policy::paths::expand(&path, vars.ctx)
-                .map_err(|e| p.error(entry.span(), e.to_string()))?;
-            if lexical == std::path::Path::new("/") {
-                return Err(p.error(
-                    entry.span(),
-                    "protecting / would leave nothing to run".into(),
-                ));
-            }
-            spec.protect
-                .push((lexical, source(p, "filesystem.protect")));
-        }
-        if fs.allow_git_config == Some(true) {
-            spec.allow_git_config = true;
-        }
-
-        let net = &p.file.network;
-        if net.block == Some(true) {
-            if let Some(port) = net.connect.first().or(net.bind.first()) {
-                return Err(p.error(
-                    port.span(),
-                    "network.block = true leaves no network to open ports in".into(),
-                ));
-            }
-            spec.net_block = true;
-        }
-        for (list, target) in [
-            (&net.connect, &mut spec.allow_connect),
-            (&net.bind, &mut spec.allow_bind),
-        ] {
-            for port in list {
-                let Some(n) = u16::try_from(*port.get_ref()).ok().filter(|n| *n != 0) else {
-                    return Err(p.error(
-                        port.span(),
-                        format!("{} is not a TCP port (1-65535)", port.get_ref()),
-                    ));
-                };
-                if !target.contains(&n) {
-                    target.push(n);
-                }
-            }
-        }
-
-        for h in &net.allow_hosts {
-            let entry = h.get_ref();
-            // Checked here so that the error names the file and line.
-            let checked = match entry.strip_prefix('@') {
-                Some(name) => crate::proxy::groups::all()
-                    .ok()
-                    .filter(|g| g.iter().any(|g| g.name == name))
-                    .map(|_| ())
-                    .ok_or_else(|| format!("{entry:?}: no such built-in host group")),
-                None => crate::proxy::allow::parse_rule(entry)
-                    .map(|_| ())
-                    .map_err(|e| e.why),
-            };
-            if let Err(why) = checked {
-                return Err(p.error(h.span(), why));
-            }
-            spec.allow_hosts
-                .push((entry.clone(), source(p, "network.allow_hosts")));
-        }
-
-        let cmds = &p.file.commands;
-        for (key, list, target) in [
-            ("commands.allow", &cmds.allow, &mut spec.allow_commands),
-            ("commands.block", &cmds.block, &mut spec.block_commands),
-        ] {
-            for c in list {
-                let name = c.get_ref();
-                if name.is_empty()
-                    || name.contains('/')
-                    || name.chars().any(|ch| ch.is_control() || ch.is_whitespace())
-                {
-                    return Err(p.error(
-                        c.span(),
-                        format!(
-                            "{name:?} is not a command name (a program's file name, without '/')"
-                        ),
-                    ));
-                }
-                target.push(CommandRequest {
-                    name: name.clone(),
-                    source: source(p, key),
-                });
-            }
-        }
+        apply_filesystem(p, vars, spec, create, checks, &mut missing)?;
+        apply_network(p, spec)?;
+        apply_commands(p, spec)?;
         apply_env(p, &mut spec.env)?;
         spec.snapshot |= p.file.snapshot == Some(true);
-        let agent = &p.file.agent;
-        for (name, value) in &agent.state_env {
-            if !valid_env_name(name) {
-                return Err(p.error(
-                    value.span(),
-                    format!("{name:?} is not an environment variable name"),
-                ));
-            }
-            let raw = value.get_ref();
-            if raw.is_empty() || raw.contains('\0') || raw.ends_with('?') {
-                return Err(p.error(value.span(), "expected a path".into()));
-            }
-            let path =
-                expand::expand(raw, vars).map_err(|e| p.error(value.span(), e.to_string()))?;
-            let path = crate::policy::paths::expand(&path, vars.ctx)
-                .map_err(|e| p.error(value.span(), e.to_string()))?;
-            spec.agent_env.push(crate::policy::spec::AgentEnv {
-                name: name.clone(),
-                value: path,
-                source: source(p, "agent.state_env"),
-            });
-        }
-        if !agent.args.is_empty() {
-            spec.agent_args.push((p.name.clone(), agent.args.clone()));
-        }
+        apply_agent(p, vars, spec)?;
         spec.profiles.push(if p.auto {
             format!("{} (auto)", p.name)
         } else {
@@ -587,6 +436,183 @@ pub fn apply(
         });
     }
     Ok(missing)
+}
+
+/// The `[filesystem]` table: directories to create, grants, delete
+/// grants, overlays, protected paths, git configuration.
+fn apply_filesystem(
+    p: &Loaded,
+    vars: &Vars<'_>,
+    spec: &mut PolicySpec,
+    create: CreateDirs,
+    checks: PathChecks,
+    missing: &mut Vec<PathBuf>,
+) -> Result<(), ProfileError> {
+    let fs = &p.file.filesystem;
+    for entry in &fs.create {
+        if let Some(dir) = create_dir(p, entry, vars, create)? {
+            missing.push(dir);
+        }
+    }
+    let grants: [(&'static str, &[toml::Spanned<String>], Access); 3] = [
+        ("filesystem.allow", &fs.allow, Access::READ_WRITE),
+        ("filesystem.read", &fs.read, Access::READ_EXEC),
+        ("filesystem.write", &fs.write, Access::WRITE),
+    ];
+    for (key, list, access) in grants {
+        for entry in list {
+            if let Some(path) = expand_path(p, entry, vars, checks)? {
+                spec.grant(path, access, source(p, key));
+            }
+        }
+    }
+    for entry in &fs.allow_delete {
+        if let Some(path) = expand_path(p, entry, vars, checks)? {
+            spec.allow_delete.push(DeleteRequest {
+                path,
+                source: source(p, "filesystem.allow_delete"),
+            });
+        }
+    }
+    for entry in &fs.overlay {
+        if let Some(path) = expand_path(p, entry, vars, checks)? {
+            spec.overlays.push(crate::policy::spec::OverlayRequest {
+                path,
+                profile: p.name.clone(),
+                source: source(p, "filesystem.overlay"),
+            });
+        }
+    }
+
+    for entry in &fs.protect {
+        let raw = entry.get_ref();
+        let raw = raw.strip_suffix('?').unwrap_or(raw);
+        if raw.is_empty() || raw.contains('\0') {
+            return Err(p.error(entry.span(), "not a path".into()));
+        }
+        let path = expand::expand(raw, vars).map_err(|e| p.error(entry.span(), e.to_string()))?;
+        let lexical = crate::policy::paths::expand(&path, vars.ctx)
+            .map_err(|e| p.error(entry.span(), e.to_string()))?;
+        if lexical == std::path::Path::new("/") {
+            return Err(p.error(
+                entry.span(),
+                "protecting / would leave nothing to run".into(),
+            ));
+        }
+        spec.protect
+            .push((lexical, source(p, "filesystem.protect")));
+    }
+    if fs.allow_git_config == Some(true) {
+        spec.allow_git_config = true;
+    }
+    Ok(())
+}
+
+/// The `[network]` table: block, ports, hosts.
+fn apply_network(p: &Loaded, spec: &mut PolicySpec) -> Result<(), ProfileError> {
+    let net = &p.file.network;
+    if net.block == Some(true) {
+        if let Some(port) = net.connect.first().or(net.bind.first()) {
+            return Err(p.error(
+                port.span(),
+                "network.block = true leaves no network to open ports in".into(),
+            ));
+        }
+        spec.net_block = true;
+    }
+    for (list, target) in [
+        (&net.connect, &mut spec.allow_connect),
+        (&net.bind, &mut spec.allow_bind),
+    ] {
+        for port in list {
+            let Some(n) = u16::try_from(*port.get_ref()).ok().filter(|n| *n != 0) else {
+                return Err(p.error(
+                    port.span(),
+                    format!("{} is not a TCP port (1-65535)", port.get_ref()),
+                ));
+            };
+            if !target.contains(&n) {
+                target.push(n);
+            }
+        }
+    }
+
+    for h in &net.allow_hosts {
+        let entry = h.get_ref();
+        // Checked here so that the error names the file and line.
+        let checked = match entry.strip_prefix('@') {
+            Some(name) => crate::proxy::groups::all()
+                .ok()
+                .filter(|g| g.iter().any(|g| g.name == name))
+                .map(|_| ())
+                .ok_or_else(|| format!("{entry:?}: no such built-in host group")),
+            None => crate::proxy::allow::parse_rule(entry)
+                .map(|_| ())
+                .map_err(|e| e.why),
+        };
+        if let Err(why) = checked {
+            return Err(p.error(h.span(), why));
+        }
+        spec.allow_hosts
+            .push((entry.clone(), source(p, "network.allow_hosts")));
+    }
+    Ok(())
+}
+
+/// The `[commands]` table: names taken off or added to the blocklist.
+fn apply_commands(p: &Loaded, spec: &mut PolicySpec) -> Result<(), ProfileError> {
+    let cmds = &p.file.commands;
+    for (key, list, target) in [
+        ("commands.allow", &cmds.allow, &mut spec.allow_commands),
+        ("commands.block", &cmds.block, &mut spec.block_commands),
+    ] {
+        for c in list {
+            let name = c.get_ref();
+            if name.is_empty()
+                || name.contains('/')
+                || name.chars().any(|ch| ch.is_control() || ch.is_whitespace())
+            {
+                return Err(p.error(
+                    c.span(),
+                    format!("{name:?} is not a command name (a program's file name, without '/')"),
+                ));
+            }
+            target.push(CommandRequest {
+                name: name.clone(),
+                source: source(p, key),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `[agent]` table: state directories in the environment, arguments.
+fn apply_agent(p: &Loaded, vars: &Vars<'_>, spec: &mut PolicySpec) -> Result<(), ProfileError> {
+    let agent = &p.file.agent;
+    for (name, value) in &agent.state_env {
+        if !valid_env_name(name) {
+            return Err(p.error(
+                value.span(),
+                format!("{name:?} is not an environment variable name"),
+            ));
+        }
+        let raw = value.get_ref();
+        if raw.is_empty() || raw.contains('\0') || raw.ends_with('?') {
+            return Err(p.error(value.span(), "expected a path".into()));
+        }
+        let path = expand::expand(raw, vars).map_err(|e| p.error(value.span(), e.to_string()))?;
+        let path = crate::policy::paths::expand(&path, vars.ctx)
+            .map_err(|e| p.error(value.span(), e.to_string()))?;
+        spec.agent_env.push(crate::policy::spec::AgentEnv {
+            name: name.clone(),
+            value: path,
+            source: source(p, "agent.state_env"),
+        });
+    }
+    if !agent.args.is_empty() {
+        spec.agent_args.push((p.name.clone(), agent.args.clone()));
+    }
+    Ok(())
 }
 
 /// The `[env]` table: checked here, where the file and line are known.
