@@ -470,6 +470,8 @@ fn agents_real_start_fails_only_for_lack_of_network() {
     if !agents_or_skip() {
         return;
     }
+    // The agents are killed after 45 s: long enough to reach the network
+    // on a loaded 2-core machine with four of them starting at once.
     // No network: nono's --net-block, inside a new network namespace (a
     // user namespace for the unprivileged run) whose only loopback is down,
     // so that no traffic could leave this machine even if the air gap
@@ -505,7 +507,7 @@ fn real_start(a: &Agent, dir: &Path) -> Result<(), String> {
     let log = env.root.join("strace.log");
     let bin = dir.join(a.dir).join("bin").join(a.bin);
     let mut cmd = env.in_tree("timeout");
-    cmd.args(["-s", "KILL", "25", "strace", "-f", "-qq", "-s", "200"])
+    cmd.args(["-s", "KILL", "45", "strace", "-f", "-qq", "-s", "200"])
         .args(["-e", "trace=%file,%network", "-o"])
         .arg(&log)
         .args(["unshare", "-rn"])
