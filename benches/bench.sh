@@ -76,6 +76,7 @@ pairs startup "$ROUNDS" \
   "bare /bin/true" "/bin/true" \
   "nono --version" "$NONO --version" \
   "minimal (lifted, no namespaces)" "$OFF $NONO run --allow . $lift -- /bin/true" \
+  "minimal + mount layer" "$NONO run --allow . $lift -- /bin/true" \
   "L1 Landlock+seccomp+blocklist" "$OFF $NONO run --allow . -- /bin/true" \
   "L2 + mount layer (default)" "$NONO run --allow . -- /bin/true" \
   "L3 + host allowlist" "$NONO run --allow . --allow-host example.com -- /bin/true" \
@@ -202,8 +203,10 @@ if command -v valgrind >/dev/null; then
   cd "$W/proj"
   for bin in "$NONO" ${NONO_BEFORE:+"$NONO_BEFORE"}; do
     for c in "--version" "run --dry-run -- /bin/true" "run --dry-run --allow . -- /bin/true" "run --dry-run --allow . $lift -- /bin/true"; do
+      # nono's own count: the first process valgrind names (a probe child
+      # forked by --dry-run reports too, its count including the parent's).
       ir=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null $bin $c 2>&1 >/dev/null |
-        sed -n 's/.*refs: *//p' | tr -d ,)
+        awk '/^==[0-9]+==/ && !pid { pid = $1 } $1 == pid && /refs:/ { gsub(",", "", $NF); print $NF }')
       label=$(echo "$c" | sed "s|$lift|(blocklist lifted)|")
       echo "  $([ "$bin" = "$NONO" ] && echo this || echo before): nono $label: ${ir:-?} instructions"
     done

@@ -25,8 +25,9 @@ START_ROUNDS=200 SMALL_ROUNDS=8 BIG_ROUNDS=25
 if [ "${1:-}" = "--quick" ]; then START_ROUNDS=40 SMALL_ROUNDS=2 BIG_ROUNDS=6; fi
 for t in curl python3; do command -v $t >/dev/null || { echo "$t is required"; exit 1; }; done
 
-cargo build --release --locked --quiet
-NONO=$ROOT/target/release/nono
+# The same build as benches/bench.sh.
+cargo build --release --locked --quiet --features test-abi-cap --target-dir "$ROOT/target/bench-test-abi-cap"
+NONO=$ROOT/target/bench-test-abi-cap/release/nono
 CURL=$(command -v curl)
 W=$(mktemp -d /tmp/nono-egress-bench.XXXXXX)
 SERVER_PID=
@@ -74,10 +75,10 @@ big_round() { # extra curl options (e.g. --limit-rate)
   local o="-s -o /dev/null -w %{time_total} $*"
   printf '%s %s %s %s %s\n' \
     "$($CURL $o --noproxy '*' "$BIG")" \
-    "$($NONO run -q --net-allow -- "$CURL" $o --noproxy '*' "$BIG")" \
-    "$($NONO run -q --allow-host 127.0.0.1:$PORT -- "$CURL" $o -x $PROXY --noproxy '' "$BIG")" \
-    "$($NONO run -q --allow-host 127.0.0.1:$PORT -- "$CURL" $o -p -x $PROXY --noproxy '' "$BIG")" \
-    "$($NONO run -q --allow-host localhost:$PORT -- "$CURL" $o "$BIG")"
+    "$($NONO run -q --net-allow -- "$CURL" $o --noproxy '*' "$BIG" 2>/dev/null)" \
+    "$($NONO run -q --allow-host 127.0.0.1:$PORT -- "$CURL" $o -x $PROXY --noproxy '' "$BIG" 2>/dev/null)" \
+    "$($NONO run -q --allow-host 127.0.0.1:$PORT -- "$CURL" $o -p -x $PROXY --noproxy '' "$BIG" 2>/dev/null)" \
+    "$($NONO run -q --allow-host localhost:$PORT -- "$CURL" $o "$BIG" 2>/dev/null)"
 }
 big_report() {
   python3 - "$1" <<'PY'

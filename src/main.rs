@@ -3,6 +3,9 @@
 //! `main` parses the command line, hands it to [`app::run`] and prints the
 //! one failure, if any; nothing else happens here.
 
+// Every `unsafe` block says why it is sound.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod advice;
 mod app;
 mod cli;

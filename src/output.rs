@@ -1,6 +1,5 @@
 //! Printing untrusted text (file names) safely.
 
-use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -14,7 +13,7 @@ pub fn path(p: &Path) -> String {
     for chunk in bytes.utf8_chunks() {
         push_escaped(&mut out, chunk.valid());
         for b in chunk.invalid() {
-            let _ = write!(out, "\\x{b:02x}");
+            out.push_str(&format!("\\x{b:02x}"));
         }
     }
     out
@@ -98,7 +97,7 @@ fn push_escaped(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
             }
             c => out.push(c),
         }

@@ -4,88 +4,8 @@
 //! changes nothing. Which contract guarantees hold is a pure function of
 //! what was detected ([`guarantees`]), so it is unit-tested for every ABI.
 
-/// One Landlock ABI version and what it brings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Feature {
-    pub abi: i32,
-    /// Stable short name (`--json`).
-    pub name: &'static str,
-    /// The first Linux release that has it.
-    pub linux: &'static str,
-    pub what: &'static str,
-}
-
-/// Every Landlock ABI version known to nono.
-pub const FEATURES: [Feature; 10] = [
-    Feature {
-        abi: 1,
-        name: "fs",
-        linux: "5.13",
-        what: "filesystem access control",
-    },
-    Feature {
-        abi: 2,
-        name: "refer",
-        linux: "5.19",
-        what: "rename and link across directories",
-    },
-    Feature {
-        abi: 3,
-        name: "truncate",
-        linux: "6.2",
-        what: "truncation control",
-    },
-    Feature {
-        abi: 4,
-        name: "tcp",
-        linux: "6.7",
-        what: "TCP bind and connect control",
-    },
-    Feature {
-        abi: 5,
-        name: "ioctl_dev",
-        linux: "6.10",
-        what: "ioctl control on device files",
-    },
-    Feature {
-        abi: 6,
-        name: "scopes",
-        linux: "6.12",
-        what: "signal and abstract unix socket scoping",
-    },
-    Feature {
-        abi: 7,
-        name: "audit",
-        linux: "6.15",
-        what: "audit logging of denials",
-    },
-    Feature {
-        abi: 8,
-        name: "tsync",
-        linux: "7.0",
-        what: "sandboxing all threads of a process at once",
-    },
-    Feature {
-        abi: 9,
-        name: "unix_socket_paths",
-        linux: "7.1",
-        what: "connect control for pathname unix sockets",
-    },
-    Feature {
-        abi: 10,
-        name: "udp",
-        linux: "7.2",
-        what: "UDP bind and send control",
-    },
-];
-
-fn linux_for(abi: i32) -> &'static str {
-    FEATURES
-        .iter()
-        .find(|f| f.abi == abi)
-        .map(|f| f.linux)
-        .unwrap_or("?")
-}
+use crate::sandbox::abi::Abi;
+pub use crate::sandbox::abi::FEATURES;
 
 /// How far a guarantee holds here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +95,21 @@ pub fn detect() -> Report {
             g.detail = format!("nono does not run here; with a usable kernel: {}", g.detail);
         }
     }
+    // The hardening line says what the filter refuses here, from the
+    // enforcement lines `--dry-run` prints for a sandbox without options.
+    if seccomp.filter && refusal.is_none() {
+        let lines = crate::sandbox::default_guarantees();
+        let parts: Vec<&str> = ["terminal", "io_uring", "keyring", "syscall ABI"]
+            .iter()
+            .filter_map(|t| lines.iter().find(|g| g.topic == *t))
+            .map(|g| g.text.as_str())
+            .collect();
+        if let Some(g) = guarantees.iter_mut().find(|g| g.id == "hardening") {
+            if !parts.is_empty() {
+                g.detail = parts.join("; ");
+            }
+        }
+    }
     let mut upgrades = upgrades(&landlock);
     // The mount-namespace layer: on where the kernel lets nono create a
     // user namespace (or nono runs as root); else the Landlock-only
@@ -221,7 +156,7 @@ fn detect_landlock() -> Landlock {
     Landlock {
         kernel_abi: (s.kernel_abi > 0).then_some(s.kernel_abi),
         abi: s.abi.max(0),
-        target_abi: crate::sandbox::TARGET_ABI,
+        target_abi: Abi::TARGET.number(),
         unavailable: s.unavailable_reason(),
         test_cap: s.test_cap,
     }
@@ -239,37 +174,14 @@ fn detect_landlock() -> Landlock {
 }
 
 fn kernel_release() -> String {
-    // SAFETY: uname fills a caller-provided utsname; zeroed is a valid
-    // initial value for the all-byte-array struct.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `u` is a valid, writable utsname.
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return "unknown".into();
-    }
-    let bytes: Vec<u8> = u
-        .release
-        .iter()
-        .take_while(|c| **c != 0)
-        .map(|c| *c as u8)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
-#[cfg(target_os = "linux")]
 fn detect_seccomp() -> Seccomp {
-    // The classic probe: installing a filter from a NULL program fails with
-    // EFAULT when filters are supported and EINVAL when they are not.
-    // Nothing is installed either way.
-    // SAFETY: PR_SET_SECCOMP with a NULL filter pointer is rejected by the
-    // kernel before anything changes.
-    let r = unsafe {
-        libc::prctl(
-            libc::PR_SET_SECCOMP,
-            libc::SECCOMP_MODE_FILTER as libc::c_ulong,
-            std::ptr::null::<libc::c_void>(),
-        )
-    };
-    let filter = r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT);
+    let filter = crate::sandbox::seccomp_filter_available();
+    // Only Linux has the file; elsewhere the mode is unknown.
     let mode = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -280,26 +192,22 @@ fn detect_seccomp() -> Seccomp {
     Seccomp { filter, mode }
 }
 
-#[cfg(not(target_os = "linux"))]
-fn detect_seccomp() -> Seccomp {
-    Seccomp {
-        filter: false,
-        mode: None,
-    }
-}
-
 /// Which guarantees hold when nono uses Landlock ABI `abi` (0: none).
 pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
-    let needs = |n: i32| format!("needs Landlock ABI {n} (Linux {})", linux_for(n));
+    let needs = |a: Abi| format!("needs {}", a.needs());
     let mut g = Vec::new();
     g.push(Guarantee {
         id: "filesystem",
         title: "filesystem confinement",
-        level: if abi >= 1 { Level::Full } else { Level::None },
-        detail: if abi >= 1 {
+        level: if abi >= Abi::FS {
+            Level::Full
+        } else {
+            Level::None
+        },
+        detail: if abi >= Abi::FS {
             "only granted paths and system defaults are reachable".into()
         } else {
-            needs(1)
+            needs(Abi::FS)
         },
     });
     let sc = seccomp.filter;
@@ -307,36 +215,36 @@ pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
         id: "delete_protection",
         title: "delete protection",
         level: match abi {
-            3.. => Level::Full,
-            1..=2 if sc => Level::Full,
-            1..=2 => Level::Partial,
+            a if a >= Abi::TRUNCATE => Level::Full,
+            a if a >= Abi::FS && sc => Level::Full,
+            a if a >= Abi::FS => Level::Partial,
             _ => Level::None,
         },
         detail: match abi {
-            3.. => "unlink, rmdir, rename and truncate denied outside --allow-delete".into(),
-            1..=2 if sc => format!(
+            a if a >= Abi::TRUNCATE => "unlink, rmdir, rename and truncate denied outside --allow-delete".into(),
+            a if a >= Abi::FS && sc => format!(
                 "unlink, rmdir and rename denied by Landlock, truncation by seccomp everywhere; --allow-delete {}",
-                needs(3)
+                needs(Abi::TRUNCATE)
             ),
-            1..=2 => format!("unlink, rmdir and rename denied; truncation {}", needs(3)),
-            _ => needs(1),
+            a if a >= Abi::FS => format!("unlink, rmdir and rename denied; truncation {}", needs(Abi::TRUNCATE)),
+            _ => needs(Abi::FS),
         },
     });
     g.push(Guarantee {
         id: "truncation_protection",
         title: "truncation protection",
         level: match abi {
-            3.. => Level::Full,
-            1..=2 if sc => Level::Full,
+            a if a >= Abi::TRUNCATE => Level::Full,
+            a if a >= Abi::FS && sc => Level::Full,
             _ => Level::None,
         },
         detail: match abi {
-            3.. => "O_TRUNC and truncate() denied outside --allow-delete".into(),
-            1..=2 if sc => format!(
+            a if a >= Abi::TRUNCATE => "O_TRUNC and truncate() denied outside --allow-delete".into(),
+            a if a >= Abi::FS && sc => format!(
                 "by seccomp: every O_TRUNC, creat, truncate and ftruncate fails, even on new files and /dev/null (programs that truncate break); scoped by path {}",
-                needs(3)
+                needs(Abi::TRUNCATE)
             ),
-            _ => format!("{} or seccomp", needs(3)),
+            _ => format!("{} or seccomp", needs(Abi::TRUNCATE)),
         },
     });
     g.push(network_guarantee(abi, seccomp));
@@ -344,23 +252,23 @@ pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
         id: "scopes",
         title: "signal and abstract-socket scoping",
         level: match abi {
-            6.. => Level::Full,
+            a if a >= Abi::SCOPES => Level::Full,
             _ if sc => Level::Partial,
             _ => Level::None,
         },
         detail: match abi {
-            6.. => "no signals to, and no abstract unix socket connections with, processes outside".into(),
+            a if a >= Abi::SCOPES => "no signals to, and no abstract unix socket connections with, processes outside".into(),
             _ if sc => format!(
                 "abstract unix sockets refused by seccomp (no AF_UNIX sockets without a grant); signals to outside processes {}",
-                needs(6)
+                needs(Abi::SCOPES)
             ),
-            _ => needs(6),
+            _ => needs(Abi::SCOPES),
         },
     });
     g.push(Guarantee {
         id: "unix_socket_paths",
         title: "host unix sockets",
-        level: match (abi >= 9, sc) {
+        level: match (abi >= Abi::UNIX_PATHS, sc) {
             (true, _) => Level::Full,
             (false, true) => Level::Full,
             (false, false) => Level::None,
@@ -368,10 +276,10 @@ pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
         detail: if sc {
             format!(
                 "no connection to docker.sock, D-Bus, ssh-agent without --allow-unix-socket (seccomp refuses AF_UNIX sockets; a grant allows all unix sockets until per-path control, which {})",
-                needs(9)
+                needs(Abi::UNIX_PATHS)
             )
         } else {
-            format!("connecting to host sockets such as docker.sock is not controlled: {}", needs(9))
+            format!("connecting to host sockets such as docker.sock is not controlled: {}", needs(Abi::UNIX_PATHS))
         },
     });
     // Partial, never full: other terminals are unreachable, but a pty the
@@ -380,8 +288,8 @@ pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
     g.push(Guarantee {
         id: "terminals",
         title: "other terminals",
-        level: if abi >= 1 { Level::Partial } else { Level::None },
-        detail: if abi >= 1 {
+        level: if abi >= Abi::FS { Level::Partial } else { Level::None },
+        detail: if abi >= Abi::FS {
             "only the command's own terminal, /dev/tty and /dev/ptmx: other terminals of the user cannot be read or written; new ptys made inside (script, tmux, pty.openpty) cannot be opened".into()
         } else {
             "needs Landlock".into()
@@ -401,9 +309,10 @@ pub fn guarantees(abi: i32, seccomp: &Seccomp) -> Vec<Guarantee> {
 }
 
 /// `--net-block` as the kernel can enforce it: seccomp refuses every
-/// socket family but Unix on every ABI; Landlock adds TCP control on ABI 4.
+/// socket family but Unix on every ABI; Landlock adds TCP control from
+/// [`Abi::NET`].
 fn network_guarantee(abi: i32, seccomp: &Seccomp) -> Guarantee {
-    let (level, detail) = match (abi >= 4, seccomp.filter) {
+    let (level, detail) = match (abi >= Abi::NET, seccomp.filter) {
         (true, true) => (
             Level::Full,
             "seccomp refuses every IP, packet, netlink and vsock socket; Landlock also denies TCP bind/connect; port grants by Landlock".to_string(),
@@ -411,15 +320,19 @@ fn network_guarantee(abi: i32, seccomp: &Seccomp) -> Guarantee {
         (false, true) => (
             Level::Full,
             format!(
-                "seccomp refuses every IP, packet, netlink and vsock socket; port grants need ABI 4 (Linux {})",
-                linux_for(4)
+                "seccomp refuses every IP, packet, netlink and vsock socket; port grants need ABI {} (Linux {})",
+                Abi::NET,
+                Abi::NET.linux()
             ),
         ),
         (true, false) => (
             Level::Partial,
             "TCP only; UDP and other protocols need seccomp, which is unavailable".to_string(),
         ),
-        (false, false) => (Level::None, "needs seccomp or Landlock ABI 4".to_string()),
+        (false, false) => (
+            Level::None,
+            format!("needs seccomp or Landlock ABI {}", Abi::NET),
+        ),
     };
     Guarantee {
         id: "network",
@@ -435,22 +348,22 @@ fn upgrades(l: &Landlock) -> Vec<String> {
     let Some(kernel) = l.kernel_abi else {
         out.push(format!(
             "enable Landlock: Linux {} or later with CONFIG_SECURITY_LANDLOCK=y and 'landlock' in the lsm= boot parameter (Linux {} or later avoids the blunt seccomp truncation fallback)",
-            linux_for(1),
-            linux_for(3)
+            Abi::FS.linux(),
+            Abi::TRUNCATE.linux()
         ));
         return out;
     };
-    for f in FEATURES.iter().filter(|f| f.abi > kernel) {
-        if matches!(f.name, "audit" | "tsync") {
+    for a in Abi::ALL.into_iter().filter(|a| kernel < *a) {
+        if !a.worth_upgrading_for() {
             // Not used by nono: nothing to gain from upgrading for them.
             continue;
         }
-        let why = if f.abi == 3 {
+        let why = if a == Abi::TRUNCATE {
             " (without it seccomp denies every truncation and --allow-delete is refused)"
         } else {
             ""
         };
-        out.push(format!("Linux {} adds {}{why}", f.linux, f.what));
+        out.push(format!("Linux {} adds {}{why}", a.linux(), a.what()));
     }
     if kernel > l.target_abi {
         out.push(format!(
@@ -495,13 +408,6 @@ mod tests {
         assert_eq!(at("network"), Level::None);
         assert_eq!(at("truncation_protection"), Level::None);
         assert_eq!(at("delete_protection"), Level::Partial);
-    }
-
-    #[test]
-    fn features_are_in_abi_order() {
-        for (i, f) in FEATURES.iter().enumerate() {
-            assert_eq!(f.abi, i as i32 + 1);
-        }
     }
 
     #[test]

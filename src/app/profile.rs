@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::out;
+use super::print_text;
 use crate::cli::ProfileCommand;
 use crate::error::{Exit, Failure};
 use crate::policy::{Context, Policy, PolicySpec};
@@ -15,7 +15,9 @@ pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
         env: &profile::expand::process_env,
     };
     match cmd {
-        ProfileCommand::List => out(report::profile::list(&profile::list(&vars)))?,
+        ProfileCommand::List => print_text(&report::profile::ProfileList {
+            items: &profile::list(&vars),
+        })?,
         ProfileCommand::Show { name } => {
             let loaded = profile::load_all(std::slice::from_ref(&name), &vars)?;
             let mut spec = PolicySpec::default();
@@ -27,7 +29,12 @@ pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
                 profile::PathChecks::Now,
             )?;
             let policy = Policy::build(&spec, &ctx)?;
-            out(report::profile::show(&loaded, &spec, &policy, &missing))?;
+            print_text(&report::profile::ProfileShow {
+                loaded: &loaded,
+                spec: &spec,
+                policy: &policy,
+                missing: &missing,
+            })?;
         }
     }
     Ok(Exit::Success.into())

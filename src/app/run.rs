@@ -5,7 +5,9 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use super::{blocked_failure, host_mode_unavailable, kernel_view, out, say, AppError};
+use super::{
+    blocked_failure, host_mode_unavailable, kernel_view, print, print_text, say, AppError,
+};
 use crate::cli::{RunArgs, SnapshotArg};
 use crate::error::{Exit, Failure};
 use crate::policy::{self, Access, Context, Policy};
@@ -45,7 +47,9 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     };
     let mut policy = build_policy(&args.policy, &spec, &ctx, checks)?;
     let invoked = args.command.first().cloned().unwrap_or_default();
-    let cmd = match exec::resolve(&args.command, spec.search_path.as_deref(), &ctx.cwd) {
+    // A blocked name not found here: the refusal `run` would print.
+    let mut absent_blocked = None;
+    let mut cmd = match exec::resolve(&args.command, spec.search_path.as_deref(), &ctx.cwd) {
         Ok(cmd) => cmd,
         Err(e) => {
             // A blocked name is refused even when no such program exists
@@ -55,14 +59,24 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             };
             tracing::debug!(error = %e, "blocked command not found");
             let f = blocked_failure(&invoked, &b);
-            if args.dry_run {
-                out(report::blocked_command(Some(&f.to_string())))?;
+            if !args.dry_run {
+                return Err(f.into());
+            }
+            if !args.json {
+                print_text(&report::dry_run::BlockedCommand {
+                    message: &f.to_string(),
+                })?;
                 return Ok(Exit::Success.into());
             }
-            return Err(f.into());
+            // The JSON document keeps all its keys: the command as written.
+            absent_blocked = Some(f.to_string());
+            exec::Command {
+                path: invoked.clone().into(),
+                resolved: invoked.clone().into(),
+                argv: args.command.clone(),
+            }
         }
     };
-    let mut cmd = cmd;
     let inserted = insert_agent_args(&mut cmd, agent.as_ref(), &spec);
     let auto = args.policy.auto_profile.clone();
     let block = policy.commands.check_file(&invoked, &cmd.resolved);
@@ -85,73 +99,47 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         let advice = advice::for_command(&policy, &cmd, &ctx);
         let refusal = block
             .as_ref()
-            .map(|b| blocked_failure(&invoked, b).to_string());
-        let host_view = policy.net.host_mode().then(|| report::HostView {
+            .map(|b| blocked_failure(&invoked, b).to_string())
+            .or(absent_blocked);
+        let host_view = policy.net.host_mode().then(|| report::net::HostView {
             proxy: proxy::proxy_addr(&policy.net.allowlist()),
             unavailable: host_mode_unavailable(),
         });
-        if args.json {
-            let mut doc =
-                report::dry_run_json(&policy, &cmd, &view, &tmp_base, &guarantees, plan.as_ref());
-            doc["blocked"] = serde_json::json!(refusal);
-            doc["host_allowlist"] = report::host_allowlist_json(&policy.net, host_view.as_ref());
-            doc["advice"] = serde_json::json!(advice);
-            doc["create"] = serde_json::json!(created
-                .iter()
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect::<Vec<_>>());
-            doc["env"] = report::env_json(&env_plan, &env_policy);
-            doc["snapshot"] = match snapshot {
-                Some(mode) => report::undo::plan_json(&undo::app::plan(&policy)?, mode),
-                None => serde_json::Value::Null,
-            };
-            doc["agent"] = report::agent_json(
-                agent.as_ref().map(|a| a.profile),
-                auto.is_some(),
-                &inserted,
-                &spec.agent_env,
-            );
-            doc["mount_layer"] = report::mount_layer_json(&layer, args.require_isolation);
-            out(report::to_json_text(&doc))?;
-        } else {
-            let style = output::Style::for_stdout();
-            let mut text =
-                report::dry_run(&policy, &cmd, &view, &tmp_base, style, refusal.as_deref());
-            text.push_str(&report::enforcement(&guarantees));
-            text.push_str(&report::mount_layer_text(&layer, args.require_isolation));
-            text.push_str(&report::env_section(&env_plan, &env_policy));
-            text.push_str(&report::kernel_rules(plan.as_ref()));
-            if let Some(v) = &host_view {
-                text.push_str(&report::host_allowlist(&policy.net, v));
-            }
-            if !advice.is_empty() {
-                text.push_str("\nknown to fail here, and the fix:\n");
-                for a in &advice {
-                    text.push_str(&format!("  - {}\n", output::text(a)));
+        let snapshot_plans = match snapshot {
+            Some(mode) => Some((mode, super::undo::plan(&policy)?, undo::Limits::from_env()?)),
+            None => None,
+        };
+        let dry = report::dry_run::DryRun {
+            policy: &policy,
+            cmd: &cmd,
+            kernel: &view,
+            tmp_base: &tmp_base,
+            style: output::Style::for_stdout(),
+            blocked: refusal.as_deref(),
+            guarantees: &guarantees,
+            plan: plan.as_ref(),
+            mount_layer: &layer,
+            require_isolation: args.require_isolation,
+            env_plan: &env_plan,
+            env_policy: &env_policy,
+            hosts: host_view.as_ref(),
+            advice: &advice,
+            created: &created,
+            agent: report::dry_run::Agent {
+                profile: agent.as_ref().map(|a| a.profile),
+                auto: auto.is_some(),
+                args: &inserted,
+                env: &spec.agent_env,
+            },
+            snapshot: snapshot_plans.as_ref().map(|(mode, plans, limits)| {
+                report::dry_run::Snapshot {
+                    plans,
+                    mode: *mode,
+                    limits,
                 }
-            }
-            if !created.is_empty() {
-                let dirs: Vec<String> = created.iter().map(|p| output::path(p)).collect();
-                text.push_str(&format!(
-                    "\nmissing now, created (mode 0700) and granted by the profile when nono runs: {}\n",
-                    dirs.join(", ")
-                ));
-            }
-            text.push_str(&report::agent_text(
-                agent.as_ref().map(|a| a.profile),
-                auto.is_some(),
-                &inserted,
-                &spec.agent_env,
-            ));
-            if let Some(mode) = snapshot {
-                let plans = undo::app::plan(&policy)?;
-                let mut buf = Vec::new();
-                report::undo::plan_text(&mut buf, &plans, mode, &undo::Limits::from_env()?)
-                    .map_err(undo::UndoError::Output)?;
-                text.push_str(&String::from_utf8_lossy(&buf));
-            }
-            out(text)?;
-        }
+            }),
+        };
+        print(&dry, args.json)?;
         return Ok(Exit::Success.into());
     }
     if let Some(b) = &block {
@@ -174,7 +162,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     // After the policy (the grants are known), before the sandbox and the
     // command: the command replaces this process, nothing runs after it.
     if let Some(mode) = snapshot {
-        undo::app::take_for_run(&policy, mode, &ctx.cwd, &args.command, args.quiet)?;
+        super::undo::take_for_run(&policy, mode, &ctx.cwd, &args.command, args.quiet)?;
     }
     let run_dir = tmpdir::create()?;
     // Rules are opened without following symlinks: bind the directory by

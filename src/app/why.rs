@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use super::{blocked_failure, out, AppError};
+use super::{blocked_failure, print, AppError};
 use crate::cli::{OpArg, WhyArgs};
 use crate::error::{Diagnostic as _, Exit, Failure};
 use crate::policy::{self, Access, Context, Op, Policy};
@@ -74,11 +74,11 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         }
         let (env_policy, _) = env_plan(&spec)?;
         let e = env_policy.decide(name, std::env::var_os(name).as_deref());
-        if args.json {
-            out(report::to_json_text(&report::why_env_json(&e)))?;
-        } else {
-            out(report::why_env(&e, output::Style::for_stdout()))?;
-        }
+        let why = report::env::WhyEnv {
+            e: &e,
+            style: output::Style::for_stdout(),
+        };
+        print(&why, args.json)?;
         let removed = e.action == policy::env::Action::Removed;
         return Ok(Exit::answer(!removed).into());
     }
@@ -89,15 +89,16 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         let (host, port) = policy::net::parse_query(q)?;
         let d = policy::net::decide_host(&policy.net, &host, port);
         let layers = if policy.net.host_mode() {
-            report::host_mode_layers(proxy::proxy_addr(&policy.net.allowlist()))
+            report::net::host_mode_layers(proxy::proxy_addr(&policy.net.allowlist()))
         } else {
             vec![]
         };
-        if args.json {
-            out(report::to_json_text(&report::why_host_json(&d, &layers)))?;
-        } else {
-            out(report::why_host(&d, &layers, output::Style::for_stdout()))?;
-        }
+        let why = report::net::WhyHost {
+            d: &d,
+            layers: &layers,
+            style: output::Style::for_stdout(),
+        };
+        print(&why, args.json)?;
         return Ok(Exit::answer(d.allowed).into());
     }
     let net_op = match (args.connect, args.bind) {
@@ -113,17 +114,13 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
             .filter(|g| g.topic.contains("network") || g.topic.contains("TCP"))
             .map(|g| format!("{}: {}", g.topic, g.text))
             .collect::<Vec<_>>();
-        if args.json {
-            let doc = report::why_net_json(&d, &layers, refusal.as_deref());
-            out(report::to_json_text(&doc))?;
-        } else {
-            out(report::why_net(
-                &d,
-                &layers,
-                refusal.as_deref(),
-                output::Style::for_stdout(),
-            ))?;
-        }
+        let why = report::net::WhyNet {
+            d: &d,
+            layers: &layers,
+            refusal: refusal.as_deref(),
+            style: output::Style::for_stdout(),
+        };
+        print(&why, args.json)?;
         return Ok(Exit::answer(d.allowed).into());
     }
     let Some(path) = args.path.clone() else {
@@ -155,11 +152,11 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     if let Some(n) = auto_note {
         d.notes.push(n);
     }
-    if args.json {
-        out(report::to_json_text(&report::why_json(&d)))?;
-    } else {
-        out(report::why(&d, output::Style::for_stdout()))?;
-    }
+    let why = report::why::WhyPath {
+        d: &d,
+        style: output::Style::for_stdout(),
+    };
+    print(&why, args.json)?;
     Ok(Exit::answer(d.allowed).into())
 }
 
@@ -187,20 +184,17 @@ fn why_command(
     let blocked = message
         .as_ref()
         .map(|(message, hints)| (message.as_str(), hints.as_slice()));
-    if json {
-        let lifted = block.is_none() && {
-            let default = policy::blocklist::Blocklist::build(&[], &[]).ok();
-            default.is_some_and(|d| d.check(name.as_encoded_bytes()).is_some())
-        };
-        let doc = report::why_command_json(name, found.as_ref(), blocked, lifted, exec_rights);
-        out(report::to_json_text(&doc))?;
-    } else {
-        out(report::why_command(
-            name,
-            found.as_ref(),
-            blocked,
-            exec_rights,
-        ))?;
-    }
+    let lifted = block.is_none() && {
+        let default = policy::blocklist::Blocklist::build(&[], &[]).ok();
+        default.is_some_and(|d| d.check(name.as_encoded_bytes()).is_some())
+    };
+    let why = report::why::WhyCommand {
+        name,
+        found: found.as_ref(),
+        blocked,
+        lifted,
+        kernel_exec: exec_rights,
+    };
+    print(&why, json)?;
     Ok(Exit::answer(block.is_none()).into())
 }

@@ -2,13 +2,14 @@
 //! and JSON, without running anything.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::path::Path;
+use std::fmt::{self, Display};
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::describe;
 use super::json::{jaccess, jpath, rule_json, SCHEMA_VERSION};
+use super::net::{host_allowlist, host_allowlist_json, HostView};
+use super::{env, serialize_as_json, undo};
 use crate::exec::Command;
 use crate::output::{self, Style};
 use crate::policy::{Access, Kind, Origin, Policy, Rule};
@@ -26,58 +27,55 @@ pub struct KernelView {
     pub refusal: Option<String>,
 }
 
-// ---------------------------------------------------------------------------
-// Shared JSON pieces
-
 /// The `agent` section of `--dry-run`: the known agent the command is,
 /// whether its profile was applied automatically, and what the profiles
 /// change in its start.
-pub fn agent_text(
+fn agent_text(
+    w: &mut dyn fmt::Write,
     profile: Option<&str>,
     auto: bool,
     args: &[String],
     env: &[crate::policy::spec::AgentEnv],
-) -> String {
-    let mut s = String::new();
+) -> fmt::Result {
     if profile.is_none() && env.is_empty() {
-        return s;
+        return Ok(());
     }
-    let _ = writeln!(s);
+    writeln!(w)?;
     match (profile, auto) {
         (Some(p), true) => {
-            let _ = writeln!(
-                s,
+            writeln!(
+                w,
                 "agent:    {p}: its profile is applied automatically (--no-profile: only the options given)"
-            );
+            )?;
         }
         (Some(p), false) => {
-            let _ = writeln!(s, "agent:    {p}");
+            writeln!(w, "agent:    {p}")?;
         }
         (None, _) => {
-            let _ = writeln!(s, "agent:    not a known agent");
+            writeln!(w, "agent:    not a known agent")?;
         }
     }
     for e in env {
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "          sets {}={} ({})",
             output::text(&e.name),
             output::path(&e.value),
             output::text(&e.source.to_string())
-        );
+        )?;
     }
     if !args.is_empty() {
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "          inserts after the program: {}",
             output::text(&args.join(" "))
-        );
+        )?;
     }
-    s
+    Ok(())
 }
 
 /// The `agent` object of `--dry-run --json`.
-pub fn agent_json(
+fn agent_json(
     profile: Option<&str>,
     auto: bool,
     args: &[String],
@@ -95,61 +93,62 @@ pub fn agent_json(
     })
 }
 
-/// The complete `--dry-run` report.
-pub fn dry_run(
+/// The head of `--dry-run`: the command, the kernel, every rule, delete
+/// protection, the blocklist and the protected paths.
+fn dry_run(
+    w: &mut dyn fmt::Write,
     policy: &Policy,
     cmd: &Command,
     kernel: &KernelView,
     tmp_base: &Path,
     style: Style,
     blocked: Option<&str>,
-) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "nono dry run: nothing is executed");
-    let _ = writeln!(s, "command:  {}", output::path(&cmd.path));
+) -> fmt::Result {
+    writeln!(w, "nono dry run: nothing is executed")?;
+    writeln!(w, "command:  {}", output::path(&cmd.path))?;
     if cmd.resolved != cmd.path {
-        let _ = writeln!(s, "          resolves to {}", output::path(&cmd.resolved));
+        writeln!(w, "          resolves to {}", output::path(&cmd.resolved))?;
     }
     if let Some(b) = blocked {
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "          {} {} (nono run would exit 126)",
             style.bad("BLOCKED:"),
             output::text(b)
-        );
+        )?;
     }
     if !policy.profiles.is_empty() {
-        let _ = writeln!(s, "profiles: {}", output::text(&policy.profiles.join(", ")));
+        writeln!(w, "profiles: {}", output::text(&policy.profiles.join(", ")))?;
     }
-    let _ = writeln!(s, "kernel:   {}", kernel.summary);
+    writeln!(w, "kernel:   {}", kernel.summary)?;
     if let Some(r) = &kernel.refusal {
-        let _ = writeln!(s, "          {} {}", style.bad("REFUSED:"), output::text(r));
+        writeln!(w, "          {} {}", style.bad("REFUSED:"), output::text(r))?;
     }
-    let _ = writeln!(s);
-    let _ = writeln!(
-        s,
+    writeln!(w)?;
+    writeln!(
+        w,
         "rules ({}; r read, x execute, w write+create, d delete+rename+truncate, i device ioctl):",
         policy.rules.len() + 1
-    );
-    let width = rules_table(&mut s, policy);
+    )?;
+    let width = rules_table(w, policy)?;
     let tmp = format!("{}/run-XXXXXX", output::path(tmp_base));
-    let _ = writeln!(
-        s,
+    writeln!(
+        w,
         "  {}  {:<4}  {:<width$}  private temporary directory, created at start, exported as TMPDIR",
         Access::ALL.short(),
         Kind::Dir.name(),
         tmp,
-    );
+    )?;
 
-    let _ = writeln!(s);
+    writeln!(w)?;
     let deletable: Vec<String> = policy
         .rules
         .iter()
         .filter(|r| r.access().contains(Access::DELETE))
         .map(|r| output::path(&r.path))
         .collect();
-    let _ = writeln!(
-        s,
+    writeln!(
+        w,
         "delete protection: unlink, rmdir, rename, move and truncate are denied by the kernel everywhere{}",
         if deletable.is_empty() {
             " except the private temporary directory".to_string()
@@ -159,16 +158,16 @@ pub fn dry_run(
                 deletable.join(", ")
             )
         }
-    );
+    )?;
 
-    blocklist_section(&mut s, policy);
+    blocklist_section(w, policy)?;
 
-    let _ = writeln!(s);
+    writeln!(w)?;
     for (read_only, title) in [
         (false, "protected (never reachable, whatever is granted):"),
         (true, "read-only (readable when granted, never writable):"),
     ] {
-        let _ = writeln!(s, "{title}");
+        writeln!(w, "{title}")?;
         // Grouped by category in first-seen order; the list is sorted by path.
         let mut categories: Vec<&str> = Vec::new();
         for p in policy.protected.iter().filter(|p| p.read_only == read_only) {
@@ -177,77 +176,77 @@ pub fn dry_run(
             }
         }
         for c in categories {
-            let _ = writeln!(s, "  {c}:");
+            writeln!(w, "  {c}:")?;
             for p in policy
                 .protected
                 .iter()
                 .filter(|p| p.read_only == read_only && p.category == c)
             {
-                let _ = writeln!(
-                    s,
+                writeln!(
+                    w,
                     "    {}{}",
                     output::path(&p.path),
                     if p.exists { "" } else { " (absent)" }
-                );
+                )?;
             }
         }
     }
     if !policy.writable_path_dirs.is_empty() {
-        let _ = writeln!(s);
-        let _ = writeln!(
-            s,
+        writeln!(w)?;
+        writeln!(
+            w,
             "PATH directories left writable because a grant names them (what is written there runs outside later):"
-        );
+        )?;
         for (d, given) in &policy.writable_path_dirs {
-            let _ = writeln!(s, "  {} (by {})", output::path(d), output::path(given));
+            writeln!(w, "  {} (by {})", output::path(d), output::path(given))?;
         }
     }
     if !policy.git_dirs.is_empty() {
-        let _ = writeln!(s);
-        let _ = writeln!(
-            s,
+        writeln!(w)?;
+        writeln!(
+            w,
             "git repositories in write grants: config and hooks read-only (--allow-git-config to write them; git commands that write next to them, such as commit, then fail):"
-        );
+        )?;
         for d in &policy.git_dirs {
-            let _ = writeln!(s, "  {}", output::path(d));
+            writeln!(w, "  {}", output::path(d))?;
         }
     }
     if !policy.git_dirs_writable.is_empty() {
-        let _ = writeln!(s);
-        let _ = writeln!(
-            s,
+        writeln!(w)?;
+        writeln!(
+            w,
             "git repositories in write grants with config and hooks writable (--allow-git-config): what is written there runs at your next git command:"
-        );
+        )?;
         for d in &policy.git_dirs_writable {
-            let _ = writeln!(s, "  {}", output::path(d));
+            writeln!(w, "  {}", output::path(d))?;
         }
     }
     if !policy.carved.is_empty() {
-        let _ = writeln!(s);
-        let _ = writeln!(
-            s,
+        writeln!(w)?;
+        writeln!(
+            w,
             "carve-outs: these directories were split to keep protected paths out of a grant;"
-        );
-        let _ = writeln!(
-            s,
+        )?;
+        writeln!(
+            w,
             "their existing entries are granted one by one, but no entry can be created directly in the directory itself (nor can it be listed, unless the mount layer masks its protected entries: see below), and entries created in it later are not covered:"
-        );
+        )?;
         for c in &policy.carved {
-            let _ = writeln!(
-                s,
+            writeln!(
+                w,
                 "  {}  (from the grant of {})",
                 output::path(&c.dir),
                 output::path(&c.grant)
-            );
+            )?;
         }
     }
-    s
+    Ok(())
 }
 
 /// One line per rule (rights, kind, path, origins), the blocklist's
 /// per-file execute rules folded to one line per directory. Shared by
 /// `--dry-run` and `nono profile show`. Returns the path column's width.
-pub fn rules_table(s: &mut String, policy: &Policy) -> usize {
+pub(super) fn rules_table(w: &mut dyn fmt::Write, policy: &Policy) -> Result<usize, fmt::Error> {
     let width = policy
         .rules
         .iter()
@@ -263,29 +262,29 @@ pub fn rules_table(s: &mut String, policy: &Policy) -> usize {
                 continue;
             }
         }
-        let origins: Vec<String> = rule.parts.iter().map(|(_, o)| describe(o)).collect();
+        let origins: Vec<String> = rule.parts.iter().map(|(_, o)| o.describe()).collect();
         let p = output::path(&rule.path);
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  {}  {:<4}  {:<width$}  {}",
             rule.access().short(),
             rule.kind.name(),
             p,
             origins.join("; "),
-        );
+        )?;
     }
     for (dir, rules) in &per_file {
         let p = format!("{}/*", output::path(dir));
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  {}  {:<4}  {:<width$}  {} programs, one rule each; blocked programs left out",
             Access::EXECUTE.short(),
             Kind::File.name(),
             p,
             rules.len(),
-        );
+        )?;
     }
-    width
+    Ok(width)
 }
 
 /// A per-file execute rule made by the blocklist split: listed in the
@@ -300,13 +299,13 @@ fn is_per_file_exec(rule: &Rule) -> bool {
 }
 
 /// The effective blocklist by category, with the files it blocks.
-fn blocklist_section(s: &mut String, policy: &Policy) {
+fn blocklist_section(w: &mut dyn fmt::Write, policy: &Policy) -> fmt::Result {
     let c = &policy.commands;
-    let _ = writeln!(s);
-    let _ = writeln!(
-        s,
+    writeln!(w)?;
+    writeln!(
+        w,
         "command blocklist (COMMAND is checked by name and resolved file; the kernel denies execute of these files to every process):"
-    );
+    )?;
     let mut order: Vec<String> = Vec::new();
     let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for e in c.list.effective() {
@@ -328,25 +327,21 @@ fn blocklist_section(s: &mut String, policy: &Policy) {
     for cat in &order {
         match names.get(cat) {
             Some(n) => {
-                let _ = writeln!(s, "  {cat}: {}", output::text(&n.join(", ")));
+                writeln!(w, "  {cat}: {}", output::text(&n.join(", ")))?;
             }
             None => {
-                let _ = writeln!(s, "  {}:", output::text(cat));
+                writeln!(w, "  {}:", output::text(cat))?;
             }
         }
         for f in files.get(cat.as_str()).into_iter().flatten() {
-            let mut line = format!("    {}", output::path(&f.path));
+            write!(w, "    {}", output::path(&f.path))?;
             if let Some(t) = &f.target {
-                let _ = write!(line, " -> {}", output::path(t));
+                write!(w, " -> {}", output::path(t))?;
             }
             if !f.same_as.is_empty() {
-                let _ = write!(
-                    line,
-                    " (same file as {})",
-                    output::text(&f.same_as.join(", "))
-                );
+                write!(w, " (same file as {})", output::text(&f.same_as.join(", ")))?;
             }
-            let _ = writeln!(s, "{line}");
+            writeln!(w)?;
         }
     }
     for m in &c.list.multicall {
@@ -363,52 +358,63 @@ fn blocklist_section(s: &mut String, policy: &Policy) {
                 .iter()
                 .any(|o| o.starts_with(crate::policy::blocklist::MULTICALL_CATEGORY))
         {
-            let _ = writeln!(
-                s,
+            writeln!(
+                w,
                 "  multi-call binaries: {} (they run blocked commands as applets)",
                 names.join(", ")
-            );
+            )?;
         }
     }
     if !c.list.allowed.is_empty() {
         let lifted: Vec<&str> = c.list.allowed.iter().map(|p| p.as_str()).collect();
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  lifted with --allow-command: {}",
             output::text(&lifted.join(", "))
-        );
+        )?;
     }
     if !c.split.is_empty() && c.masking {
         let dirs: Vec<String> = c.split.iter().map(|d| output::path(d)).collect();
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  execute is granted as a whole in: {} (the mount layer covers each blocked program there, every name of it, with an empty non-executable file; programs created there later can be executed)",
             dirs.join(", ")
-        );
+        )?;
     } else if !c.split.is_empty() {
         let dirs: Vec<String> = c.split.iter().map(|d| output::path(d)).collect();
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  execute is granted per file in: {} (programs created there later cannot be executed)",
             dirs.join(", ")
-        );
+        )?;
     }
     if !c.searched.is_empty() {
         let dirs: Vec<String> = c.searched.iter().map(|d| output::path(d)).collect();
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  searched for blocked names (--block-command): {} (files created later are not covered)",
             dirs.join(", ")
-        );
+        )?;
     }
+    Ok(())
 }
 
-/// `--dry-run` of a blocked COMMAND that does not exist here.
-pub fn blocked_command(message: Option<&str>) -> String {
-    format!(
-        "nono dry run: nothing is executed\ncommand:  BLOCKED: {} (nono run would exit 126)\n",
-        output::text(message.unwrap_or("blocked"))
-    )
+/// The `--dry-run` text of a blocked COMMAND that does not exist here
+/// (its JSON is a whole [`DryRun`] document: scripts keep every key).
+pub struct BlockedCommand<'a> {
+    /// The refusal `run` would print (exit 126).
+    pub message: &'a str,
+}
+
+impl Display for BlockedCommand<'_> {
+    fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(w, "nono dry run: nothing is executed")?;
+        writeln!(
+            w,
+            "command:  BLOCKED: {} (nono run would exit 126)",
+            output::text(self.message)
+        )
+    }
 }
 
 /// The effective blocklist for `--dry-run --json`.
@@ -433,7 +439,7 @@ fn blocklist_json(policy: &Policy) -> Value {
 }
 
 /// The `--dry-run --json` document.
-pub fn dry_run_json(
+fn dry_run_json(
     policy: &Policy,
     cmd: &Command,
     kernel: &KernelView,
@@ -448,6 +454,10 @@ pub fn dry_run_json(
                 "fs": p.landlock_fs,
                 "net": p.landlock_net,
                 "scopes": p.landlock_scopes,
+                "ports": p.landlock_ports.iter().map(|r| json!({
+                    "port": r.port,
+                    "rights": r.rights,
+                })).collect::<Vec<_>>(),
             },
             "seccomp": p.seccomp.iter().map(|r| json!({
                 "syscall": r.syscall,
@@ -519,57 +529,55 @@ pub fn dry_run_json(
     })
 }
 
-// ---------------------------------------------------------------------------
-// why (path)
-
-/// The `--dry-run` section that says which kernel layer enforces what
-/// beyond the filesystem rules (network, IPC, terminal, privileges).
 /// What the kernel receives, rule by rule: the Landlock rights handled and
 /// every seccomp rule, from the same builders `run` installs them with.
-pub fn kernel_rules(plan: Option<&crate::sandbox::KernelPlan>) -> String {
-    let mut s = String::new();
+fn kernel_rules(w: &mut dyn fmt::Write, plan: Option<&crate::sandbox::KernelPlan>) -> fmt::Result {
     let Some(p) = plan else {
-        return s;
+        return Ok(());
     };
-    let _ = writeln!(s);
-    let _ = writeln!(s, "kernel rules as installed (Landlock ABI {}):", p.abi);
-    let _ = writeln!(s, "  landlock handles  {}", p.landlock_fs.join(" "));
+    writeln!(w)?;
+    writeln!(w, "kernel rules as installed (Landlock ABI {}):", p.abi)?;
+    writeln!(w, "  landlock handles  {}", p.landlock_fs.join(" "))?;
     if !p.landlock_net.is_empty() {
-        let _ = writeln!(s, "  landlock handles  {}", p.landlock_net.join(" "));
+        writeln!(w, "  landlock handles  {}", p.landlock_net.join(" "))?;
     }
     if !p.landlock_scopes.is_empty() {
-        let _ = writeln!(s, "  landlock scopes   {}", p.landlock_scopes.join(" "));
+        writeln!(w, "  landlock scopes   {}", p.landlock_scopes.join(" "))?;
+    }
+    for r in &p.landlock_ports {
+        writeln!(w, "  landlock port     {} {}", r.port, r.rights.join(" "))?;
     }
     let width = p.seccomp.iter().map(|r| r.syscall.len()).max().unwrap_or(0);
     for r in &p.seccomp {
         let when = if r.always { "always" } else { "when" };
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  seccomp {:<width$}  {} {:<6}  {}",
             r.syscall,
             r.errno,
             when,
             r.why.join("; ")
-        );
+        )?;
     }
-    s
+    Ok(())
 }
 
-pub fn enforcement(guarantees: &[crate::sandbox::Guarantee]) -> String {
-    let mut s = String::new();
+/// The `--dry-run` section that says which kernel layer enforces what
+/// beyond the filesystem rules (network, IPC, terminal, privileges).
+fn enforcement(w: &mut dyn fmt::Write, guarantees: &[crate::sandbox::Guarantee]) -> fmt::Result {
     if guarantees.is_empty() {
-        return s;
+        return Ok(());
     }
-    let _ = writeln!(s);
-    let _ = writeln!(
-        s,
+    writeln!(w)?;
+    writeln!(
+        w,
         "enforcement beyond the filesystem (topic, then the kernel layer that enforces it):"
-    );
+    )?;
     let width = guarantees.iter().map(|g| g.topic.len()).max().unwrap_or(0);
     for g in guarantees {
-        let _ = writeln!(s, "  {:<width$}  {}", g.topic, g.text);
+        writeln!(w, "  {:<width$}  {}", g.topic, g.text)?;
     }
-    s
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -578,10 +586,7 @@ pub fn enforcement(guarantees: &[crate::sandbox::Guarantee]) -> String {
 /// The mount-namespace layer for `--dry-run --json`: whether it is
 /// active, why not, and the plan per path (from the same plan that `run`
 /// applies).
-pub fn mount_layer_json(
-    layer: &Result<crate::sandbox::MountLayer, String>,
-    required: bool,
-) -> Value {
+fn mount_layer_json(layer: &Result<crate::sandbox::MountLayer, String>, required: bool) -> Value {
     match layer {
         Ok(l) => json!({
             "active": true,
@@ -605,46 +610,168 @@ pub fn mount_layer_json(
 }
 
 /// The mount-namespace layer for `--dry-run`.
-pub fn mount_layer_text(
+fn mount_layer_text(
+    w: &mut dyn fmt::Write,
     layer: &Result<crate::sandbox::MountLayer, String>,
     required: bool,
-) -> String {
-    let mut out = String::new();
-    out.push('\n');
+) -> fmt::Result {
+    writeln!(w)?;
     match layer {
         Ok(l) => {
-            out.push_str(
-                "mount layer: active (a private mount namespace under Landlock and seccomp)\n",
-            );
+            writeln!(
+                w,
+                "mount layer: active (a private mount namespace under Landlock and seccomp)"
+            )?;
             for m in l.lines() {
-                let _ = writeln!(
-                    out,
+                writeln!(
+                    w,
                     "  {:<9} {}  {}",
                     m.what,
                     crate::output::path(&m.path),
                     output::text(&m.detail)
-                );
+                )?;
             }
         }
         Err(reason) if required => {
-            let _ = writeln!(
-                out,
+            writeln!(
+                w,
                 "mount layer: not available ({}): run would refuse (--require-isolation)",
                 output::text(reason)
-            );
+            )?;
         }
         Err(reason) => {
-            let _ = writeln!(
-                out,
+            writeln!(
+                w,
                 "mount layer: not available ({}): Landlock only",
                 output::text(reason)
-            );
-            let _ = writeln!(
-                out,
+            )?;
+            writeln!(
+                w,
                 "  the fallback loses: {}",
                 crate::sandbox::MOUNT_FALLBACK_LOSES
-            );
+            )?;
         }
     }
-    out
+    Ok(())
 }
+
+/// The known agent the command is, for the `agent` section.
+pub struct Agent<'a> {
+    /// The agent's built-in profile, when the command is a known agent.
+    pub profile: Option<&'a str>,
+    /// Its profile was applied automatically (no `-p`, no `--no-profile`).
+    pub auto: bool,
+    /// The profiles' `[agent] args`, inserted after the program.
+    pub args: &'a [String],
+    pub env: &'a [crate::policy::spec::AgentEnv],
+}
+
+/// The snapshot `run` would take, for the `snapshot` section.
+pub struct Snapshot<'a> {
+    pub plans: &'a [crate::undo::snapshot::Plan],
+    pub mode: crate::undo::Mode,
+    pub limits: &'a crate::undo::Limits,
+}
+
+/// The complete `nono run --dry-run` report: every section reads the
+/// policy and the plans `run` would apply.
+pub struct DryRun<'a> {
+    pub policy: &'a Policy,
+    pub cmd: &'a Command,
+    pub kernel: &'a KernelView,
+    /// Where the private temporary directory will be created.
+    pub tmp_base: &'a Path,
+    pub style: Style,
+    /// The refusal `run` would print (exit 126), when COMMAND is blocked.
+    pub blocked: Option<&'a str>,
+    pub guarantees: &'a [crate::sandbox::Guarantee],
+    pub plan: Option<&'a crate::sandbox::KernelPlan>,
+    /// The mount-namespace layer's plan, or why it is not available.
+    pub mount_layer: &'a Result<crate::sandbox::MountLayer, String>,
+    /// `--require-isolation`.
+    pub require_isolation: bool,
+    pub env_plan: &'a crate::policy::env::EnvPlan,
+    pub env_policy: &'a crate::policy::env::EnvPolicy,
+    /// Host-allowlist mode, when the policy has a host list.
+    pub hosts: Option<&'a HostView>,
+    /// Known failures of this command under this policy, with their fix.
+    pub advice: &'a [String],
+    /// Directories the profiles ask for that `run` would create.
+    pub created: &'a [PathBuf],
+    pub agent: Agent<'a>,
+    pub snapshot: Option<Snapshot<'a>>,
+}
+
+impl Display for DryRun<'_> {
+    fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
+        dry_run(
+            w,
+            self.policy,
+            self.cmd,
+            self.kernel,
+            self.tmp_base,
+            self.style,
+            self.blocked,
+        )?;
+        enforcement(w, self.guarantees)?;
+        mount_layer_text(w, self.mount_layer, self.require_isolation)?;
+        env::env_section(w, self.env_plan, self.env_policy)?;
+        kernel_rules(w, self.plan)?;
+        if let Some(v) = self.hosts {
+            host_allowlist(w, &self.policy.net, v)?;
+        }
+        if !self.advice.is_empty() {
+            writeln!(w, "\nknown to fail here, and the fix:")?;
+            for a in self.advice {
+                writeln!(w, "  - {}", output::text(a))?;
+            }
+        }
+        if !self.created.is_empty() {
+            let dirs: Vec<String> = self.created.iter().map(|p| output::path(p)).collect();
+            writeln!(
+                w,
+                "\nmissing now, created (mode 0700) and granted by the profile when nono runs: {}",
+                dirs.join(", ")
+            )?;
+        }
+        let a = &self.agent;
+        agent_text(w, a.profile, a.auto, a.args, a.env)?;
+        if let Some(s) = &self.snapshot {
+            undo::plan_text(w, s.plans, s.mode, s.limits)?;
+        }
+        Ok(())
+    }
+}
+
+impl DryRun<'_> {
+    /// The `--dry-run --json` document.
+    pub fn json(&self) -> Value {
+        let mut doc = dry_run_json(
+            self.policy,
+            self.cmd,
+            self.kernel,
+            self.tmp_base,
+            self.guarantees,
+            self.plan,
+        );
+        doc["blocked"] = json!(self.blocked);
+        doc["host_allowlist"] = host_allowlist_json(&self.policy.net, self.hosts);
+        doc["advice"] = json!(self.advice);
+        doc["create"] = json!(self
+            .created
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect::<Vec<_>>());
+        doc["env"] = env::env_json(self.env_plan, self.env_policy);
+        doc["snapshot"] = match &self.snapshot {
+            Some(s) => undo::plan_json(s.plans, s.mode),
+            None => Value::Null,
+        };
+        let a = &self.agent;
+        doc["agent"] = agent_json(a.profile, a.auto, a.args, a.env);
+        doc["mount_layer"] = mount_layer_json(self.mount_layer, self.require_isolation);
+        doc
+    }
+}
+
+serialize_as_json!(DryRun);

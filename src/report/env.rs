@@ -2,13 +2,13 @@
 //! Names and reasons only, never values.
 
 use std::ffi::OsStr;
-use std::fmt::Write as _;
+use std::fmt::{self, Display};
 use std::path::Path;
 
 use serde_json::{json, Value};
 
 use super::json::{jpath, SCHEMA_VERSION};
-use super::{label, verdict};
+use super::{label, serialize_as_json, verdict};
 use crate::output::{self, Style};
 
 /// A variable name for display: escaped like a path.
@@ -19,13 +19,13 @@ pub(super) fn env_name(name: &OsStr) -> String {
 /// Where the command's environment comes from, for `--dry-run`: names and
 /// reasons, never values.
 pub fn env_section(
+    w: &mut dyn fmt::Write,
     plan: &crate::policy::env::EnvPlan,
     policy: &crate::policy::env::EnvPolicy,
-) -> String {
+) -> fmt::Result {
     use crate::policy::env::Reason;
-    let mut s = String::new();
-    let _ = writeln!(s);
-    let _ = writeln!(s, "environment (names only; values are never shown):");
+    writeln!(w)?;
+    writeln!(w, "environment (names only; values are never shown):")?;
     let mut cleared: Vec<String> = Vec::new();
     let mut minimal: Vec<String> = Vec::new();
     let mut tmp: Vec<String> = Vec::new();
@@ -37,53 +37,53 @@ pub fn env_section(
             Reason::Cleared { .. } => cleared.push(env_name(&e.name)),
             Reason::TempDir => tmp.push(env_name(&e.name)),
             r => {
-                let _ = writeln!(
-                    s,
+                writeln!(
+                    w,
                     "  {:<7}  {}: {}",
                     e.action.name(),
                     env_name(&e.name),
                     output::text(&r.text())
-                );
+                )?;
             }
         }
     }
     if let Some(src) = policy.clear() {
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  {src} keeps only: {} (and the names kept or set above)",
             output::text(&policy.data().keep().join(", "))
-        );
+        )?;
         if !minimal.is_empty() {
-            let _ = writeln!(s, "  kept     {}", minimal.join(", "));
+            writeln!(w, "  kept     {}", minimal.join(", "))?;
         }
         if !cleared.is_empty() {
-            let _ = writeln!(
-                s,
+            writeln!(
+                w,
                 "  removed  {} ({} variables)",
                 cleared.join(", "),
                 cleared.len()
-            );
+            )?;
         }
     }
-    let _ = writeln!(
-        s,
+    writeln!(
+        w,
         "  set      {}: the run's private temporary directory",
         tmp.join(", ")
-    );
+    )?;
     if inherited > 0 {
-        let _ = writeln!(s, "  kept     {inherited} other variables, unchanged");
+        writeln!(w, "  kept     {inherited} other variables, unchanged")?;
     }
     if plan
         .with(crate::policy::env::Action::Removed)
         .next()
         .is_some()
     {
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  to pass a removed variable: --allow-env NAME (or a GLOB such as 'NAME_*')"
-        );
+        )?;
     }
-    s
+    Ok(())
 }
 
 fn env_reason_json(r: &crate::policy::env::Reason) -> Value {
@@ -137,58 +137,71 @@ fn env_notes(e: &crate::policy::env::Entry) -> Vec<String> {
     notes
 }
 
-/// The `why --env NAME` answer.
-pub fn why_env(e: &crate::policy::env::Entry, style: Style) -> String {
-    use crate::policy::env::Action;
-    let mut s = String::new();
-    let name = env_name(&e.name);
-    let head = match e.action {
-        Action::Kept => style.good("KEPT"),
-        Action::Set => style.good("SET"),
-        Action::Removed => style.bad("REMOVED"),
-    };
-    let what = match e.action {
-        Action::Kept => "is passed to the command unchanged",
-        Action::Set => "is given a value by nono (never shown)",
-        Action::Removed => "is not passed to the command",
-    };
-    let _ = writeln!(s, "{head}: {name} {what}");
-    label(&mut s, "reason", &output::text(&e.reason.text()));
-    if e.action == Action::Removed {
-        label(
-            &mut s,
-            "to keep",
-            &style.bold(&format!("add --allow-env {}", output::shell_word(&name))),
-        );
-    }
-    for n in env_notes(e) {
-        label(&mut s, "note", &n);
-    }
-    s
+/// The `why --env NAME` answer: whether the variable reaches the command,
+/// and why.
+pub struct WhyEnv<'a> {
+    pub e: &'a crate::policy::env::Entry,
+    pub style: Style,
 }
 
-/// The `why --env NAME --json` document.
-pub fn why_env_json(e: &crate::policy::env::Entry) -> Value {
-    use crate::policy::env::Action;
-    let allowed = e.action != Action::Removed;
-    let name = e.name.to_string_lossy().into_owned();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "document": "why",
-        "subject": "env",
-        "allowed": allowed,
-        "verdict": verdict(allowed).to_lowercase(),
-        "reason": env_reason_json(&e.reason),
-        "suggestion": (!allowed).then(|| json!({
-            "args": ["--allow-env", name],
-            "text": format!("add --allow-env {}", output::shell_word(&env_name(&e.name))),
-        })),
-        "no_suggestion": Value::Null,
-        "notes": env_notes(e),
-        "env": {
-            "name": name,
-            "action": e.action.name(),
-            "inherited": e.inherited,
-        },
-    })
+impl Display for WhyEnv<'_> {
+    fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::policy::env::Action;
+        let (e, style) = (self.e, self.style);
+        let name = env_name(&e.name);
+        let head = match e.action {
+            Action::Kept => style.good("KEPT"),
+            Action::Set => style.good("SET"),
+            Action::Removed => style.bad("REMOVED"),
+        };
+        let what = match e.action {
+            Action::Kept => "is passed to the command unchanged",
+            Action::Set => "is given a value by nono (never shown)",
+            Action::Removed => "is not passed to the command",
+        };
+        writeln!(w, "{head}: {name} {what}")?;
+        label(w, "reason", &output::text(&e.reason.text()))?;
+        if e.action == Action::Removed {
+            label(
+                w,
+                "to keep",
+                &style.bold(&format!("add --allow-env {}", output::shell_word(&name))),
+            )?;
+        }
+        for n in env_notes(e) {
+            label(w, "note", &n)?;
+        }
+        Ok(())
+    }
 }
+
+impl WhyEnv<'_> {
+    /// The `why --env NAME --json` document.
+    pub fn json(&self) -> Value {
+        use crate::policy::env::Action;
+        let e = self.e;
+        let allowed = e.action != Action::Removed;
+        let name = e.name.to_string_lossy().into_owned();
+        json!({
+            "schema_version": SCHEMA_VERSION,
+            "document": "why",
+            "subject": "env",
+            "allowed": allowed,
+            "verdict": verdict(allowed).to_lowercase(),
+            "reason": env_reason_json(&e.reason),
+            "suggestion": (!allowed).then(|| json!({
+                "args": ["--allow-env", name],
+                "text": format!("add --allow-env {}", output::shell_word(&env_name(&e.name))),
+            })),
+            "no_suggestion": Value::Null,
+            "notes": env_notes(e),
+            "env": {
+                "name": name,
+                "action": e.action.name(),
+                "inherited": e.inherited,
+            },
+        })
+    }
+}
+
+serialize_as_json!(WhyEnv);

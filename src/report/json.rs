@@ -1,5 +1,4 @@
-//! The JSON pieces every document shares: paths, rights, rule origins, and
-//! the pretty-printed text of a document.
+//! The JSON pieces every document shares: paths, rights, rule origins.
 
 use std::path::Path;
 
@@ -51,13 +50,3 @@ pub(super) fn rule_json(r: &Rule) -> Value {
         "origins": r.parts.iter().map(|(_, o)| origin_json(o)).collect::<Vec<_>>(),
     })
 }
-
-/// One JSON document, pretty-printed, with a final newline.
-pub fn to_json_text(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into());
-    s.push('\n');
-    s
-}
-
-// ---------------------------------------------------------------------------
-// run --dry-run

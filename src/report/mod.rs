@@ -3,19 +3,25 @@
 //! One module per report: `run --dry-run` ([`dry_run`]), `why`
 //! ([`why`], with the environment and network questions in [`env`] and
 //! [`net`]), `setup` ([`setup`]), `profile list/show` ([`profile`]) and
-//! `undo` ([`undo`]). Each has a text renderer (escaped paths via
-//! [`output`](crate::output), colour through
-//! [`Style`](crate::output::Style)) and a JSON builder ([`json`] holds the
-//! shared pieces). The JSON keys are documented in docs/json.md and checked
-//! against it by the integration tests; bump [`SCHEMA_VERSION`] when a key
-//! changes meaning or disappears (adding keys does not).
+//! `undo` ([`undo`]). A report is a value that borrows what policy,
+//! sandbox, profile and undo computed: its text is its `Display` (paths
+//! escaped through [`output`](crate::output), colour through
+//! [`Style`](crate::output::Style)), its JSON document its `Serialize`
+//! ([`json`] holds the shared pieces). [`write`] puts either on a writer
+//! and returns the write's error, so output errors reach the top instead of
+//! being dropped here.
+//!
+//! The JSON keys are documented in docs/json.md and checked against it by
+//! the integration tests; bump [`json::SCHEMA_VERSION`] when a key changes
+//! meaning or disappears (adding keys does not).
 //!
 //! This layer sits above policy, sandbox, profile and undo: it reads what
 //! they decided and planned, and nothing below imports it.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Display};
+use std::io;
 
-use crate::policy::Origin;
+use serde::Serialize;
 
 pub mod dry_run;
 pub mod env;
@@ -26,24 +32,58 @@ pub mod setup;
 pub mod undo;
 pub mod why;
 
-pub use dry_run::{
-    agent_json, agent_text, blocked_command, dry_run, dry_run_json, enforcement, kernel_rules,
-    mount_layer_json, mount_layer_text, KernelView,
-};
-pub use env::{env_json, env_section, why_env, why_env_json};
-pub use json::to_json_text;
-pub use net::{
-    host_allowlist, host_allowlist_json, host_mode_layers, why_host, why_host_json, why_net,
-    why_net_json, HostView,
-};
-pub use setup::{setup_json, setup_text};
-pub use why::{why, why_command, why_command_json, why_json};
+/// Writes `report` to `w`: its JSON document when `json`, else its text.
+/// The report is rendered in memory first, so it reaches `w` in one write,
+/// and the error of that write is the one returned.
+pub fn write(
+    w: &mut impl io::Write,
+    report: &(impl Display + Serialize),
+    json: bool,
+) -> io::Result<()> {
+    if json {
+        write_json(w, report)
+    } else {
+        write_text(w, report)
+    }
+}
+
+/// Writes the text of a report.
+pub fn write_text(w: &mut impl io::Write, report: &impl Display) -> io::Result<()> {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    write!(text, "{report}").map_err(|_| io::Error::other("a report could not be formatted"))?;
+    w.write_all(text.as_bytes())?;
+    w.flush()
+}
+
+/// Writes a report's JSON document, pretty-printed, with a final newline.
+pub fn write_json(w: &mut impl io::Write, report: &impl Serialize) -> io::Result<()> {
+    let mut text = serde_json::to_string_pretty(report)?;
+    text.push('\n');
+    w.write_all(text.as_bytes())?;
+    w.flush()
+}
+
+/// Implements `Serialize` for a report through its `json()` document.
+/// The documents are built as `serde_json::Value`s: their keys print
+/// sorted, as docs/json.md and the scripts that read them have them.
+macro_rules! serialize_as_json {
+    ($($t:ident),* $(,)?) => {$(
+        impl serde::Serialize for $t<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.json().serialize(s)
+            }
+        }
+    )*};
+}
+pub(crate) use serialize_as_json;
 
 /// Width of the label column in `why` and `setup` text.
 const LABEL: usize = 10;
 
-fn label(s: &mut String, name: &str, value: &str) {
-    let _ = writeln!(s, "  {name:<LABEL$} {value}");
+/// One `  name       value` line of `why` and `setup`.
+fn label(w: &mut dyn fmt::Write, name: &str, value: &str) -> fmt::Result {
+    writeln!(w, "  {name:<LABEL$} {value}")
 }
 
 fn verdict(allowed: bool) -> &'static str {
@@ -52,8 +92,4 @@ fn verdict(allowed: bool) -> &'static str {
     } else {
         "DENIED"
     }
-}
-
-fn describe(o: &Origin) -> String {
-    o.describe()
 }

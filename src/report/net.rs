@@ -1,85 +1,87 @@
 //! The network: `why --connect/--bind`, `why --host`, and the host
 //! allowlist section of `--dry-run`.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Display};
+use std::net::SocketAddr;
 
 use serde_json::{json, Value};
 
 use super::json::SCHEMA_VERSION;
-use super::{label, verdict};
+use super::{label, serialize_as_json, verdict};
 use crate::output::{self, Style};
+use crate::policy::net::{HostDecision, NetDecision};
+use crate::policy::NetPolicy;
 
-/// The `why --connect/--bind` answer.
-pub fn why_net(
-    d: &crate::policy::net::NetDecision,
-    layers: &[String],
-    refusal: Option<&str>,
-    style: Style,
-) -> String {
-    let mut s = String::new();
-    let verdict = if d.allowed {
-        style.good("ALLOWED")
-    } else {
-        style.bad("DENIED")
-    };
-    let _ = writeln!(s, "{verdict}: TCP {} port {}", d.op.name(), d.op.port());
-    label(&mut s, "reason", &d.text);
-    for l in layers {
-        label(&mut s, "enforced", &output::text(l));
-    }
-    if let Some(sug) = &d.suggestion {
-        label(&mut s, "to allow", &format!("add {sug}"));
-    }
-    if let Some(r) = refusal {
-        label(
-            &mut s,
-            "note",
-            &format!(
-                "this kernel cannot enforce the policy: run would refuse to start (exit 125): {}",
-                output::text(r)
-            ),
-        );
-    }
-    s
+/// The note of a policy this kernel cannot enforce.
+fn refusal_note(refusal: &str) -> String {
+    format!(
+        "this kernel cannot enforce the policy: run would refuse to start (exit 125): {refusal}"
+    )
 }
 
-/// The `why --connect/--bind --json` document.
-pub fn why_net_json(
-    d: &crate::policy::net::NetDecision,
-    layers: &[String],
-    refusal: Option<&str>,
-) -> Value {
-    let notes: Vec<String> = refusal
-        .map(|r| {
-            vec![format!(
-                "this kernel cannot enforce the policy: run would refuse to start (exit 125): {r}"
-            )]
+/// The `why --connect/--bind` answer.
+pub struct WhyNet<'a> {
+    pub d: &'a NetDecision,
+    /// The layers that enforce the network options, one line each.
+    pub layers: &'a [String],
+    /// Why this kernel cannot enforce the policy, if it cannot.
+    pub refusal: Option<&'a str>,
+    pub style: Style,
+}
+
+impl Display for WhyNet<'_> {
+    fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.d;
+        let verdict = if d.allowed {
+            self.style.good("ALLOWED")
+        } else {
+            self.style.bad("DENIED")
+        };
+        writeln!(w, "{verdict}: TCP {} port {}", d.op.name(), d.op.port())?;
+        label(w, "reason", &d.text)?;
+        for l in self.layers {
+            label(w, "enforced", &output::text(l))?;
+        }
+        if let Some(sug) = &d.suggestion {
+            label(w, "to allow", &format!("add {sug}"))?;
+        }
+        if let Some(r) = self.refusal {
+            label(w, "note", &refusal_note(&output::text(r)))?;
+        }
+        Ok(())
+    }
+}
+
+impl WhyNet<'_> {
+    /// The `why --connect/--bind --json` document.
+    pub fn json(&self) -> Value {
+        let d = self.d;
+        let notes: Vec<String> = self.refusal.map(refusal_note).into_iter().collect();
+        json!({
+            "schema_version": SCHEMA_VERSION,
+            "document": "why",
+            "subject": "network",
+            "allowed": d.allowed,
+            "verdict": verdict(d.allowed).to_lowercase(),
+            "reason": { "code": d.code, "text": d.text },
+            "suggestion": d.suggestion.as_ref().map(|s| json!({
+                "args": s.split(' ').collect::<Vec<_>>(),
+                "text": format!("add {s}"),
+            })),
+            "no_suggestion": Value::Null,
+            "notes": notes,
+            "network": {
+                "op": d.op.name(),
+                "protocol": "tcp",
+                "port": d.op.port(),
+                "enforced_by": self.layers,
+            },
         })
-        .unwrap_or_default();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "document": "why",
-        "subject": "network",
-        "allowed": d.allowed,
-        "verdict": verdict(d.allowed).to_lowercase(),
-        "reason": { "code": d.code, "text": d.text },
-        "suggestion": d.suggestion.as_ref().map(|s| json!({
-            "args": s.split(' ').collect::<Vec<_>>(),
-            "text": format!("add {s}"),
-        })),
-        "no_suggestion": Value::Null,
-        "notes": notes,
-        "network": {
-            "op": d.op.name(),
-            "protocol": "tcp",
-            "port": d.op.port(),
-            "enforced_by": layers,
-        },
-    })
+    }
 }
 
 /// How host-allowlist mode is enforced, one sentence per layer.
-pub fn host_mode_layers(proxy: std::net::SocketAddr) -> Vec<String> {
+pub fn host_mode_layers(proxy: SocketAddr) -> Vec<String> {
     vec![
         "network namespace: the command's only interface is its own loopback, so no socket of any family reaches an address outside the sandbox".to_string(),
         format!("egress proxy outside the sandbox at http://{proxy} (HTTP CONNECT and plain HTTP; the proxy resolves names and refuses loopback, link-local and private addresses unless an entry names them)"),
@@ -87,72 +89,85 @@ pub fn host_mode_layers(proxy: std::net::SocketAddr) -> Vec<String> {
     ]
 }
 
-/// `nono why --host` as text.
-pub fn why_host(d: &crate::policy::net::HostDecision, layers: &[String], style: Style) -> String {
-    let mut s = String::new();
-    let verdict = if d.allowed {
-        style.good("ALLOWED")
-    } else {
-        style.bad("DENIED")
-    };
-    let _ = writeln!(
-        s,
-        "{verdict}: connection to {}:{}",
-        output::text(&d.host),
-        d.port
-    );
-    label(&mut s, "reason", &output::text(&d.text));
-    if let Some(src) = &d.source {
-        label(&mut s, "from", &output::text(src));
-    }
-    for l in layers {
-        label(&mut s, "enforced", &output::text(l));
-    }
-    for n in &d.notes {
-        label(&mut s, "note", &output::text(n));
-    }
-    if let Some(sug) = &d.suggestion {
-        label(&mut s, "to allow", &format!("add {}", output::text(sug)));
-    }
-    s
+/// The `why --host` answer.
+pub struct WhyHost<'a> {
+    pub d: &'a HostDecision,
+    /// [`host_mode_layers`] in host-allowlist mode, else empty.
+    pub layers: &'a [String],
+    pub style: Style,
 }
 
-/// The `why --host --json` document.
-pub fn why_host_json(d: &crate::policy::net::HostDecision, layers: &[String]) -> Value {
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "document": "why",
-        "subject": "host",
-        "allowed": d.allowed,
-        "verdict": verdict(d.allowed).to_lowercase(),
-        "reason": { "code": d.code, "text": d.text },
-        "suggestion": d.suggestion.as_ref().map(|s| json!({
-            "args": s.split(' ').collect::<Vec<_>>(),
-            "text": format!("add {s}"),
-        })),
-        "no_suggestion": Value::Null,
-        "notes": d.notes,
-        "host": {
-            "name": d.host,
-            "port": d.port,
-            "entry": d.entry,
-            "source": d.source,
-            "enforced_by": layers,
-        },
-    })
+impl Display for WhyHost<'_> {
+    fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.d;
+        let verdict = if d.allowed {
+            self.style.good("ALLOWED")
+        } else {
+            self.style.bad("DENIED")
+        };
+        writeln!(
+            w,
+            "{verdict}: connection to {}:{}",
+            output::text(&d.host),
+            d.port
+        )?;
+        label(w, "reason", &output::text(&d.text))?;
+        if let Some(src) = &d.source {
+            label(w, "from", &output::text(src))?;
+        }
+        for l in self.layers {
+            label(w, "enforced", &output::text(l))?;
+        }
+        for n in &d.notes {
+            label(w, "note", &output::text(n))?;
+        }
+        if let Some(sug) = &d.suggestion {
+            label(w, "to allow", &format!("add {}", output::text(sug)))?;
+        }
+        Ok(())
+    }
 }
+
+impl WhyHost<'_> {
+    /// The `why --host --json` document.
+    pub fn json(&self) -> Value {
+        let d = self.d;
+        json!({
+            "schema_version": SCHEMA_VERSION,
+            "document": "why",
+            "subject": "host",
+            "allowed": d.allowed,
+            "verdict": verdict(d.allowed).to_lowercase(),
+            "reason": { "code": d.code, "text": d.text },
+            "suggestion": d.suggestion.as_ref().map(|s| json!({
+                "args": s.split(' ').collect::<Vec<_>>(),
+                "text": format!("add {s}"),
+            })),
+            "no_suggestion": Value::Null,
+            "notes": d.notes,
+            "host": {
+                "name": d.host,
+                "port": d.port,
+                "entry": d.entry,
+                "source": d.source,
+                "enforced_by": self.layers,
+            },
+        })
+    }
+}
+
+serialize_as_json!(WhyNet, WhyHost);
 
 /// The allowlist for `--dry-run`: `None` outside host-allowlist mode.
 pub struct HostView {
-    pub proxy: std::net::SocketAddr,
+    pub proxy: SocketAddr,
     /// Why this machine cannot set up the namespace, if it cannot.
     pub unavailable: Option<String>,
 }
 
 /// `--dry-run` text section for host-allowlist mode.
-pub fn host_allowlist(net: &crate::policy::NetPolicy, view: &HostView) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "\nhost allowlist ({} entries):", net.hosts.len());
+pub fn host_allowlist(w: &mut dyn fmt::Write, net: &NetPolicy, view: &HostView) -> fmt::Result {
+    writeln!(w, "\nhost allowlist ({} entries):", net.hosts.len())?;
     for e in &net.hosts {
         let from = match &e.group {
             Some(g) => format!("{} (@{g})", e.source),
@@ -164,30 +179,30 @@ pub fn host_allowlist(net: &crate::policy::NetPolicy, view: &HostView) -> String
         } else {
             ""
         };
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  {}  ports {}{exposes}  [{}]",
             output::text(&e.rule.pattern.to_string()),
             ports.join(","),
             output::text(&from)
-        );
+        )?;
     }
-    let _ = writeln!(s, "proxy the command sees: HTTP_PROXY=HTTPS_PROXY=ALL_PROXY=http://{} (NO_PROXY=localhost,127.0.0.1,::1)", view.proxy);
+    writeln!(w, "proxy the command sees: HTTP_PROXY=HTTPS_PROXY=ALL_PROXY=http://{} (NO_PROXY=localhost,127.0.0.1,::1)", view.proxy)?;
     for l in host_mode_layers(view.proxy) {
-        let _ = writeln!(s, "  enforced: {l}");
+        writeln!(w, "  enforced: {l}")?;
     }
     if let Some(u) = &view.unavailable {
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  not available here: run would refuse to start (exit 125): {}",
             output::text(u)
-        );
+        )?;
     }
-    s
+    Ok(())
 }
 
 /// `--dry-run --json` key `host_allowlist`.
-pub fn host_allowlist_json(net: &crate::policy::NetPolicy, view: Option<&HostView>) -> Value {
+pub fn host_allowlist_json(net: &NetPolicy, view: Option<&HostView>) -> Value {
     let Some(view) = view else {
         return Value::Null;
     };

@@ -1,11 +1,11 @@
 //! `nono setup`: what this machine can enforce, in text and JSON.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Display};
 
 use serde_json::{json, Value};
 
 use super::json::SCHEMA_VERSION;
-use super::label;
+use super::{label, serialize_as_json};
 use crate::output::{self, Style};
 use crate::setup;
 
@@ -19,16 +19,15 @@ fn level_styled(l: setup::Level, style: Style) -> String {
 }
 
 /// The `setup` report as text.
-pub fn setup_text(r: &setup::Report, style: Style) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
+pub fn setup_text(w: &mut dyn fmt::Write, r: &setup::Report, style: Style) -> fmt::Result {
+    writeln!(
+        w,
         "{}",
         style.bold("nono setup: what this machine can enforce")
-    );
-    let _ = writeln!(s);
-    label(&mut s, "os", r.os);
-    label(&mut s, "kernel", &output::text(&r.kernel_release));
+    )?;
+    writeln!(w)?;
+    label(w, "os", r.os)?;
+    label(w, "kernel", &output::text(&r.kernel_release))?;
     let l = &r.landlock;
     let ll = match (l.kernel_abi, &l.unavailable) {
         (Some(k), None) => format!(
@@ -43,21 +42,21 @@ pub fn setup_text(r: &setup::Report, style: Style) -> String {
         (None, Some(why)) => format!("unavailable: {why}"),
         (None, None) => "unavailable".into(),
     };
-    label(&mut s, "landlock", &ll);
+    label(w, "landlock", &ll)?;
     let sc = match (r.seccomp.filter, r.seccomp.mode) {
         (true, Some(m)) if m > 0 => format!("filters available (this process is in mode {m})"),
         (true, _) => "filters available".to_string(),
         (false, _) => "filters unavailable".to_string(),
     };
-    label(&mut s, "seccomp", &sc);
+    label(w, "seccomp", &sc)?;
 
-    let _ = writeln!(s);
-    let _ = writeln!(s, "{}", style.bold("Landlock features"));
-    let _ = writeln!(
-        s,
+    writeln!(w)?;
+    writeln!(w, "{}", style.bold("Landlock features"))?;
+    writeln!(
+        w,
         "  {:<4} {:<18} {:<6} {:<7} {:<8} what",
         "ABI", "feature", "Linux", "kernel", "nono"
-    );
+    )?;
     let kernel = l.kernel_abi.unwrap_or(0);
     for f in &setup::FEATURES {
         let have = if kernel >= f.abi { "yes" } else { "no" };
@@ -73,15 +72,15 @@ pub fn setup_text(r: &setup::Report, style: Style) -> String {
         } else {
             style.dim(&format!("{have:<7}"))
         };
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  {:<4} {:<18} {:<6} {} {:<8} {}",
             f.abi, f.name, f.linux, have_s, used, f.what
-        );
+        )?;
     }
 
-    let _ = writeln!(s);
-    let _ = writeln!(s, "{}", style.bold("Guarantees here"));
+    writeln!(w)?;
+    writeln!(w, "{}", style.bold("Guarantees here"))?;
     let width = r
         .guarantees
         .iter()
@@ -89,21 +88,21 @@ pub fn setup_text(r: &setup::Report, style: Style) -> String {
         .max()
         .unwrap_or(0);
     for g in &r.guarantees {
-        let _ = writeln!(
-            s,
+        writeln!(
+            w,
             "  {} {:<width$}  {}",
             level_styled(g.level, style),
             g.title,
             g.detail
-        );
+        )?;
     }
     if !r.seccomp_rules.is_empty() {
-        let _ = writeln!(s);
-        let _ = writeln!(
-            s,
+        writeln!(w)?;
+        writeln!(
+            w,
             "{}",
             style.bold("seccomp rules in every sandbox (options add more; see --dry-run)")
-        );
+        )?;
         let width = r
             .seccomp_rules
             .iter()
@@ -112,42 +111,42 @@ pub fn setup_text(r: &setup::Report, style: Style) -> String {
             .unwrap_or(0);
         for x in &r.seccomp_rules {
             let when = if x.always { "always" } else { "when" };
-            let _ = writeln!(
-                s,
+            writeln!(
+                w,
                 "  {:<width$}  {} {:<6}  {}",
                 x.syscall,
                 x.errno,
                 when,
                 x.why.join("; ")
-            );
+            )?;
         }
     }
     if !r.upgrades.is_empty() {
-        let _ = writeln!(s);
-        let _ = writeln!(s, "{}", style.bold("To get more"));
+        writeln!(w)?;
+        writeln!(w, "{}", style.bold("To get more"))?;
         for u in &r.upgrades {
-            let _ = writeln!(s, "  - {u}");
+            writeln!(w, "  - {u}")?;
         }
     }
-    let _ = writeln!(s);
+    writeln!(w)?;
     match &r.refusal {
         None => {
-            let _ = writeln!(s, "{} nono can run commands here", style.good("OK:"));
+            writeln!(w, "{} nono can run commands here", style.good("OK:"))?;
         }
         Some(why) => {
-            let _ = writeln!(
-                s,
+            writeln!(
+                w,
                 "{} nono cannot run commands here: {}",
                 style.bad("UNUSABLE:"),
                 output::text(why)
-            );
+            )?;
         }
     }
-    s
+    Ok(())
 }
 
-/// The `setup --json` document.
-pub fn setup_json(r: &setup::Report) -> Value {
+/// The `setup --json` document without the host-allowlist key.
+fn setup_json(r: &setup::Report) -> Value {
     let l = &r.landlock;
     let kernel = l.kernel_abi.unwrap_or(0);
     json!({
@@ -192,3 +191,53 @@ pub fn setup_json(r: &setup::Report) -> Value {
         "upgrades": r.upgrades,
     })
 }
+
+/// Everything `nono setup` prints: the machine's report and whether
+/// host-allowlist mode can be set up here.
+pub struct Setup<'a> {
+    pub report: &'a setup::Report,
+    /// Why host-allowlist mode cannot be set up here, if it cannot.
+    pub hosts_unavailable: Option<&'a str>,
+    /// The namespace is entered directly (root), not in a user namespace.
+    pub privileged: bool,
+    pub style: Style,
+}
+
+impl Display for Setup<'_> {
+    fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
+        setup_text(w, self.report, self.style)?;
+        match self.hosts_unavailable {
+            None => writeln!(
+                w,
+                "\nhost-allowlist mode (--allow-host): available (network namespace{})",
+                if self.privileged {
+                    ", entered directly as root"
+                } else {
+                    " in an unprivileged user namespace"
+                }
+            ),
+            Some(why) => {
+                writeln!(
+                    w,
+                    "\nhost-allowlist mode (--allow-host): NOT available: {}",
+                    output::text(why)
+                )?;
+                writeln!(w, "  enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0; on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for nono), or run as root")
+            }
+        }
+    }
+}
+
+impl Setup<'_> {
+    /// The `setup --json` document.
+    pub fn json(&self) -> Value {
+        let mut doc = setup_json(self.report);
+        doc["host_allowlist"] = json!({
+            "available": self.hosts_unavailable.is_none(),
+            "unavailable_reason": self.hosts_unavailable,
+        });
+        doc
+    }
+}
+
+serialize_as_json!(Setup);

@@ -2,11 +2,13 @@
 //! scripts (`nono undo diff --json`). Everything here only formats data
 //! that the other modules computed, writing through `io::Result`.
 
+use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use super::json::jpath;
 use crate::output;
 use crate::undo::diff::{Change, GrantDiff};
 use crate::undo::manifest::Skip;
@@ -84,11 +86,11 @@ pub fn snapshot_summary(w: &mut dyn Write, t: &Taken) -> io::Result<()> {
 
 /// The snapshot section of `nono run --dry-run`.
 pub fn plan_text(
-    w: &mut dyn Write,
+    w: &mut dyn fmt::Write,
     plans: &[Plan],
     mode: crate::undo::Mode,
     limits: &Limits,
-) -> io::Result<()> {
+) -> fmt::Result {
     writeln!(w)?;
     writeln!(
         w,
@@ -254,10 +256,6 @@ pub fn diff_text(
         writeln!(w, "{}", plural(n, "difference", "differences"))?;
     }
     Ok(())
-}
-
-fn jpath(p: &Path) -> Value {
-    Value::String(p.to_string_lossy().into_owned())
 }
 
 /// `nono undo diff --json` (keys documented in docs/json.md).

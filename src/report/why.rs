@@ -2,95 +2,96 @@
 //! that decide it, the reason and what would change it.
 
 use std::ffi::OsStr;
-use std::fmt::Write as _;
+use std::fmt::{self, Display};
 use std::path::Path;
 
 use serde_json::{json, Value};
 
 use super::json::{jaccess, jpath, rule_json, SCHEMA_VERSION};
-use super::{describe, label, verdict};
+use super::{label, serialize_as_json, verdict};
 use crate::exec::Command;
 use crate::output::{self, Style};
 use crate::policy::decide::{Decision, Reason, Suggestion};
 use crate::policy::{Op, Rule};
 
-/// The `why --command` answer.
-pub fn why_command(
-    name: &OsStr,
-    found: Option<&Command>,
-    blocked: Option<(&str, &[String])>,
-    kernel_exec: Option<bool>,
-) -> String {
-    let mut s = String::new();
-    let shown = output::path(Path::new(name));
-    match blocked {
-        Some((msg, hints)) => {
-            let _ = writeln!(s, "BLOCKED: {}", output::text(msg));
-            for h in hints {
-                let _ = writeln!(s, "  {}", output::text(h));
-            }
-        }
-        None => {
-            let _ = writeln!(s, "NOT BLOCKED: '{shown}' is not on the command blocklist");
-        }
-    }
-    match found {
-        Some(cmd) => {
-            let _ = writeln!(s, "  found: {}", output::path(&cmd.path));
-            if cmd.resolved != cmd.path {
-                let _ = writeln!(s, "  resolves to: {}", output::path(&cmd.resolved));
-            }
-        }
-        None => {
-            let _ = writeln!(s, "  not found in PATH on this machine");
-        }
-    }
-    if let (Some(cmd), Some(x)) = (found, kernel_exec) {
-        let _ = writeln!(
-            s,
-            "  kernel: execute of {} is {} inside the sandbox",
-            output::path(&cmd.resolved),
-            if x { "granted" } else { "denied" }
-        );
-    }
-    s
+/// The `why --command` answer: would `run` refuse NAME, and may the
+/// kernel rules execute the file it finds.
+pub struct WhyCommand<'a> {
+    pub name: &'a OsStr,
+    /// What PATH lookup finds here, if anything.
+    pub found: Option<&'a Command>,
+    /// The refusal `run` would print and its hints, when NAME is blocked.
+    pub blocked: Option<(&'a str, &'a [String])>,
+    /// Not blocked because `--allow-command` lifted a default entry.
+    pub lifted: bool,
+    /// Whether the kernel rules grant execute of the file found.
+    pub kernel_exec: Option<bool>,
 }
 
-/// The `why --command --json` document.
-pub fn why_command_json(
-    name: &OsStr,
-    found: Option<&Command>,
-    blocked: Option<(&str, &[String])>,
-    lifted: bool,
-    kernel_exec: Option<bool>,
-) -> Value {
-    let allowed = blocked.is_none();
-    let (code, text) = match blocked {
-        Some((msg, _)) => ("blocked", msg.to_string()),
-        None if lifted => (
-            "unblocked",
-            "on the default blocklist, lifted by --allow-command".to_string(),
-        ),
-        None => ("not_blocked", "not on the command blocklist".to_string()),
-    };
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "document": "why",
-        "subject": "command",
-        "allowed": allowed,
-        "verdict": verdict(allowed).to_lowercase(),
-        "reason": { "code": code, "text": text },
-        "suggestion": Value::Null,
-        "no_suggestion": blocked.map(|(_, hints)| hints.join("; ")),
-        "notes": Vec::<String>::new(),
-        "command": {
-            "name": jpath(Path::new(name)),
-            "path": found.map(|c| jpath(&c.path)),
-            "resolved": found.map(|c| jpath(&c.resolved)),
-            "blocked": !allowed,
-            "kernel_exec": kernel_exec,
-        },
-    })
+impl Display for WhyCommand<'_> {
+    fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = output::path(Path::new(self.name));
+        match self.blocked {
+            Some((msg, hints)) => {
+                writeln!(w, "BLOCKED: {}", output::text(msg))?;
+                for h in hints {
+                    writeln!(w, "  {}", output::text(h))?;
+                }
+            }
+            None => writeln!(w, "NOT BLOCKED: '{shown}' is not on the command blocklist")?,
+        }
+        match self.found {
+            Some(cmd) => {
+                writeln!(w, "  found: {}", output::path(&cmd.path))?;
+                if cmd.resolved != cmd.path {
+                    writeln!(w, "  resolves to: {}", output::path(&cmd.resolved))?;
+                }
+            }
+            None => writeln!(w, "  not found in PATH on this machine")?,
+        }
+        if let (Some(cmd), Some(x)) = (self.found, self.kernel_exec) {
+            writeln!(
+                w,
+                "  kernel: execute of {} is {} inside the sandbox",
+                output::path(&cmd.resolved),
+                if x { "granted" } else { "denied" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl WhyCommand<'_> {
+    /// The `why --command --json` document.
+    pub fn json(&self) -> Value {
+        let allowed = self.blocked.is_none();
+        let (code, text) = match self.blocked {
+            Some((msg, _)) => ("blocked", msg.to_string()),
+            None if self.lifted => (
+                "unblocked",
+                "on the default blocklist, lifted by --allow-command".to_string(),
+            ),
+            None => ("not_blocked", "not on the command blocklist".to_string()),
+        };
+        json!({
+            "schema_version": SCHEMA_VERSION,
+            "document": "why",
+            "subject": "command",
+            "allowed": allowed,
+            "verdict": verdict(allowed).to_lowercase(),
+            "reason": { "code": code, "text": text },
+            "suggestion": Value::Null,
+            "no_suggestion": self.blocked.map(|(_, hints)| hints.join("; ")),
+            "notes": Vec::<String>::new(),
+            "command": {
+                "name": jpath(Path::new(self.name)),
+                "path": self.found.map(|c| jpath(&c.path)),
+                "resolved": self.found.map(|c| jpath(&c.resolved)),
+                "blocked": !allowed,
+                "kernel_exec": self.kernel_exec,
+            },
+        })
+    }
 }
 
 /// One line describing where a rule comes from.
@@ -98,7 +99,7 @@ fn rule_line(r: &Rule) -> String {
     let origins: Vec<String> = r
         .parts
         .iter()
-        .map(|(a, o)| format!("{a} from {}", describe(o)))
+        .map(|(a, o)| format!("{a} from {}", o.describe()))
         .collect();
     format!(
         "{}  {:<4}  {}  {}",
@@ -138,7 +139,7 @@ pub fn reason_text(d: &Decision) -> String {
                     r.parts
                         .iter()
                         .filter(|(a, _)| a.intersects(d.needs))
-                        .map(|(_, o)| describe(o))
+                        .map(|(_, o)| o.describe())
                 })
                 .collect();
             format!("{} granted by {}", d.needs, by.join("; "))
@@ -248,128 +249,141 @@ fn suggestion_text(d: &Decision) -> Option<String> {
     }
 }
 
-/// The `why` answer as text.
-pub fn why(d: &Decision, style: Style) -> String {
-    let mut s = String::new();
-    let v = verdict(d.allowed);
-    let v = if d.allowed {
-        style.good(v)
-    } else {
-        style.bad(v)
-    };
-    let _ = writeln!(s, "{v}: {} {}", d.op.name(), output::path(&d.given));
-    if d.absolute != d.given {
-        label(&mut s, "path", &output::path(&d.absolute));
-    }
-    for hop in &d.hops {
-        label(
-            &mut s,
-            "symlink",
-            &format!(
-                "{} -> {}",
-                output::path(&hop.link),
-                output::path(&hop.target)
-            ),
-        );
-    }
-    if !d.hops.is_empty() {
-        label(
-            &mut s,
-            "resolves",
-            &format!(
-                "{} (the kernel follows symlinks and checks the target, not the link)",
-                output::path(&d.resolved)
-            ),
-        );
-    }
-    let on = if d.checks_parent() {
-        format!(
-            "{} on {} (the directory that holds it)",
-            d.needs,
-            output::path(&d.checked)
-        )
-    } else {
-        format!("{} on {}", d.needs, output::path(&d.checked))
-    };
-    label(&mut s, "checks", &on);
-    label(&mut s, "rights", &d.rights.to_string());
-    for (i, (r, decisive)) in d.rules.iter().enumerate() {
-        let mark = if *decisive { "*" } else { " " };
-        label(
-            &mut s,
-            if i == 0 { "rules" } else { "" },
-            &format!("{mark} {}", rule_line(r)),
-        );
-    }
-    label(&mut s, "reason", &reason_text(d));
-    if let Some(t) = suggestion_text(d) {
-        label(&mut s, "to allow", &style.bold(&t));
-    }
-    for n in &d.notes {
-        label(&mut s, "note", &output::text(n));
-    }
-    s
+/// The `why PATH` answer: the verdict, the path as the kernel resolves it,
+/// the rules that reach it, the reason and what would allow it.
+pub struct WhyPath<'a> {
+    pub d: &'a Decision,
+    pub style: Style,
 }
 
-/// The `why --json` document for a path question.
-pub fn why_json(d: &Decision) -> Value {
-    let mut reason = json!({
-        "code": d.reason.code(),
-        "text": reason_text(d),
-    });
-    match &d.reason {
-        Reason::Protected { path, category } | Reason::ReadOnly { path, category } => {
-            reason["path"] = jpath(path);
-            reason["category"] = json!(category);
+impl Display for WhyPath<'_> {
+    fn fmt(&self, w: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (d, style) = (self.d, self.style);
+        let v = verdict(d.allowed);
+        let v = if d.allowed {
+            style.good(v)
+        } else {
+            style.bad(v)
+        };
+        writeln!(w, "{v}: {} {}", d.op.name(), output::path(&d.given))?;
+        if d.absolute != d.given {
+            label(w, "path", &output::path(&d.absolute))?;
         }
-        Reason::CarveOut { dir, grant, itself } => {
-            reason["dir"] = jpath(dir);
-            reason["grant"] = jpath(grant);
-            reason["dir_itself"] = json!(itself);
+        for hop in &d.hops {
+            label(
+                w,
+                "symlink",
+                &format!(
+                    "{} -> {}",
+                    output::path(&hop.link),
+                    output::path(&hop.target)
+                ),
+            )?;
         }
-        Reason::Interpreter { path } => reason["path"] = jpath(path),
-        _ => {}
+        if !d.hops.is_empty() {
+            label(
+                w,
+                "resolves",
+                &format!(
+                    "{} (the kernel follows symlinks and checks the target, not the link)",
+                    output::path(&d.resolved)
+                ),
+            )?;
+        }
+        let on = if d.checks_parent() {
+            format!(
+                "{} on {} (the directory that holds it)",
+                d.needs,
+                output::path(&d.checked)
+            )
+        } else {
+            format!("{} on {}", d.needs, output::path(&d.checked))
+        };
+        label(w, "checks", &on)?;
+        label(w, "rights", &d.rights.to_string())?;
+        for (i, (r, decisive)) in d.rules.iter().enumerate() {
+            let mark = if *decisive { "*" } else { " " };
+            label(
+                w,
+                if i == 0 { "rules" } else { "" },
+                &format!("{mark} {}", rule_line(r)),
+            )?;
+        }
+        label(w, "reason", &reason_text(d))?;
+        if let Some(t) = suggestion_text(d) {
+            label(w, "to allow", &style.bold(&t))?;
+        }
+        for n in &d.notes {
+            label(w, "note", &output::text(n))?;
+        }
+        Ok(())
     }
-    let suggestion = match &d.suggestion {
-        Some(s) => json!({ "args": suggestion_args(s), "text": suggestion_text(d) }),
-        None => Value::Null,
-    };
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "document": "why",
-        "subject": "path",
-        "allowed": d.allowed,
-        "verdict": verdict(d.allowed).to_lowercase(),
-        "reason": reason,
-        "suggestion": suggestion,
-        "no_suggestion": if d.suggestion.is_none() { no_suggestion_text(d) } else { None },
-        "notes": d.notes,
-        "path": {
-            "given": jpath(&d.given),
-            "absolute": jpath(&d.absolute),
-            "resolved": jpath(&d.resolved),
-            "exists": d.exists,
-            "symlinks": d.hops.iter().map(|h| json!({
-                "link": jpath(&h.link),
-                "target": jpath(&h.target),
-            })).collect::<Vec<_>>(),
-            "checked": jpath(&d.checked),
-            "checked_is_parent": d.checks_parent(),
-            "op": d.op.name(),
-            "needs": jaccess(d.needs),
-            "rights": jaccess(d.rights),
-            "in_temp_dir": d.in_tmpdir,
-            "rules": d.rules.iter().map(|(r, decisive)| {
-                let mut v = rule_json(r);
-                v["decisive"] = json!(decisive);
-                v
-            }).collect::<Vec<_>>(),
-        },
-    })
 }
 
-// ---------------------------------------------------------------------------
-// setup
+impl WhyPath<'_> {
+    /// The `why --json` document for a path question.
+    pub fn json(&self) -> Value {
+        let d = self.d;
+        let mut reason = json!({
+            "code": d.reason.code(),
+            "text": reason_text(d),
+        });
+        match &d.reason {
+            Reason::Protected { path, category } | Reason::ReadOnly { path, category } => {
+                reason["path"] = jpath(path);
+                reason["category"] = json!(category);
+            }
+            Reason::CarveOut { dir, grant, itself } => {
+                reason["dir"] = jpath(dir);
+                reason["grant"] = jpath(grant);
+                reason["dir_itself"] = json!(itself);
+            }
+            Reason::Interpreter { path } => reason["path"] = jpath(path),
+            _ => {}
+        }
+        let suggestion = match &d.suggestion {
+            Some(s) => json!({ "args": suggestion_args(s), "text": suggestion_text(d) }),
+            None => Value::Null,
+        };
+        json!({
+            "schema_version": SCHEMA_VERSION,
+            "document": "why",
+            "subject": "path",
+            "allowed": d.allowed,
+            "verdict": verdict(d.allowed).to_lowercase(),
+            "reason": reason,
+            "suggestion": suggestion,
+            "no_suggestion": if d.suggestion.is_none() { no_suggestion_text(d) } else { None },
+            "notes": d.notes,
+            "path": {
+                "given": jpath(&d.given),
+                "absolute": jpath(&d.absolute),
+                "resolved": jpath(&d.resolved),
+                "exists": d.exists,
+                "symlinks": d.hops.iter().map(|h| json!({
+                    "link": jpath(&h.link),
+                    "target": jpath(&h.target),
+                })).collect::<Vec<_>>(),
+                "checked": jpath(&d.checked),
+                "checked_is_parent": d.checks_parent(),
+                "op": d.op.name(),
+                "needs": jaccess(d.needs),
+                "rights": jaccess(d.rights),
+                "in_temp_dir": d.in_tmpdir,
+                "rules": d.rules.iter().map(|(r, decisive)| {
+                    let mut v = rule_json(r);
+                    v["decisive"] = json!(decisive);
+                    v
+                }).collect::<Vec<_>>(),
+            },
+        })
+    }
+
+    // ---------------------------------------------------------------------------
+    // setup
+}
+
+serialize_as_json!(WhyCommand, WhyPath);
 
 #[cfg(test)]
 mod tests {
@@ -407,7 +421,11 @@ mod tests {
 
     #[test]
     fn why_text_is_aligned_escaped_and_quoted() {
-        let text = why(&denied_via_symlink(), Style::plain());
+        let text = WhyPath {
+            d: &denied_via_symlink(),
+            style: Style::plain(),
+        }
+        .to_string();
         assert_eq!(
             text,
             "DENIED: read link\\u{1b}[31m\n\
@@ -438,7 +456,11 @@ mod tests {
             },
             false,
         )];
-        let v = why_json(&d);
+        let v = WhyPath {
+            d: &d,
+            style: Style::plain(),
+        }
+        .json();
         assert_eq!(v["path"]["given"], "link\u{1b}[31m");
         assert_eq!(v["reason"]["code"], "not_granted");
         assert_eq!(v["suggestion"]["args"], json!(["--read", "/out/my secret"]));

@@ -1,36 +1,112 @@
-//! Turning a [`Policy`] into kernel enforcement. The platform is chosen at
-//! the `mod` lines; everything above this module is platform-neutral.
+//! Turning a [`Policy`] into kernel enforcement: the one facade above the
+//! platform backends. The platform is chosen once, at the `type Platform`
+//! lines below; every function here delegates to it, and everything above
+//! this module is platform-neutral. [`abi`] is the table of kernel
+//! features, [`plan`] what each layer will enforce (what every report
+//! reads).
 
-use crate::policy::Policy;
+use std::path::{Path, PathBuf};
+
+use crate::policy::{Policy, Rule};
+
+pub mod abi;
+pub mod plan;
+
+pub use self::plan::{Guarantee, KernelPlan, MountLine, PlannedRule};
 
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub use self::linux::landlock::{Support, TARGET_ABI};
+pub use self::linux::landlock::Support;
 #[cfg(target_os = "linux")]
-use self::linux::{caps, hardening, landlock};
-#[cfg(target_os = "linux")]
-pub use self::linux::{mountns, namespaces, netns, seccomp};
+pub use self::linux::{namespaces, netns};
 mod macos;
+
+/// The backend of this platform.
+#[cfg(target_os = "linux")]
+type Platform = linux::Linux;
 #[cfg(target_os = "macos")]
-use self::macos::ffi as macos_ffi;
-pub use self::macos::seatbelt;
+type Platform = macos::MacOs;
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+type Platform = Unsupported;
+
+/// What a platform backend provides. Implemented once per platform
+/// (`linux::Linux`, `macos::MacOs`, [`Unsupported`]).
+trait Backend {
+    /// The mount layer's plan; an uninhabited type where there is no mount
+    /// layer.
+    type MountPlan: MountPlanApi + Clone + std::fmt::Debug;
+    fn check(policy: &Policy) -> Result<(), SandboxError>;
+    fn check_baseline() -> Result<(), SandboxError>;
+    fn apply(policy: &Policy) -> Result<Enforced, SandboxError>;
+    fn drop_capabilities() -> Result<bool, SandboxError>;
+    fn privileged() -> bool;
+    fn truncation_refused_everywhere() -> bool;
+    fn seccomp_filter_available() -> bool;
+    fn kernel_plan(policy: &Policy) -> Option<KernelPlan>;
+    fn default_seccomp_rules() -> Vec<PlannedRule>;
+    fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee>;
+    fn default_guarantees() -> Vec<Guarantee>;
+    fn mount_available() -> Result<(), String>;
+    fn mount_plan(policy: &Policy, run_dir: Option<&Path>) -> Result<Self::MountPlan, String>;
+    /// Only Linux has a mount layer to apply.
+    #[cfg(target_os = "linux")]
+    fn apply_mount(plan: &Self::MountPlan) -> Result<Result<(), String>, SandboxError>;
+}
+
+/// What the reports ask of a mount plan.
+trait MountPlanApi {
+    /// Where the layer masks the blocked programs: their directories'
+    /// per-file execute rules give way to whole-directory ones.
+    fn mask_programs(&self, policy: &mut Policy);
+    fn rules(&self) -> Vec<Rule>;
+    fn why_rules(&self) -> Vec<Rule>;
+    fn note_for(&self, path: &Path) -> Option<String>;
+    fn tmpdir(&self) -> Option<PathBuf>;
+    fn lines(&self) -> Vec<MountLine>;
+}
+
+/// A platform without a mount layer: no plan can exist.
+#[derive(Clone, Debug)]
+#[cfg_attr(target_os = "linux", expect(dead_code))]
+enum NoMountLayer {}
+
+impl MountPlanApi for NoMountLayer {
+    fn mask_programs(&self, _: &mut Policy) {
+        match *self {}
+    }
+    fn rules(&self) -> Vec<Rule> {
+        match *self {}
+    }
+    fn why_rules(&self) -> Vec<Rule> {
+        match *self {}
+    }
+    fn note_for(&self, _: &Path) -> Option<String> {
+        match *self {}
+    }
+    fn tmpdir(&self) -> Option<PathBuf> {
+        match *self {}
+    }
+    fn lines(&self) -> Vec<MountLine> {
+        match *self {}
+    }
+}
 
 /// Why the sandbox could not be applied. Every variant means: the command
-/// was not run.
+/// was not run. Variants exist on the platforms that construct them.
 #[derive(Debug, thiserror::Error)]
-// The Landlock variants are constructed on Linux only.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub enum SandboxError {
+    #[cfg(target_os = "linux")]
     #[error("Landlock is not available: {0}")]
     LandlockUnavailable(String),
-    #[error("this kernel cannot enforce {feature}: it needs Landlock ABI {abi} (Linux {linux}), this kernel has ABI {have}")]
+    #[cfg(target_os = "linux")]
+    #[error("this kernel cannot enforce {feature}: it needs {}, this kernel has ABI {have}", abi.needs())]
     MissingFeature {
         feature: &'static str,
-        abi: i32,
-        linux: &'static str,
+        abi: abi::Abi,
         have: i32,
     },
+    #[cfg(target_os = "linux")]
     #[error("cannot open {} to attach a rule: {source}", path.display())]
     OpenRule {
         path: std::path::PathBuf,
@@ -52,6 +128,7 @@ pub enum SandboxError {
         #[source]
         source: std::io::Error,
     },
+    #[cfg(target_os = "linux")]
     #[error(
         "Landlock reports the ruleset as {0}: refusing to run with less protection than asked for"
     )]
@@ -73,8 +150,8 @@ pub enum SandboxError {
     #[error("seccomp compile failed: {0}")]
     #[cfg(target_os = "linux")]
     SeccompRules(String),
+    #[cfg(target_os = "linux")]
     #[error("cannot drop capabilities: {op} failed: {source}")]
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Capabilities {
         op: &'static str,
         source: std::io::Error,
@@ -83,34 +160,36 @@ pub enum SandboxError {
     /// mounts.
     #[error(transparent)]
     #[cfg(target_os = "linux")]
-    MountLayer(mountns::MountError),
+    MountLayer(linux::mountns::MountError),
     /// `--require-isolation` and the layer is not available.
     #[error("the mount-namespace layer is not available here: {0}")]
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     IsolationRequired(String),
+    #[cfg(not(target_os = "linux"))]
     #[error("sandboxing is not supported on this operating system yet")]
-    #[cfg_attr(any(target_os = "linux", target_os = "macos"), allow(dead_code))]
     UnsupportedOs,
     /// The policy cannot be written as a Seatbelt profile.
+    #[cfg(target_os = "macos")]
     #[error("{0}")]
-    #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
-    SeatbeltProfile(seatbelt::SeatbeltError),
+    SeatbeltProfile(macos::seatbelt::SeatbeltError),
     /// sandbox_init refused the profile; the message is Seatbelt's own.
+    #[cfg(target_os = "macos")]
     #[error("Seatbelt refused the sandbox profile: {0}")]
-    #[cfg_attr(not(target_os = "macos"), allow(dead_code))]
     Seatbelt(String),
 }
 
 impl crate::error::Diagnostic for SandboxError {
     fn hints(&self) -> Vec<String> {
         match self {
+            #[cfg(target_os = "linux")]
             SandboxError::LandlockUnavailable(_) => vec![
-                "nono needs Linux 5.13 or later with Landlock enabled (CONFIG_SECURITY_LANDLOCK=y, 'landlock' in the lsm= boot parameter)".into(),
+                format!("nono needs Linux {} or later with Landlock enabled (CONFIG_SECURITY_LANDLOCK=y, 'landlock' in the lsm= boot parameter)", abi::Abi::FS.linux()),
                 "run 'nono setup' to see what this machine supports".into(),
             ],
+            #[cfg(target_os = "linux")]
             SandboxError::MissingFeature { .. } => {
                 vec!["upgrade the kernel, or run 'nono setup' to see what this machine supports".into()]
             }
+            #[cfg(target_os = "linux")]
             SandboxError::Capabilities { .. } => vec![
                 "nono drops every capability of a root caller before running the command".into(),
                 "run nono as a normal user, or pass --keep-caps to run with the capabilities kept".into(),
@@ -119,12 +198,14 @@ impl crate::error::Diagnostic for SandboxError {
             SandboxError::Seccomp { .. }
             | SandboxError::SeccompCompile { .. }
             | SandboxError::SeccompRules(_) => vec![
-                "nono needs seccomp filters (CONFIG_SECCOMP_FILTER) in addition to Landlock".into(),
+                format!("nono needs seccomp filters (CONFIG_SECCOMP_FILTER, Linux {} or later) in addition to Landlock", abi::SECCOMP_FILTER.linux),
             ],
+            #[cfg(target_os = "macos")]
             SandboxError::SeatbeltProfile(_) => vec![
                 "Seatbelt takes paths as UTF-8 C strings; nono refuses rather than leave a path out of the profile".into(),
                 "rename the path, or grant a directory above it instead".into(),
             ],
+            #[cfg(target_os = "macos")]
             SandboxError::Seatbelt(_) => vec![
                 "this is a bug in nono or an incompatibility with this macOS version; please report it with the output of 'nono run --dry-run'".into(),
             ],
@@ -136,6 +217,17 @@ impl crate::error::Diagnostic for SandboxError {
                 "run 'nono setup' to see how to enable user namespaces here".into(),
                 "or run without --require-isolation to accept the Landlock-only sandbox".into(),
             ],
+            #[cfg(target_os = "linux")]
+            SandboxError::OpenRule { source, .. }
+                if source.raw_os_error() == Some(libc::ENOSYS) =>
+            {
+                vec![format!(
+                    "nono opens every rule's path with {} (Linux {} or later)",
+                    abi::OPENAT2.name,
+                    abi::OPENAT2.linux
+                )]
+            }
+            #[cfg(target_os = "linux")]
             SandboxError::OpenRule { .. } => {
                 vec!["the path changed between resolution and enforcement; run nono again".into()]
             }
@@ -156,213 +248,66 @@ pub struct Enforced {
 /// Checks, without changing anything, that this kernel can enforce
 /// everything `policy` asks for.
 pub fn check(policy: &Policy) -> Result<(), SandboxError> {
-    #[cfg(target_os = "linux")]
-    {
-        landlock::check(policy, &Support::detect())
-    }
-    #[cfg(target_os = "macos")]
-    {
-        macos_ffi::check(policy)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    {
-        let _ = policy;
-        Err(SandboxError::UnsupportedOs)
-    }
+    Platform::check(policy)
 }
 
 /// Checks that this machine can enforce the baseline every sandbox has
 /// (what `nono setup` reports), whatever the policy.
 pub fn check_baseline() -> Result<(), SandboxError> {
-    #[cfg(target_os = "linux")]
-    {
-        landlock::check_baseline(&Support::detect())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        Err(SandboxError::UnsupportedOs)
-    }
+    Platform::check_baseline()
 }
 
 /// Applies `policy` to this process, irreversibly. On success every process
 /// started from here on is confined.
 pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
-    #[cfg(target_os = "linux")]
-    {
-        let support = Support::detect();
-        let mut enforced = landlock::apply(policy, &support)?;
-        // After Landlock (which set no_new_privs), right before exec: the
-        // filter also confines whatever nono still does, so nothing else
-        // may happen in between.
-        use std::io::Write as _;
-        let inputs = seccomp_inputs(policy, support.abi);
-        if inputs.truncate_fallback {
-            // Printed, not logged: without it a failing '>' is a mystery.
-            // A failed write to stderr has nowhere to be reported.
-            let _ = writeln!(
-                std::io::stderr(),
-                "nono: warning: Landlock ABI {} cannot limit truncation to paths: opening with O_TRUNC is denied everywhere ('>' fails, '>>' works); Linux 6.2 lifts this",
-                support.abi
-            );
-        }
-        let spec = seccomp::build(inputs);
-        enforced.filters = seccomp::install(&spec)?;
-        Ok(enforced)
-    }
-    #[cfg(target_os = "macos")]
-    {
-        macos_ffi::apply(policy)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
-    {
-        let _ = policy;
-        Err(SandboxError::UnsupportedOs)
-    }
+    Platform::apply(policy)
 }
 
 /// Drops every capability of a privileged caller (root, or any capability
 /// held). Returns whether something was dropped. The last step before exec.
 pub fn drop_capabilities() -> Result<bool, SandboxError> {
-    #[cfg(target_os = "linux")]
-    {
-        Ok(caps::drop_all()?.is_some())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        Err(SandboxError::UnsupportedOs)
-    }
+    Platform::drop_capabilities()
 }
 
 /// Whether the caller holds privilege that `drop_capabilities` would drop.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub fn privileged() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        caps::privileged().unwrap_or(true)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        nix::unistd::geteuid().is_root()
-    }
-}
-
-/// One line of the `--dry-run` "enforcement" section: a guarantee (or a
-/// gap) and the kernel layer that provides it on this machine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Guarantee {
-    pub topic: &'static str,
-    pub text: String,
-}
-
-#[cfg(target_os = "linux")]
-fn seccomp_inputs(policy: &Policy, abi: i32) -> seccomp::Inputs {
-    seccomp::Inputs::new(&policy.net, abi)
+    Platform::privileged()
 }
 
 /// Whether seccomp refuses truncation everywhere on this kernel (Landlock
 /// ABI < 3): then even a descriptor opened before the sandbox cannot be
 /// truncated.
 pub fn truncation_refused_everywhere() -> bool {
-    #[cfg(target_os = "linux")]
-    {
-        Support::detect().abi < seccomp::ABI_TRUNCATE
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        false
-    }
+    Platform::truncation_refused_everywhere()
 }
 
-/// One installed seccomp rule, for `--dry-run`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlannedRule {
-    pub syscall: &'static str,
-    pub errno: &'static str,
-    /// Refused whatever the arguments (else only for some).
-    pub always: bool,
-    pub why: Vec<&'static str>,
-}
-
-/// What the kernel layers will receive for `policy`: built by the same
-/// functions `apply` uses (`landlock::handled_for`, `seccomp::build`), so
-/// the description cannot leave out a rule that is installed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct KernelPlan {
-    pub abi: i32,
-    pub landlock_fs: Vec<String>,
-    pub landlock_net: Vec<String>,
-    pub landlock_scopes: Vec<String>,
-    pub seccomp: Vec<PlannedRule>,
-}
-
-#[cfg(target_os = "linux")]
-fn planned_rules(spec: &seccomp::FilterSpec) -> Vec<PlannedRule> {
-    let mut rules = Vec::new();
-    for (list, errno) in [(&spec.eperm, "EPERM"), (&spec.enosys, "ENOSYS")] {
-        for r in list {
-            rules.push(PlannedRule {
-                syscall: r.name,
-                errno,
-                always: r.when.is_empty(),
-                why: r.why.clone(),
-            });
-        }
-    }
-    rules
+/// Whether this kernel can install seccomp filters (probed without
+/// installing one), for `setup`.
+pub fn seccomp_filter_available() -> bool {
+    Platform::seccomp_filter_available()
 }
 
 /// The seccomp rules of a sandbox without options on this kernel, for
 /// `nono setup` (options add rules; `--dry-run` lists them all).
 pub fn default_seccomp_rules() -> Vec<PlannedRule> {
-    #[cfg(target_os = "linux")]
-    {
-        let abi = Support::detect().abi.max(1);
-        let net = crate::policy::NetPolicy::default();
-        planned_rules(&seccomp::build(seccomp::Inputs::new(&net, abi)))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        Vec::new()
-    }
+    Platform::default_seccomp_rules()
 }
 
+/// What the kernel layers will receive for `policy` (`None` where there is
+/// no Landlock to receive it).
 pub fn kernel_plan(policy: &Policy) -> Option<KernelPlan> {
-    #[cfg(target_os = "linux")]
-    {
-        let abi = Support::detect().abi;
-        if abi <= 0 {
-            return None;
-        }
-        use landlock::FlagNames as _;
-        let h = landlock::handled_for(policy, abi);
-        let rules = planned_rules(&seccomp::build(seccomp_inputs(policy, abi)));
-        Some(KernelPlan {
-            abi,
-            landlock_fs: h.fs.names(),
-            landlock_net: h.net.names(),
-            landlock_scopes: h.scopes.names(),
-            seccomp: rules,
-        })
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = policy;
-        None
-    }
+    Platform::kernel_plan(policy)
 }
 
 /// What this kernel enforces for `policy`, layer by layer.
 pub fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee> {
-    #[cfg(target_os = "linux")]
-    {
-        let abi = Support::detect().abi;
-        hardening::guarantees(policy, abi, keep_caps, privileged())
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (policy, keep_caps);
-        vec![]
-    }
+    Platform::guarantees(policy, keep_caps)
+}
+
+/// The enforcement lines of a sandbox without options on this kernel, for
+/// `setup`: the same lines `--dry-run` prints.
+pub fn default_guarantees() -> Vec<Guarantee> {
+    Platform::default_guarantees()
 }
 
 /// What enforces the sandbox on this platform, for `--dry-run` on systems
@@ -371,7 +316,7 @@ pub fn guarantees(policy: &Policy, keep_caps: bool) -> Vec<Guarantee> {
 pub fn backend_summary() -> String {
     #[cfg(target_os = "macos")]
     {
-        macos_ffi::summary()
+        macos::summary()
     }
     #[cfg(not(target_os = "macos"))]
     {
@@ -379,21 +324,10 @@ pub fn backend_summary() -> String {
     }
 }
 
-/// One line of the mount plan, for `--dry-run` and `why`: what the mount
-/// layer does at `path` (`masked`, `read_only`, `writable`, `private`,
-/// `listable`, `pts`) and a detail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountLine {
-    pub path: std::path::PathBuf,
-    pub what: &'static str,
-    pub detail: String,
-}
-
 /// The mount-namespace layer as planned for one run.
 #[derive(Debug, Clone)]
 pub struct MountLayer {
-    #[cfg(target_os = "linux")]
-    plan: mountns::MountPlan,
+    plan: <Platform as Backend>::MountPlan,
 }
 
 impl MountLayer {
@@ -403,11 +337,7 @@ impl MountLayer {
     /// give way to whole-directory ones; then the layer's own rules
     /// ([`MountLayer::rules`], or for `why` [`MountLayer::why_rules`]).
     pub fn install(&self, policy: &mut Policy, for_why: bool) {
-        #[cfg(target_os = "linux")]
-        if let Some(whole) = &self.plan.whole_exec {
-            let masked = self.plan.programs.iter().map(|p| p.path.clone()).collect();
-            policy.mask_programs(masked, whole.clone());
-        }
+        MountPlanApi::mask_programs(&self.plan, policy);
         policy.add_rules(if for_why {
             self.why_rules()
         } else {
@@ -417,84 +347,27 @@ impl MountLayer {
 
     /// The Landlock rules the layer adds (made after the mounts).
     pub fn rules(&self) -> Vec<crate::policy::Rule> {
-        #[cfg(target_os = "linux")]
-        {
-            self.plan.rules()
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            Vec::new()
-        }
+        MountPlanApi::rules(&self.plan)
     }
 
     /// The rules `why` adds (the private directories' are left out).
     pub fn why_rules(&self) -> Vec<crate::policy::Rule> {
-        #[cfg(target_os = "linux")]
-        {
-            self.plan.why_rules()
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            Vec::new()
-        }
+        MountPlanApi::why_rules(&self.plan)
     }
 
     /// What the layer means for `path`, for a `why` note.
     pub fn note_for(&self, path: &std::path::Path) -> Option<String> {
-        #[cfg(target_os = "linux")]
-        {
-            if let Some((dir, upper)) = self.plan.overlay_of(path) {
-                return Some(format!(
-                    "mount layer: {} is overlaid: the command's changes land in {}, the real directory is not written",
-                    crate::output::path(dir),
-                    crate::output::path(upper)
-                ));
-            }
-            if let Some(dir) = self.plan.private_dir_of(path) {
-                return Some(format!(
-                    "mount layer: {} is private to the run: the host's files there are not visible, and what the command writes there stays out of the host's {}",
-                    crate::output::path(dir),
-                    crate::output::path(dir)
-                ));
-            }
-            self.lines()
-                .into_iter()
-                .filter(|l| {
-                    l.what == "masked"
-                        || (l.what == "read_only" && l.path != std::path::Path::new("/"))
-                })
-                .find(|l| crate::policy::paths::is_within(path, &l.path))
-                .map(|l| format!("mount layer: {} {}", crate::output::path(&l.path), l.detail))
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = path;
-            None
-        }
+        MountPlanApi::note_for(&self.plan, path)
     }
 
     /// Where TMPDIR points: the private /tmp, if there is one.
     pub fn tmpdir(&self) -> Option<std::path::PathBuf> {
-        #[cfg(target_os = "linux")]
-        {
-            self.plan.tmpdir().map(|p| p.to_path_buf())
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            None
-        }
+        MountPlanApi::tmpdir(&self.plan)
     }
 
     /// The plan, one line per path, in the order it is applied.
     pub fn lines(&self) -> Vec<MountLine> {
-        #[cfg(target_os = "linux")]
-        {
-            self.plan.lines()
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            Vec::new()
-        }
+        MountPlanApi::lines(&self.plan)
     }
 }
 
@@ -505,34 +378,13 @@ pub const MOUNT_FALLBACK_LOSES: &str = "carved directories (e.g. ~ under --allow
 /// plan for `policy`; else why not. Changes nothing (the kernel's support
 /// is found out in a short-lived child process).
 pub fn mount_layer(policy: &Policy) -> Result<MountLayer, String> {
-    #[cfg(target_os = "linux")]
-    {
-        if mount_layer_forced_off() {
-            return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
-        }
-        mountns::probe().map_err(|e| e.to_string())?;
-        mount_layer_plan(policy, None)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = policy;
-        Err("mount namespaces are a Linux feature".into())
-    }
+    Platform::mount_available()?;
+    mount_layer_plan(policy, None)
 }
 
 /// Whether the mount-namespace layer can be set up here (for `setup`).
 pub fn mount_layer_available() -> Result<(), String> {
-    #[cfg(target_os = "linux")]
-    {
-        if mount_layer_forced_off() {
-            return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
-        }
-        mountns::probe()
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        Err("mount namespaces are a Linux feature".into())
-    }
+    Platform::mount_available()
 }
 
 /// How to let nono create user namespaces here, for `setup`.
@@ -561,21 +413,9 @@ pub fn mount_layer_plan(
     policy: &Policy,
     run_dir: Option<&std::path::Path>,
 ) -> Result<MountLayer, String> {
-    #[cfg(target_os = "linux")]
-    {
-        if mount_layer_forced_off() {
-            return Err("turned off for testing (NONO_TEST_NO_MOUNT_NS)".into());
-        }
-        let table = mountns::mount_table().map_err(|e| e.to_string())?;
-        Ok(MountLayer {
-            plan: mountns::plan(policy, &table, run_dir),
-        })
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (policy, run_dir);
-        Err("mount namespaces are a Linux feature".into())
-    }
+    Ok(MountLayer {
+        plan: Platform::mount_plan(policy, run_dir)?,
+    })
 }
 
 /// Sets the plan up in the mount namespace the caller has just entered
@@ -583,30 +423,100 @@ pub fn mount_layer_plan(
 /// namespaces). `Ok(Err(reason))`: the kernel cannot provide the layer and
 /// nothing visible was changed, so the Landlock-only sandbox may still be
 /// applied. `Err`: the layer failed half-way; the command must not run.
+#[cfg(target_os = "linux")]
 pub fn apply_mount_layer(layer: &MountLayer) -> Result<Result<(), String>, SandboxError> {
-    #[cfg(target_os = "linux")]
-    {
-        match mountns::apply(&layer.plan) {
-            Ok(()) => Ok(Ok(())),
-            Err(e @ mountns::MountError::Unavailable { .. }) => Ok(Err(e.to_string())),
-            Err(e) => Err(SandboxError::MountLayer(e)),
+    Platform::apply_mount(&layer.plan)
+}
+
+/// A platform nono has no backend for: every request is refused.
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+struct Unsupported;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+impl Backend for Unsupported {
+    type MountPlan = NoMountLayer;
+    fn check(_: &Policy) -> Result<(), SandboxError> {
+        Err(SandboxError::UnsupportedOs)
+    }
+    fn check_baseline() -> Result<(), SandboxError> {
+        Err(SandboxError::UnsupportedOs)
+    }
+    fn apply(_: &Policy) -> Result<Enforced, SandboxError> {
+        Err(SandboxError::UnsupportedOs)
+    }
+    fn drop_capabilities() -> Result<bool, SandboxError> {
+        Err(SandboxError::UnsupportedOs)
+    }
+    fn privileged() -> bool {
+        nix::unistd::geteuid().is_root()
+    }
+    fn truncation_refused_everywhere() -> bool {
+        false
+    }
+    fn seccomp_filter_available() -> bool {
+        false
+    }
+    fn kernel_plan(_: &Policy) -> Option<KernelPlan> {
+        None
+    }
+    fn default_seccomp_rules() -> Vec<PlannedRule> {
+        Vec::new()
+    }
+    fn guarantees(_: &Policy, _: bool) -> Vec<Guarantee> {
+        Vec::new()
+    }
+    fn default_guarantees() -> Vec<Guarantee> {
+        Vec::new()
+    }
+    fn mount_available() -> Result<(), String> {
+        Err("mount namespaces are a Linux feature".into())
+    }
+    fn mount_plan(_: &Policy, _: Option<&Path>) -> Result<NoMountLayer, String> {
+        Err("mount namespaces are a Linux feature".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every raw system call of the backends is behind `linux/sys.rs` (and
+    /// the one Seatbelt call behind `macos/ffi.rs`): no other file of the
+    /// sandbox has an `unsafe` block or calls `libc::syscall`.
+    #[test]
+    fn raw_system_calls_stay_behind_sys() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sandbox");
+        let mut stack = vec![root.clone()];
+        let mut checked = 0;
+        // Spelled in pieces so that this file does not match itself.
+        let needles = [["uns", "afe"].concat(), ["libc::", "syscall"].concat()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|x| x != "rs") {
+                    continue;
+                }
+                let rel = path.strip_prefix(&root).unwrap();
+                if rel == std::path::Path::new("linux/sys.rs")
+                    || rel == std::path::Path::new("macos/ffi.rs")
+                {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or("");
+                    assert!(
+                        !needles.iter().any(|n| code.contains(n.as_str())),
+                        "{}:{}: raw system call outside sys.rs: {line}",
+                        rel.display(),
+                        i + 1
+                    );
+                }
+                checked += 1;
+            }
         }
+        assert!(checked > 10, "only {checked} files checked");
     }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = layer;
-        Ok(Err("mount namespaces are a Linux feature".into()))
-    }
-}
-
-/// The test-only switch that forces the Landlock-only fallback, so that
-/// the whole suite runs on both paths (honoured only in test builds).
-#[cfg(all(target_os = "linux", feature = "test-abi-cap"))]
-fn mount_layer_forced_off() -> bool {
-    std::env::var_os("NONO_TEST_NO_MOUNT_NS").is_some_and(|v| v == "1")
-}
-
-#[cfg(all(target_os = "linux", not(feature = "test-abi-cap")))]
-fn mount_layer_forced_off() -> bool {
-    false
 }

@@ -179,9 +179,7 @@ pub fn encode(root: &[u8], entries: &[Entry]) -> String {
     escape(root, &mut s);
     s.push('\n');
     for e in entries {
-        use std::fmt::Write as _;
-        let _ = write!(
-            s,
+        s.push_str(&format!(
             "{}\t{:o}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t",
             e.kind.code(),
             e.mode,
@@ -192,7 +190,7 @@ pub fn encode(root: &[u8], entries: &[Entry]) -> String {
             e.ctime_ns,
             e.ino,
             e.dev
-        );
+        ));
         match &e.hash {
             Some(h) => s.push_str(h.to_hex().as_str()),
             None => s.push('-'),

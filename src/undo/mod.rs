@@ -11,7 +11,6 @@
 //!
 //! The modules return data; `report::undo` renders it.
 
-pub mod app;
 mod config;
 pub mod diff;
 pub mod manifest;

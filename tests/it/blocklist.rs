@@ -251,6 +251,46 @@ fn blocked_names_that_do_not_exist_here_are_still_blocked() {
     assert!(tested > 0);
 }
 
+/// `--dry-run --json` prints one JSON document whatever COMMAND is: a
+/// blocked program that is not installed here gets the whole document,
+/// with the refusal in `blocked` and the command as written.
+#[test]
+fn dry_run_json_of_a_blocked_program_not_installed_here_is_json() {
+    let env = TestEnv::new();
+    let absent = [
+        ("srm", "file destruction"),
+        ("doas", "privilege escalation"),
+        ("pacman", "package managers"),
+    ]
+    .into_iter()
+    .find(|(name, _)| in_path(name).is_none());
+    let Some((name, category)) = absent else {
+        skip("srm, doas and pacman are all installed here");
+        return;
+    };
+    let run = env.nono(["run", "--dry-run", "--json", "--", name, "x"]);
+    run.expect_ok();
+    let doc = run.json();
+    assert_eq!(doc["document"], "dry_run", "{run}");
+    assert_eq!(
+        doc["blocked"],
+        format!("'{name}' is blocked ({category})"),
+        "{run}"
+    );
+    assert_eq!(doc["command"]["argv"], serde_json::json!([name, "x"]));
+    assert!(doc["rules"].as_array().is_some_and(|r| !r.is_empty()));
+    // Control: the text report stays the short one, and an installed
+    // blocked program has its refusal in the same key.
+    env.nono(["run", "--dry-run", "--", name, "x"])
+        .expect_ok()
+        .expect_stdout_has(&format!("BLOCKED: '{name}' is blocked ({category})"))
+        .expect_stdout_lacks("{");
+    let rm = env.nono(["run", "--dry-run", "--json", "--", "rm", "x"]);
+    rm.expect_ok();
+    let doc = rm.json();
+    assert_eq!(doc["blocked"], "'rm' is blocked (file destruction)");
+}
+
 #[test]
 fn version_suffix_and_family_members_are_blocked() {
     let env = TestEnv::new();

@@ -703,18 +703,47 @@ fn json_documents_match_the_documentation() {
     hosts.expect_ok();
     let hosts = hosts.json();
     assert_eq!(hosts["host_allowlist"]["proxy"], "http://127.0.0.1:41080");
+    // A blocked COMMAND that is not installed: the same document.
+    let absent = env.nono([
+        "run",
+        "--dry-run",
+        "--json",
+        "--block-command",
+        "nono-no-such-tool",
+        "--",
+        "nono-no-such-tool",
+    ]);
+    absent.expect_ok();
+    let absent = absent.json();
+    assert!(absent["blocked"].is_string(), "{absent:#}");
     // The agent profile also asks for a snapshot: its plan has a section
     // of its own in docs/json.md, checked with the undo documents.
     let mut agent = agent.json();
     agent["snapshot"] = serde_json::Value::Null;
-    let seen = check_against_docs("dry-run", &[dry.clone(), agent, hosts]);
+    // A port grant fills the Landlock port rules (ABI >= 4 only).
+    let ports = env.nono([
+        "run",
+        "--dry-run",
+        "--json",
+        "--allow-connect",
+        "443",
+        "--",
+        "true",
+    ]);
+    ports.expect_ok();
+    let ports = ports.json();
+    let no_ports = ports["kernel_rules"]["landlock"]["ports"]
+        .as_array()
+        .is_none_or(|a| a.is_empty());
+    let seen = check_against_docs("dry-run", &[dry.clone(), agent, hosts, ports, absent]);
     // The mount plan is empty where the layer is unavailable (or forced
     // off for the fallback run of the suite).
     let no_plan = dry["mount_layer"]["active"] != serde_json::json!(true);
     for spec in json_doc::documented_keys("dry-run") {
         let rare = spec.path.ends_with("from.why")
             || spec.path.contains(".from.")
-            || (no_plan && spec.path.starts_with("mount_layer.plan[]"));
+            || (no_plan && spec.path.starts_with("mount_layer.plan[]"))
+            || (no_ports && spec.path.starts_with("kernel_rules.landlock.ports[]"));
         assert!(
             rare || seen.contains(&spec.path),
             "documented dry-run key {} never printed",

@@ -1,6 +1,6 @@
 //! `--dry-run --json` lists every rule the kernel receives. A real run
-//! logs (at -v) what it hands to Landlock and seccomp, from the very
-//! values it installs; this test compares that log with the dry run of
+//! logs (at -v) what it hands to Landlock (handled rights, port rules),
+//! seccomp and the mount layer, from the very values it installs; this test compares that log with the dry run of
 //! the same options, both ways, for several policies and (through
 //! scripts/test) Landlock ABI caps.
 
@@ -76,6 +76,63 @@ fn planned(doc: &Value) -> (Vec<BTreeSet<String>>, BTreeSet<String>) {
     (handled, seccomp)
 }
 
+/// The Landlock port rules (`PORT Rights..`) and mount entries (`what
+/// path`) a run set up, from its -v log.
+fn installed_ports_mounts(log: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut ports = BTreeSet::new();
+    let mut mounts = BTreeSet::new();
+    for line in log.lines() {
+        if let Some(rest) = line.strip_prefix("DEBUG landlock port rule ") {
+            let port = rest
+                .strip_prefix("port=")
+                .and_then(|r| r.split(' ').next())
+                .expect("port=");
+            let start = rest.find("rights=[").expect("rights=") + "rights=[".len();
+            let end = rest[start..].find(']').expect("]") + start;
+            let rights: Vec<&str> = rest[start..end]
+                .split(", ")
+                .map(|s| s.trim_matches('"'))
+                .collect();
+            ports.insert(format!("{port} {}", rights.join(" ")));
+        }
+        if let Some(rest) = line.strip_prefix("DEBUG mount entry path=") {
+            let (path, what) = rest.rsplit_once(" what=").expect("what=");
+            mounts.insert(format!("{} {path}", what.trim_matches('"')));
+        }
+    }
+    (ports, mounts)
+}
+
+fn planned_ports_mounts(doc: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    let ports = doc["kernel_rules"]["landlock"]["ports"]
+        .as_array()
+        .expect("kernel_rules.landlock.ports")
+        .iter()
+        .map(|r| {
+            let rights: Vec<&str> = r["rights"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
+            format!("{} {}", r["port"], rights.join(" "))
+        })
+        .collect();
+    let mounts = doc["mount_layer"]["plan"]
+        .as_array()
+        .expect("mount_layer.plan")
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {}",
+                m["what"].as_str().unwrap(),
+                m["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    (ports, mounts)
+}
+
 #[test]
 fn dry_run_lists_every_installed_rule() {
     let env = TestEnv::new();
@@ -123,6 +180,33 @@ fn dry_run_lists_every_installed_rule() {
             inst_seccomp, plan_seccomp,
             "{opts:?}: seccomp rules installed vs listed by --dry-run\n{r}"
         );
+        // The network rules and the mount entries too.
+        let (inst_ports, mut inst_mounts) = installed_ports_mounts(&r.stderr());
+        // The run's private directory is named at start: --dry-run shows
+        // it as temp_dir (run-XXXXXX), not in the mount plan.
+        let tmp_base = std::path::Path::new(doc["temp_dir"]["path"].as_str().unwrap())
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        inst_mounts.retain(|m| {
+            let path = std::path::Path::new(m.split_once(' ').map_or("", |(_, p)| p));
+            path.parent() != Some(tmp_base.as_path())
+        });
+        let (plan_ports, plan_mounts) = planned_ports_mounts(&doc);
+        assert_eq!(
+            inst_ports, plan_ports,
+            "{opts:?}: Landlock port rules installed vs listed by --dry-run\n{r}"
+        );
+        assert_eq!(
+            inst_mounts, plan_mounts,
+            "{opts:?}: mount entries set up vs listed by --dry-run\n{r}"
+        );
+        if opts.contains(&"--allow-connect") {
+            assert!(
+                plan_ports.contains("443 ConnectTcp"),
+                "{opts:?}: {plan_ports:?}"
+            );
+        }
         // The rules the documentation names are among them.
         for must in [
             "openat2 ENOSYS",

@@ -32,6 +32,8 @@ fn printing_commands() -> Vec<Vec<&'static str>> {
         vec!["why", "--connect", "443"],
         vec!["setup"],
         vec!["setup", "--json"],
+        vec!["setup", "--apparmor-profile"],
+        vec!["undo", "list"],
         vec!["profile", "list"],
         vec!["profile", "show", "rust"],
         vec!["completions", "bash"],

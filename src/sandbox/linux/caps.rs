@@ -11,23 +11,8 @@
 //! Plain `libc` system calls rather than the `caps` crate: this is four
 //! calls, and the verification below is what matters.
 
+use super::sys::{self, CapData as Data};
 use crate::sandbox::SandboxError;
-
-const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-
-#[repr(C)]
-struct Header {
-    version: u32,
-    pid: i32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct Data {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
 
 /// The capability sets of this process, as 64-bit masks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -45,11 +30,8 @@ impl CapSets {
     }
 }
 
-fn io(op: &'static str) -> SandboxError {
-    SandboxError::Capabilities {
-        op,
-        source: std::io::Error::last_os_error(),
-    }
+fn io(op: &'static str) -> impl FnOnce(std::io::Error) -> SandboxError {
+    move |source| SandboxError::Capabilities { op, source }
 }
 
 /// The highest capability number this kernel knows. Read once: it is a
@@ -67,18 +49,7 @@ fn last_cap() -> u32 {
 }
 
 fn capget() -> Result<[Data; 2], SandboxError> {
-    let mut hdr = Header {
-        version: CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let mut data = [Data::default(); 2];
-    // SAFETY: capget with a v3 header writes two `Data` structs, which
-    // `data` provides; both pointers are valid for the call.
-    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr, data.as_mut_ptr()) };
-    if r != 0 {
-        return Err(io("capget"));
-    }
-    Ok(data)
+    sys::capget().map_err(io("capget"))
 }
 
 /// Reads every capability set of this process.
@@ -101,27 +72,15 @@ fn read_sets(bounding: bool) -> Result<CapSets, SandboxError> {
     // only those capabilities can be ambient, so only they are asked about.
     let may_be_ambient = s.permitted & s.inheritable;
     for cap in 0..=last_cap() {
-        // SAFETY: PR_CAPBSET_READ takes a capability number and reads only.
-        if bounding
-            && unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) } == 1
-        {
+        if bounding && sys::capbset_read(cap) {
             s.bounding |= 1 << cap;
         }
         if may_be_ambient & (1 << cap) == 0 {
             continue;
         }
-        // SAFETY: PR_CAP_AMBIENT_IS_SET reads only; EINVAL on kernels
-        // before 4.3 (no ambient set) reads as "not set".
-        let amb = unsafe {
-            libc::prctl(
-                libc::PR_CAP_AMBIENT,
-                libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
-                cap as libc::c_ulong,
-                0,
-                0,
-            )
-        };
-        if amb == 1 {
+        // EINVAL on kernels before 4.3 (no ambient set) reads as "not set".
+        let amb = sys::ambient_is_set(cap);
+        if amb {
             s.ambient |= 1 << cap;
         }
     }
@@ -168,28 +127,13 @@ pub fn drop_all() -> Result<Option<CapSets>, SandboxError> {
             drop_bounding(bounding)?;
         }
     }
-    // SAFETY: clears the ambient set; no pointers involved.
-    let r = unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0,
-            0,
-            0,
-        )
-    };
-    if r != 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL) {
-        return Err(io("PR_CAP_AMBIENT_CLEAR_ALL"));
+    match sys::ambient_clear_all() {
+        Err(e) if e.raw_os_error() != Some(libc::EINVAL) => {
+            return Err(io("PR_CAP_AMBIENT_CLEAR_ALL")(e));
+        }
+        _ => {}
     }
-    let mut hdr = Header {
-        version: CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let data = [Data::default(); 2];
-    // SAFETY: capset with a v3 header reads two `Data` structs from `data`.
-    if unsafe { libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) } != 0 {
-        return Err(io("capset"));
-    }
+    sys::capset(&[Data::default(); 2]).map_err(io("capset"))?;
     let mut after = current()?;
     if !root {
         after.bounding = 0; // see above: irrelevant without uid 0
@@ -208,11 +152,7 @@ fn drop_bounding(set: u64) -> Result<(), SandboxError> {
         if set & (1 << cap) == 0 {
             continue;
         }
-        // SAFETY: PR_CAPBSET_DROP takes a capability number; it only
-        // narrows this process's bounding set.
-        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } != 0 {
-            return Err(io("PR_CAPBSET_DROP"));
-        }
+        sys::capbset_drop(cap).map_err(io("PR_CAPBSET_DROP"))?;
     }
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! The Linux backend: one Landlock ruleset built from the policy's rules.
 //!
 //! Compatibility is chosen on purpose, not left to the crate's best effort:
-//! nono targets ABI [`TARGET_ABI`], handles every filesystem right up to
-//! `min(kernel ABI, TARGET_ABI)` as a hard requirement, and refuses to run
+//! nono targets ABI [`Abi::TARGET`], handles every filesystem right up to
+//! `min(kernel ABI, Abi::TARGET)` as a hard requirement, and refuses to run
 //! when a right the policy relies on cannot be enforced by this kernel.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use landlock::{
@@ -14,17 +14,9 @@ use landlock::{
 };
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, AT_FDCWD};
 
-use super::seccomp::{ABI_NET, ABI_TRUNCATE};
 use crate::policy::{Access, Kind, Origin, Policy};
+use crate::sandbox::abi::Abi;
 use crate::sandbox::{Enforced, SandboxError};
-
-/// The newest Landlock ABI nono knows and handles. Newer kernels are used
-/// at this ABI: their extra rights are not handled, i.e. behave as before.
-/// ABI 6 brings scopes; 7 adds only audit-log flags, which nono does not use.
-pub const TARGET_ABI: i32 = 6;
-
-/// The ABI that scopes (abstract Unix sockets, signals) arrived in (Linux 6.12).
-pub const ABI_SCOPE: i32 = 6;
 
 /// What this kernel offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +24,7 @@ pub struct Support {
     /// The kernel's Landlock ABI, or the negative errno of the probe
     /// (`-ENOSYS`: not built in; `-EOPNOTSUPP`: built in but disabled).
     pub kernel_abi: i32,
-    /// The ABI nono uses: `min(kernel_abi, TARGET_ABI, test cap)`.
+    /// The ABI nono uses: `min(kernel_abi, Abi::TARGET, test cap)`.
     pub abi: i32,
     /// A test-only cap on the ABI, when the binary was built with it.
     pub test_cap: Option<i32>,
@@ -40,25 +32,12 @@ pub struct Support {
 
 impl Support {
     pub fn detect() -> Support {
-        // SAFETY: LANDLOCK_CREATE_RULESET_VERSION with a null attribute and
-        // size 0 only queries the ABI version; no memory is passed.
-        let v = unsafe {
-            libc::syscall(
-                libc::SYS_landlock_create_ruleset,
-                std::ptr::null::<libc::c_void>(),
-                0usize,
-                1u32, // LANDLOCK_CREATE_RULESET_VERSION
-            )
-        };
-        let kernel_abi = if v < 0 {
-            -std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::ENOSYS)
-        } else {
-            v as i32
+        let kernel_abi = match super::sys::landlock_abi_version() {
+            Ok(v) => v,
+            Err(e) => -e.raw_os_error().unwrap_or(libc::ENOSYS),
         };
         let test_cap = test_cap();
-        let mut abi = kernel_abi.clamp(0, TARGET_ABI);
+        let mut abi = kernel_abi.clamp(0, Abi::TARGET.number());
         if let Some(cap) = test_cap {
             abi = abi.min(cap);
         }
@@ -155,20 +134,18 @@ pub fn check(policy: &Policy, support: &Support) -> Result<(), SandboxError> {
     // --allow-delete: seccomp can deny truncation everywhere but cannot
     // allow it under one path only. (The private temporary directory is
     // not a user request: there it is simply lost before ABI 3.)
-    if support.abi < ABI_TRUNCATE && user_delete_grant(policy) {
+    if support.abi < Abi::TRUNCATE && user_delete_grant(policy) {
         return Err(SandboxError::MissingFeature {
             feature: "--allow-delete (truncation allowed under one path only)",
-            abi: ABI_TRUNCATE,
-            linux: "6.2",
+            abi: Abi::TRUNCATE,
             have: support.abi,
         });
     }
     // Port grants: seccomp cannot see the port of bind()/connect().
-    if support.abi < ABI_NET && policy.net.has_port_grants() {
+    if support.abi < Abi::NET && policy.net.has_port_grants() {
         return Err(SandboxError::MissingFeature {
             feature: "TCP port grants (--allow-connect, --allow-bind)",
-            abi: ABI_NET,
-            linux: "6.7",
+            abi: Abi::NET,
             have: support.abi,
         });
     }
@@ -210,7 +187,7 @@ pub struct Handled {
 }
 
 pub fn handled_for(policy: &Policy, abi: i32) -> Handled {
-    let handle_net = policy.net.restricted() && abi >= ABI_NET;
+    let handle_net = policy.net.restricted() && abi >= Abi::NET;
     Handled {
         fs: handled(abi),
         net: if handle_net {
@@ -218,7 +195,7 @@ pub fn handled_for(policy: &Policy, abi: i32) -> Handled {
         } else {
             BitFlags::empty()
         },
-        scopes: if abi >= ABI_SCOPE {
+        scopes: if abi >= Abi::SCOPES {
             Scope::from_all(ABI::V6)
         } else {
             BitFlags::empty()
@@ -269,6 +246,8 @@ pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxErro
     let mut created = ruleset.create().map_err(ll_err("create_ruleset"))?;
     if handle_net {
         for (port, rights) in port_rules(net) {
+            // What is installed: tests compare it with --dry-run's list.
+            tracing::debug!(port, rights = ?rights.names(), "landlock port rule");
             created = created
                 .add_rule(NetPort::new(port, rights))
                 .map_err(ll_err("add_rule(net)"))?;
@@ -295,7 +274,7 @@ pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxErro
 }
 
 /// One Landlock port rule per granted port, connect and bind merged.
-fn port_rules(net: &crate::policy::NetPolicy) -> Vec<(u16, BitFlags<AccessNet>)> {
+pub fn port_rules(net: &crate::policy::NetPolicy) -> Vec<(u16, BitFlags<AccessNet>)> {
     let mut ports: std::collections::BTreeMap<u16, BitFlags<AccessNet>> = Default::default();
     for p in &net.connect {
         *ports.entry(*p).or_default() |= AccessNet::ConnectTcp;
@@ -380,13 +359,13 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
         if rights.is_empty() {
             continue;
         }
-        add_path_beneath(&ruleset_fd, &fd, rights.bits()).map_err(|source| {
-            SandboxError::LandlockCall {
+        super::sys::landlock_add_path_beneath(&ruleset_fd, &fd, rights.bits()).map_err(
+            |source| SandboxError::LandlockCall {
                 op: "add_rule",
                 path: Some(rule.path.clone()),
                 source,
-            }
-        })?;
+            },
+        )?;
         count += 1;
     }
     Ok(count)
@@ -397,37 +376,6 @@ fn only_exec_split(rule: &crate::policy::Rule) -> bool {
     rule.parts
         .iter()
         .all(|(a, o)| *a == Access::EXECUTE && matches!(o, crate::policy::Origin::ExecSplit { .. }))
-}
-
-/// `struct landlock_path_beneath_attr` (packed, as in the uapi header).
-#[repr(C, packed)]
-struct PathBeneathAttr {
-    allowed_access: u64,
-    parent_fd: i32,
-}
-
-fn add_path_beneath(ruleset: &OwnedFd, fd: &OwnedFd, access: u64) -> std::io::Result<()> {
-    const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
-    let attr = PathBeneathAttr {
-        allowed_access: access,
-        parent_fd: fd.as_raw_fd(),
-    };
-    // SAFETY: both descriptors are open and owned by the caller; the
-    // attribute is a properly laid out landlock_path_beneath_attr that
-    // lives across the call; flags must be 0.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_add_rule,
-            ruleset.as_raw_fd(),
-            LANDLOCK_RULE_PATH_BENEATH,
-            &attr as *const PathBeneathAttr,
-            0u32,
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 fn with_path(e: SandboxError, path: &Path) -> SandboxError {
@@ -541,7 +489,7 @@ mod tests {
         );
         assert!(matches!(
             check(&ports, &support(3)),
-            Err(SandboxError::MissingFeature { abi: 4, .. })
+            Err(SandboxError::MissingFeature { abi: Abi::V4, .. })
         ));
         assert!(check(&ports, &support(4)).is_ok());
         // --allow-delete needs per-path truncation.
@@ -557,7 +505,7 @@ mod tests {
         let delete = policy(spec, &dir);
         assert!(matches!(
             check(&delete, &support(2)),
-            Err(SandboxError::MissingFeature { abi: 3, .. })
+            Err(SandboxError::MissingFeature { abi: Abi::V3, .. })
         ));
         assert!(check(&delete, &support(3)).is_ok());
         // The private TMPDIR's delete right is not a user request.

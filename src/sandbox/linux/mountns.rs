@@ -38,13 +38,15 @@
 //! exec, and for an unprivileged caller the mounts inherited into the user
 //! namespace are locked together with what covers them.
 
-use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
+use super::sys::{
+    self, mount, move_mount, open_tree, setattr, staging, AT_RECURSIVE, MOUNT_ATTR_NODEV,
+    MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY,
+};
 use crate::policy::{paths, Access, Kind, Origin, Policy, Rule};
 
 /// The directories replaced by a private tmpfs.
@@ -583,9 +585,11 @@ impl MountPlan {
 pub enum MountError {
     /// The kernel lacks what the layer needs; nothing was changed yet, so
     /// the Landlock-only sandbox can still be applied.
-    #[error("the kernel cannot {what}: {source}")]
+    #[error("the kernel cannot {what}{}: {source}", needs.map(|k| format!(" ({}, Linux {})", k.name, k.linux)).unwrap_or_default())]
     Unavailable {
         what: &'static str,
+        /// The kernel interface that is missing, when it is known.
+        needs: Option<crate::sandbox::abi::KernelFeature>,
         #[source]
         source: io::Error,
     },
@@ -597,198 +601,6 @@ pub enum MountError {
         #[source]
         source: io::Error,
     },
-}
-
-// --- the system calls ------------------------------------------------------
-
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
-const MOUNT_ATTR_NOSUID: u64 = 0x2;
-const MOUNT_ATTR_NODEV: u64 = 0x4;
-const MOUNT_ATTR_NOEXEC: u64 = 0x8;
-const AT_RECURSIVE: libc::c_int = 0x8000;
-const OPEN_TREE_CLONE: libc::c_uint = 1;
-const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
-const FSOPEN_CLOEXEC: libc::c_uint = 1;
-const FSMOUNT_CLOEXEC: libc::c_uint = 1;
-
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
-fn cstr(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
-}
-
-fn check(r: libc::c_long) -> io::Result<libc::c_long> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-fn fd_from(r: libc::c_long) -> OwnedFd {
-    // SAFETY: `r` is a new descriptor just returned by the kernel and
-    // owned by nobody else.
-    unsafe { OwnedFd::from_raw_fd(r as RawFd) }
-}
-
-fn setattr(dirfd: RawFd, path: &Path, flags: libc::c_int, set: u64, clr: u64) -> io::Result<()> {
-    let c = cstr(path)?;
-    let attr = MountAttr {
-        attr_set: set,
-        attr_clr: clr,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: the path is a valid C string and `attr` a correctly sized,
-    // initialised struct mount_attr that outlives the call.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            dirfd,
-            c.as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    })
-    .map(|_| ())
-}
-
-fn open_tree(dirfd: RawFd, path: &Path, recursive: bool) -> io::Result<OwnedFd> {
-    let c = cstr(path)?;
-    let mut flags = OPEN_TREE_CLONE
-        | libc::O_CLOEXEC as libc::c_uint
-        | libc::AT_SYMLINK_NOFOLLOW as libc::c_uint;
-    if recursive {
-        flags |= AT_RECURSIVE as libc::c_uint;
-    }
-    // SAFETY: a valid C string and integer flags; the result is a new fd.
-    check(unsafe { libc::syscall(libc::SYS_open_tree, dirfd, c.as_ptr(), flags) }).map(fd_from)
-}
-
-fn move_mount(from: &OwnedFd, to: &Path) -> io::Result<()> {
-    let c = cstr(to)?;
-    let empty = c"";
-    // SAFETY: valid C strings and a descriptor we own; attaches the
-    // detached mount `from` at `to` (not following a final symlink).
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            from.as_raw_fd(),
-            empty.as_ptr(),
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
-        )
-    })
-    .map(|_| ())
-}
-
-fn mount(
-    source: &str,
-    target: &Path,
-    fstype: Option<&str>,
-    flags: libc::c_ulong,
-    data: Option<&str>,
-) -> io::Result<()> {
-    let src = CString::new(source).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let tgt = cstr(target)?;
-    let ty = fstype
-        .map(CString::new)
-        .transpose()
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let dat = data
-        .map(CString::new)
-        .transpose()
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: every pointer is a valid C string (or null) for the call.
-    let r = unsafe {
-        libc::mount(
-            src.as_ptr(),
-            tgt.as_ptr(),
-            ty.as_ref().map_or(std::ptr::null(), |t| t.as_ptr()),
-            flags,
-            dat.as_ref().map_or(std::ptr::null(), |d| d.as_ptr().cast()),
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// A detached, read-only, noexec tmpfs holding one empty directory `d`,
-/// one empty file `f` (mode 0444) and one empty file `x` (mode 0555, for
-/// blocked programs): the source of every mask.
-fn staging() -> io::Result<OwnedFd> {
-    let ty = c"tmpfs";
-    // SAFETY: a valid C string and integer flags; the result is a new fd.
-    let fs = check(unsafe { libc::syscall(libc::SYS_fsopen, ty.as_ptr(), FSOPEN_CLOEXEC) })
-        .map(fd_from)?;
-    // SAFETY: FSCONFIG_CMD_CREATE takes no key or value.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            fs.as_raw_fd(),
-            FSCONFIG_CMD_CREATE,
-            std::ptr::null::<libc::c_char>(),
-            std::ptr::null::<libc::c_void>(),
-            0,
-        )
-    })?;
-    // SAFETY: a filesystem context fd we own; the result is a new fd.
-    let mnt =
-        check(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), FSMOUNT_CLOEXEC, 0) })
-            .map(fd_from)?;
-    // SAFETY: a directory fd we own and a valid C string.
-    if unsafe { libc::mkdirat(mnt.as_raw_fd(), c"d".as_ptr(), 0o555) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above; the new descriptor is closed right away.
-    let f = unsafe {
-        libc::openat(
-            mnt.as_raw_fd(),
-            c"f".as_ptr(),
-            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
-            0o444 as libc::c_uint,
-        )
-    };
-    if f < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    drop(fd_from(f as libc::c_long));
-    // The blocked programs' mask: mode 0555, so that shells which look at
-    // the mode bits before exec (dash) find it and report the exec denial
-    // of the noexec mount (EACCES, status 126), as for a file without
-    // execute right.
-    // SAFETY: as above; the new descriptor is closed right away.
-    let x = unsafe {
-        libc::openat(
-            mnt.as_raw_fd(),
-            c"x".as_ptr(),
-            libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
-            0o555 as libc::c_uint,
-        )
-    };
-    if x < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    drop(fd_from(x as libc::c_long));
-    setattr(
-        mnt.as_raw_fd(),
-        Path::new(""),
-        libc::AT_EMPTY_PATH | AT_RECURSIVE,
-        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-        0,
-    )?;
-    Ok(mnt)
 }
 
 fn failed<'a>(step: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> MountError + 'a {
@@ -823,18 +635,21 @@ fn apply_mounts(plan: &MountPlan) -> Result<(), MountError> {
     // The first calls that need a recent kernel: fail before any change
     // anyone could see, so that the Landlock-only sandbox can still run.
     let masks = staging().map_err(|source| MountError::Unavailable {
-        what: "create a private tmpfs with the new mount API (Linux 5.2)",
+        what: "create a private tmpfs",
+        needs: Some(crate::sandbox::abi::MOUNT_API),
         source,
     })?;
     let probe = open_tree(masks.as_raw_fd(), Path::new("d"), false).map_err(|source| {
         MountError::Unavailable {
             what: "clone a detached mount (open_tree on an fsmount descriptor)",
+            needs: None,
             source,
         }
     })?;
     // mount_setattr changing nothing: whether the call exists.
     setattr(libc::AT_FDCWD, root, 0, 0, 0).map_err(|source| MountError::Unavailable {
-        what: "change mount attributes (mount_setattr, Linux 5.12)",
+        what: "change mount attributes",
+        needs: Some(crate::sandbox::abi::MOUNT_SETATTR),
         source,
     })?;
 
@@ -975,10 +790,9 @@ fn apply_mounts(plan: &MountPlan) -> Result<(), MountError> {
 /// `--dry-run`, `why` and `setup`).
 pub fn probe() -> Result<(), String> {
     use nix::sys::wait::{waitpid, WaitStatus};
-    use nix::unistd::{fork, ForkResult};
-    // SAFETY: nono is single-threaded here; the child only makes system
-    // calls and leaves with _exit.
-    match unsafe { fork() } {
+    use nix::unistd::ForkResult;
+    // The child only makes system calls and leaves with _exit.
+    match sys::fork_single_threaded() {
         Ok(ForkResult::Child) => {
             let req = super::namespaces::Unshare {
                 mount: true,
@@ -991,9 +805,9 @@ pub fn probe() -> Result<(), String> {
                     Err(_) => 2,
                 },
             };
-            // SAFETY: ends the child without running the parent's
-            // destructors or atexit handlers.
-            unsafe { libc::_exit(code) }
+            // Ends the child without running the parent's destructors or
+            // atexit handlers.
+            sys::exit_now(code)
         }
         Ok(ForkResult::Parent { child }) => match waitpid(child, None) {
             Ok(WaitStatus::Exited(_, 0)) => Ok(()),

@@ -116,14 +116,10 @@ pub fn enter(req: Unshare) -> Result<Entered, NsError> {
     // are written, every id reads as the overflow id.
     let uid = nix::unistd::geteuid().as_raw();
     let gid = nix::unistd::getegid().as_raw();
-    // SAFETY: unshare takes only an integer flag set and changes this
-    // process's namespaces; no memory is shared with the kernel.
-    if unsafe { libc::unshare(flags) } != 0 {
-        return Err(NsError::Unshare {
-            what: what(req),
-            source: io::Error::last_os_error(),
-        });
-    }
+    super::sys::unshare(flags).map_err(|source| NsError::Unshare {
+        what: what(req),
+        source,
+    })?;
     if user_ns {
         // setgroups must be denied before an unprivileged gid_map is
         // accepted; it also keeps the process from dropping supplementary
@@ -145,11 +141,9 @@ fn write_proc(file: &'static str, text: &str) -> Result<(), NsError> {
 /// and the decision to fall back).
 pub fn probe(req: Unshare) -> Result<(), NsError> {
     use nix::sys::wait::{waitpid, WaitStatus};
-    use nix::unistd::{fork, ForkResult};
-    // SAFETY: nono is single-threaded here; the child only calls unshare,
-    // writes to /proc and exits with _exit, all async-signal-safe enough
-    // for a single-threaded parent.
-    match unsafe { fork() } {
+    use nix::unistd::ForkResult;
+    // The child only calls unshare, writes to /proc and exits with _exit.
+    match super::sys::fork_single_threaded() {
         Ok(ForkResult::Child) => {
             let code = match enter(req) {
                 Ok(_) => 0,
@@ -158,9 +152,9 @@ pub fn probe(req: Unshare) -> Result<(), NsError> {
                 }
                 Err(NsError::Map { .. }) => 201,
             };
-            // SAFETY: _exit ends the child without running the parent's
+            // _exit ends the child without running the parent's
             // destructors or atexit handlers twice.
-            unsafe { libc::_exit(code) }
+            super::sys::exit_now(code)
         }
         Ok(ForkResult::Parent { child }) => match waitpid(child, None) {
             Ok(WaitStatus::Exited(_, 0)) => Ok(()),
@@ -177,9 +171,9 @@ pub fn probe(req: Unshare) -> Result<(), NsError> {
                 source: io::Error::other("the probe process did not exit normally"),
             }),
         },
-        Err(e) => Err(NsError::Unshare {
+        Err(source) => Err(NsError::Unshare {
             what: what(req),
-            source: io::Error::from(e),
+            source,
         }),
     }
 }

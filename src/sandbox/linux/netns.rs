@@ -39,13 +39,14 @@
 use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, Mutex};
 
 use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags};
 
 use super::namespaces::NsError;
+use super::sys;
 use crate::proxy::allow::Allowlist;
 use crate::proxy::server::{self, Config, Role, Shared};
 
@@ -88,6 +89,10 @@ fn proxy_err(op: &'static str) -> impl Fn(nix::errno::Errno) -> NetError {
         op,
         source: e.into(),
     }
+}
+
+fn proxy_io_err(op: &'static str) -> impl Fn(io::Error) -> NetError {
+    move |source| NetError::Proxy { op, source }
 }
 
 /// The test-only switch that makes namespaces look unavailable, so the
@@ -147,16 +152,12 @@ pub struct Started {
 /// for `allow`. Must be called while nono is single-threaded and before
 /// the sandbox is applied.
 pub fn start(allow: Allowlist) -> Result<Started, NetError> {
-    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    use nix::fcntl::OFlag;
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    use nix::unistd::{fork, pipe2, ForkResult};
+    use nix::unistd::{pipe2, ForkResult};
 
     let (pipe_r, pipe_w) = pipe2(OFlag::O_CLOEXEC).map_err(proxy_err("pipe"))?;
-    let high =
-        fcntl(&pipe_w, FcntlArg::F_DUPFD_CLOEXEC(LIFETIME_FD_MIN)).map_err(proxy_err("fcntl"))?;
-    drop(pipe_w);
-    // SAFETY: fcntl just returned this new descriptor; nothing else owns it.
-    let pipe_w = unsafe { OwnedFd::from_raw_fd(high) };
+    let pipe_w = sys::dup_cloexec_above(&pipe_w, LIFETIME_FD_MIN).map_err(proxy_io_err("fcntl"))?;
     let pair = || {
         socketpair(
             AddressFamily::Unix,
@@ -171,9 +172,9 @@ pub fn start(allow: Allowlist) -> Result<Started, NetError> {
     // Read before the fork: the helper's maps name nono's own ids.
     let user_ns = !super::namespaces::has_sys_admin();
 
-    // SAFETY: nono is single-threaded here (the sandbox and the proxy's
-    // threads do not exist yet), so the child may run ordinary Rust code.
-    match unsafe { fork() }.map_err(proxy_err("fork"))? {
+    // nono is single-threaded here (the sandbox and the proxy's threads do
+    // not exist yet), so the child may run ordinary Rust code.
+    match sys::fork_single_threaded().map_err(proxy_io_err("fork"))? {
         ForkResult::Child => {
             // The helper: a new session, then the proxy as its child, then
             // the namespaces, then exit, so the proxy is nobody's child in
@@ -182,9 +183,8 @@ pub fn start(allow: Allowlist) -> Result<Started, NetError> {
             drop(helper_ours);
             drop(pipe_w);
             let _ = nix::unistd::setsid();
-            // SAFETY: still single-threaded (a fork of a single-threaded
-            // process).
-            match unsafe { fork() } {
+            // Still single-threaded (a fork of a single-threaded process).
+            match sys::fork_single_threaded() {
                 Ok(ForkResult::Child) => {
                     drop(helper_theirs);
                     proxy_main(allow, theirs, pipe_r);
@@ -198,8 +198,8 @@ pub fn start(allow: Allowlist) -> Result<Started, NetError> {
                 // closing when it hands over, and stops there.
                 Err(_) => helper_main(&helper_theirs, user_ns),
             }
-            // SAFETY: _exit skips destructors that belong to nono.
-            unsafe { libc::_exit(0) }
+            // _exit skips destructors that belong to nono.
+            sys::exit_now(0)
         }
         ForkResult::Parent { child } => Ok(Started {
             proxy: ProxyChild {
@@ -266,11 +266,7 @@ fn make_namespaces(user_ns: bool) -> Result<Vec<File>, (u8, i32)> {
     if user_ns {
         flags |= libc::CLONE_NEWUSER;
     }
-    // SAFETY: unshare takes only an integer flag set and changes this
-    // process's namespaces; no memory is shared with the kernel.
-    if unsafe { libc::unshare(flags) } != 0 {
-        return Err((STEP_UNSHARE, errno(io::Error::last_os_error())));
-    }
+    sys::unshare(flags).map_err(|e| (STEP_UNSHARE, errno(e)))?;
     if user_ns {
         // As in `namespaces::enter`: setgroups denied first, then the ids
         // mapped to themselves.
@@ -282,7 +278,7 @@ fn make_namespaces(user_ns: bool) -> Result<Vec<File>, (u8, i32)> {
             std::fs::write(format!("/proc/self/{file}"), text).map_err(|e| (STEP_MAP, errno(e)))?;
         }
     }
-    loopback_up().map_err(|e| (STEP_LO, errno(e)))?;
+    sys::loopback_up().map_err(|e| (STEP_LO, errno(e)))?;
     let mut out = Vec::new();
     if user_ns {
         out.push(File::open("/proc/self/ns/user").map_err(|e| (STEP_OPEN, errno(e)))?);
@@ -316,11 +312,10 @@ impl Started {
         drop(fds);
         let mut mount_state = Ok(());
         if mount {
-            // SAFETY: as in `namespaces::enter`: an integer flag set.
-            if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
+            if let Err(source) = sys::unshare(libc::CLONE_NEWNS) {
                 let e = NsError::Unshare {
                     what: "a mount namespace",
-                    source: io::Error::last_os_error(),
+                    source,
                 };
                 mount_state = Err(e.to_string());
             }
@@ -349,9 +344,9 @@ impl Started {
         if let Ok(cmsgs) = msg.cmsgs() {
             for c in cmsgs {
                 if let ControlMessageOwned::ScmRights(v) = c {
-                    // SAFETY: the kernel just installed these descriptors
-                    // for us; each is owned once, here.
-                    fds.extend(v.into_iter().map(|fd| unsafe { File::from_raw_fd(fd) }));
+                    // The kernel just installed these descriptors for us;
+                    // each is owned once, here.
+                    fds.extend(v.into_iter().map(|fd| File::from(sys::take_received(fd))));
                 }
             }
         }
@@ -397,15 +392,7 @@ fn answer_err(why: &str) -> NetError {
 
 /// `setns(2)` into the namespace `fd` refers to.
 fn join(fd: &File, kind: libc::c_int, what: &'static str) -> Result<(), NetError> {
-    // SAFETY: setns takes a descriptor we own and an integer; it changes
-    // only this (single-threaded) process's namespaces.
-    if unsafe { libc::setns(fd.as_raw_fd(), kind) } != 0 {
-        return Err(NsError::Unshare {
-            what,
-            source: io::Error::last_os_error(),
-        }
-        .into());
-    }
+    sys::setns(fd, kind).map_err(|source| NsError::Unshare { what, source })?;
     Ok(())
 }
 
@@ -464,44 +451,11 @@ impl ProxyChild {
     }
 }
 
-/// `ip link set lo up`, by ioctl: a new network namespace starts with its
-/// loopback down.
-fn loopback_up() -> io::Result<()> {
-    // SAFETY: socket() with constant arguments; the result is checked.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is a new descriptor owned here.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: ifreq is plain old data; all-zero is a valid value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
-        *d = *s as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS reads the name and writes the flags member of
-    // the ifreq we own.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the union member SIOCGIFFLAGS just filled in.
-    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    // SAFETY: SIOCSIFFLAGS reads the ifreq we own.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// The proxy process. Never returns.
 fn proxy_main(allow: Allowlist, sock: OwnedFd, lifetime: OwnedFd) -> ! {
-    // SAFETY: prctl with integer arguments changes only this process.
-    unsafe {
-        // Not dumpable: no ptrace or /proc/PID/mem by same-uid processes
-        // (the sandbox has its own barriers; this is one more).
-        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-        libc::prctl(libc::PR_SET_NAME, c"nono-proxy".as_ptr(), 0, 0, 0);
-    }
+    // Not dumpable: no ptrace or /proc/PID/mem by same-uid processes (the
+    // sandbox has its own barriers; this is one more).
+    sys::set_undumpable_named(c"nono-proxy");
     close_all_but(&[2, sock.as_raw_fd(), lifetime.as_raw_fd()]);
     let exposures = allow.exposed();
     let code = match receive(&sock, &exposures) {
@@ -531,24 +485,20 @@ fn proxy_main(allow: Allowlist, sock: OwnedFd, lifetime: OwnedFd) -> ! {
         // nono failed before handing over: nothing to serve.
         None => 0,
     };
-    // SAFETY: _exit ends the proxy without unwinding into nono's frames;
-    // the connection threads die with it (no process of the run is left).
-    unsafe { libc::_exit(code) }
+    // _exit ends the proxy without unwinding into nono's frames; the
+    // connection threads die with it (no process of the run is left).
+    sys::exit_now(code)
 }
 
 /// Closes every descriptor but `keep`; stdin and stdout become /dev/null
 /// so the proxy holds no pipe of the caller but stderr (for the summary).
 fn close_all_but(keep: &[RawFd]) {
     if let Ok(null) = File::options().read(true).write(true).open("/dev/null") {
-        let n = null.into_raw_fd();
-        // SAFETY: dup2 onto 0 and 1 replaces them with /dev/null.
-        unsafe {
-            libc::dup2(n, 0);
-            libc::dup2(n, 1);
-        }
-        if n > 2 {
-            // SAFETY: n is ours, from into_raw_fd.
-            unsafe { libc::close(n) };
+        let null = OwnedFd::from(null);
+        sys::redirect_stdin_stdout(&null);
+        if null.as_raw_fd() <= 2 {
+            // It is now 0 or 1 itself: keep it open.
+            let _ = null.into_raw_fd();
         }
     }
     let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
@@ -560,10 +510,10 @@ fn close_all_but(keep: &[RawFd]) {
         .unwrap_or_default();
     for fd in fds {
         if fd > 2 && !keep.contains(&fd) {
-            // SAFETY: closing descriptors inherited from nono that no Rust
-            // object in this process will use again (the read_dir one is
-            // already closed: EBADF is harmless).
-            unsafe { libc::close(fd) };
+            // Descriptors inherited from nono that no Rust object in this
+            // process will use again (the read_dir one is already closed:
+            // EBADF is harmless).
+            sys::close_inherited(fd);
         }
     }
 }
@@ -599,15 +549,15 @@ fn receive(sock: &OwnedFd, exposures: &[crate::proxy::allow::Exposure]) -> Optio
     let ino = u64::from_le_bytes(ino);
     let mut fds = fds.into_iter();
     let log = if payload[8] == 1 {
-        // SAFETY: the kernel just installed this descriptor for us.
-        Some(unsafe { File::from_raw_fd(fds.next()?) })
+        // The kernel just installed this descriptor for us.
+        Some(File::from(sys::take_received(fds.next()?)))
     } else {
         None
     };
     let mut out = Vec::new();
     for (i, fd) in fds.enumerate() {
-        // SAFETY: the kernel just installed this descriptor for us.
-        let l = unsafe { TcpListener::from_raw_fd(fd) };
+        // The kernel just installed this descriptor for us.
+        let l = TcpListener::from(sys::take_received(fd));
         let role = if i == 0 {
             Role::Proxy
         } else {

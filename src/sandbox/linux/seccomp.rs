@@ -25,8 +25,9 @@
 //!   int`, so a 64-bit compare could be bypassed by setting the upper half.
 //! - openat2() hides its flags behind a pointer; where O_TRUNC must be
 //!   filtered (ABI < 3) it fails with ENOSYS so that libc falls back to
-//!   openat(). That needs a second action, hence a second filter: the
-//!   kernel runs every installed filter and takes the strictest result.
+//!   openat(). Its check sits at the head of the one program, before the
+//!   EPERM rules ([`compile`]; a second program only if an ENOSYS rule
+//!   ever had conditions).
 
 use std::collections::BTreeMap;
 
@@ -36,12 +37,48 @@ use seccompiler::{
 };
 
 use crate::policy::NetPolicy;
+use crate::sandbox::abi::Abi;
 use crate::sandbox::SandboxError;
 
-/// The Landlock ABI that brought truncation control (Linux 6.2).
-pub const ABI_TRUNCATE: i32 = 3;
-/// The Landlock ABI that brought TCP bind/connect control (Linux 6.7).
-pub const ABI_NET: i32 = 4;
+/// The filter's reasons, one per group of rules (`SyscallRule.why`): the
+/// reports read them from the built filter, and `hardening` groups the
+/// enforcement lines by them.
+pub mod why {
+    pub const SOCKET_HOST_MODE: &str =
+        "host-allowlist mode: only IP (inside the network namespace), netlink and granted Unix sockets";
+    pub const SOCKET_VSOCK: &str = "no AF_VSOCK: the channel from a virtual machine to its host";
+    pub const SOCKET_NO_UNIX: &str =
+        "host Unix sockets not granted: no Unix socket except socketpair(); no AF_VSOCK (a virtual machine's channel to its host)";
+    pub const SOCKET_BLOCKED: &str = "network blocked: no socket family at all";
+    pub const SOCKET_BLOCKED_UNIX: &str = "network blocked: no socket family except Unix (granted)";
+    pub const SOCKET_TCP_ONLY: &str =
+        "network restricted: only TCP (checked by Landlock port rules) and granted Unix sockets";
+    pub const FASTOPEN: &str =
+        "MSG_FASTOPEN connects without connect(), around Landlock's port rules";
+    pub const LISTEN: &str =
+        "no --allow-bind: listen() would bind an ephemeral port around Landlock's bind rule";
+    pub const SOCKETPAIR: &str =
+        "only Unix stream/seqpacket pairs: a datagram pair can send to host sockets";
+    pub const IO_URING: &str =
+        "io_uring performs socket, connect and open operations that bypass the checks on the plain system calls";
+    pub const TERMINAL: &str =
+        "TIOCSTI/TIOCLINUX push keystrokes into the terminal, i.e. commands into the shell outside";
+    pub const KEYRING: &str =
+        "the kernel keyring holds the user's secrets and is not covered by Landlock";
+    pub const SUGID: &str = "setuid/setgid bits would grant privilege outside the sandbox";
+    pub const FALLOCATE: &str =
+        "FALLOC_FL_COLLAPSE_RANGE/INSERT_RANGE change a file's length around Landlock's truncation check";
+    pub const MOUNT: &str =
+        "mounts could uncover what the mount layer masks, or widen the filesystem view";
+    pub const NAMESPACE: &str =
+        "a new namespace gives capabilities over it: new mounts and kernel attack surface";
+    pub const OPENAT2: &str =
+        "its flags and mode are behind a pointer: ENOSYS makes programs fall back to openat()";
+    pub const CLONE3: &str =
+        "its flags are behind a pointer: ENOSYS makes libc fall back to clone(), whose namespace flags are checked";
+    pub const TRUNCATE: &str =
+        "truncation protection on a kernel without Landlock TRUNCATE (ABI < 3)";
+}
 
 /// A 32-bit comparison of one syscall argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,10 +164,10 @@ impl Inputs {
     pub fn new(net: &NetPolicy, abi: i32) -> Inputs {
         Inputs {
             net_restricted: net.restricted(),
-            tcp_via_landlock: net.has_port_grants() && abi >= ABI_NET,
+            tcp_via_landlock: net.has_port_grants() && abi >= Abi::NET,
             tcp_bind_granted: !net.bind.is_empty(),
             unix_granted: net.unix_granted(),
-            truncate_fallback: abi < ABI_TRUNCATE,
+            truncate_fallback: abi < Abi::TRUNCATE,
             net_namespace: net.host_mode(),
         }
     }
@@ -213,7 +250,7 @@ fn socket_rule(inp: Inputs) -> Option<SyscallRule> {
             "socket",
             nr,
             vec![families.iter().map(|f| ne(0, *f)).collect()],
-            "host-allowlist mode: only IP (inside the network namespace), netlink and granted Unix sockets",
+            why::SOCKET_HOST_MODE,
         ));
     }
     if !inp.net_restricted {
@@ -226,14 +263,14 @@ fn socket_rule(inp: Inputs) -> Option<SyscallRule> {
                 "socket",
                 nr,
                 vec![vec![eq(0, AF_VSOCK)]],
-                "no AF_VSOCK: the channel from a virtual machine to its host",
+                why::SOCKET_VSOCK,
             ));
         }
         return Some(rule(
             "socket",
             nr,
             vec![vec![eq(0, AF_UNIX)], vec![eq(0, AF_VSOCK)]],
-            "host Unix sockets not granted: no Unix socket except socketpair(); no AF_VSOCK (a virtual machine's channel to its host)",
+            why::SOCKET_NO_UNIX,
         ));
     }
     let mut families = Vec::new();
@@ -245,22 +282,12 @@ fn socket_rule(inp: Inputs) -> Option<SyscallRule> {
     }
     if families.is_empty() {
         // seccompiler has no empty conjunction: an empty list means always.
-        return Some(rule(
-            "socket",
-            nr,
-            vec![],
-            "network blocked: no socket family at all",
-        ));
+        return Some(rule("socket", nr, vec![], why::SOCKET_BLOCKED));
     }
     // Any family outside the list: one conjunction of "!=".
     let mut when = vec![families.iter().map(|f| ne(0, *f)).collect::<Vec<_>>()];
     if !inp.tcp_via_landlock {
-        return Some(rule(
-            "socket",
-            nr,
-            when,
-            "network blocked: no socket family except Unix (granted)",
-        ));
+        return Some(rule("socket", nr, when, why::SOCKET_BLOCKED_UNIX));
     }
     for fam in [AF_INET, AF_INET6] {
         // Only SOCK_STREAM: the kernel rejects any type bit outside the type
@@ -273,12 +300,7 @@ fn socket_rule(inp: Inputs) -> Option<SyscallRule> {
         // too, and Landlock's TCP rules do not cover them.
         when.push(vec![eq(0, fam), ne(2, 0), ne(2, IPPROTO_TCP)]);
     }
-    Some(rule(
-        "socket",
-        nr,
-        when,
-        "network restricted: only TCP (checked by Landlock port rules) and granted Unix sockets",
-    ))
+    Some(rule("socket", nr, when, why::SOCKET_TCP_ONLY))
 }
 
 /// The filter for a policy: a pure function, so it can be tested and shown.
@@ -294,7 +316,7 @@ pub fn build(inp: Inputs) -> FilterSpec {
     // measured on Linux 6.18, a sandbox allowed port A reached port B this
     // way. Only relevant where TCP sockets exist under a port grant.
     if inp.tcp_via_landlock {
-        let why = "MSG_FASTOPEN connects without connect(), around Landlock's port rules";
+        let why = why::FASTOPEN;
         eperm.push(rule(
             "sendto",
             libc::SYS_sendto,
@@ -322,12 +344,7 @@ pub fn build(inp: Inputs) -> FilterSpec {
     // (unless Unix sockets are granted: listen() cannot tell families
     // apart, and Unix servers must keep working; documented gap).
     if inp.tcp_via_landlock && !inp.tcp_bind_granted && !inp.unix_granted {
-        eperm.push(rule(
-            "listen",
-            libc::SYS_listen,
-            vec![],
-            "no --allow-bind: listen() would bind an ephemeral port around Landlock's bind rule",
-        ));
+        eperm.push(rule("listen", libc::SYS_listen, vec![], why::LISTEN));
     }
 
     // socketpair(): connected stream and seqpacket pairs are private to
@@ -352,7 +369,7 @@ pub fn build(inp: Inputs) -> FilterSpec {
             "socketpair",
             libc::SYS_socketpair,
             pair_when,
-            "only Unix stream/seqpacket pairs: a datagram pair can send to host sockets",
+            why::SOCKETPAIR,
         ));
     }
 
@@ -362,30 +379,20 @@ pub fn build(inp: Inputs) -> FilterSpec {
         ("io_uring_enter", libc::SYS_io_uring_enter),
         ("io_uring_register", libc::SYS_io_uring_register),
     ] {
-        eperm.push(rule(
-            name,
-            nr,
-            vec![],
-            "io_uring performs socket, connect and open operations that bypass the checks on the plain system calls",
-        ));
+        eperm.push(rule(name, nr, vec![], why::IO_URING));
     }
     eperm.push(rule(
         "ioctl",
         libc::SYS_ioctl,
         vec![vec![eq(1, TIOCSTI)], vec![eq(1, TIOCLINUX)]],
-        "TIOCSTI/TIOCLINUX push keystrokes into the terminal, i.e. commands into the shell outside",
+        why::TERMINAL,
     ));
     for (name, nr) in [
         ("keyctl", libc::SYS_keyctl),
         ("add_key", libc::SYS_add_key),
         ("request_key", libc::SYS_request_key),
     ] {
-        eperm.push(rule(
-            name,
-            nr,
-            vec![],
-            "the kernel keyring holds the user's secrets and is not covered by Landlock",
-        ));
+        eperm.push(rule(name, nr, vec![], why::KEYRING));
     }
 
     // setuid/setgid bits: Landlock does not mediate chmod or the mode of
@@ -399,7 +406,7 @@ pub fn build(inp: Inputs) -> FilterSpec {
             vec![masked(arg, S_ISGID, S_ISGID)],
         ]
     };
-    let why_sugid = "setuid/setgid bits would grant privilege outside the sandbox";
+    let why_sugid = why::SUGID;
     #[cfg(target_arch = "x86_64")]
     {
         eperm.push(rule("chmod", libc::SYS_chmod, sugid(1), why_sugid));
@@ -418,7 +425,7 @@ pub fn build(inp: Inputs) -> FilterSpec {
     // the private TMPDIR and --allow-delete paths included (documented).
     // PUNCH_HOLE and ZERO_RANGE zero bytes in place without shortening the
     // file: the same as overwriting in place, which a write grant allows.
-    let falloc_why = "FALLOC_FL_COLLAPSE_RANGE/INSERT_RANGE change a file's length around Landlock's truncation check";
+    let falloc_why = why::FALLOCATE;
     eperm.push(rule(
         "fallocate",
         libc::SYS_fallocate,
@@ -439,7 +446,7 @@ pub fn build(inp: Inputs) -> FilterSpec {
     // denies mount, umount and pivot_root to a sandboxed process; the
     // filter repeats it for every mount call (also on the Landlock-only
     // path) and keeps the namespace attack surface closed.
-    let why_mount = "mounts could uncover what the mount layer masks, or widen the filesystem view";
+    let why_mount = why::MOUNT;
     for (name, nr) in [
         ("mount", libc::SYS_mount),
         ("umount2", libc::SYS_umount2),
@@ -454,7 +461,7 @@ pub fn build(inp: Inputs) -> FilterSpec {
     ] {
         eperm.push(rule(name, nr, vec![], why_mount));
     }
-    let why_ns = "a new namespace gives capabilities over it: new mounts and kernel attack surface";
+    let why_ns = why::NAMESPACE;
     eperm.push(rule("setns", libc::SYS_setns, vec![], why_ns));
     let ns_bits = |flags: &[u32]| -> Vec<Vec<Cond>> {
         flags.iter().map(|f| vec![masked(0, *f, *f)]).collect()
@@ -479,21 +486,11 @@ pub fn build(inp: Inputs) -> FilterSpec {
     // sight: ENOSYS makes libc and runtimes fall back to openat(), whose
     // arguments the rules below and the mode rule can see.
     let enosys = vec![
-        rule(
-            "openat2",
-            libc::SYS_openat2,
-            vec![],
-            "its flags and mode are behind a pointer: ENOSYS makes programs fall back to openat()",
-        ),
+        rule("openat2", libc::SYS_openat2, vec![], why::OPENAT2),
         // clone3 keeps its flags in a struct seccomp cannot read: ENOSYS
         // makes libc fall back to clone(), whose namespace flags the rule
         // above sees.
-        rule(
-            "clone3",
-            SYS_CLONE3,
-            vec![],
-            "its flags are behind a pointer: ENOSYS makes libc fall back to clone(), whose namespace flags are checked",
-        ),
+        rule("clone3", SYS_CLONE3, vec![], why::CLONE3),
     ];
     #[cfg(target_arch = "x86_64")]
     {
@@ -511,7 +508,7 @@ pub fn build(inp: Inputs) -> FilterSpec {
                 vec![masked(arg, O_TRUNC | O_CREAT | O_EXCL, O_TRUNC | O_EXCL)],
             ]
         };
-        let why = "truncation protection on a kernel without Landlock TRUNCATE (ABI < 3)";
+        let why = why::TRUNCATE;
         #[cfg(target_arch = "x86_64")]
         {
             eperm.push(rule("open", libc::SYS_open, trunc(1), why));
@@ -718,3 +715,24 @@ pub fn install(spec: &FilterSpec) -> Result<usize, SandboxError> {
 
 #[cfg(test)]
 mod tests;
+
+/// Filter inputs for tests elsewhere in the backend.
+#[cfg(test)]
+pub mod tests_support {
+    use super::Inputs;
+
+    /// Every combination of the inputs, possible or not: `build` must
+    /// handle each.
+    pub fn all_inputs() -> Vec<Inputs> {
+        (0u8..64)
+            .map(|b| Inputs {
+                net_restricted: b & 1 != 0,
+                tcp_via_landlock: b & 2 != 0,
+                tcp_bind_granted: b & 4 != 0,
+                unix_granted: b & 8 != 0,
+                truncate_fallback: b & 16 != 0,
+                net_namespace: b & 32 != 0,
+            })
+            .collect()
+    }
+}

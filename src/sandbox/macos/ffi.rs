@@ -31,7 +31,7 @@ extern "C" {
 }
 
 /// The profile for `policy` on this machine.
-pub fn build(policy: &Policy) -> Result<Profile, SeatbeltError> {
+pub(crate) fn build(policy: &Policy) -> Result<Profile, SeatbeltError> {
     let extras = Extras {
         net: NetRules::from_policy(policy),
         blocked_commands: policy
@@ -55,7 +55,7 @@ fn selected_developer_dir() -> Option<std::path::PathBuf> {
 }
 
 /// Refuses, before anything is changed, a policy that cannot be expressed.
-pub fn check(policy: &Policy) -> Result<(), SandboxError> {
+pub(crate) fn check(policy: &Policy) -> Result<(), SandboxError> {
     build(policy)
         .map(|_| ())
         .map_err(SandboxError::SeatbeltProfile)
@@ -63,7 +63,7 @@ pub fn check(policy: &Policy) -> Result<(), SandboxError> {
 
 /// Generates the profile and applies it to this process. On any error the
 /// process is left unsandboxed and the caller must not exec (fail closed).
-pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
+pub(crate) fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
     let profile = build(policy).map_err(SandboxError::SeatbeltProfile)?;
     tracing::trace!(text = %profile.text, params = ?profile.params, "Seatbelt profile");
     // Generated text and checked parameter values never contain NUL; the
@@ -107,7 +107,7 @@ pub fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
 }
 
 /// One line for `--dry-run` and `nono setup`.
-pub fn summary() -> String {
+pub(crate) fn summary() -> String {
     "Seatbelt (sandbox_init); truncation of writable files cannot be denied separately on macOS"
         .into()
 }
