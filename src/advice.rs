@@ -1,7 +1,7 @@
 //! Advice for commands that are known to fail in the sandbox in common
 //! ways, given by `--dry-run` before anything runs. Each piece names the
 //! option that fixes it; README's troubleshooting section explains them
-//! and tests/troubleshooting.rs checks that the option really does.
+//! and tests/it/troubleshooting.rs checks that the option really does.
 //!
 //! Only what nono can know in advance from the command name, its
 //! arguments and the policy; a pure function of them.
