@@ -92,7 +92,9 @@ pub fn spec_from_args(
     Ok((spec, created))
 }
 
-/// The policy for `spec`, built from `args` with `checks`. With the checks
+/// The policy for `spec`, built from `args` with `checks`, less the
+/// blocklist's per-file split (see `Policy::build_deferred`: the caller
+/// masks or splits once it knows whether the mount layer is up). With the checks
 /// deferred, a missing path that a profile may name is looked for again
 /// with the profiles' own checks, for an error that gives the file and
 /// line.
@@ -102,7 +104,7 @@ pub fn build_policy(
     ctx: &Context,
     checks: PathChecks,
 ) -> Result<Policy, Failure> {
-    match Policy::build(spec, ctx) {
+    match Policy::build_deferred(spec, ctx) {
         Ok(p) => Ok(p),
         Err(e @ policy::PolicyError::NotFound(_))
             if checks == PathChecks::Deferred

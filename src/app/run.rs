@@ -90,6 +90,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                 if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
                     policy = p;
                 }
+                policy.split_programs();
             }
         }
         let view = kernel_view(&policy);
@@ -206,6 +207,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                     say(&[warning]);
                 }
             }
+            policy.split_programs();
             policy.add_tmpdir(&run_path);
             run_dir.path.clone()
         }

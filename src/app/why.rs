@@ -53,7 +53,7 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     // What build(&[]) gives, keeping the request for the environment and
     // the command's PATH.
     let (spec, _) = spec_from_args(&args.policy, &ctx, CreateDirs::No, PathChecks::Now)?;
-    let mut policy = Policy::build(&spec, &ctx)?;
+    let mut policy = Policy::build_deferred(&spec, &ctx)?;
     let layer = sandbox::mount_layer(&policy).ok();
     match &layer {
         Some(l) => l.install(&mut policy, true),
@@ -61,6 +61,7 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
             if let Some((p, _)) = git_fallback(&spec, &ctx, &policy)? {
                 policy = p;
             }
+            policy.split_programs();
         }
     }
     if let Some(name) = questions.first() {

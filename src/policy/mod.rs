@@ -220,6 +220,19 @@ impl Policy {
     /// resolve paths and list directories that must be carved) but changes
     /// nothing.
     pub fn build(spec: &PolicySpec, ctx: &Context) -> Result<Policy, PolicyError> {
+        let mut p = Policy::build_deferred(spec, ctx)?;
+        p.split_programs();
+        Ok(p)
+    }
+
+    /// [`Policy::build`] less the blocklist's per-file split, for a caller
+    /// that decides next between the mount layer
+    /// ([`Policy::mask_programs`]) and Landlock alone
+    /// ([`Policy::split_programs`]): the split costs one rule per file of
+    /// a program directory and the layer does not use it. Until one of the
+    /// two is called, the directories holding a blocked program have no
+    /// execute (fail closed).
+    pub fn build_deferred(spec: &PolicySpec, ctx: &Context) -> Result<Policy, PolicyError> {
         // Built-in paths share a few parents: resolve them through one
         // listing per parent for the length of this build.
         let _lookups = lookup::scope();
@@ -258,7 +271,7 @@ impl Policy {
         net.hosts = net::hosts_from(spec)?;
         let list = blocklist::Blocklist::build(&spec.allow_commands, &spec.block_commands)
             .map_err(PolicyError::CommandName)?;
-        let (rules, commands) = programs::apply(rules, list, spec.search_path.as_deref())?;
+        let (rules, commands) = programs::apply_deferred(rules, list, spec.search_path.as_deref())?;
         let overlays = overlays(spec, ctx, &protected)?;
         Ok(Policy {
             overlays,
@@ -301,6 +314,7 @@ impl Policy {
     /// empty file on a noexec mount. Only for a layer that is set up (or,
     /// for `--dry-run` and `why`, would be).
     pub fn mask_programs(&mut self, masked: Vec<PathBuf>, whole: Vec<Rule>) {
+        self.commands.drop_split();
         for r in &mut self.rules {
             r.parts
                 .retain(|(_, o)| !matches!(o, Origin::ExecSplit { .. }));
@@ -309,6 +323,14 @@ impl Policy {
         self.add_rules(whole);
         self.commands.masked = masked;
         self.commands.masking = true;
+    }
+
+    /// Adds the blocklist's per-file split (the Landlock-only form, see
+    /// [`Policy::build_deferred`]); nothing if it is in already or the
+    /// mount layer took over.
+    pub fn split_programs(&mut self) {
+        let rules = std::mem::take(&mut self.rules);
+        self.rules = self.commands.split_rules(rules);
     }
 
     /// The union of the rights that reach `path` and the rules they come

@@ -163,6 +163,21 @@ pub struct Commands {
     pub masking: bool,
     /// Blocked files by identity: the hit and the blocked names reaching it.
     ids: BTreeMap<FileId, (Hit, Vec<String>)>,
+    /// The per-file split, not yet made: it costs one rule per file of a
+    /// split directory, which the mount layer does not use. Made by
+    /// [`Commands::split_rules`] (the Landlock-only form), dropped by
+    /// [`super::Policy::mask_programs`].
+    pending: Option<PendingSplit>,
+}
+
+/// What the per-file split needs: the listings and, for each rule whose
+/// execute is handed back piece by piece, its path, the split directories
+/// beneath it and its execute origins.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+struct PendingSplit {
+    scanned: BTreeMap<PathBuf, Vec<Entry>>,
+    unlisted: BTreeSet<PathBuf>,
+    spread: Vec<(PathBuf, Vec<PathBuf>, Vec<Origin>)>,
 }
 
 impl Commands {
@@ -226,7 +241,7 @@ impl Commands {
 type BlockedBy = (Hit, Vec<String>);
 
 /// One entry of a scanned directory.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     name: OsString,
     kind: EntryKind,
@@ -381,7 +396,23 @@ fn search_granted(
 }
 
 /// Applies the blocklist to `rules`: see the module documentation.
+#[cfg(test)]
 pub fn apply(
+    rules: Vec<Rule>,
+    list: Blocklist,
+    search_path: Option<&OsStr>,
+) -> Result<(Vec<Rule>, Commands), PolicyError> {
+    let (rules, mut commands) = apply_deferred(rules, list, search_path)?;
+    let rules = commands.split_rules(rules);
+    Ok((rules, commands))
+}
+
+/// [`apply`] less the per-file split: the rules that cover a split
+/// directory have lost execute and get it back either from
+/// [`Commands::split_rules`] (Landlock only) or from [`Commands::whole`]
+/// (the mount layer masks the blocked programs). Until one of the two is
+/// applied, no execute right reaches a split directory (fail closed).
+pub fn apply_deferred(
     rules: Vec<Rule>,
     list: Blocklist,
     search_path: Option<&OsStr>,
@@ -398,7 +429,7 @@ pub fn apply(
     let mut scan = Scan::run(dirs, &rules, &list);
     let ids = blocked_ids(&scan.scanned);
     let blocked = scan.blocked_files(&ids);
-    let (out, whole) = split_exec(rules, &scan, &ids, &list);
+    let (out, whole, spread) = split_exec(rules, &scan, &ids, &list);
     let commands = Commands {
         list,
         scanned: scan.scanned.keys().cloned().collect(),
@@ -409,8 +440,58 @@ pub fn apply(
         masked: Vec::new(),
         masking: false,
         ids,
+        pending: Some(PendingSplit {
+            scanned: scan.scanned,
+            unlisted: scan.unlisted,
+            spread,
+        }),
     };
     Ok((out.into_rules(), commands))
+}
+
+impl Commands {
+    /// `rules` (from [`apply_deferred`]) with the per-file split added:
+    /// execute handed back entry by entry to everything but the blocked
+    /// programs. The pieces come first on a path, as when they were made
+    /// with the rules. Idempotent: a second call adds nothing.
+    pub fn split_rules(&mut self, rules: Vec<Rule>) -> Vec<Rule> {
+        let Some(p) = self.pending.take() else {
+            return rules;
+        };
+        let ids = &self.ids;
+        let blocked = |e: &Entry| e.hit.is_some() || e.id.is_some_and(|i| ids.contains_key(&i));
+        let mut out = RuleSet::default();
+        for (path, targets, origins) in &p.spread {
+            let targets: Vec<&PathBuf> = targets.iter().collect();
+            let view = Split {
+                targets: &targets,
+                scanned: &p.scanned,
+                unlisted: &p.unlisted,
+                is_blocked: &blocked,
+            };
+            let mut pieces = Vec::new();
+            view.distribute(path, false, &mut pieces);
+            for (path, kind) in pieces {
+                out.add(Rule {
+                    path,
+                    kind,
+                    parts: origins
+                        .iter()
+                        .map(|o| (Access::EXECUTE, o.clone()))
+                        .collect(),
+                });
+            }
+        }
+        for r in rules {
+            out.add(r);
+        }
+        out.into_rules()
+    }
+
+    /// Forgets the per-file split: the mount layer took over.
+    pub(super) fn drop_split(&mut self) {
+        self.pending = None;
+    }
 }
 
 /// True if some directory rule with execute covers `dir`.
@@ -584,17 +665,19 @@ fn blocked_by(e: &Entry, ids: &BTreeMap<FileId, BlockedBy>) -> Option<BlockedBy>
 }
 
 /// Takes execute off every rule that covers a split directory (or is a
-/// blocked file) and hands it back piece by piece: the per-file split
-/// (the first set) and the whole form the mount layer uses (the second,
-/// execute rules only).
+/// blocked file) (the first set), makes the whole form the mount layer
+/// uses (the second, execute rules only), and says what the per-file
+/// split would hand back (made only where used: [`Commands::split_rules`]).
+#[allow(clippy::type_complexity)]
 fn split_exec(
     rules: Vec<Rule>,
     scan: &Scan,
     ids: &BTreeMap<FileId, BlockedBy>,
     list: &Blocklist,
-) -> (RuleSet, RuleSet) {
+) -> (RuleSet, RuleSet, Vec<(PathBuf, Vec<PathBuf>, Vec<Origin>)>) {
     let mut out = RuleSet::default();
     let mut whole = RuleSet::default();
+    let mut spread = Vec::new();
     // Directories whose execute was already handed out per entry: a rule
     // beneath one (/usr/bin from "/bin", under /usr) would hand out the
     // same rights again; it only loses its own execute.
@@ -656,9 +739,7 @@ fn split_exec(
             unlisted: &scan.unlisted,
             is_blocked: &blocked,
         };
-        let mut pieces = Vec::new();
         let mut whole_pieces = Vec::new();
-        split_view.distribute(&path, false, &mut pieces);
         split_view.distribute(&path, true, &mut whole_pieces);
         let exec_rule = |(p, kind): (PathBuf, Kind)| Rule {
             path: p,
@@ -668,14 +749,12 @@ fn split_exec(
                 .map(|o| (Access::EXECUTE, o.clone()))
                 .collect(),
         };
-        for piece in pieces {
-            out.add(exec_rule(piece));
-        }
         for piece in whole_pieces {
             whole.add(exec_rule(piece));
         }
+        spread.push((path, targets.into_iter().cloned().collect(), exec_origins));
     }
-    (out, whole)
+    (out, whole, spread)
 }
 
 /// What [`Split::distribute`] needs: the split directories beneath a
