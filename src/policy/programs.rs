@@ -177,8 +177,12 @@ pub struct Commands {
 struct PendingSplit {
     scanned: BTreeMap<PathBuf, Vec<Entry>>,
     unlisted: BTreeSet<PathBuf>,
-    spread: Vec<(PathBuf, Vec<PathBuf>, Vec<Origin>)>,
+    spread: Vec<Spread>,
 }
+
+/// One rule whose execute the per-file split hands back: its path, the
+/// split directories beneath it, its execute origins.
+type Spread = (PathBuf, Vec<PathBuf>, Vec<Origin>);
 
 impl Commands {
     /// The name check, before the command is looked up: a blocked name is
@@ -668,13 +672,12 @@ fn blocked_by(e: &Entry, ids: &BTreeMap<FileId, BlockedBy>) -> Option<BlockedBy>
 /// blocked file) (the first set), makes the whole form the mount layer
 /// uses (the second, execute rules only), and says what the per-file
 /// split would hand back (made only where used: [`Commands::split_rules`]).
-#[allow(clippy::type_complexity)]
 fn split_exec(
     rules: Vec<Rule>,
     scan: &Scan,
     ids: &BTreeMap<FileId, BlockedBy>,
     list: &Blocklist,
-) -> (RuleSet, RuleSet, Vec<(PathBuf, Vec<PathBuf>, Vec<Origin>)>) {
+) -> (RuleSet, RuleSet, Vec<Spread>) {
     let mut out = RuleSet::default();
     let mut whole = RuleSet::default();
     let mut spread = Vec::new();
@@ -913,6 +916,36 @@ mod tests {
         let b = c.check_file("hard".as_ref(), &r.join("bin/hard")).unwrap();
         assert_eq!(b.allow, ["rm"]);
         assert!(c.check_file("ls".as_ref(), &r.join("bin/ls")).is_none());
+    }
+
+    /// The guard of the mask form's cost: the rules it builds do not grow
+    /// with the files of a split directory (the per-file split, made only
+    /// for Landlock alone, does), and the split still comes when asked.
+    #[test]
+    fn the_mask_form_does_not_grow_with_the_directory() {
+        let counts = |n: usize| {
+            let t = tree();
+            let r = &t.root;
+            for i in 0..n {
+                fs::write(r.join(format!("bin/f{i}")), "x").unwrap();
+            }
+            let (rules, mut c) =
+                apply_deferred(vec![system(r, Access::READ_EXEC)], list(r, &[]), None).unwrap();
+            assert!(
+                !exec_at(&rules, &r.join("bin/ls")),
+                "no execute before a form is chosen"
+            );
+            let masked = rules.len() + c.whole.len();
+            let split = c.split_rules(rules.clone());
+            assert!(exec_at(&split, &r.join("bin/f0")) || n == 0);
+            assert!(!exec_at(&split, &r.join("bin/rm")));
+            assert_eq!(c.split_rules(split.clone()), split, "idempotent");
+            (masked, split.len())
+        };
+        let (small, small_split) = counts(0);
+        let (large, large_split) = counts(200);
+        assert_eq!(small, large, "mask-form rules grow with the directory");
+        assert_eq!(large_split, small_split + 200);
     }
 
     #[test]
