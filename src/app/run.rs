@@ -224,6 +224,9 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     );
     exec::seal_fds(&keep)?;
     let enforced = sandbox::apply(&policy)?;
+    if !args.quiet {
+        super::say(&enforced.warnings);
+    }
     tracing::debug!(
         abi = enforced.abi,
         rules = enforced.rules,

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -77,12 +78,16 @@ impl Event {
 #[derive(Default)]
 pub struct Log {
     file: Option<Mutex<File>>,
+    /// Lines that could not be written (a full disk, a revoked file):
+    /// reported when the run ends, so a gap in the log is never silent.
+    lost: AtomicUsize,
 }
 
 impl Log {
     pub fn new(file: Option<File>) -> Log {
         Log {
             file: file.map(Mutex::new),
+            lost: AtomicUsize::new(0),
         }
     }
 
@@ -90,9 +95,18 @@ impl Log {
         let Some(f) = &self.file else { return };
         let mut line = ev.json();
         line.push('\n');
-        if let Ok(mut f) = f.lock() {
-            let _ = f.write_all(line.as_bytes());
+        let written = match f.lock() {
+            Ok(mut f) => f.write_all(line.as_bytes()).is_ok(),
+            Err(_) => false,
+        };
+        if !written {
+            self.lost.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// How many lines could not be written.
+    pub fn lost(&self) -> usize {
+        self.lost.load(Ordering::Relaxed)
     }
 }
 

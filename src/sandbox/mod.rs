@@ -243,6 +243,9 @@ pub struct Enforced {
     pub rules: usize,
     /// seccomp filters installed.
     pub filters: usize,
+    /// What the user must know about what could not be enforced as asked
+    /// (printed by the caller, which owns nono's stderr).
+    pub warnings: Vec<String>,
 }
 
 /// Checks, without changing anything, that this kernel can enforce

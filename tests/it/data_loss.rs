@@ -191,3 +191,22 @@ fn a_file_on_stdout_can_be_truncated_and_nono_warns() {
             .expect_stderr_lacks("is the file");
     }
 }
+
+#[test]
+fn below_scoped_truncation_nono_says_that_truncation_is_denied_everywhere() {
+    let env = TestEnv::new();
+    let out = env.sandboxed(&[], &["/bin/true"]);
+    out.expect_ok();
+    let warning = "cannot limit truncation to paths";
+    if abi() >= 3 {
+        // Scoped truncation: nothing to warn about (the ABI-capped runs of
+        // the test script take the other branch).
+        out.expect_stderr_lacks(warning);
+        return;
+    }
+    out.expect_stderr_has(warning);
+    // -q: nothing of nono's own on stderr unless it fails.
+    env.sandboxed(&["-q"], &["/bin/true"])
+        .expect_ok()
+        .expect_stderr_lacks(warning);
+}

@@ -404,6 +404,39 @@ fn refusals_are_summarised_and_logged_without_payload() {
 }
 
 #[test]
+fn a_net_log_that_cannot_be_written_is_reported() {
+    if !need(&[CURL, BASH]) {
+        return;
+    }
+    let env = TestEnv::new();
+    let srv = Server::new();
+    let p = srv.port;
+    let entry = format!("127.0.0.1:{p}");
+    let script = format!("curl -s -m 5 -o /dev/null -x \"$HTTP_PROXY\" http://127.0.0.1:{p}/full");
+    // Control: a writable log gets the record and nothing is reported.
+    let ok = env.root.join("ok.log");
+    let oks = ok.to_string_lossy().into_owned();
+    run_sh(
+        &env,
+        &["--allow-host", &entry, "--net-log", &oks],
+        &[],
+        &script,
+    )
+    .expect_ok()
+    .expect_stderr_lacks("could not be written");
+    assert_eq!(read(&ok).lines().count(), 1);
+    // /dev/full refuses every write: the lost record is said, not hidden.
+    run_sh(
+        &env,
+        &["--allow-host", &entry, "--net-log", "/dev/full"],
+        &[],
+        &script,
+    )
+    .expect_ok()
+    .expect_stderr_has("nono: warning: --net-log: 1 connection record(s) could not be written");
+}
+
+#[test]
 fn no_proxy_is_left_after_a_normal_exit() {
     let env = TestEnv::new();
     let marker = unique("normal");

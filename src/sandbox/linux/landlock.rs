@@ -270,6 +270,7 @@ pub fn apply(policy: &Policy, support: &Support) -> Result<Enforced, SandboxErro
         abi,
         rules: count,
         filters: 0,
+        warnings: Vec::new(),
     })
 }
 

@@ -42,17 +42,14 @@ impl Backend for Linux {
         // After Landlock (which set no_new_privs), right before exec: the
         // filter also confines whatever nono still does, so nothing else
         // may happen in between.
-        use std::io::Write as _;
         let inputs = seccomp_inputs(policy, support.abi);
         if inputs.truncate_fallback {
-            // Printed, not logged: without it a failing '>' is a mystery.
-            // A failed write to stderr has nowhere to be reported.
-            let _ = writeln!(
-                std::io::stderr(),
+            // Shown, not logged: without it a failing '>' is a mystery.
+            enforced.warnings.push(format!(
                 "nono: warning: Landlock ABI {} cannot limit truncation to paths: opening with O_TRUNC is denied everywhere ('>' fails, '>>' works); Linux {} lifts this",
                 support.abi,
                 Abi::TRUNCATE.linux()
-            );
+            ));
         }
         let spec = seccomp::build(inputs);
         enforced.filters = seccomp::install(&spec)?;

@@ -470,11 +470,26 @@ fn proxy_main(allow: Allowlist, sock: OwnedFd, lifetime: OwnedFd) -> ! {
             drop(sock);
             if server::spawn(&shared, listeners).is_ok() {
                 crate::proxy::lifetime::wait_for_end(&lifetime, ino);
+                let mut lines = Vec::new();
+                let lost = shared.cfg.log.lost();
+                if lost > 0 {
+                    lines.push(format!(
+                        "nono: warning: --net-log: {lost} connection record(s) could not be written"
+                    ));
+                }
                 if let Ok(r) = shared.refused.lock() {
                     if let Some(text) = crate::proxy::log::summary(&r.targets) {
-                        for line in text.lines() {
-                            eprintln!("{}", crate::output::text(line));
-                        }
+                        lines.extend(text.lines().map(|l| crate::output::text(l).to_string()));
+                    }
+                }
+                // The proxy outlives nothing it could report a failed write
+                // to; unlike eprintln!, this cannot panic on a closed or full
+                // stderr.
+                use std::io::Write as _;
+                let mut err = std::io::stderr().lock();
+                for line in &lines {
+                    if writeln!(err, "{line}").is_err() {
+                        break;
                     }
                 }
                 0

@@ -103,6 +103,7 @@ pub(crate) fn apply(policy: &Policy) -> Result<Enforced, SandboxError> {
         filters: 0,
         abi: 0,
         rules: policy.rules.len(),
+        warnings: Vec::new(),
     })
 }
 
