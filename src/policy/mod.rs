@@ -615,11 +615,28 @@ fn own_terminals() -> Vec<PathBuf> {
     out
 }
 
-/// None outside Linux: there is no `/dev/pts` to grant (the Seatbelt base
-/// profile allows the terminal devices, `/dev/ttysN`, itself).
+/// The terminal devices (`/dev/ttysN` on macOS) on the process's stdin,
+/// stdout and stderr, by name: the Seatbelt base profile grants no terminal
+/// device but `/dev/tty`.
 #[cfg(not(target_os = "linux"))]
 fn own_terminals() -> Vec<PathBuf> {
-    Vec::new()
+    use std::os::fd::BorrowedFd;
+    let mut out = Vec::new();
+    for fd in 0..3 {
+        // SAFETY: 0, 1 and 2 stay open for the life of the process (nono
+        // never closes them); the borrow does not outlive this iteration.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let Ok(name) = nix::unistd::ttyname(fd) else {
+            continue;
+        };
+        let Some((canonical, Kind::File)) = paths::canonical_and_kind(&name) else {
+            continue;
+        };
+        if canonical.starts_with("/dev") && !out.contains(&canonical) {
+            out.push(canonical);
+        }
+    }
+    out
 }
 
 /// Resolves a user path and refuses protected ones. The lexical path is

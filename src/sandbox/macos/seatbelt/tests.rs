@@ -469,6 +469,52 @@ fn dirs_are_subpaths_and_files_literals() {
 }
 
 #[test]
+fn only_the_commands_own_terminal_device_is_reachable() {
+    // The policy grants the terminal on descriptors 0-2 by name (as
+    // own_terminals does); the base profile grants no /dev/ttysN of its own.
+    let rw_ioctl = Access::READ_WRITE.union(Access::IOCTL);
+    let policy = Policy::from_parts(
+        vec![sys("/dev/ttys003", Kind::File, rw_ioctl)],
+        vec![],
+        false,
+    );
+    let p = generate(&policy, &Extras::default(), &identity);
+    let forms = read_sbpl(&p.text).unwrap();
+    let mut all = Vec::new();
+    for f in &forms {
+        f.walk(&mut all);
+    }
+    let param = param(&p, "/dev/ttys003");
+    let grant = all
+        .iter()
+        .filter(|f| f.head() == Some("allow"))
+        .find(|f| format!("{f:?}").contains(param))
+        .expect("the own terminal is granted");
+    let ops = ops_of(grant);
+    for op in ["file-read*", "file-ioctl"] {
+        assert!(ops.iter().any(|o| o == op), "{op} in {ops:?}");
+    }
+    assert!(ops.iter().any(|o| o.starts_with("file-write")), "{ops:?}");
+    assert!(
+        !p.text.contains("ttys[0-9]") && !p.text.contains("(subpath \"/dev\")"),
+        "no rule reaches every terminal device"
+    );
+    // Without it, no terminal device but /dev/tty is named at all.
+    let none = generate(
+        &Policy::from_parts(vec![], vec![], false),
+        &Extras::default(),
+        &identity,
+    );
+    let code: String = none
+        .text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(';'))
+        .collect();
+    assert!(!code.contains("/dev/ttys"), "{code}");
+    assert!(none.text.contains("(literal \"/dev/tty\")"));
+}
+
+#[test]
 fn paths_are_resolved_like_macos_and_protected_paths_denied_in_both_forms() {
     let policy = Policy::from_parts(
         vec![tmp("/var/folders/xy/T/nono-501/run-abc")],
