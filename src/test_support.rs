@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::policy::{Access, Context, Policy, PolicySpec, Source};
+use crate::policy::{Access, Context, PolicySpec, Source};
 
 /// A temporary directory, removed on drop. `root` is canonical: policy
 /// building resolves symbolic links (macOS's /var is one), and tests
@@ -71,6 +71,7 @@ pub fn spec_with_grants(grants: &[(&str, Access)]) -> PolicySpec {
 }
 
 /// `spec` built with home and working directory `dir`.
-pub fn policy_in(spec: &PolicySpec, dir: &Path) -> Policy {
-    Policy::build(spec, &ctx_in(dir)).unwrap()
+#[cfg(target_os = "linux")]
+pub fn policy_in(spec: &PolicySpec, dir: &Path) -> crate::policy::Policy {
+    crate::policy::Policy::build(spec, &ctx_in(dir)).unwrap()
 }

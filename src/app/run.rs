@@ -250,8 +250,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let err = exec::exec(&cmd, &env);
     // exec returned: the command did not start. Keep the lock descriptor
     // alive until here so the directory is not cleaned up under us.
-    drop(run_dir);
-    drop(network);
+    drop((run_dir, network));
     Err(err.into())
 }
 

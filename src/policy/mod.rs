@@ -16,6 +16,7 @@ pub mod decide;
 pub mod env;
 mod git;
 mod lookup;
+#[cfg(target_os = "linux")]
 pub mod mounts;
 pub mod net;
 pub mod paths;
@@ -157,6 +158,7 @@ pub enum PolicyError {
     CommandSearch { dir: PathBuf, limit: usize },
     #[error("built-in data is invalid: {0}")]
     BuiltinData(String),
+    #[cfg(target_os = "linux")]
     #[error("cannot read the mount table (/proc/self/mountinfo) to find other names of protected paths: {source}")]
     MountTable { source: std::io::Error },
     #[error("cannot overlay {}: {why}", crate::output::path(path))]
@@ -199,6 +201,7 @@ impl crate::error::Diagnostic for PolicyError {
             PolicyError::HostRule(e) => e.hints(),
             PolicyError::NetConflict { hints, .. } => hints.clone(),
             PolicyError::NoHome => vec!["set HOME to your home directory".into()],
+            #[cfg(target_os = "linux")]
             PolicyError::MountTable { .. } => vec![
                 "a bind mount can show protected directories under another name; nono refuses when it cannot check".into(),
                 "mount /proc in this environment".into(),
@@ -313,6 +316,7 @@ impl Policy {
     /// where the mount layer covers each blocked file in `masked` with an
     /// empty file on a noexec mount. Only for a layer that is set up (or,
     /// for `--dry-run` and `why`, would be).
+    #[cfg(target_os = "linux")]
     pub fn mask_programs(&mut self, masked: Vec<PathBuf>, whole: Vec<Rule>) {
         self.commands.drop_split();
         for r in &mut self.rules {
@@ -612,9 +616,9 @@ fn path_dirs(
 
 /// The pseudo-terminals on the process's stdin, stdout and stderr (which
 /// the command inherits): each `/dev/pts/N` they are.
+#[cfg(target_os = "linux")]
 fn own_terminals() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    #[cfg(target_os = "linux")]
     for fd in 0..3 {
         // SAFETY: isatty only inspects the descriptor number.
         if unsafe { libc::isatty(fd) } != 1 {
@@ -627,6 +631,30 @@ fn own_terminals() -> Vec<PathBuf> {
             continue;
         };
         if paths::is_within(&canonical, Path::new("/dev/pts")) && !out.contains(&canonical) {
+            out.push(canonical);
+        }
+    }
+    out
+}
+
+/// The terminal devices (`/dev/ttysN` on macOS) on the process's stdin,
+/// stdout and stderr, by name: the Seatbelt base profile grants no terminal
+/// device but `/dev/tty`.
+#[cfg(not(target_os = "linux"))]
+fn own_terminals() -> Vec<PathBuf> {
+    use std::os::fd::BorrowedFd;
+    let mut out = Vec::new();
+    for fd in 0..3 {
+        // SAFETY: 0, 1 and 2 stay open for the life of the process (nono
+        // never closes them); the borrow does not outlive this iteration.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let Ok(name) = nix::unistd::ttyname(fd) else {
+            continue;
+        };
+        let Some((canonical, Kind::File)) = paths::canonical_and_kind(&name) else {
+            continue;
+        };
+        if canonical.starts_with("/dev") && !out.contains(&canonical) {
             out.push(canonical);
         }
     }

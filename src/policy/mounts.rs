@@ -156,17 +156,9 @@ pub fn aliases_in(list: &[Protected], mounts: &[Mount]) -> Vec<Protected> {
 /// without a mount table nono cannot tell which names are the same
 /// directory.
 pub fn aliases(list: &[Protected]) -> Result<Vec<Protected>, PolicyError> {
-    #[cfg(target_os = "linux")]
-    {
-        let text = std::fs::read_to_string("/proc/self/mountinfo")
-            .map_err(|source| PolicyError::MountTable { source })?;
-        Ok(aliases_in(list, &parse(&text)))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = list;
-        Ok(Vec::new())
-    }
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|source| PolicyError::MountTable { source })?;
+    Ok(aliases_in(list, &parse(&text)))
 }
 
 #[cfg(test)]

@@ -352,7 +352,9 @@ fn user_exec(rule: &Rule) -> bool {
         match o {
             Origin::User { .. } => true,
             Origin::CarveOut { from, .. } | Origin::ExecSplit { from, .. } => user(from),
-            Origin::System { .. } | Origin::TempDir | Origin::MountLayer { .. } => false,
+            Origin::System { .. } | Origin::TempDir => false,
+            #[cfg(target_os = "linux")]
+            Origin::MountLayer { .. } => false,
         }
     }
     rule.parts

@@ -122,10 +122,15 @@ pub fn extend(
 /// symlinked directory) and its other names through bind mounts.
 fn finish(out: &mut Vec<Protected>) -> Result<(), PolicyError> {
     sort(out);
-    let aliases = super::mounts::aliases(out)?;
-    if !aliases.is_empty() {
-        out.extend(aliases);
-        sort(out);
+    // Other names through bind mounts: read from Linux's mount table
+    // (`mounts`). macOS has no bind mounts.
+    #[cfg(target_os = "linux")]
+    {
+        let aliases = super::mounts::aliases(out)?;
+        if !aliases.is_empty() {
+            out.extend(aliases);
+            sort(out);
+        }
     }
     Ok(())
 }

@@ -32,6 +32,7 @@ pub enum Origin {
     /// programs get none (see [`programs`]).
     ExecSplit { grant: PathBuf, from: Box<Origin> },
     /// Added by the mount-namespace layer (see `sandbox::mountns`).
+    #[cfg(target_os = "linux")]
     MountLayer { what: &'static str },
 }
 
@@ -48,6 +49,7 @@ impl Origin {
                 crate::output::path(grant),
                 from.describe()
             ),
+            #[cfg(target_os = "linux")]
             Origin::MountLayer { what } => format!("mount layer: {what}"),
         }
     }

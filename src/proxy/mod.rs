@@ -17,12 +17,19 @@
 
 pub mod allow;
 pub mod groups;
-pub mod log;
-pub mod resolve;
-pub mod server;
 
+// The proxy itself runs only on Linux: it accepts on listeners handed over
+// from the command's network namespace. On macOS host-allowlist mode is
+// refused, and only the allowlist (which `why`, `--dry-run` and profiles
+// read) is built.
 #[cfg(target_os = "linux")]
 pub mod lifetime;
+#[cfg(target_os = "linux")]
+pub mod log;
+#[cfg(target_os = "linux")]
+pub mod resolve;
+#[cfg(target_os = "linux")]
+pub mod server;
 
 use std::net::SocketAddr;
 

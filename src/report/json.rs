@@ -28,6 +28,7 @@ pub(super) fn origin_json(o: &Origin) -> Value {
         }),
         Origin::System { why } => json!({ "type": "system", "why": why }),
         Origin::TempDir => json!({ "type": "temp_dir" }),
+        #[cfg(target_os = "linux")]
         Origin::MountLayer { what } => json!({ "type": "mount_layer", "why": what }),
         Origin::CarveOut { grant, from } => json!({
             "type": "carve_out",

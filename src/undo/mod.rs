@@ -119,7 +119,9 @@ pub fn write_roots(policy: &Policy) -> Vec<PathBuf> {
         match o {
             Origin::User { .. } => true,
             Origin::CarveOut { from, .. } | Origin::ExecSplit { from, .. } => from_user(from),
-            Origin::System { .. } | Origin::TempDir | Origin::MountLayer { .. } => false,
+            Origin::System { .. } | Origin::TempDir => false,
+            #[cfg(target_os = "linux")]
+            Origin::MountLayer { .. } => false,
         }
     }
     let mut roots: Vec<PathBuf> = policy

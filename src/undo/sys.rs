@@ -143,6 +143,7 @@ pub fn chown_at(dir: RawFd, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> 
     check(unsafe { libc::fchownat(dir, c.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
 }
 
+#[cfg(target_os = "linux")]
 pub fn fstat(fd: RawFd) -> io::Result<libc::stat> {
     // SAFETY: zeroed is a valid `stat`; fstat fills it or fails.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };

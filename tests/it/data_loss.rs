@@ -3,6 +3,11 @@
 //! file with the ABI capped), and a regular file inherited as stdout can be
 //! truncated through that descriptor (a documented limitation, pinned here
 //! together with nono's warning about it).
+//!
+//! Linux only: what is pinned here is seccomp's fallocate filter and
+//! Landlock's truncate right, per ABI.
+
+#![cfg(target_os = "linux")]
 
 use crate::common;
 

@@ -4,6 +4,8 @@
 //! the same options, both ways, for several policies and (through
 //! scripts/test) Landlock ABI caps.
 
+#![cfg(target_os = "linux")]
+
 use crate::common;
 
 use std::collections::BTreeSet;

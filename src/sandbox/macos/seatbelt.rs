@@ -72,6 +72,38 @@ pub struct NetRules {
     /// docker.sock); resolved like every other path. Every other host
     /// socket is denied.
     pub unix_sockets: Vec<PathBuf>,
+    /// Host-allowlist mode: IP traffic only to these loopback ports. Takes
+    /// the place of `block` (the policy never combines a host list with
+    /// `--net-block` or port grants).
+    pub via_proxy: Option<ViaProxy>,
+}
+
+/// The loopback TCP ports a command in host-allowlist mode may connect to:
+/// the egress proxy's, and each exposed host port (`localhost:PORT`,
+/// `127.0.0.1:PORT`), which on macOS is the host's loopback itself. Nothing
+/// else of the network, not even DNS: the proxy resolves names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ViaProxy {
+    pub proxy: u16,
+    /// Sorted, without duplicates, without the proxy's port.
+    pub exposed: Vec<u16>,
+}
+
+impl ViaProxy {
+    /// The ports for `allow`, the proxy's chosen as on Linux
+    /// ([`crate::proxy::proxy_addr`]: never an exposed port).
+    pub fn for_allowlist(allow: &crate::proxy::allow::Allowlist) -> ViaProxy {
+        let proxy = crate::proxy::proxy_addr(allow).port();
+        let mut exposed: Vec<u16> = allow
+            .exposed()
+            .iter()
+            .map(|e| e.listen.port())
+            .filter(|p| *p != proxy)
+            .collect();
+        exposed.sort_unstable();
+        exposed.dedup();
+        ViaProxy { proxy, exposed }
+    }
 }
 
 impl NetRules {
@@ -84,6 +116,9 @@ impl NetRules {
             connect_tcp: net.connect.iter().copied().collect(),
             bind_tcp: net.bind.iter().copied().collect(),
             unix_sockets: net.unix_sockets.iter().map(|u| u.path.clone()).collect(),
+            via_proxy: net
+                .host_mode()
+                .then(|| ViaProxy::for_allowlist(&net.allowlist())),
         }
     }
 }
@@ -324,7 +359,22 @@ fn net_rules(
     net: &NetRules,
     resolve: Resolver<'_>,
 ) -> Result<(), SeatbeltError> {
-    if net.block {
+    if let Some(via) = &net.via_proxy {
+        s.push_str("; host-allowlist mode: TCP only to the egress proxy on loopback, and to\n");
+        s.push_str("; exposed loopback ports. No other IP traffic, no DNS (the proxy\n");
+        s.push_str("; resolves), no trustd (it fetches certificates itself, past the proxy).\n");
+        let _ = writeln!(
+            s,
+            "(allow network-outbound (remote tcp \"localhost:{}\"))",
+            via.proxy
+        );
+        for port in &via.exposed {
+            let _ = writeln!(
+                s,
+                "(allow network-outbound (remote tcp \"localhost:{port}\"))"
+            );
+        }
+    } else if net.block {
         s.push_str("; --net-block: no IP traffic, no DNS ((deny default) covers it)\n");
         for port in &net.connect_tcp {
             let _ = writeln!(s, "(allow network-outbound (remote tcp \"*:{port}\"))");

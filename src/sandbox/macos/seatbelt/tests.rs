@@ -469,6 +469,52 @@ fn dirs_are_subpaths_and_files_literals() {
 }
 
 #[test]
+fn only_the_commands_own_terminal_device_is_reachable() {
+    // The policy grants the terminal on descriptors 0-2 by name (as
+    // own_terminals does); the base profile grants no /dev/ttysN of its own.
+    let rw_ioctl = Access::READ_WRITE.union(Access::IOCTL);
+    let policy = Policy::from_parts(
+        vec![sys("/dev/ttys003", Kind::File, rw_ioctl)],
+        vec![],
+        false,
+    );
+    let p = generate(&policy, &Extras::default(), &identity);
+    let forms = read_sbpl(&p.text).unwrap();
+    let mut all = Vec::new();
+    for f in &forms {
+        f.walk(&mut all);
+    }
+    let param = param(&p, "/dev/ttys003");
+    let grant = all
+        .iter()
+        .filter(|f| f.head() == Some("allow"))
+        .find(|f| format!("{f:?}").contains(param))
+        .expect("the own terminal is granted");
+    let ops = ops_of(grant);
+    for op in ["file-read*", "file-ioctl"] {
+        assert!(ops.iter().any(|o| o == op), "{op} in {ops:?}");
+    }
+    assert!(ops.iter().any(|o| o.starts_with("file-write")), "{ops:?}");
+    assert!(
+        !p.text.contains("ttys[0-9]") && !p.text.contains("(subpath \"/dev\")"),
+        "no rule reaches every terminal device"
+    );
+    // Without it, no terminal device but /dev/tty is named at all.
+    let none = generate(
+        &Policy::from_parts(vec![], vec![], false),
+        &Extras::default(),
+        &identity,
+    );
+    let code: String = none
+        .text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with(';'))
+        .collect();
+    assert!(!code.contains("/dev/ttys"), "{code}");
+    assert!(none.text.contains("(literal \"/dev/tty\")"));
+}
+
+#[test]
 fn paths_are_resolved_like_macos_and_protected_paths_denied_in_both_forms() {
     let policy = Policy::from_parts(
         vec![tmp("/var/folders/xy/T/nono-501/run-abc")],
@@ -546,6 +592,96 @@ fn only_the_temporary_directory_gets_unix_sockets() {
     }
 }
 
+fn host_policy(entries: &[&str]) -> Policy {
+    let mut policy = Policy::from_parts(system_rules(), vec![], false);
+    policy.net.hosts = entries
+        .iter()
+        .map(|e| crate::policy::net::HostEntry {
+            rule: crate::proxy::allow::parse_rule(e).unwrap(),
+            source: Source::Flag("--allow-host"),
+            group: None,
+        })
+        .collect();
+    policy
+}
+
+#[test]
+fn host_allowlist_reaches_only_the_proxy_and_exposed_loopback_ports() {
+    let policy = host_policy(&[
+        "api.example",
+        "localhost:5432",
+        "127.0.0.1:8080",
+        "[::1]:8080",
+    ]);
+    let net = NetRules::from_policy(&policy);
+    assert_eq!(
+        net.via_proxy,
+        Some(ViaProxy {
+            proxy: crate::proxy::PROXY_PORT,
+            exposed: vec![5432, 8080],
+        })
+    );
+    assert!(!net.block && net.connect_tcp.is_empty() && net.bind_tcp.is_empty());
+    let extras = Extras {
+        net,
+        ..Extras::default()
+    };
+    let p = generate(&policy, &extras, &identity);
+    let forms = read_sbpl(&p.text).unwrap();
+    let mut all = Vec::new();
+    for f in &forms {
+        f.walk(&mut all);
+    }
+    let network_allows: Vec<Sx> = all
+        .iter()
+        .filter(|f| f.head() == Some("allow"))
+        .filter(|f| ops_of(f).iter().any(|o| o.starts_with("network")))
+        .map(|f| (*f).clone())
+        .collect();
+    let want = read_sbpl(&format!(
+        "(allow network-outbound (remote tcp \"localhost:{}\"))
+         (allow network-outbound (remote tcp \"localhost:5432\"))
+         (allow network-outbound (remote tcp \"localhost:8080\"))",
+        crate::proxy::PROXY_PORT
+    ))
+    .unwrap();
+    assert_eq!(network_allows, want, "only the proxy and the exposed ports");
+    // No DNS (the proxy resolves), no interface list, no trustd.
+    for absent in [
+        "mDNSResponder",
+        "DNSConfiguration",
+        "net.routetable",
+        "com.apple.trustd",
+        "remote ip",
+        "local ",
+    ] {
+        assert!(!p.text.contains(absent), "{absent} in the profile");
+    }
+
+    // An exposed port that would take the proxy's moves the proxy, as on
+    // Linux; the port is then only listed once.
+    let taken = format!("localhost:{}", crate::proxy::PROXY_PORT);
+    let net = NetRules::from_policy(&host_policy(&["api.example", &taken]));
+    let via = net.via_proxy.unwrap();
+    assert_ne!(via.proxy, crate::proxy::PROXY_PORT);
+    assert_eq!(via.exposed, vec![crate::proxy::PROXY_PORT]);
+
+    // Control: without a host list, no proxy rule and the open network.
+    let open = NetRules::from_policy(&Policy::from_parts(system_rules(), vec![], false));
+    assert_eq!(open.via_proxy, None);
+    let p = generate(
+        &Policy::from_parts(system_rules(), vec![], false),
+        &Extras {
+            net: open,
+            ..Extras::default()
+        },
+        &identity,
+    );
+    assert!(p
+        .text
+        .contains("(allow network-outbound (remote ip \"*:*\"))"));
+}
+
 #[test]
 fn net_block_allows_no_ip_no_dns_and_keeps_granted_sockets() {
     let policy = Policy::from_parts(system_rules(), vec![], true);
@@ -575,6 +711,7 @@ fn net_block_allows_no_ip_no_dns_and_keeps_granted_sockets() {
             connect_tcp: vec![443],
             bind_tcp: vec![8080],
             unix_sockets: vec!["/Users/u/.colima/docker.sock".into()],
+            via_proxy: None,
         },
         ..Extras::default()
     };
@@ -737,6 +874,7 @@ fn golden_cases() -> Vec<(&'static str, Policy, Extras)> {
             connect_tcp: vec![443],
             bind_tcp: vec![],
             unix_sockets: vec![],
+            via_proxy: None,
         },
         blocked_commands: vec!["/bin/rm".into(), "/bin/dd".into()],
         system_exec: vec!["/Applications/Xcode_16.2.app".into()],
@@ -776,10 +914,33 @@ fn golden_cases() -> Vec<(&'static str, Policy, Extras)> {
         },
         ..Extras::default()
     };
+    // `--allow . --allow-host api.example --allow-host localhost:5432`.
+    let hosts = Policy::from_parts(
+        with(
+            system_rules(),
+            vec![
+                user("/Users/u/proj", Kind::Dir, Access::READ_WRITE, "--allow"),
+                tmp("/var/folders/xy/abc/T/nono-501/run-Q1w2E3"),
+            ],
+        ),
+        protected_list(),
+        false,
+    );
+    let hosts_extras = Extras {
+        net: NetRules {
+            via_proxy: Some(ViaProxy {
+                proxy: 41080,
+                exposed: vec![5432],
+            }),
+            ..NetRules::default()
+        },
+        ..Extras::default()
+    };
     vec![
         ("minimal", minimal, Extras::default()),
         ("project-net-block", project, project_extras),
         ("home-carved", home, home_extras),
+        ("host-allowlist", hosts, hosts_extras),
     ]
 }
 
