@@ -495,6 +495,7 @@ impl Commands {
     }
 
     /// Forgets the per-file split: the mount layer took over.
+    #[cfg(target_os = "linux")]
     pub(super) fn drop_split(&mut self) {
         self.pending = None;
     }
