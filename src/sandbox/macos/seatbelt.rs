@@ -37,7 +37,6 @@
 //!   limited to the entries beneath, as Landlock's REMOVE_* are.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -135,6 +134,22 @@ pub struct Extras {
     /// may read and run: the developer directory selected with
     /// `xcode-select` (see [`developer_bundle`]).
     pub system_exec: Vec<PathBuf>,
+}
+
+/// Appends formatted text (and a newline) to the profile being built.
+/// Formatting into a `String` cannot fail, so there is no result to drop.
+macro_rules! emit_line {
+    ($s:expr, $($fmt:tt)*) => {{
+        $s.push_str(&format!($($fmt)*));
+        $s.push('\n');
+    }};
+}
+
+/// Appends formatted text to the profile being built.
+macro_rules! emit {
+    ($s:expr, $($fmt:tt)*) => {
+        $s.push_str(&format!($($fmt)*))
+    };
 }
 
 /// The directory to grant for a developer directory selected with
@@ -280,13 +295,13 @@ pub fn profile(
             Kind::Dir => format!("(subpath {p})"),
             Kind::File => format!("(literal {p})"),
         };
-        let _ = writeln!(s, "; {} {}", rule.kind.name(), access.short());
+        emit_line!(s, "; {} {}", rule.kind.name(), access.short());
         let plain: Vec<&str> = ops.iter().copied().filter(|o| *o != UNLINK_OP).collect();
         if !plain.is_empty() {
-            let _ = writeln!(s, "(allow {} {filter})", plain.join(" "));
+            emit_line!(s, "(allow {} {filter})", plain.join(" "));
         }
         if ops.contains(&UNLINK_OP) {
-            let _ = writeln!(
+            emit_line!(
                 s,
                 "(allow {UNLINK_OP} (require-all (subpath {p}) (require-not (literal {p}))))"
             );
@@ -294,8 +309,8 @@ pub fn profile(
         if tempdir {
             // Programs talk to themselves over Unix sockets in TMPDIR (tmux,
             // ssh ControlMaster, language servers, test servers).
-            let _ = writeln!(s, "; unix sockets in the private temporary directory");
-            let _ = writeln!(s, "(allow network* (subpath {p}))");
+            emit_line!(s, "; unix sockets in the private temporary directory");
+            emit_line!(s, "(allow network* (subpath {p}))");
         }
     }
 
@@ -306,7 +321,7 @@ pub fn profile(
     }
     for dir in &extras.system_exec {
         let p = params.add(&resolve(dir))?;
-        let _ = writeln!(
+        emit_line!(
             s,
             "(allow file-read* file-map-executable process-exec (subpath {p}))"
         );
@@ -321,7 +336,7 @@ pub fn profile(
     );
     for cmd in &extras.blocked_commands {
         let p = params.add(&resolve(cmd))?;
-        let _ = writeln!(s, "(deny process-exec (literal {p}))");
+        emit_line!(s, "(deny process-exec (literal {p}))");
     }
 
     s.push_str(
@@ -341,7 +356,7 @@ pub fn profile(
                 } else {
                     PROTECTED_OPS
                 };
-                let _ = writeln!(s, "(deny {ops} (subpath {p}))");
+                emit_line!(s, "(deny {ops} (subpath {p}))");
                 seen.push(p);
             }
         }
@@ -363,13 +378,13 @@ fn net_rules(
         s.push_str("; host-allowlist mode: TCP only to the egress proxy on loopback, and to\n");
         s.push_str("; exposed loopback ports. No other IP traffic, no DNS (the proxy\n");
         s.push_str("; resolves), no trustd (it fetches certificates itself, past the proxy).\n");
-        let _ = writeln!(
+        emit_line!(
             s,
             "(allow network-outbound (remote tcp \"localhost:{}\"))",
             via.proxy
         );
         for port in &via.exposed {
-            let _ = writeln!(
+            emit_line!(
                 s,
                 "(allow network-outbound (remote tcp \"localhost:{port}\"))"
             );
@@ -377,10 +392,10 @@ fn net_rules(
     } else if net.block {
         s.push_str("; --net-block: no IP traffic, no DNS ((deny default) covers it)\n");
         for port in &net.connect_tcp {
-            let _ = writeln!(s, "(allow network-outbound (remote tcp \"*:{port}\"))");
+            emit_line!(s, "(allow network-outbound (remote tcp \"*:{port}\"))");
         }
         for port in &net.bind_tcp {
-            let _ = writeln!(
+            emit_line!(
                 s,
                 "(allow network-bind network-inbound (local tcp \"*:{port}\"))"
             );
@@ -396,7 +411,7 @@ fn net_rules(
         s.push_str("(allow sysctl-read (sysctl-name-prefix \"net.routetable\"))\n");
         s.push_str("(allow mach-lookup");
         for name in NET_MACH_SERVICES {
-            let _ = write!(s, "\n  (global-name \"{name}\")");
+            emit!(s, "\n  (global-name \"{name}\")");
         }
         s.push_str(")\n");
     }
@@ -406,7 +421,7 @@ fn net_rules(
     for sock in &net.unix_sockets {
         // /var/run/docker.sock is /private/var/run/docker.sock to Seatbelt.
         let p = params.add(&resolve(sock))?;
-        let _ = writeln!(s, "(allow network-outbound (literal {p}))");
+        emit_line!(s, "(allow network-outbound (literal {p}))");
     }
     Ok(())
 }
