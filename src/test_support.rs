@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 
 use crate::policy::{Access, Context, PolicySpec, Source};
 
+/// The shapes of the built-in TOML data files (also read by `build.rs`),
+/// for the tests that compare each compiled table with a fresh parse.
+#[path = "builtin_schema.rs"]
+pub mod schema;
+
 /// A temporary directory, removed on drop. `root` is canonical: policy
 /// building resolves symbolic links (macOS's /var is one), and tests
 /// compare the paths it returns with paths under `root`.

@@ -10,11 +10,7 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-
 use super::spec::{CommandRequest, Source};
-
-const BLOCKLIST_TOML: &str = include_str!("data/blocklist.toml");
 
 /// A program name pattern.
 ///
@@ -169,38 +165,35 @@ impl Index {
 
 pub const MULTICALL_CATEGORY: &str = "multi-call binary";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    program_dirs: Vec<String>,
-    category: Vec<Category>,
-    multicall: Vec<MulticallData>,
+/// `data/blocklist.toml` as compiled by `build.rs` (no run parses it).
+struct BlocklistData {
+    program_dirs: &'static [&'static str],
+    category: &'static [CategoryRow],
+    multicall: &'static [MulticallRow],
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Category {
-    name: String,
-    commands: Vec<String>,
+struct CategoryRow {
+    name: &'static str,
+    commands: &'static [&'static str],
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MulticallData {
-    names: Vec<String>,
-    provides: Vec<String>,
+struct MulticallRow {
+    names: &'static [&'static str],
+    provides: &'static [&'static str],
 }
+
+static DATA: BlocklistData = include!(concat!(env!("OUT_DIR"), "/blocklist.rs"));
 
 impl Blocklist {
     /// The built-in list with the user's changes applied.
     pub fn build(allow: &[CommandRequest], block: &[CommandRequest]) -> Result<Blocklist, String> {
-        let data: File = toml::from_str(BLOCKLIST_TOML).map_err(|e| e.to_string())?;
+        let data = &DATA;
         let mut entries = Vec::new();
-        for c in &data.category {
-            for cmd in &c.commands {
+        for c in data.category {
+            for cmd in c.commands {
                 entries.push(Entry {
                     pattern: Pattern::parse(cmd)?,
-                    category: c.name.clone(),
+                    category: c.name.to_string(),
                     source: EntrySource::Default,
                 });
             }
@@ -232,7 +225,7 @@ impl Blocklist {
                         .iter()
                         .map(|n| Pattern::parse(n))
                         .collect::<Result<_, String>>()?,
-                    provides: m.provides.clone(),
+                    provides: m.provides.iter().map(|p| (*p).to_string()).collect(),
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -249,7 +242,7 @@ impl Blocklist {
             entries,
             allowed,
             multicall,
-            program_dirs: data.program_dirs,
+            program_dirs: data.program_dirs.iter().map(|d| (*d).to_string()).collect(),
             user_index,
             entry_index,
             allow_index,
@@ -349,6 +342,35 @@ impl Blocklist {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The compiled tables are exactly `data/blocklist.toml`, parsed afresh.
+    #[test]
+    fn compiled_data_equals_the_toml() {
+        let f: crate::test_support::schema::BlocklistFile =
+            toml::from_str(include_str!("data/blocklist.toml")).unwrap();
+        assert_eq!(f.program_dirs, DATA.program_dirs);
+        let compiled: Vec<(&str, &[&str])> =
+            DATA.category.iter().map(|c| (c.name, c.commands)).collect();
+        let parsed: Vec<(&str, Vec<&str>)> = f
+            .category
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.commands.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(parsed.len(), compiled.len());
+        for ((pn, pc), (cn, cc)) in parsed.iter().zip(&compiled) {
+            assert_eq!((pn, pc.as_slice()), (cn, *cc));
+        }
+        assert_eq!(f.multicall.len(), DATA.multicall.len());
+        for (p, c) in f.multicall.iter().zip(DATA.multicall) {
+            assert_eq!(p.names, c.names);
+            assert_eq!(p.provides, c.provides);
+        }
+    }
 
     fn req(names: &[&str], flag: &'static str) -> Vec<CommandRequest> {
         names

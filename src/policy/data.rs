@@ -1,49 +1,52 @@
 //! Built-in data: system defaults and protected paths, kept as TOML next to
-//! this file and embedded in the binary.
-
-use serde::Deserialize;
+//! this file (`data/*.toml`, the source of truth) and compiled by `build.rs`
+//! into the static tables below: no run parses them.
 
 use super::access::Access;
 
-const SYSTEM_TOML: &str = include_str!("data/system.toml");
-const PROTECTED_TOML: &str = include_str!("data/protected.toml");
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SystemFile {
-    rule: Vec<SystemRule>,
-}
-
 /// One group of system default paths that share a reason and rights.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct SystemRule {
     pub why: String,
-    #[serde(deserialize_with = "de_access")]
     pub access: Access,
     pub paths: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProtectedFile {
-    group: Vec<ProtectedGroup>,
-}
-
 /// One category of protected paths.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct ProtectedGroup {
     pub category: String,
     pub paths: Vec<String>,
     /// Readable (and executable) when granted, never writable: places
     /// whose contents run outside the sandbox later.
-    #[serde(default)]
     pub read_only: bool,
 }
 
+/// A `[[rule]]` of `data/system.toml` as compiled by `build.rs`.
+struct SystemRow {
+    why: &'static str,
+    access: Access,
+    paths: &'static [&'static str],
+}
+
+/// A `[[group]]` of `data/protected.toml` as compiled by `build.rs`.
+struct ProtectedRow {
+    category: &'static str,
+    paths: &'static [&'static str],
+    read_only: bool,
+}
+
+static SYSTEM: &[SystemRow] = include!(concat!(env!("OUT_DIR"), "/system.rs"));
+static PROTECTED: &[ProtectedRow] = include!(concat!(env!("OUT_DIR"), "/protected.rs"));
+
+fn owned(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_string()).collect()
+}
+
 /// Parses an access string such as `rwx`: r read, x execute, w write,
-/// d delete, i ioctl.
+/// d delete, i ioctl. `build.rs` does the same for the compiled tables;
+/// the tests check that both agree.
+#[cfg(test)]
 pub fn parse_access(s: &str) -> Result<Access, String> {
     let mut a = Access::NONE;
     for c in s.chars() {
@@ -59,26 +62,36 @@ pub fn parse_access(s: &str) -> Result<Access, String> {
     Ok(a)
 }
 
-fn de_access<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Access, D::Error> {
-    let s = String::deserialize(d)?;
-    parse_access(&s).map_err(serde::de::Error::custom)
+/// The system defaults. Compiled from `data/system.toml` by `build.rs`
+/// (a malformed file fails the build), so this cannot fail; the `Result`
+/// keeps the callers' error path for data that could.
+pub fn system_rules() -> Result<Vec<SystemRule>, std::convert::Infallible> {
+    Ok(SYSTEM
+        .iter()
+        .map(|r| SystemRule {
+            why: r.why.to_string(),
+            access: r.access,
+            paths: owned(r.paths),
+        })
+        .collect())
 }
 
-/// The system defaults. The embedded file is checked by a unit test, so a
-/// parse failure here is a build defect; it still fails closed (no rules,
-/// and the caller reports the error) rather than panicking.
-pub fn system_rules() -> Result<Vec<SystemRule>, toml::de::Error> {
-    toml::from_str::<SystemFile>(SYSTEM_TOML).map(|f| f.rule)
-}
-
-/// The protected path groups.
-pub fn protected_groups() -> Result<Vec<ProtectedGroup>, toml::de::Error> {
-    toml::from_str::<ProtectedFile>(PROTECTED_TOML).map(|f| f.group)
+/// The protected path groups, compiled from `data/protected.toml`.
+pub fn protected_groups() -> Result<Vec<ProtectedGroup>, std::convert::Infallible> {
+    Ok(PROTECTED
+        .iter()
+        .map(|g| ProtectedGroup {
+            category: g.category.to_string(),
+            paths: owned(g.paths),
+            read_only: g.read_only,
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::schema;
 
     #[test]
     fn embedded_data_parses() {
@@ -134,6 +147,28 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The compiled tables are exactly the TOML files, parsed afresh.
+    #[test]
+    fn compiled_data_equals_the_toml() {
+        let sys: schema::SystemFile = toml::from_str(include_str!("data/system.toml")).unwrap();
+        let compiled = system_rules().unwrap();
+        assert_eq!(sys.rule.len(), compiled.len());
+        for (t, c) in sys.rule.iter().zip(&compiled) {
+            assert_eq!(t.why, c.why);
+            assert_eq!(parse_access(&t.access).unwrap(), c.access, "{}", t.why);
+            assert_eq!(t.paths, c.paths);
+        }
+        let prot: schema::ProtectedFile =
+            toml::from_str(include_str!("data/protected.toml")).unwrap();
+        let compiled = protected_groups().unwrap();
+        assert_eq!(prot.group.len(), compiled.len());
+        for (t, c) in prot.group.iter().zip(&compiled) {
+            assert_eq!(t.category, c.category);
+            assert_eq!(t.paths, c.paths);
+            assert_eq!(t.read_only, c.read_only, "{}", t.category);
         }
     }
 

@@ -22,35 +22,24 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use serde::Deserialize;
-
 use super::spec::Source;
-
-const ENV_TOML: &str = include_str!("data/env.toml");
 
 /// The variables nono always sets to the run's private temporary directory.
 pub const TMP_VARS: [&str; 3] = ["TMPDIR", "TMP", "TEMP"];
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EnvFile {
-    not_secret: Vec<String>,
-    clear: ClearSection,
-    secret: Vec<SecretGroup>,
+/// `data/env.toml` as compiled by `build.rs` (no run parses it).
+struct EnvTables {
+    not_secret: &'static [&'static str],
+    keep: &'static [&'static str],
+    secret: &'static [SecretRow],
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClearSection {
-    keep: Vec<String>,
+struct SecretRow {
+    category: &'static str,
+    patterns: &'static [&'static str],
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SecretGroup {
-    category: String,
-    patterns: Vec<String>,
-}
+static TABLES: EnvTables = include!(concat!(env!("OUT_DIR"), "/env.rs"));
 
 /// The built-in lists, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,14 +51,15 @@ pub struct EnvData {
 }
 
 impl EnvData {
-    /// The embedded lists. A unit test parses them, so a failure here is a
-    /// build defect; it is still an error, never a panic.
+    /// The built-in lists, compiled from `data/env.toml` by `build.rs` (a
+    /// malformed file fails the build). The `Result` keeps the callers'
+    /// error path; nothing here fails.
     pub fn builtin() -> Result<EnvData, EnvError> {
-        let f: EnvFile = toml::from_str(ENV_TOML).map_err(|e| EnvError::Data(e.to_string()))?;
+        let f = &TABLES;
         let mut secret = Vec::new();
         for g in f.secret {
             for p in g.patterns {
-                secret.push((g.category.clone(), p.to_ascii_uppercase()));
+                secret.push((g.category.to_string(), p.to_ascii_uppercase()));
             }
         }
         Ok(EnvData {
@@ -79,7 +69,7 @@ impl EnvData {
                 .iter()
                 .map(|n| n.to_ascii_uppercase())
                 .collect(),
-            keep: f.clear.keep,
+            keep: f.keep.iter().map(|k| (*k).to_string()).collect(),
         })
     }
 
@@ -182,8 +172,6 @@ pub enum EnvError {
     BadPattern,
     #[error("{0} cannot be set or kept: nono sets it to the run's private temporary directory")]
     TmpVar(String),
-    #[error("built-in environment data: {0}")]
-    Data(String),
 }
 
 impl crate::error::Diagnostic for EnvError {
@@ -697,10 +685,32 @@ mod tests {
         assert!(d.keep().contains(&"LC_*".to_string()));
     }
 
+    /// The compiled tables are exactly `data/env.toml`, parsed afresh.
+    #[test]
+    fn compiled_data_equals_the_toml() {
+        let f: crate::test_support::schema::EnvFile =
+            toml::from_str(include_str!("data/env.toml")).unwrap();
+        let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(f.not_secret, strs(TABLES.not_secret));
+        assert_eq!(f.clear.keep, strs(TABLES.keep));
+        let compiled: Vec<(String, Vec<String>)> = TABLES
+            .secret
+            .iter()
+            .map(|g| (g.category.to_string(), strs(g.patterns)))
+            .collect();
+        let parsed: Vec<(String, Vec<String>)> = f
+            .secret
+            .into_iter()
+            .map(|g| (g.category, g.patterns))
+            .collect();
+        assert_eq!(parsed, compiled);
+    }
+
     /// SPEC.md's table of secret patterns is the data file, group by group.
     #[test]
     fn spec_lists_exactly_the_data() {
-        let f: EnvFile = toml::from_str(ENV_TOML).unwrap();
+        let f: crate::test_support::schema::EnvFile =
+            toml::from_str(include_str!("data/env.toml")).unwrap();
         let spec = include_str!("../../SPEC.md");
         let section = spec
             .split("## 20. ")

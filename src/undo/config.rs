@@ -2,8 +2,6 @@
 //! environment variable of the user running nono (outside the sandbox;
 //! the sandboxed command cannot change what nono itself reads).
 
-use serde::Deserialize;
-
 use super::UndoError;
 
 /// Files larger than this are recorded (name, size, times) but not copied.
@@ -29,11 +27,8 @@ pub struct Limits {
     pub durable: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SkipFile {
-    names: Vec<String>,
-}
+/// `data/skip.toml`'s names, compiled by `build.rs` (no run parses it).
+static SKIP_NAMES: &[&str] = include!(concat!(env!("OUT_DIR"), "/skip.rs"));
 
 /// `64M`, `2G`, `1024`, `512K` (binary units).
 pub fn parse_size(s: &str) -> Option<u64> {
@@ -59,17 +54,12 @@ impl Limits {
     /// The defaults, overridden by `NONO_UNDO_MAX_FILE_SIZE`,
     /// `NONO_UNDO_MAX_ENTRIES`, `NONO_UNDO_KEEP_RUNS`, `NONO_UNDO_MAX_BYTES`.
     pub fn from_env() -> Result<Limits, UndoError> {
-        let skip: SkipFile =
-            toml::from_str(include_str!("data/skip.toml")).map_err(|e| UndoError::BadSetting {
-                name: "built-in skip list",
-                value: e.to_string(),
-            })?;
         Ok(Limits {
             max_file: env_size("NONO_UNDO_MAX_FILE_SIZE", DEFAULT_MAX_FILE)?,
             max_entries: env_size("NONO_UNDO_MAX_ENTRIES", DEFAULT_MAX_ENTRIES)?,
             keep_runs: env_size("NONO_UNDO_KEEP_RUNS", DEFAULT_KEEP_RUNS as u64)? as usize,
             max_bytes: env_size("NONO_UNDO_MAX_BYTES", DEFAULT_MAX_BYTES)?,
-            skip_names: skip.names,
+            skip_names: SKIP_NAMES.iter().map(|n| (*n).to_string()).collect(),
             durable: std::env::var("NONO_UNDO_SYNC").is_ok_and(|v| v == "1"),
         })
     }
@@ -94,5 +84,13 @@ mod tests {
         let l = Limits::from_env().unwrap();
         assert!(l.skip_names.iter().any(|n| n == "node_modules"));
         assert!(!l.skip_names.iter().any(|n| n == ".git" || n == ".cache"));
+    }
+
+    /// The compiled list is exactly `data/skip.toml`, parsed afresh.
+    #[test]
+    fn compiled_data_equals_the_toml() {
+        let f: crate::test_support::schema::SkipFile =
+            toml::from_str(include_str!("data/skip.toml")).unwrap();
+        assert_eq!(f.names, SKIP_NAMES);
     }
 }
