@@ -15,6 +15,22 @@ use std::path::{Path, PathBuf};
 #[path = "src/builtin_schema.rs"]
 mod schema;
 
+#[allow(dead_code)]
+#[path = "src/profile/format.rs"]
+mod format;
+
+/// The built-in profiles, as `src/profile/mod.rs` lists them in `BUILTIN`.
+const PROFILES: &[&str] = &[
+    "claude-code",
+    "codex",
+    "gemini-cli",
+    "go",
+    "node",
+    "opencode",
+    "python",
+    "rust",
+];
+
 fn main() {
     if let Err(e) = run() {
         // A build script reports by failing; the message is the whole report.
@@ -37,6 +53,17 @@ fn run() -> Result<(), String> {
     write(&out, "hosts.rs", &hosts_rs(&hosts))?;
     let skip: schema::SkipFile = read("src/undo/data/skip.toml")?;
     write(&out, "skip.rs", &strs(&skip.names))?;
+    let mut profiles = String::from("match name {\n");
+    for name in PROFILES {
+        let path = format!("src/profile/builtin/{name}.toml");
+        println!("cargo:rerun-if-changed={path}");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let file = format::parse(&text).map_err(|e| format!("{path}:{e}"))?;
+        let _ = writeln!(profiles, "{} => Some({}),", lit(name), profile_rs(&file));
+    }
+    profiles.push_str("_ => None,\n}");
+    write(&out, "profiles.rs", &profiles)?;
+    println!("cargo:rerun-if-changed=src/profile/format.rs");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/builtin_schema.rs");
     Ok(())
@@ -179,4 +206,143 @@ fn hosts_rs(f: &schema::HostsFile) -> String {
     }
     s.push(']');
     s
+}
+
+// Built-in profiles: a Rust expression that builds the same `ProfileFile`
+// the TOML parser would, spans included (errors about a built-in profile
+// still name its line). Every struct is taken apart field by field, so a
+// field added to the format is a build error here until it is compiled too.
+
+fn string(s: &str) -> String {
+    format!("String::from({})", lit(s))
+}
+
+fn spanned_str(v: &toml::Spanned<String>) -> String {
+    let r = v.span();
+    format!(
+        "Spanned::new({}..{}, {})",
+        r.start,
+        r.end,
+        string(v.get_ref())
+    )
+}
+
+fn spanned_strs(v: &[toml::Spanned<String>]) -> String {
+    let items: Vec<String> = v.iter().map(spanned_str).collect();
+    format!("vec![{}]", items.join(", "))
+}
+
+fn spanned_ints(v: &[toml::Spanned<i64>]) -> String {
+    let items: Vec<String> = v
+        .iter()
+        .map(|n| {
+            let r = n.span();
+            format!("Spanned::new({}..{}, {}i64)", r.start, r.end, n.get_ref())
+        })
+        .collect();
+    format!("vec![{}]", items.join(", "))
+}
+
+fn strings(v: &[String]) -> String {
+    let items: Vec<String> = v.iter().map(|s| string(s)).collect();
+    format!("vec![{}]", items.join(", "))
+}
+
+fn spanned_map(m: &std::collections::BTreeMap<String, toml::Spanned<String>>) -> String {
+    let items: Vec<String> = m
+        .iter()
+        .map(|(k, v)| format!("({}, {})", string(k), spanned_str(v)))
+        .collect();
+    format!("BTreeMap::from([{}])", items.join(", "))
+}
+
+fn option<T>(v: &Option<T>, f: impl Fn(&T) -> String) -> String {
+    match v {
+        Some(x) => format!("Some({})", f(x)),
+        None => "None".into(),
+    }
+}
+
+fn profile_rs(p: &format::ProfileFile) -> String {
+    let format::ProfileFile {
+        name,
+        description,
+        extends,
+        filesystem,
+        network,
+        commands,
+        env,
+        snapshot,
+        agent,
+    } = p;
+    let format::Filesystem {
+        create,
+        allow,
+        read,
+        write,
+        allow_delete,
+        protect,
+        allow_git_config,
+        overlay,
+    } = filesystem;
+    let format::Network {
+        block,
+        connect,
+        bind,
+        allow_hosts,
+    } = network;
+    let format::Commands {
+        allow: commands_allow,
+        block: commands_block,
+    } = commands;
+    let format::Env {
+        allow: env_allow,
+        set,
+        clear,
+    } = env;
+    let format::Agent {
+        commands: agent_commands,
+        packages,
+        state_env,
+        args,
+    } = agent;
+    let extends = option(extends, |e| {
+        let r = e.span();
+        format!(
+            "Spanned::new({}..{}, OneOrMany({}))",
+            r.start,
+            r.end,
+            strings(&e.get_ref().0)
+        )
+    });
+    format!(
+        "ProfileFile {{ name: {}, description: {}, extends: {extends}, \
+         filesystem: Filesystem {{ create: {}, allow: {}, read: {}, write: {}, allow_delete: {}, \
+         protect: {}, allow_git_config: {allow_git_config:?}, overlay: {} }}, \
+         network: Network {{ block: {block:?}, connect: {}, bind: {}, allow_hosts: {} }}, \
+         commands: Commands {{ allow: {}, block: {} }}, \
+         env: Env {{ allow: {}, set: {}, clear: {clear:?} }}, \
+         snapshot: {snapshot:?}, \
+         agent: Agent {{ commands: {}, packages: {}, state_env: {}, args: {} }} }}",
+        option(name, spanned_str),
+        option(description, |d| string(d)),
+        spanned_strs(create),
+        spanned_strs(allow),
+        spanned_strs(read),
+        spanned_strs(write),
+        spanned_strs(allow_delete),
+        spanned_strs(protect),
+        spanned_strs(overlay),
+        spanned_ints(connect),
+        spanned_ints(bind),
+        spanned_strs(allow_hosts),
+        spanned_strs(commands_allow),
+        spanned_strs(commands_block),
+        spanned_strs(env_allow),
+        spanned_map(set),
+        strings(agent_commands),
+        strings(packages),
+        spanned_map(state_env),
+        strings(args),
+    )
 }

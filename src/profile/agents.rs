@@ -62,11 +62,11 @@ pub fn detect(argv: &[OsString], resolved: &Path, cwd: &Path) -> Option<Detected
         )
     };
     // Only the profiles whose `[agent]` table could name this program are
-    // parsed: for most commands, none.
+    // built (from their compiled form): for most commands, none.
     BUILTIN
         .iter()
         .filter(|(_, text)| could_match(text, invoked, &real))
-        .filter_map(|(name, text)| Some((*name, format::parse(text).ok()?.agent)))
+        .filter_map(|(name, _)| Some((*name, super::compiled_builtin(name)?.agent)))
         .find(|(_, agent)| matches(agent, invoked, &real))
         .map(|(profile, _)| Detected { profile, insert_at })
 }

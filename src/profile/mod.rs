@@ -41,6 +41,17 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("rust", include_str!("builtin/rust.toml")),
 ];
 
+/// A built-in profile as `build.rs` compiled it from the same text: the
+/// `ProfileFile` the TOML parser gives, spans included, without parsing.
+/// `None` for a name that is not built in.
+pub(crate) fn compiled_builtin(name: &str) -> Option<ProfileFile> {
+    #[allow(unused_imports)] // OneOrMany: only a built-in with `extends` uses it
+    use format::{Agent, Commands, Env, Filesystem, Network, OneOrMany};
+    use std::collections::BTreeMap;
+    use toml::Spanned;
+    include!(concat!(env!("OUT_DIR"), "/profiles.rs"))
+}
+
 /// Where a profile was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProfileOrigin {
@@ -210,10 +221,24 @@ pub fn parse(name: &str, origin: ProfileOrigin, text: String) -> Result<Loaded, 
         };
         return Err(ProfileError::TooLarge(p));
     }
-    let file = format::parse(&text).map_err(|err| ProfileError::Text {
-        file: display_of(name, &origin),
-        err,
-    })?;
+    // A built-in profile's text was parsed by `build.rs` (a malformed one
+    // fails the build); the compiled form is used only for exactly the
+    // embedded text, so it is the file the parser would give.
+    let compiled = match origin {
+        ProfileOrigin::Builtin => BUILTIN
+            .iter()
+            .any(|(n, t)| *n == name && *t == text)
+            .then(|| compiled_builtin(name))
+            .flatten(),
+        _ => None,
+    };
+    let file = match compiled {
+        Some(f) => f,
+        None => format::parse(&text).map_err(|err| ProfileError::Text {
+            file: display_of(name, &origin),
+            err,
+        })?,
+    };
     let mut name = name.to_string();
     if let Some(n) = &file.name {
         match origin {

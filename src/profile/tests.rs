@@ -605,3 +605,20 @@ mod fuzz {
         }
     }
 }
+
+/// Each built-in profile's compiled form (`build.rs`) is exactly what the
+/// TOML parser makes of its text, spans included, and `build.rs` compiles
+/// exactly the profiles `BUILTIN` lists.
+#[test]
+fn compiled_builtins_equal_a_fresh_parse() {
+    for (name, text) in BUILTIN {
+        let parsed = format::parse(text).unwrap();
+        let compiled = super::compiled_builtin(name).unwrap();
+        assert_eq!(format!("{parsed:?}"), format!("{compiled:?}"), "{name}");
+    }
+    assert!(super::compiled_builtin("nope").is_none());
+    // The loader uses the compiled form only for the embedded text itself.
+    let (name, text) = BUILTIN[0];
+    let edited = text.replace("description =", "bogus = 1\ndescription =");
+    assert!(parse(name, ProfileOrigin::Builtin, edited).is_err());
+}
