@@ -175,7 +175,7 @@ pub struct Commands {
 /// beneath it and its execute origins.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 struct PendingSplit {
-    scanned: BTreeMap<PathBuf, Vec<Entry>>,
+    scanned: BTreeMap<PathBuf, Listing>,
     unlisted: BTreeSet<PathBuf>,
     spread: Vec<Spread>,
 }
@@ -244,7 +244,9 @@ impl Commands {
 /// file as (empty when blocked by its own name).
 type BlockedBy = (Hit, Vec<String>);
 
-/// One entry of a scanned directory.
+/// One entry of a scanned directory, made only where it is needed: for
+/// each entry blocked by its own name, for each file that is the same as
+/// a blocked one, and, for the per-file split only, for every entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     name: OsString,
@@ -263,71 +265,239 @@ enum EntryKind {
     Other,
 }
 
-/// Lists `dir`. `None` if it cannot be listed: it is then split with no
-/// entries, i.e. gets no execute at all (fail closed).
-///
-/// Start-up cost matters (this runs for every sandbox), so a regular file's
-/// identity is the directory's device and the entry's `d_ino` on
-/// filesystems where `d_ino` is the inode number `stat` reports; elsewhere
-/// (overlayfs, network filesystems) each entry is `lstat`ed. A symlink is
-/// followed only when its own name is blocked (to block its target): other
-/// symlinks get no rule anyway, and the kernel checks the file they resolve
-/// to.
-fn scan_dir(dir: &Path, list: &Blocklist) -> Option<Vec<Entry>> {
-    use std::os::unix::fs::DirEntryExt;
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) => {
-            tracing::debug!(dir = %dir.display(), error = %e, "cannot list program directory: no execute in it");
-            return None;
+/// A scanned directory, as compact as the mask form allows: the entries
+/// blocked by their own name, made in full (sorted by name), and every
+/// other regular file and directory as a slot in one arena of names.
+/// Files keep their identity, to find the other names of a blocked file
+/// (hard links, multi-call binaries); directories are kept for the
+/// per-file split only. Other symlinks and special files are dropped: no
+/// form gives them a rule, and a symlink not blocked by its own name is
+/// not followed (see [`scan_dir`]).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+struct Listing {
+    hits: Vec<Entry>,
+    slots: Vec<Slot>,
+    names: Vec<u8>,
+}
+
+/// An entry of a [`Listing`] not blocked by its own name: its name is
+/// `names[start..end]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Slot {
+    /// For a regular file, its identity; `None` for a directory (or a file
+    /// whose `lstat` failed, as before: no identity to compare).
+    id: Option<FileId>,
+    dir: bool,
+    start: usize,
+    end: usize,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Entries made from slots, for the guard that the mask form makes
+    /// O(blocked) of them, not O(files).
+    static MADE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Listing {
+    fn name(&self, s: &Slot) -> &OsStr {
+        OsStr::from_bytes(self.names.get(s.start..s.end).unwrap_or_default())
+    }
+
+    /// The slot as an [`Entry`].
+    fn entry(&self, s: &Slot) -> Entry {
+        #[cfg(test)]
+        MADE.with(|m| m.set(m.get() + 1));
+        Entry {
+            name: self.name(s).to_os_string(),
+            kind: if s.dir {
+                EntryKind::Dir
+            } else {
+                EntryKind::File
+            },
+            id: s.id,
+            hit: None,
         }
+    }
+
+    /// Every kept entry, sorted by name: what the per-file split walks.
+    fn entries(&self) -> Vec<Entry> {
+        let mut out: Vec<Entry> = self.hits.clone();
+        out.extend(self.slots.iter().map(|s| self.entry(s)));
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// The files that are the same as a blocked one (by identity), not
+    /// blocked by their own name.
+    /// A bit per blocked inode number (hashed into 1,024) skips the map
+    /// for nearly every file.
+    fn same_files<'a>(
+        &'a self,
+        ids: &'a BTreeMap<FileId, BlockedBy>,
+    ) -> impl Iterator<Item = &'a Slot> + 'a {
+        let bit = |ino: u64| (ino.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) as usize;
+        let mut seen = [0u64; 16];
+        for id in ids.keys() {
+            let b = bit(id.ino);
+            seen[b >> 6] |= 1 << (b & 63);
+        }
+        self.slots.iter().filter(move |s| {
+            s.id.is_some_and(|i| {
+                let b = bit(i.ino);
+                seen[b >> 6] & (1 << (b & 63)) != 0 && ids.contains_key(&i)
+            })
+        })
+    }
+}
+
+/// Lists `dir`. `None` if it cannot be listed, or the listing breaks off
+/// part way: it is then split with no entries, i.e. gets no execute at
+/// all (fail closed; an entry missed would be neither split out nor
+/// masked).
+///
+/// Start-up cost matters (this runs for every sandbox, over every file of
+/// /usr/bin), so the listing makes no allocation per entry: names come
+/// from the directory stream (`nix::dir`) and are copied into one arena,
+/// and only entries blocked by their own name are made in full. A regular
+/// file's identity is the directory's device and the entry's `d_ino` on
+/// filesystems where `d_ino` is the inode number `stat` reports;
+/// elsewhere (overlayfs, network filesystems) each entry is `lstat`ed, as
+/// is an entry whose type the filesystem does not report. A symlink is
+/// followed only when its own name is blocked (to block its target):
+/// other symlinks get no rule anyway, and the kernel checks the file they
+/// resolve to.
+fn scan_dir(dir: &Path, list: &Blocklist) -> Option<Listing> {
+    use nix::dir::{Dir, Type};
+    use nix::fcntl::{AtFlags, OFlag};
+    use nix::sys::stat::{fstat, fstatat, Mode, SFlag};
+    let fail = |e: nix::Error| {
+        tracing::debug!(dir = %dir.display(), error = %e, "cannot list program directory: no execute in it");
     };
-    let dev = std::fs::metadata(dir).ok()?.dev();
-    let trust_d_ino = d_ino_is_st_ino(dir);
-    let mut out = Vec::new();
-    for e in rd.flatten() {
-        let Ok(ft) = e.file_type() else { continue };
-        let name = e.file_name();
-        let hit = list.check(name.as_bytes());
-        let (kind, id) = if ft.is_symlink() {
-            let id = if hit.is_some() {
-                std::fs::metadata(e.path())
+    let mut d = Dir::open(
+        dir,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(fail)
+    .ok()?;
+    let dev = stat_id(&fstat(&d).map_err(fail).ok()?).dev;
+    let trust_d_ino = d_ino_is_st_ino(&d);
+    let lstat =
+        |d: &Dir, name: &std::ffi::CStr| fstatat(d, name, AtFlags::AT_SYMLINK_NOFOLLOW).ok();
+    let mut out = Listing::default();
+    // Entries whose type or identity needs an lstat: done after the
+    // stream is read (the stream borrows the directory).
+    let mut later: Vec<Later> = Vec::new();
+    for e in d.iter() {
+        let e = e.map_err(fail).ok()?;
+        let name = e.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let ty = e.file_type();
+        let hit = list.check(name);
+        let needs_stat = ty.is_none() || (ty == Some(Type::File) && !trust_d_ino);
+        if hit.is_none() && !needs_stat {
+            match ty {
+                Some(Type::File) => out.slots.push(Slot {
+                    id: Some(FileId { dev, ino: e.ino() }),
+                    dir: false,
+                    start: out.names.len(),
+                    end: out.names.len() + name.len(),
+                }),
+                Some(Type::Directory) => out.slots.push(Slot {
+                    id: None,
+                    dir: true,
+                    start: out.names.len(),
+                    end: out.names.len() + name.len(),
+                }),
+                _ => continue,
+            }
+            out.names.extend_from_slice(name);
+            continue;
+        }
+        let start = out.names.len();
+        out.names.extend_from_slice(name);
+        later.push((start, out.names.len(), ty, hit, e.ino()));
+    }
+    for (start, end, ty, hit, ino) in later {
+        let name_bytes = out.names.get(start..end).unwrap_or_default().to_vec();
+        let Ok(cname) = std::ffi::CString::new(name_bytes.clone()) else {
+            continue;
+        };
+        let st = if ty.is_none() || ty == Some(Type::File) && !trust_d_ino {
+            lstat(&d, &cname)
+        } else {
+            None
+        };
+        let kind = match ty {
+            Some(Type::File) => EntryKind::File,
+            Some(Type::Directory) => EntryKind::Dir,
+            Some(Type::Symlink) => EntryKind::Link,
+            Some(_) => EntryKind::Other,
+            None => match st.map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT) {
+                Some(SFlag::S_IFREG) => EntryKind::File,
+                Some(SFlag::S_IFDIR) => EntryKind::Dir,
+                Some(SFlag::S_IFLNK) => EntryKind::Link,
+                Some(_) => EntryKind::Other,
+                // Gone or unreadable since it was listed: as std's
+                // listing did, it is skipped.
+                None => continue,
+            },
+        };
+        let id = match kind {
+            EntryKind::File if trust_d_ino => Some(FileId { dev, ino }),
+            EntryKind::File => st.map(|st| stat_id(&st)),
+            EntryKind::Link if hit.is_some() => {
+                std::fs::metadata(dir.join(OsStr::from_bytes(&name_bytes)))
                     .ok()
                     .filter(|m| m.is_file())
                     .map(|m| FileId::of(&m))
-            } else {
-                None
-            };
-            (EntryKind::Link, id)
-        } else if ft.is_file() {
-            let id = if trust_d_ino {
-                Some(FileId { dev, ino: e.ino() })
-            } else {
-                e.metadata().ok().map(|m| FileId::of(&m))
-            };
-            (EntryKind::File, id)
-        } else if ft.is_dir() {
-            (EntryKind::Dir, None)
-        } else {
-            (EntryKind::Other, None)
+            }
+            _ => None,
         };
-        out.push(Entry {
-            name,
-            kind,
-            id,
-            hit,
-        });
+        match hit {
+            Some(hit) => out.hits.push(Entry {
+                name: OsStr::from_bytes(&name_bytes).to_os_string(),
+                kind,
+                id,
+                hit: Some(hit),
+            }),
+            None if matches!(kind, EntryKind::File | EntryKind::Dir) => out.slots.push(Slot {
+                id,
+                dir: kind == EntryKind::Dir,
+                start,
+                end,
+            }),
+            None => {}
+        }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.hits.sort_by(|a, b| a.name.cmp(&b.name));
     Some(out)
+}
+
+/// An entry of [`scan_dir`] left for after the stream is read: its name
+/// in the arena (start, end), its type, its hit, its `d_ino`.
+type Later = (usize, usize, Option<nix::dir::Type>, Option<Hit>, u64);
+
+/// The identity `stat` reports.
+// The fields' types differ between platforms (`st_dev` is `i32` on
+// macOS): the casts are not all no-ops everywhere.
+#[allow(clippy::unnecessary_cast)]
+fn stat_id(st: &nix::sys::stat::FileStat) -> FileId {
+    FileId {
+        dev: st.st_dev as u64,
+        ino: st.st_ino as u64,
+    }
 }
 
 /// Local filesystems whose `readdir` reports the same inode numbers as
 /// `stat`. Not overlayfs: it may report the lower layer's numbers.
 #[cfg(target_os = "linux")]
-fn d_ino_is_st_ino(dir: &Path) -> bool {
+fn d_ino_is_st_ino(dir: &nix::dir::Dir) -> bool {
     use nix::sys::statfs;
-    let Ok(fs) = statfs::statfs(dir) else {
+    let Ok(fs) = statfs::fstatfs(dir) else {
         return false;
     };
     [
@@ -341,7 +511,7 @@ fn d_ino_is_st_ino(dir: &Path) -> bool {
 
 /// Elsewhere every entry is `lstat`ed: slower, never wrong.
 #[cfg(not(target_os = "linux"))]
-fn d_ino_is_st_ino(_dir: &Path) -> bool {
+fn d_ino_is_st_ino(_dir: &nix::dir::Dir) -> bool {
     false
 }
 
@@ -466,12 +636,20 @@ impl Commands {
         };
         let ids = &self.ids;
         let blocked = |e: &Entry| e.hit.is_some() || e.id.is_some_and(|i| ids.contains_key(&i));
+        // Made here, once: the mask form never needs them.
+        let made: BTreeMap<PathBuf, Vec<Entry>> = p
+            .scanned
+            .iter()
+            .filter(|(d, _)| p.spread.iter().any(|(_, t, _)| t.contains(d)))
+            .map(|(d, l)| (d.clone(), l.entries()))
+            .collect();
         let mut out = RuleSet::default();
         for (path, targets, origins) in &p.spread {
             let targets: Vec<&PathBuf> = targets.iter().collect();
             let view = Split {
                 targets: &targets,
                 scanned: &p.scanned,
+                made: Some(&made),
                 unlisted: &p.unlisted,
                 is_blocked: &blocked,
             };
@@ -540,7 +718,7 @@ fn program_dirs(rules: &[Rule], list: &Blocklist, search_path: Option<&OsStr>) -
 
 /// The scanned directories and what the scan found.
 struct Scan {
-    scanned: BTreeMap<PathBuf, Vec<Entry>>,
+    scanned: BTreeMap<PathBuf, Listing>,
     /// Directories in which execute is handed out per entry: those that
     /// hold a blocked entry, and those that could not be listed.
     split: BTreeSet<PathBuf>,
@@ -570,17 +748,19 @@ impl Scan {
                 // Nothing to find: the listing would only cost time (see
                 // IMPLEMENTATION.md, start-up).
                 let listing = if list.blocks_nothing() {
-                    Some(Vec::new())
+                    Some(Listing::default())
                 } else {
                     scan_dir(&d, list)
                 };
-                let Some(entries) = listing else {
+                let Some(listing) = listing else {
                     scan.unlisted.insert(d.clone());
                     scan.split.insert(d.clone());
-                    scan.scanned.insert(d, Vec::new());
+                    scan.scanned.insert(d, Listing::default());
                     continue;
                 };
-                for e in &entries {
+                // Only an entry blocked by its own name is a followed
+                // symlink.
+                for e in &listing.hits {
                     if e.kind != EntryKind::Link || e.id.is_none() {
                         continue;
                     }
@@ -596,7 +776,7 @@ impl Scan {
                         }
                     }
                 }
-                scan.scanned.insert(d, entries);
+                scan.scanned.insert(d, listing);
             }
             if next.is_empty() {
                 break;
@@ -610,9 +790,10 @@ impl Scan {
     /// their directories become split.
     fn blocked_files(&mut self, ids: &BTreeMap<FileId, BlockedBy>) -> Vec<BlockedFile> {
         let mut blocked = Vec::new();
-        for (dir, entries) in &self.scanned {
-            for e in entries {
-                let Some((hit, same_as)) = blocked_by(e, ids) else {
+        for (dir, listing) in &self.scanned {
+            let same = listing.same_files(ids).map(|s| listing.entry(s));
+            for e in listing.hits.iter().cloned().chain(same) {
+                let Some((hit, same_as)) = blocked_by(&e, ids) else {
                     continue;
                 };
                 let path = dir.join(&e.name);
@@ -642,10 +823,10 @@ impl Scan {
 }
 
 /// Identities of the files that blocked names reach, with those names.
-fn blocked_ids(scanned: &BTreeMap<PathBuf, Vec<Entry>>) -> BTreeMap<FileId, BlockedBy> {
+fn blocked_ids(scanned: &BTreeMap<PathBuf, Listing>) -> BTreeMap<FileId, BlockedBy> {
     let mut ids: BTreeMap<FileId, BlockedBy> = BTreeMap::new();
-    for entries in scanned.values() {
-        for e in entries {
+    for listing in scanned.values() {
+        for e in &listing.hits {
             if let (Some(hit), Some(id)) = (e.hit.clone(), e.id) {
                 let name = e.name.to_string_lossy().into_owned();
                 let slot = ids.entry(id).or_insert_with(|| (hit, Vec::new()));
@@ -742,6 +923,7 @@ fn split_exec(
         let split_view = Split {
             targets: &targets,
             scanned: &scan.scanned,
+            made: None,
             unlisted: &scan.unlisted,
             is_blocked: &blocked,
         };
@@ -767,7 +949,11 @@ fn split_exec(
 /// rule, the listings, and which entries are blocked.
 struct Split<'a> {
     targets: &'a [&'a PathBuf],
-    scanned: &'a BTreeMap<PathBuf, Vec<Entry>>,
+    scanned: &'a BTreeMap<PathBuf, Listing>,
+    /// The listings' entries, made once for the per-file split; without
+    /// them (the whole form), a listing is made into entries only where
+    /// it is walked (a listed split directory above an unlisted one).
+    made: Option<&'a BTreeMap<PathBuf, Vec<Entry>>>,
     /// Split directories that could not be listed: no execute in them.
     unlisted: &'a BTreeSet<PathBuf>,
     is_blocked: &'a dyn Fn(&Entry) -> bool,
@@ -781,7 +967,7 @@ impl Split<'_> {
     /// unlisted one lies beneath it.
     fn distribute(&self, dir: &Path, whole: bool, pieces: &mut Vec<(PathBuf, Kind)>) {
         let leads_on = |p: &Path| self.targets.iter().any(|t| paths::is_within(t, p));
-        if let Some(entries) = self
+        if let Some(listing) = self
             .scanned
             .get(dir)
             .filter(|_| self.targets.iter().any(|t| *t == dir))
@@ -790,6 +976,14 @@ impl Split<'_> {
                 pieces.push((dir.to_path_buf(), Kind::Dir));
                 return;
             }
+            let owned;
+            let entries: &[Entry] = match self.made.and_then(|m| m.get(dir)) {
+                Some(e) => e,
+                None => {
+                    owned = listing.entries();
+                    &owned
+                }
+            };
             for e in entries {
                 let path = dir.join(&e.name);
                 match e.kind {
@@ -951,6 +1145,40 @@ mod tests {
         assert_eq!(large_split, small_split + 200);
     }
 
+    /// The guard of the scan's cost under the mount layer: the entries it
+    /// makes in full (each an allocation or more) are the blocked ones
+    /// and the other names of a blocked file, however many files the
+    /// directory holds; the per-file split makes every entry, and only
+    /// when asked.
+    #[test]
+    fn the_mask_form_makes_entries_only_for_blocked_files() {
+        let made = |n: usize| {
+            let t = tree();
+            let r = &t.root;
+            for i in 0..n {
+                fs::write(r.join(format!("bin/f{i}")), "x").unwrap();
+            }
+            MADE.with(|m| m.set(0));
+            let (rules, mut c) =
+                apply_deferred(vec![system(r, Access::READ_EXEC)], list(r, &[]), None).unwrap();
+            let masked = MADE.with(|m| m.get());
+            let hits: usize = c
+                .pending
+                .as_ref()
+                .map_or(0, |p| p.scanned.values().map(|l| l.hits.len()).sum());
+            assert_eq!(c.blocked.len(), 2, "rm and its hard link");
+            c.split_rules(rules);
+            let split = MADE.with(|m| m.get()) - masked;
+            (masked, hits, split)
+        };
+        let (small, small_hits, small_split) = made(0);
+        let (large, large_hits, large_split) = made(300);
+        // The hard link `hard` is made once, to be reported and masked.
+        assert_eq!((small, small_hits), (1, 1));
+        assert_eq!((large, large_hits), (small, small_hits));
+        assert_eq!(large_split, small_split + 300);
+    }
+
     #[test]
     fn the_whole_form_grants_the_split_directory_as_one_rule() {
         let t = tree();
@@ -982,12 +1210,13 @@ mod tests {
         let r = &t.root;
         let targets = [&r.join("bin")];
         let mut scanned = BTreeMap::new();
-        scanned.insert(r.join("bin"), Vec::new());
+        scanned.insert(r.join("bin"), Listing::default());
         let unlisted: BTreeSet<PathBuf> = [r.join("bin")].into_iter().collect();
         let never = |_: &Entry| false;
         let split = Split {
             targets: &targets,
             scanned: &scanned,
+            made: None,
             unlisted: &unlisted,
             is_blocked: &never,
         };
