@@ -35,6 +35,8 @@ mod profiles;
 mod programs;
 mod readme;
 mod robustness;
+#[cfg(target_os = "linux")]
+mod sandbox_guard;
 mod startup_guard;
 mod troubleshooting;
 mod undo;

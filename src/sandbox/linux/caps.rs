@@ -87,6 +87,12 @@ fn read_sets(bounding: bool) -> Result<CapSets, SandboxError> {
     Ok(s)
 }
 
+/// The effective set alone (one `capget`, no `prctl`): what decides
+/// whether this process may create namespaces without a user namespace.
+pub fn effective() -> Result<u64, SandboxError> {
+    Ok(read_sets(false)?.effective)
+}
+
 /// True when the process is root or holds a capability that the command
 /// would inherit: then [`drop_all`] is needed.
 pub fn privileged() -> Result<bool, SandboxError> {

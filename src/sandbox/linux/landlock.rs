@@ -32,10 +32,14 @@ pub struct Support {
 
 impl Support {
     pub fn detect() -> Support {
-        let kernel_abi = match super::sys::landlock_abi_version() {
+        // Asked once per process: the running kernel's ABI cannot change
+        // under it, and a run asks in several places (check, apply, the
+        // reports).
+        static KERNEL_ABI: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+        let kernel_abi = *KERNEL_ABI.get_or_init(|| match super::sys::landlock_abi_version() {
             Ok(v) => v,
             Err(e) => -e.raw_os_error().unwrap_or(libc::ENOSYS),
-        };
+        });
         let test_cap = test_cap();
         let mut abi = kernel_abi.clamp(0, Abi::TARGET.number());
         if let Some(cap) = test_cap {
@@ -305,27 +309,54 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
         return Err(SandboxError::NotFullyEnforced("without a ruleset".into()));
     };
     let mut count = 0;
-    // Consecutive file rules in one directory (the blocklist's per-file
-    // execute rules) are opened relative to that directory.
-    let mut dir_cache: Option<(std::path::PathBuf, OwnedFd)> = None;
+    // File rules are opened relative to their directory, and each such
+    // directory is opened once: it is kept (up to `KEEP` of them) for the
+    // other file rules in it, and a directory rule whose directory is
+    // kept reuses that descriptor (same flags, same `RESOLVE_NO_SYMLINKS`
+    // open of the same path). Rules are sorted by path, so `/etc` serves
+    // `/etc/hosts` and `/etc/passwd` across the `/etc/*` directory rules
+    // in between, and `/usr/lib` both its own rule and `/usr/lib/os-release`.
+    const KEEP: usize = 64;
+    let parents: std::collections::HashSet<&Path> = policy
+        .rules
+        .iter()
+        .filter(|r| r.kind == Kind::File)
+        .filter_map(|r| r.path.parent())
+        .collect();
+    let mut dirs: std::collections::HashMap<&Path, OwnedFd> = Default::default();
+    // A directory beyond `KEEP`: only the last one is held.
+    let mut spare: Option<(&Path, OwnedFd)> = None;
     for rule in &policy.rules {
         // The kind is taken from the opened object, not from the policy:
         // if a file replaced a directory meanwhile, file rights are all it
         // can get (directory rights on a file are EINVAL). File rights are
         // valid on anything, so a file rule needs no check.
-        let (fd, kind) = match (rule.kind, rule.path.parent(), rule.path.file_name()) {
+        let mut owned: Option<OwnedFd> = None;
+        let kind = match (rule.kind, rule.path.parent(), rule.path.file_name()) {
             (Kind::File, Some(parent), Some(name)) => {
-                if dir_cache.as_ref().map(|(p, _)| p.as_path()) != Some(parent) {
+                let held =
+                    dirs.contains_key(parent) || spare.as_ref().is_some_and(|(p, _)| *p == parent);
+                if !held {
                     let d = open_beneath(AT_FDCWD, parent, OFlag::O_DIRECTORY)?;
-                    dir_cache = Some((parent.to_path_buf(), d));
+                    if dirs.len() < KEEP {
+                        dirs.insert(parent, d);
+                    } else {
+                        spare = Some((parent, d));
+                    }
                 }
-                let opened = match &dir_cache {
-                    Some((_, d)) => open_beneath(d.as_fd(), Path::new(name), OFlag::empty())
-                        .map_err(|e| with_path(e, &rule.path)),
-                    None => open_beneath(AT_FDCWD, &rule.path, OFlag::empty()),
+                let dir = match (dirs.get(parent), &spare) {
+                    (Some(d), _) => d,
+                    (None, Some((_, d))) => d,
+                    (None, None) => {
+                        return Err(SandboxError::NotFullyEnforced(
+                            "without a rule's directory".into(),
+                        ))
+                    }
                 };
-                match opened {
-                    Ok(fd) => (fd, Kind::File),
+                match open_beneath(dir.as_fd(), Path::new(name), OFlag::empty())
+                    .map_err(|e| with_path(e, &rule.path))
+                {
+                    Ok(fd) => owned = Some(fd),
                     // A program removed since the scan (a package upgrade):
                     // skipping its execute rule only takes rights away.
                     Err(SandboxError::OpenRule { source, .. })
@@ -336,31 +367,48 @@ fn add_rules(created: &RulesetCreated, policy: &Policy, abi: i32) -> Result<usiz
                     }
                     Err(e) => return Err(e),
                 }
+                Kind::File
             }
-            (Kind::File, _, _) => (
-                open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?,
-                Kind::File,
-            ),
+            (Kind::File, _, _) => {
+                owned = Some(open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?);
+                Kind::File
+            }
+            // Kept: opened with O_DIRECTORY, so a directory.
+            (Kind::Dir, _, _) if dirs.contains_key(rule.path.as_path()) => Kind::Dir,
             // O_DIRECTORY proves the kind without an fstat; ENOTDIR: no
             // longer a directory, so it gets file rights only.
             (Kind::Dir, _, _) => match open_beneath(AT_FDCWD, &rule.path, OFlag::O_DIRECTORY) {
-                Ok(fd) => (fd, Kind::Dir),
+                Ok(fd) => {
+                    if parents.contains(rule.path.as_path()) && dirs.len() < KEEP {
+                        dirs.insert(rule.path.as_path(), fd);
+                    } else {
+                        owned = Some(fd);
+                    }
+                    Kind::Dir
+                }
                 Err(SandboxError::OpenRule { source, .. })
                     if source.raw_os_error() == Some(libc::ENOTDIR) =>
                 {
-                    (
-                        open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?,
-                        Kind::File,
-                    )
+                    owned = Some(open_beneath(AT_FDCWD, &rule.path, OFlag::empty())?);
+                    Kind::File
                 }
                 Err(e) => return Err(e),
             },
+        };
+        let fd = match (&owned, dirs.get(rule.path.as_path())) {
+            (Some(fd), _) => fd,
+            (None, Some(fd)) => fd,
+            (None, None) => {
+                return Err(SandboxError::NotFullyEnforced(
+                    "without a rule's descriptor".into(),
+                ))
+            }
         };
         let rights = fs_rights(rule.access(), kind, abi);
         if rights.is_empty() {
             continue;
         }
-        super::sys::landlock_add_path_beneath(&ruleset_fd, &fd, rights.bits()).map_err(
+        super::sys::landlock_add_path_beneath(&ruleset_fd, fd, rights.bits()).map_err(
             |source| SandboxError::LandlockCall {
                 op: "add_rule",
                 path: Some(rule.path.clone()),
