@@ -133,6 +133,9 @@ struct Cache {
     /// Parents announced by [`expect`], with the names announced in each.
     expected: Map<Names>,
     listings: Map<Listing>,
+    /// The mount table, read at most once per build (see
+    /// [`mount_table`]).
+    mounts: Option<std::rc::Rc<Vec<super::mounts::Mount>>>,
 }
 
 impl Cache {
@@ -240,6 +243,20 @@ pub fn expect<'a>(paths: impl IntoIterator<Item = &'a Path>) {
             }
         }
     });
+}
+
+/// The mount table from `load`, read once while a scope is active (the
+/// same window as every other answer of the build: see the module
+/// documentation); without a scope, read each time.
+pub fn mount_table<E>(
+    load: impl FnOnce() -> Result<Vec<super::mounts::Mount>, E>,
+) -> Result<std::rc::Rc<Vec<super::mounts::Mount>>, E> {
+    if let Some(Some(m)) = with_cache(|c| c.mounts.clone()) {
+        return Ok(m);
+    }
+    let m = std::rc::Rc::new(load()?);
+    with_cache(|c| c.mounts = Some(m.clone()));
+    Ok(m)
 }
 
 /// Resolves `path` (absolute, normalized) through the cache when a scope

@@ -156,9 +156,40 @@ pub fn aliases_in(list: &[Protected], mounts: &[Mount]) -> Vec<Protected> {
 /// without a mount table nono cannot tell which names are the same
 /// directory.
 pub fn aliases(list: &[Protected]) -> Result<Vec<Protected>, PolicyError> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|source| PolicyError::MountTable { source })?;
-    Ok(aliases_in(list, &parse(&text)))
+    // Read once per policy build (the lookup cache keeps it while the
+    // build's scope lives): `finish` runs for the built-in list and again
+    // for each extension (profile, PATH, git).
+    let mounts = super::lookup::mount_table(|| {
+        read_proc("/proc/self/mountinfo")
+            .map(|text| parse(&text))
+            .map_err(|source| PolicyError::MountTable { source })
+    })?;
+    Ok(aliases_in(list, &mounts))
+}
+
+/// Reads a file of /proc whole. Its size reads as 0, so `read_to_string`
+/// would start with a 32-byte read and double from there (nine reads for
+/// a 2 KiB mount table, each one a trip through the kernel's generator);
+/// a buffer that holds a typical table takes one read and the end-of-file
+/// one (and no `statx` or `lseek` for a size hint that says nothing).
+pub fn read_proc(path: &str) -> std::io::Result<String> {
+    use std::io::{ErrorKind, Read};
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|_| std::io::Error::from(ErrorKind::InvalidData))
 }
 
 #[cfg(test)]

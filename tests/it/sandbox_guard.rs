@@ -6,7 +6,9 @@
 //! - the kernel's Landlock ABI is asked once by nono (plus once by the
 //!   `landlock` crate when it creates the ruleset);
 //! - no directory is opened twice for the Landlock rules: a directory
-//!   kept for its file rules also serves its own rule.
+//!   kept for its file rules also serves its own rule;
+//! - the mount table is read once by the policy build and once by the
+//!   mount layer, not once per extension of the protected list.
 //!
 //! Skipped, with the reason printed, where strace is missing or cannot
 //! trace (some containers forbid ptrace).
@@ -59,6 +61,8 @@ fn applying_the_sandbox_repeats_no_query_and_no_open() {
     // most; two reads (the namespace decision read it too) exceed it.
     let bset = count("PR_CAPBSET_READ");
     assert!(bset <= 64, "{bset} PR_CAPBSET_READ calls");
+    let tables = count("/proc/self/mountinfo\"");
+    assert!(tables <= 2, "/proc/self/mountinfo opened {tables} times");
     let abi = count("LANDLOCK_CREATE_RULESET_VERSION");
     assert!(abi <= 2, "{abi} Landlock ABI queries");
     // The rules' directory opens (absolute, O_PATH|O_DIRECTORY, no

@@ -153,29 +153,10 @@ pub fn mount_table() -> Result<Vec<MountEntry>, MountError> {
     Ok(table)
 }
 
-/// Reads a file of /proc whole. Its size reads as 0, so `read_to_string`
-/// would start with a 32-byte read and double from there (nine reads for
-/// a 2 KiB mount table, each one a trip through the kernel's generator);
-/// a buffer that holds a typical table takes one read and the end-of-file
-/// one (and no `statx` or `lseek` for a size hint that says nothing).
+/// Reads a file of /proc whole, in one read for a typical mount table
+/// (see [`crate::policy::mounts::read_proc`]).
 fn read_proc(path: &str) -> io::Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-        match file.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(len);
-    String::from_utf8(buf).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+    crate::policy::mounts::read_proc(path)
 }
 
 /// The other names of `path` in the mount table: the same place of the
