@@ -135,6 +135,7 @@ struct Cache {
     listings: Map<Listing>,
     /// The mount table, read at most once per build (see
     /// [`mount_table`]).
+    #[cfg(target_os = "linux")]
     mounts: Option<std::rc::Rc<Vec<super::mounts::Mount>>>,
 }
 
@@ -248,6 +249,7 @@ pub fn expect<'a>(paths: impl IntoIterator<Item = &'a Path>) {
 /// The mount table from `load`, read once while a scope is active (the
 /// same window as every other answer of the build: see the module
 /// documentation); without a scope, read each time.
+#[cfg(target_os = "linux")]
 pub fn mount_table<E>(
     load: impl FnOnce() -> Result<Vec<super::mounts::Mount>, E>,
 ) -> Result<std::rc::Rc<Vec<super::mounts::Mount>>, E> {
