@@ -79,6 +79,7 @@ pairs startup "$ROUNDS" \
   "minimal + mount layer" "$NONO run --allow . $lift -- /bin/true" \
   "L1 Landlock+seccomp+blocklist" "$OFF $NONO run --allow . -- /bin/true" \
   "L2 + mount layer (default)" "$NONO run --allow . -- /bin/true" \
+  "L2, scan cache off" "XDG_STATE_HOME=/dev/null $NONO run --allow . -- /bin/true" \
   "L3 + host allowlist" "$NONO run --allow . --allow-host example.com -- /bin/true" \
   "L4 + undo snapshot" "$NONO run --allow . --allow-host example.com --snapshot -- /bin/true" \
   "${others[@]}"
@@ -108,14 +109,24 @@ with open(os.path.join(d, "rm"), "w") as f:
 os.chmod(os.path.join(d, "rm"), 0o755)
 PY
 done
-for mode in on off; do
+# The scan cache keeps a directory's listing only once it has been
+# unchanged for 2 s: wait, so that the warm rows measure what every run
+# after the first sees. The cold rows turn the cache off (its directory
+# cannot be created under /dev/null): every run lists every directory.
+sleep 3
+for mode in on off cold; do
   prefix=""
   [ $mode = off ] && prefix=$OFF
+  [ $mode = cold ] && prefix="XDG_STATE_HOME=/dev/null"
   series=()
   for n in 0 1000 4000 10000; do
     series+=("$n files, layer $mode" "PATH=$W/pathdir$n:/usr/bin:/bin $prefix $NONO run --allow . --read $W/pathdir$n -- /bin/true")
   done
-  echo "== PATH-size series, mount layer $mode (baseline: 0 files)"
+  case $mode in
+    on) echo "== PATH-size series, mount layer on, scan cache warm (baseline: 0 files)" ;;
+    off) echo "== PATH-size series, mount layer off, scan cache warm (baseline: 0 files)" ;;
+    cold) echo "== PATH-size series, mount layer on, scan cache off (baseline: 0 files)" ;;
+  esac
   pairs "path-$mode" "$SERIES_ROUNDS" "${series[@]}"
 done
 

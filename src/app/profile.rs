@@ -5,11 +5,12 @@ use std::process::ExitCode;
 use super::print_text;
 use crate::cli::ProfileCommand;
 use crate::error::{Exit, Failure};
-use crate::policy::{Context, Policy, PolicySpec};
+use crate::policy::{self, Context, Policy, PolicySpec};
 use crate::{profile, report};
 
 pub fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
+    policy::programs::cache::configure(&ctx.home, &policy::state_base(&ctx.home), false);
     let vars = profile::expand::Vars {
         ctx: &ctx,
         env: &profile::expand::process_env,

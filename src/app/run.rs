@@ -19,6 +19,7 @@ use crate::{advice, exec, output, profile, proxy, report, sandbox, tmpdir, undo}
 
 pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     let ctx = Context::from_process()?;
+    policy::programs::cache::configure(&ctx.home, &policy::state_base(&ctx.home), !args.dry_run);
     let agent = choose_agent(&mut args.policy, &args.command, &ctx);
     // Only a real run creates the directories profiles ask for.
     let create = if args.dry_run {

@@ -16,6 +16,7 @@ use crate::{exec, output, proxy, report, sandbox, tmpdir};
 pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
     use policy::decide::{self, GrantFlag, TmpBase};
     let ctx = Context::from_process()?;
+    policy::programs::cache::configure(&ctx.home, &policy::state_base(&ctx.home), false);
     // `--env NAME=VALUE` is a policy option; `--env NAME` is the question.
     let (questions, sets): (Vec<OsString>, Vec<OsString>) = std::mem::take(&mut args.policy.env)
         .into_iter()

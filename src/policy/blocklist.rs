@@ -488,6 +488,41 @@ impl Blocklist {
             .all(|e| e.source == EntrySource::Default && self.allowed.contains(&e.pattern))
     }
 
+    /// Everything [`Blocklist::check`] answers from, as bytes: two lists
+    /// with the same fingerprint give every name the same answer. The scan
+    /// cache keys listings by it (`programs::cache`).
+    pub fn fingerprint(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut put = |b: &[u8]| {
+            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            out.extend_from_slice(b);
+        };
+        for e in &self.entries {
+            put(e.pattern.as_str().as_bytes());
+            put(e.category.as_bytes());
+            put(if e.source == EntrySource::Default {
+                b"d"
+            } else {
+                b"u"
+            });
+        }
+        put(b"\xffallowed");
+        for a in &self.allowed {
+            put(a.as_str().as_bytes());
+        }
+        for m in &self.multicall {
+            put(b"\xffmulticall");
+            for n in &m.names {
+                put(n.as_str().as_bytes());
+            }
+            put(b"\xffprovides");
+            for n in &m.provides {
+                put(n.as_bytes());
+            }
+        }
+        out
+    }
+
     /// Names added by the user with `--block-command`.
     pub fn user_added(&self) -> impl Iterator<Item = &Entry> {
         self.entries

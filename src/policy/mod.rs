@@ -19,6 +19,7 @@ mod lookup;
 #[cfg(target_os = "linux")]
 pub mod mounts;
 pub mod net;
+mod passwd;
 pub mod paths;
 pub mod programs;
 pub mod protected;
@@ -56,15 +57,24 @@ pub struct Overlay {
     pub source: Source,
 }
 
-/// Where overlay upper directories live: `$XDG_STATE_HOME/nono/overlay`
-/// (default `~/.local/state/nono/overlay`). Protected: a grant there would
-/// let the command shape what the next run's caches contain.
-pub fn overlay_base(home: &Path) -> PathBuf {
+/// nono's own state: `$XDG_STATE_HOME/nono` (default
+/// `~/.local/state/nono`), a protected path: it holds the snapshots of
+/// `nono undo`, the overlays' upper directories and the blocklist's scan
+/// cache, each of which a sandboxed program could turn against the next
+/// run.
+pub fn state_base(home: &Path) -> PathBuf {
     let state = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .unwrap_or_else(|| home.join(".local/state"));
-    state.join("nono/overlay")
+    state.join("nono")
+}
+
+/// Where overlay upper directories live: `$XDG_STATE_HOME/nono/overlay`
+/// (default `~/.local/state/nono/overlay`). Protected: a grant there would
+/// let the command shape what the next run's caches contain.
+pub fn overlay_base(home: &Path) -> PathBuf {
+    state_base(home).join("overlay")
 }
 
 /// One directory name per overlaid path: `/` and `%` percent-escaped.

@@ -30,11 +30,7 @@ impl Context {
 }
 
 fn home_from_passwd() -> Option<PathBuf> {
-    let uid = nix::unistd::getuid();
-    nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map(|u| u.dir)
+    super::passwd::home(super::passwd::Who::Uid(nix::unistd::getuid().as_raw()))
 }
 
 /// What kind of filesystem object a path names. Landlock only accepts
@@ -85,6 +81,10 @@ pub fn expand(raw: &Path, ctx: &Context) -> Result<PathBuf, PolicyError> {
     } else {
         ctx.cwd.join(expanded)
     };
+    // Most paths are normal already: kept without another copy.
+    if is_normal(&absolute) {
+        return Ok(absolute);
+    }
     Ok(normalize_lexically(&absolute))
 }
 

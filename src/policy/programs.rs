@@ -33,6 +33,8 @@ use super::blocklist::{Blocklist, Hit};
 use super::rules::RuleSet;
 use super::{paths, Access, Kind, Origin, PolicyError, Rule};
 
+pub mod cache;
+
 /// How many entries the search of granted trees for `--block-command`
 /// names may visit before nono refuses (fail closed: it cannot promise the
 /// block otherwise).
@@ -367,7 +369,7 @@ impl Listing {
 /// followed only when its own name is blocked (to block its target):
 /// other symlinks get no rule anyway, and the kernel checks the file they
 /// resolve to.
-fn scan_dir(dir: &Path, list: &Blocklist) -> Option<Listing> {
+fn scan_dir(dir: &Path, list: &Blocklist, fingerprint: Option<&[u8]>) -> Option<Listing> {
     use nix::dir::{Dir, Type};
     use nix::fcntl::{AtFlags, OFlag};
     use nix::sys::stat::{fstat, fstatat, Mode, SFlag};
@@ -381,8 +383,19 @@ fn scan_dir(dir: &Path, list: &Blocklist) -> Option<Listing> {
     )
     .map_err(fail)
     .ok()?;
-    let dev = stat_id(&fstat(&d).map_err(fail).ok()?).dev;
+    let st = fstat(&d).map_err(fail).ok()?;
+    let dev = stat_id(&st).dev;
     let trust_d_ino = d_ino_is_st_ino(&d);
+    // The cache holds only listings whose identities are the entries'
+    // own (`d_ino`), see `cache`.
+    let before = cache::DirState::of(&st);
+    let key = fingerprint
+        .filter(|_| trust_d_ino)
+        .and_then(|fp| cache::Key::new(dir, before, fp));
+    if let Some(mut kept) = key.as_ref().and_then(cache::Key::load) {
+        follow_blocked_links(dir, &mut kept);
+        return Some(kept);
+    }
     let lstat =
         |d: &Dir, name: &std::ffi::CStr| fstatat(d, name, AtFlags::AT_SYMLINK_NOFOLLOW).ok();
     let mut out = Listing::default();
@@ -474,7 +487,27 @@ fn scan_dir(dir: &Path, list: &Blocklist) -> Option<Listing> {
         }
     }
     out.hits.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(key) = &key {
+        key.store(
+            &out,
+            before,
+            fstat(&d).ok().map(|st| cache::DirState::of(&st)),
+        );
+    }
     Some(out)
+}
+
+/// A blocked symlink's target identity, looked up again for a kept
+/// listing: the link's target can change while its directory does not.
+fn follow_blocked_links(dir: &Path, listing: &mut Listing) {
+    for e in &mut listing.hits {
+        if e.kind == EntryKind::Link {
+            e.id = std::fs::metadata(dir.join(&e.name))
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| FileId::of(&m));
+        }
+    }
 }
 
 /// An entry of [`scan_dir`] left for after the stream is read: its name
@@ -739,6 +772,7 @@ impl Scan {
             unlisted: BTreeSet::new(),
         };
         let mut pending = dirs;
+        let fingerprint = cache::enabled().then(|| list.fingerprint());
         for _round in 0..4 {
             let mut next: Vec<PathBuf> = Vec::new();
             for d in pending.drain(..) {
@@ -750,7 +784,7 @@ impl Scan {
                 let listing = if list.blocks_nothing() {
                     Some(Listing::default())
                 } else {
-                    scan_dir(&d, list)
+                    scan_dir(&d, list, fingerprint.as_deref())
                 };
                 let Some(listing) = listing else {
                     scan.unlisted.insert(d.clone());

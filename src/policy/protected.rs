@@ -43,15 +43,19 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
             }
         }
     }
-    let mut lexical: Vec<(PathBuf, &data::ProtectedGroup)> = Vec::new();
+    let contexts: Vec<Context> = homes
+        .iter()
+        .map(|home| Context {
+            home: home.clone(),
+            cwd: ctx.cwd.clone(),
+        })
+        .collect();
+    let mut lexical: Vec<(PathBuf, &data::ProtectedGroup)> =
+        Vec::with_capacity(groups.iter().map(|g| g.paths.len()).sum::<usize>() * homes.len());
     for g in &groups {
         for raw in &g.paths {
-            for home in &homes {
-                let hctx = Context {
-                    home: home.clone(),
-                    cwd: ctx.cwd.clone(),
-                };
-                if let Ok(p) = paths::expand(Path::new(raw), &hctx) {
+            for hctx in &contexts {
+                if let Ok(p) = paths::expand(Path::new(raw), hctx) {
                     lexical.push((p, g));
                 }
             }
@@ -83,7 +87,7 @@ pub fn load(ctx: &Context) -> Result<Vec<Protected>, PolicyError> {
     // XDG_STATE_HOME puts it.
     if let Some(x) = std::env::var_os("XDG_STATE_HOME").map(PathBuf::from) {
         if x.is_absolute() {
-            push(&mut out, &x.join("nono"), "nono snapshots", false);
+            push(&mut out, &x.join("nono"), "nono state", false);
         }
     }
     // The upper directories of overlaid caches: what is there shows up in
@@ -302,15 +306,14 @@ fn from_environment(
 /// `sudo` HOME is /root: `--allow /home/alice` must not expose alice's
 /// ~/.ssh, nor may an overridden HOME expose the real one.
 fn other_homes() -> Vec<PathBuf> {
-    use nix::unistd::User;
-    let mut users = vec![User::from_uid(nix::unistd::getuid()).ok().flatten()];
+    use super::passwd::{home, Who};
+    let mut homes = vec![home(Who::Uid(nix::unistd::getuid().as_raw()))];
     if let Some(name) = std::env::var("SUDO_USER").ok().filter(|n| !n.is_empty()) {
-        users.push(User::from_name(&name).ok().flatten());
+        homes.push(home(Who::Name(&name)));
     }
-    users
+    homes
         .into_iter()
         .flatten()
-        .map(|u| u.dir)
         .filter(|d| d.is_absolute() && d != Path::new("/") && d.is_dir())
         .collect()
 }

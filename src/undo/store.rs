@@ -27,11 +27,7 @@ use super::sys;
 
 /// The store's directory for this user.
 pub fn location(home: &Path) -> PathBuf {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| home.join(".local/state"));
-    base.join("nono").join("undo")
+    crate::policy::state_base(home).join("undo")
 }
 
 /// Metadata of one snapshot run (`run.json`).

@@ -37,6 +37,7 @@ mod readme;
 mod robustness;
 #[cfg(target_os = "linux")]
 mod sandbox_guard;
+mod scan_cache;
 mod startup_guard;
 mod troubleshooting;
 mod undo;
