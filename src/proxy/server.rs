@@ -47,6 +47,40 @@ pub struct Refusals {
 pub struct Shared {
     pub cfg: Config,
     pub refused: Mutex<Refusals>,
+    /// Connections accepted and not yet done with (their log record and
+    /// refusal are written when they end).
+    pub active: std::sync::atomic::AtomicUsize,
+}
+
+impl Shared {
+    pub fn new(cfg: Config) -> Shared {
+        Shared {
+            cfg,
+            refused: Mutex::new(Default::default()),
+            active: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Waits, at most `limit`, for every accepted connection to finish
+    /// its record: the command has ended, so their clients are gone and
+    /// they end at once; without the wait the end-of-run summary could
+    /// miss the last of them.
+    pub fn settle(&self, limit: Duration) {
+        use std::sync::atomic::Ordering;
+        let deadline = std::time::Instant::now() + limit;
+        while self.active.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// Counts a connection as active for as long as it lives.
+struct Active<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// A listener handed over from inside the sandbox and what it serves.
@@ -81,13 +115,23 @@ fn accept_loop(shared: &Arc<Shared>, l: &TcpListener, role: &Role) {
             Role::Proxy => None,
             Role::Expose(a) => Some(a.clone()),
         };
+        shared
+            .active
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let counted = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
             .stack_size(THREAD_STACK)
-            .spawn(move || match target {
-                None => handle_proxy(&shared, client),
-                Some(t) => handle_expose(&shared, client, &t),
+            .spawn(move || {
+                let _active = Active(&shared.active);
+                match target {
+                    None => handle_proxy(&shared, client),
+                    Some(t) => handle_expose(&shared, client, &t),
+                }
             });
         if spawned.is_err() {
+            counted
+                .active
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -50,6 +50,12 @@ const MAGIC: &[u8] = b"nono-scan-cache-1\n";
 /// Larger files are not read (a listing of 200,000 entries is ~10 MiB).
 const MAX_SIZE: u64 = 64 << 20;
 
+/// At most this many listings are kept: one per directory and blocklist,
+/// so PATH directories of old projects and one-off `--allow-command`
+/// sets would otherwise pile up. Beyond it, the oldest written go (a
+/// listing still in use is made again by the next run that needs it).
+const MAX_FILES: usize = 512;
+
 struct Config {
     dir: PathBuf,
     write: bool,
@@ -185,6 +191,10 @@ impl Key {
         }
         if let Err(e) = write(&self.file, &encode(listing, &self.bytes)) {
             tracing::debug!(file = %self.file.display(), error = %e, "scan cache: not written");
+            return;
+        }
+        if let Some(dir) = self.file.parent() {
+            prune(dir, MAX_FILES);
         }
     }
 }
@@ -415,6 +425,32 @@ fn write(file: &Path, data: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Removes the oldest files of `dir` beyond `keep` (by modification
+/// time). Only run after a listing was written, which is rare.
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            if !m.is_file() {
+                return None;
+            }
+            Some((m.modified().ok()?, e.path()))
+        })
+        .collect();
+    if files.len() <= keep {
+        return;
+    }
+    files.sort();
+    let excess = files.len() - keep;
+    for (_, f) in files.into_iter().take(excess) {
+        let _ = fs::remove_file(f);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,6 +546,31 @@ mod tests {
         write(&f, b"again").unwrap();
         assert_eq!(fs::read(&f).unwrap(), b"again");
         assert_eq!(fs::read_dir(t.path().join("scan")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn only_the_newest_listings_are_kept() {
+        let t = tempfile::tempdir().unwrap();
+        for i in 0..10u64 {
+            let f = t.path().join(format!("f{i}"));
+            fs::write(&f, b"x").unwrap();
+            let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + i);
+            fs::File::options()
+                .write(true)
+                .open(&f)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        prune(t.path(), 4);
+        let mut left: Vec<String> = fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["f6", "f7", "f8", "f9"]);
+        prune(t.path(), 4);
+        assert_eq!(fs::read_dir(t.path()).unwrap().count(), 4);
     }
 
     #[test]

@@ -41,7 +41,7 @@ use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use nix::sys::socket::{self, ControlMessage, ControlMessageOwned, MsgFlags};
 
@@ -460,16 +460,14 @@ fn proxy_main(allow: Allowlist, sock: OwnedFd, lifetime: OwnedFd) -> ! {
     let exposures = allow.exposed();
     let code = match receive(&sock, &exposures) {
         Some((ino, log, listeners)) => {
-            let shared = Arc::new(Shared {
-                cfg: Config {
-                    allow,
-                    log: crate::proxy::log::Log::new(log),
-                },
-                refused: Mutex::new(Default::default()),
-            });
+            let shared = Arc::new(Shared::new(Config {
+                allow,
+                log: crate::proxy::log::Log::new(log),
+            }));
             drop(sock);
             if server::spawn(&shared, listeners).is_ok() {
                 crate::proxy::lifetime::wait_for_end(&lifetime, ino);
+                shared.settle(std::time::Duration::from_secs(1));
                 let mut lines = Vec::new();
                 let lost = shared.cfg.log.lost();
                 if lost > 0 {
