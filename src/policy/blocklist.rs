@@ -9,7 +9,6 @@
 //! when two options disagree, the safer one wins.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::spec::{CommandRequest, Source};
 
@@ -132,47 +131,9 @@ struct Index {
 /// program directory only ever *probes* the table, so the worst a chosen
 /// name can do is walk the probe sequence of a table of a few dozen
 /// patterns: bounded by the list's size, whatever the directory holds.
-type FastHash = BuildHasherDefault<FxHasher>;
-
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl FxHasher {
-    const K: u64 = 0xf135_7aea_2e62_a9c5;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// (`rustc-hash`: the compiler's own table hash, a multiply and rotate
+/// per word.)
+type FastHash = rustc_hash::FxBuildHasher;
 
 /// The names that can match a blocking pattern: a pattern matches only
 /// names that begin with its stem (the name, or a family's prefix), so a

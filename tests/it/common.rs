@@ -403,3 +403,25 @@ pub fn mount_layer_active() -> bool {
         doc["mount_layer"]["active"] == serde_json::json!(true)
     })
 }
+
+/// strace, for the cost guards that count system calls.
+pub const STRACE: &str = "/usr/bin/strace";
+
+/// `Ok` if strace is installed and can trace here (some containers forbid
+/// ptrace); else why not, for [`skip`].
+pub fn strace_usable() -> Result<(), String> {
+    if !have(STRACE) {
+        return Err(format!("{STRACE} is not installed"));
+    }
+    let out = Command::new(STRACE)
+        .args(["-f", "-c", "-o", "/dev/null", "/bin/true"])
+        .output()
+        .map_err(|e| format!("strace cannot run: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "strace cannot trace here: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}

@@ -21,13 +21,9 @@ use std::process::Command;
 
 use common::*;
 
-const STRACE: &str = "/usr/bin/strace";
-
 /// `nono run --allow . -- /bin/true` under `strace -f`: the log's lines.
 fn trace(env: &TestEnv) -> Result<Vec<String>, String> {
-    if !have(STRACE) {
-        return Err(format!("{STRACE} is not installed"));
-    }
+    strace_usable()?;
     let log = env.root.join("strace.log");
     let out = Command::new(STRACE)
         .arg("-f")

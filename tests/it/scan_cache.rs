@@ -18,8 +18,6 @@ use std::process::Command;
 
 use common::*;
 
-const STRACE: &str = "/usr/bin/strace";
-
 /// Test builds only: a directory made by the test is kept at once
 /// (normally it must have been unchanged for two seconds).
 const QUIET_NOW: (&str, &str) = ("NONO_TEST_SCAN_QUIET_MS", "0");
@@ -81,9 +79,7 @@ fn cache_files(env: &TestEnv) -> Vec<PathBuf> {
 /// Whether `nono run` listed `dir` (getdents64 on a descriptor of it),
 /// from an `strace -f -y` log; `Err` where strace cannot trace here.
 fn lists(env: &TestEnv, bin: &Path, dir: &Path, quiet_now: bool) -> Result<bool, String> {
-    if !have(STRACE) {
-        return Err(format!("{STRACE} is not installed"));
-    }
+    strace_usable()?;
     let log = env.root.join("strace.log");
     let mut c = Command::new(STRACE);
     c.args(["-f", "-y", "-e", "trace=getdents64", "-o"])

@@ -87,25 +87,6 @@ const CONFIG_NAMES: &[&str] = &[
     "nvim",
 ];
 
-const STRACE: &str = "/usr/bin/strace";
-
-fn strace_usable() -> Result<(), String> {
-    if !have(STRACE) {
-        return Err(format!("{STRACE} is not installed"));
-    }
-    let out = Command::new(STRACE)
-        .args(["-f", "-c", "-o", "/dev/null", "/bin/true"])
-        .output()
-        .map_err(|e| format!("strace cannot run: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "strace cannot trace here: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(())
-}
-
 macro_rules! need_strace {
     () => {
         if let Err(why) = strace_usable() {
