@@ -467,7 +467,7 @@ fn proxy_main(allow: Allowlist, sock: OwnedFd, lifetime: OwnedFd) -> ! {
             drop(sock);
             if server::spawn(&shared, listeners).is_ok() {
                 crate::proxy::lifetime::wait_for_end(&lifetime, ino);
-                shared.settle(std::time::Duration::from_secs(1));
+                shared.settle(std::time::Duration::from_millis(500));
                 let mut lines = Vec::new();
                 let lost = shared.cfg.log.lost();
                 if lost > 0 {
