@@ -15,9 +15,11 @@
 //! btrfs subvolumes mounted by id) and hard links (SECURITY.md).
 
 use std::collections::HashMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+
+use rustc_hash::FxBuildHasher;
 
 use super::{paths, PolicyError, Protected};
 
@@ -99,8 +101,10 @@ fn join(base: &Path, rest: &[u8]) -> PathBuf {
 /// The other names of `list`'s entries under `mounts`.
 pub fn aliases_in(list: &[Protected], mounts: &[Mount]) -> Vec<Protected> {
     let mut out = Vec::new();
-    // Only devices mounted more than once can give a second name.
-    let mut by_dev: HashMap<&str, Vec<&Mount>> = HashMap::new();
+    // Only devices mounted more than once can give a second name. The
+    // table is local and small: FxHash, and byte keys (a path's
+    // components are not parsed).
+    let mut by_dev: HashMap<&str, Vec<&Mount>, FxBuildHasher> = HashMap::default();
     for m in mounts {
         by_dev.entry(m.dev.as_str()).or_default().push(m);
     }
@@ -109,18 +113,14 @@ pub fn aliases_in(list: &[Protected], mounts: &[Mount]) -> Vec<Protected> {
     }
     // The mount that shows a mount point: the last one listed there, when
     // mounts are stacked on the same point.
-    let mut top: HashMap<&OsStr, &Mount> = HashMap::new();
+    let mut top: HashMap<&[u8], &Mount, FxBuildHasher> = HashMap::default();
     for m in mounts {
-        top.insert(m.mount_point.as_os_str(), m);
+        top.insert(m.mount_point.as_os_str().as_bytes(), m);
     }
     for p in list {
         // The mount that shows `p`: its deepest ancestor (or itself) that
         // is a mount point, a few lookups instead of a pass over the table.
-        let Some(home) = p
-            .path
-            .ancestors()
-            .find_map(|a| top.get(a.as_os_str()).copied())
-        else {
+        let Some(home) = showing_mount(p.path.as_os_str().as_bytes(), &top) else {
             continue;
         };
         let Some(same_dev) = by_dev.get(home.dev.as_str()).filter(|v| v.len() > 1) else {
@@ -152,6 +152,26 @@ pub fn aliases_in(list: &[Protected], mounts: &[Mount]) -> Vec<Protected> {
     out
 }
 
+/// The entry of `top` (mount point to mount) for the deepest of `path`
+/// and its ancestors that is a mount point. `path` is absolute and
+/// normalized, so its ancestors are its prefixes ending before a `/`.
+fn showing_mount<'m>(
+    path: &[u8],
+    top: &HashMap<&[u8], &'m Mount, FxBuildHasher>,
+) -> Option<&'m Mount> {
+    let mut end = path.len();
+    loop {
+        let prefix = if end == 0 { &b"/"[..] } else { &path[..end] };
+        if let Some(m) = top.get(prefix) {
+            return Some(m);
+        }
+        if end == 0 {
+            return None;
+        }
+        end = path[..end].iter().rposition(|c| *c == b'/')?;
+    }
+}
+
 /// The other names of `list`'s entries on this machine. Fails closed:
 /// without a mount table nono cannot tell which names are the same
 /// directory.
@@ -160,11 +180,25 @@ pub fn aliases(list: &[Protected]) -> Result<Vec<Protected>, PolicyError> {
     // build's scope lives): `finish` runs for the built-in list and again
     // for each extension (profile, PATH, git).
     let mounts = super::lookup::mount_table(|| {
-        read_proc("/proc/self/mountinfo")
-            .map(|text| parse(&text))
+        mountinfo()
+            .map(parse)
             .map_err(|source| PolicyError::MountTable { source })
     })?;
     Ok(aliases_in(list, &mounts))
+}
+
+/// This process's mount table (`/proc/self/mountinfo`), read once per
+/// process: the policy's other names and the mount layer's plan are made
+/// from the same table, read at the start of the build, before any
+/// namespace is entered. Each read costs the kernel some 50 µs (the first
+/// one of a process twice that); a failed read is not kept.
+pub fn mountinfo() -> std::io::Result<&'static str> {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(t) = TEXT.get() {
+        return Ok(t);
+    }
+    let text = read_proc("/proc/self/mountinfo")?;
+    Ok(TEXT.get_or_init(|| text))
 }
 
 /// Reads a file of /proc whole. Its size reads as 0, so `read_to_string`

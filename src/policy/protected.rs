@@ -113,12 +113,18 @@ pub fn extend(
     if extra.is_empty() {
         return Ok(());
     }
+    // Only the new entries can have names not listed yet: the loaded
+    // list's other names were added when it was finished.
+    let mut added = Vec::new();
     for (p, category, read_only) in extra {
         for q in expand_glob(p) {
-            push(list, &q, category, *read_only);
+            push(&mut added, &q, category, *read_only);
         }
     }
-    finish(list)
+    finish(&mut added)?;
+    list.append(&mut added);
+    sort(list);
+    Ok(())
 }
 
 /// Sorts and deduplicates, after adding for every entry what its name
@@ -142,11 +148,15 @@ fn finish(out: &mut Vec<Protected>) -> Result<(), PolicyError> {
 fn sort(out: &mut Vec<Protected>) {
     // Full protection before read-only for the same path, so that dedup
     // keeps the stronger entry.
-    out.sort_by(|a, b| {
+    // The whole entry is the key (category and existence last), so the
+    // unstable sort's result does not depend on the input's order.
+    out.sort_unstable_by(|a, b| {
         a.path
             .as_os_str()
             .cmp(b.path.as_os_str())
             .then(a.read_only.cmp(&b.read_only))
+            .then_with(|| a.category.cmp(&b.category))
+            .then(a.exists.cmp(&b.exists))
     });
     out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
 }

@@ -9,9 +9,9 @@
 //! that is already sorted (the built policy's). Both yield the paths in
 //! byte order, the order of every rule list in the policy.
 
+use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use super::{paths, Access, Kind, Source};
@@ -141,36 +141,12 @@ fn add_parts(existing: &mut Rule, parts: Vec<(Access, Origin)>) {
     }
 }
 
-/// Maps keyed by a path's bytes with FNV-1a: `Path`'s own `Hash` walks
-/// components and SipHash is built for hostile keys; these keys are local
-/// file names and built-in paths.
-pub(super) type ByPath<V> = HashMap<OsString, V, BuildHasherDefault<Fnv>>;
+/// Maps keyed by a path's bytes with rustc-hash's FxHash: `Path`'s own
+/// `Hash` walks components, and SipHash is built for hostile keys; these
+/// keys are local file names and built-in paths, hashed a word at a time.
+pub(super) type ByPath<V> = HashMap<OsString, V, FxBuildHasher>;
 /// A set of names or paths, hashed like [`ByPath`].
-pub(super) type PathSet = HashSet<OsString, BuildHasherDefault<Fnv>>;
-
-/// FNV-1a: a few instructions per byte, no allocation, good enough for
-/// distinct file paths.
-#[derive(Default)]
-pub(super) struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
+pub(super) type PathSet = HashSet<OsString, FxBuildHasher>;
 
 #[cfg(test)]
 mod tests {

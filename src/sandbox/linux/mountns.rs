@@ -135,14 +135,15 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
         .collect()
 }
 
-/// This process's mount table.
+/// This process's mount table, as the policy saw it (see
+/// [`crate::policy::mounts::mountinfo`]).
 pub fn mount_table() -> Result<Vec<MountEntry>, MountError> {
-    let text = read_proc("/proc/self/mountinfo").map_err(|source| MountError::Failed {
+    let text = crate::policy::mounts::mountinfo().map_err(|source| MountError::Failed {
         step: "reading /proc/self/mountinfo",
         path: PathBuf::from("/proc/self/mountinfo"),
         source,
     })?;
-    let table = parse_mountinfo(&text);
+    let table = parse_mountinfo(text);
     if table.is_empty() {
         return Err(MountError::Failed {
             step: "parsing /proc/self/mountinfo",
@@ -151,12 +152,6 @@ pub fn mount_table() -> Result<Vec<MountEntry>, MountError> {
         });
     }
     Ok(table)
-}
-
-/// Reads a file of /proc whole, in one read for a typical mount table
-/// (see [`crate::policy::mounts::read_proc`]).
-fn read_proc(path: &str) -> io::Result<String> {
-    crate::policy::mounts::read_proc(path)
 }
 
 /// The other names of `path` in the mount table: the same place of the
