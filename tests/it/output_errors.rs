@@ -131,3 +131,49 @@ fn the_command_dies_of_sigpipe_like_outside() {
     assert_eq!(r.out.status.signal(), Some(libc::SIGPIPE), "{r}");
     assert!(r.stderr().is_empty(), "{r}");
 }
+
+/// nono starts with a closed standard input, output or error (a parent
+/// that closed it): the descriptor is opened on /dev/null before nono
+/// opens anything, so no file of nono's (a rule, a lock, a kept listing)
+/// takes its number and the command finds /dev/null there, not one of
+/// nono's files. Control: the same script started with the descriptor
+/// closed and without nono finds nothing there.
+#[test]
+fn a_closed_standard_descriptor_is_opened_on_dev_null() {
+    use std::os::unix::process::CommandExt;
+    let env = TestEnv::new();
+    // The shell's own descriptors, tested by builtins: a redirection
+    // (`>&2`) would change them for the command it applies to.
+    let script = "for fd in 0 1; do if [ /proc/$$/fd/$fd -ef /dev/null ]; then echo null >&2; \
+                  elif [ -e /proc/$$/fd/$fd ]; then echo other >&2; else echo closed >&2; fi; done";
+    let closed = |cmd: &mut std::process::Command| {
+        // SAFETY: close(2) on descriptors 0 and 1 of the child between
+        // fork and exec; nothing else runs there.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::close(0);
+                libc::close(1);
+                Ok(())
+            });
+        }
+    };
+    let mut outside = std::process::Command::new("/bin/sh");
+    outside.args(["-c", script]);
+    closed(&mut outside);
+    let outside = Run::from(outside);
+    assert_eq!(
+        outside.stderr().matches("closed").count(),
+        2,
+        "control: {outside}"
+    );
+    let mut cmd = env.command(["run", "--allow", ".", "--", "/bin/sh", "-c", script]);
+    closed(&mut cmd);
+    let r = Run::from(cmd);
+    assert_eq!(r.code(), Some(0), "{r}");
+    let stderr = r.stderr();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("nono:") && !l.starts_with("hint:"))
+        .collect();
+    assert_eq!(lines, ["null", "null"], "{r}");
+}
