@@ -148,15 +148,18 @@ fn finish(out: &mut Vec<Protected>) -> Result<(), PolicyError> {
 fn sort(out: &mut Vec<Protected>) {
     // Full protection before read-only for the same path, so that dedup
     // keeps the stronger entry.
-    // The whole entry is the key (category and existence last), so the
-    // unstable sort's result does not depend on the input's order.
+    // Then an entry that exists before one that does not: the mount
+    // layer masks existing entries (a mask that cannot be made refuses
+    // the run), and keeps a directory carved around missing ones. The
+    // whole entry is the key (the category last), so the unstable sort's
+    // result does not depend on the input's order.
     out.sort_unstable_by(|a, b| {
         a.path
             .as_os_str()
             .cmp(b.path.as_os_str())
             .then(a.read_only.cmp(&b.read_only))
+            .then(b.exists.cmp(&a.exists))
             .then_with(|| a.category.cmp(&b.category))
-            .then(a.exists.cmp(&b.exists))
     });
     out.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
 }
@@ -468,6 +471,33 @@ mod tests {
             .collect();
         v.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
         v
+    }
+
+    #[test]
+    fn duplicates_keep_the_stronger_entry_whatever_the_order() {
+        let e = |cat: &str, exists: bool, ro: bool| Protected {
+            path: PathBuf::from("/h/.ssh"),
+            category: cat.into(),
+            exists,
+            read_only: ro,
+        };
+        let entries = [
+            e("b", false, false),
+            e("a", true, true),
+            e("c", true, false),
+            e("a", false, false),
+        ];
+        // Every order of the four gives the same survivor: fully
+        // protected, existing.
+        for i in 0..entries.len() {
+            for j in 0..entries.len() {
+                let mut v = entries.to_vec();
+                v.swap(0, i);
+                v.swap(1, j);
+                sort(&mut v);
+                assert_eq!(v, vec![e("c", true, false)], "order {i} {j}");
+            }
+        }
     }
 
     #[test]

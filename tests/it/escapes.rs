@@ -760,6 +760,49 @@ fn a_profile_can_protect_more_paths() {
     control.expect_stdout_has(SECRET);
 }
 
+/// A profile's own protected path gets its other names too (they are
+/// looked up when the list is extended, for the added entries): through a
+/// bind mount of the home it is neither read nor written, and naming it
+/// there is refused. Control: the same script without nono reads it.
+#[test]
+fn a_profile_protected_path_stays_protected_through_a_bind_mount() {
+    let env = TestEnv::new();
+    let token = env.home.join("notes/token");
+    mkfile(&token, SECRET);
+    let alias = env.root.join("alias");
+    fs::create_dir_all(&alias).unwrap();
+    let profile = env.work.join("mine.toml");
+    fs::write(
+        &profile,
+        format!(
+            "[filesystem]\nallow = [\"{}\"]\nprotect = [\"~/notes/token\"]\n",
+            alias.display()
+        ),
+    )
+    .unwrap();
+    let (a, h, p) = (sh_path(&alias), sh_path(&env.home), sh_path(&profile));
+    let attack = format!("cat {a}/notes/token; printf x >> {a}/notes/token; echo done");
+    let inner = format!(
+        "mount --bind {h} {a} || exit 99; \
+         \"$NONO\" run -p {p} -- /bin/sh -c '{attack}'; \
+         \"$NONO\" run -p {p} --read {a}/notes/token -- /bin/true; echo named=$?"
+    );
+    let Some(run) = in_mount_ns(&env, &inner) else {
+        return skip("no mount namespace here (unshare failed)");
+    };
+    if run.code() == Some(99) {
+        return skip(format!("bind mount refused here\n{run}"));
+    }
+    run.expect_ok()
+        .expect_stdout_has("done")
+        .expect_stdout_has("named=125");
+    assert!(!run.stdout().contains(SECRET), "secret read\n{run}");
+    assert_eq!(read(&token), SECRET, "{run}");
+    let inner = format!("mount --bind {h} {a} && /bin/sh -c '{attack}'");
+    let control = in_mount_ns(&env, &inner).unwrap();
+    control.expect_ok().expect_stdout_has(SECRET);
+}
+
 #[test]
 fn vsock_sockets_are_refused() {
     let env = TestEnv::new();
