@@ -34,7 +34,17 @@ pub fn for_command(policy: &Policy, cmd: &Command, ctx: &Context) -> Vec<String>
         let gitconfig = ctx.home.join(".gitconfig");
         if gitconfig.exists() && !has(policy, &gitconfig, Access::READ) {
             out.push(
-                "git reads ~/.gitconfig and stops when it cannot ('unable to access'): add --read ~/.gitconfig"
+                "git runs without ~/.gitconfig (not granted: nono sets GIT_CONFIG_GLOBAL so that git does not stop on it; no user name, email or aliases): add --read ~/.gitconfig"
+                    .to_string(),
+            );
+        }
+        let sub = args.first().and_then(|a| a.to_str());
+        if matches!(sub, Some("init" | "clone"))
+            && has(policy, &ctx.cwd, Access::WRITE)
+            && !has(policy, &ctx.cwd, Access::DELETE)
+        {
+            out.push(
+                "git init and git clone save .git/config and HEAD by rename, which delete protection denies ('could not write config file', 'unable to write symref for HEAD'): add --allow-delete . (and remove the stale .git it left, or its .git/*.lock)"
                     .to_string(),
             );
         }

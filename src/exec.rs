@@ -42,10 +42,18 @@ impl Diagnostic for ExecError {
 
     fn hints(&self) -> Vec<String> {
         match self {
-            ExecError::DeniedBySandbox(p) => vec![format!(
-                "grant execute on it, e.g. --read {}",
-                p.parent().unwrap_or(Path::new("/")).display()
-            )],
+            ExecError::DeniedBySandbox(p) => {
+                let mut h = vec![format!(
+                    "grant execute on it, e.g. --read {}",
+                    p.parent().unwrap_or(Path::new("/")).display()
+                )];
+                let in_home = std::env::var_os("HOME")
+                    .is_some_and(|home| !home.is_empty() && p.starts_with(&home));
+                if in_home {
+                    h.push("a toolchain installed in the home reads more of it than its bin directory: the built-in profiles grant what each needs (-p rust for ~/.cargo, -p python for pyenv, -p node, -p go; nono profile list)".into());
+                }
+                h
+            }
             ExecError::NotFound(_) => vec!["check the name and PATH".into()],
             _ => vec![],
         }

@@ -198,6 +198,81 @@ pub fn env_plan(
     Ok((env_policy, plan))
 }
 
+/// The variables git and python need in the sandbox, added to `plan` once the policy
+/// is final, before the command's environment is taken from the plan:
+/// `GIT_OPTIONAL_LOCKS=0` where git would leave `index.lock` behind, and
+/// `GIT_CONFIG_GLOBAL` where git's user configuration is unreadable. A
+/// value the caller gives (environment or `--env`) is kept.
+pub fn add_tool_env(plan: &mut policy::env::EnvPlan, policy: &Policy, ctx: &Context) {
+    add_git_locks_env(plan, policy);
+    add_git_config_env(plan, policy, ctx);
+    add_python_bytecode_env(plan, policy);
+}
+
+/// A grant the user asked for, or a piece of one.
+fn from_user(o: &policy::Origin) -> bool {
+    use policy::Origin;
+    match o {
+        Origin::User { .. } => true,
+        Origin::CarveOut { from, .. } | Origin::ExecSplit { from, .. } => from_user(from),
+        _ => false,
+    }
+}
+
+/// `PYTHONDONTWRITEBYTECODE=1` where a write grant has no delete rights:
+/// python saves bytecode by renaming a temporary file into place, and where
+/// it may not, the temporary file stays (one more per module and run).
+fn add_python_bytecode_env(plan: &mut policy::env::EnvPlan, policy: &Policy) {
+    let dirs: Vec<std::path::PathBuf> = policy
+        .rules
+        .iter()
+        .filter(|r| r.kind == policy::Kind::Dir)
+        .filter(|r| r.parts.iter().any(|(_, o)| from_user(o)))
+        .filter(|r| {
+            let a = r.access();
+            a.contains(Access::WRITE) && !a.intersects(Access::DELETE.union(Access::DELETE_FILES))
+        })
+        .map(|r| r.path.clone())
+        .collect();
+    if dirs.is_empty() {
+        return;
+    }
+    let reason = policy::env::Reason::PyBytecode { dirs };
+    plan.set_by_nono("PYTHONDONTWRITEBYTECODE", "1".into(), reason);
+}
+
+/// `GIT_CONFIG_GLOBAL` for a policy that leaves git's user configuration
+/// unreadable (see `policy::git::user_config_fallback`).
+fn add_git_config_env(plan: &mut policy::env::EnvPlan, policy: &Policy, ctx: &Context) {
+    let Some(f) = policy.git_user_config_fallback(&ctx.home) else {
+        return;
+    };
+    let value = f.value.clone().into_os_string();
+    let reason = policy::env::Reason::GitConfig {
+        unreadable: f.unreadable,
+        value: f.value,
+    };
+    if plan.set_by_nono("GIT_CONFIG_GLOBAL", value, reason) {
+        tracing::debug!("GIT_CONFIG_GLOBAL set: git's user configuration is not readable");
+    }
+}
+
+/// `GIT_OPTIONAL_LOCKS=0` for a policy under which git would leave
+/// `index.lock` behind in a repository (see
+/// `policy::git::lock_trap_dirs`).
+fn add_git_locks_env(plan: &mut policy::env::EnvPlan, policy: &Policy) {
+    let mut dirs = policy.git_dirs.clone();
+    dirs.extend(policy.git_dirs_writable.iter().cloned());
+    let trap = policy::git::lock_trap_dirs(policy, &dirs);
+    if trap.is_empty() {
+        return;
+    }
+    let reason = policy::env::Reason::GitLocks { git_dirs: trap };
+    if plan.set_by_nono("GIT_OPTIONAL_LOCKS", "0".into(), reason) {
+        tracing::debug!("GIT_OPTIONAL_LOCKS set: a repository cannot be renamed in");
+    }
+}
+
 /// The profiles' `[agent] state_env` variables, set last over the
 /// command's environment (a later profile's value wins).
 pub fn with_agent_env(

@@ -12,8 +12,8 @@ use crate::cli::{RunArgs, SnapshotArg};
 use crate::error::{Exit, Failure};
 use crate::policy::{self, Access, Context, Policy};
 use crate::request::{
-    build_policy, choose_agent, env_plan, git_fallback, insert_agent_args, spec_from_args,
-    with_agent_env,
+    add_tool_env, build_policy, choose_agent, env_plan, git_fallback, insert_agent_args,
+    spec_from_args, with_agent_env,
 };
 use crate::{advice, exec, output, profile, proxy, report, sandbox, tmpdir, undo};
 
@@ -31,7 +31,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     // checks would only repeat it (see `profile::PathChecks`).
     let checks = profile::PathChecks::Deferred;
     let (spec, created) = spec_from_args(&args.policy, &ctx, create, checks)?;
-    let (env_policy, env_plan) = env_plan(&spec)?;
+    let (env_policy, mut env_plan) = env_plan(&spec)?;
     // Host-allowlist mode: the proxy and the network namespace are made by
     // a helper process while the policy is built (sandbox::netns).
     #[cfg(target_os = "linux")]
@@ -94,8 +94,15 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
                 policy.split_programs();
             }
         }
+        add_tool_env(&mut env_plan, &policy, &ctx);
         let view = kernel_view(&policy);
-        let tmp_base = policy::decide::TmpBase::new(&tmpdir::base_dir()).base;
+        let tmp = policy::decide::TmpBase::new(&tmpdir::base_dir());
+        // What run would say when the sandbox cannot execute COMMAND
+        // itself (a program in the home, not granted): run exits 126.
+        let exec_denied = (block.is_none() && absent_blocked.is_none())
+            .then(|| exec_refusal(&policy, &cmd, &ctx, &tmp))
+            .flatten();
+        let tmp_base = tmp.base;
         let guarantees = sandbox::guarantees(&policy, args.keep_caps);
         let plan = sandbox::kernel_plan(&policy);
         let advice = advice::for_command(&policy, &cmd, &ctx);
@@ -118,6 +125,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             tmp_base: &tmp_base,
             style: output::Style::for_stdout(),
             blocked: refusal.as_deref(),
+            exec_denied: exec_denied.as_deref(),
             guarantees: &guarantees,
             plan: plan.as_ref(),
             mount_layer: &layer,
@@ -213,6 +221,7 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
             run_dir.path.clone()
         }
     };
+    add_tool_env(&mut env_plan, &policy, &ctx);
     tracing::debug!(rules = policy.rules.len(), tmpdir = %output::path(&tmp_path), "applying sandbox");
     for r in &policy.rules {
         tracing::trace!(path = %output::path(&r.path), access = %r.access(), "rule");
@@ -253,6 +262,28 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
     // alive until here so the directory is not cleaned up under us.
     drop((run_dir, network));
     Err(err.into())
+}
+
+/// The error `run` would end with when the sandbox denies executing
+/// COMMAND (or its `#!` interpreter), from the same decision `why --op
+/// exec` makes; `None` when it may run.
+fn exec_refusal(
+    policy: &Policy,
+    cmd: &exec::Command,
+    ctx: &Context,
+    tmp: &policy::decide::TmpBase,
+) -> Option<String> {
+    let d = policy::decide::decide(policy, &cmd.path, policy::Op::Exec, ctx, tmp).ok()?;
+    if d.allowed || !d.exists {
+        return None;
+    }
+    let e = exec::ExecError::DeniedBySandbox(d.checked.clone());
+    let mut text = e.to_string();
+    for h in crate::error::Diagnostic::hints(&e) {
+        text.push_str("; ");
+        text.push_str(&h);
+    }
+    Some(text)
 }
 
 /// `--net-log FILE`, opened by nono (with the caller's rights, before the

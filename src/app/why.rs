@@ -9,7 +9,7 @@ use crate::cli::{OpArg, WhyArgs};
 use crate::error::{Diagnostic as _, Exit, Failure};
 use crate::policy::{self, Access, Context, Op, Policy};
 use crate::profile::{CreateDirs, PathChecks};
-use crate::request::{choose_agent, env_plan, git_fallback, spec_from_args};
+use crate::request::{add_tool_env, choose_agent, env_plan, git_fallback, spec_from_args};
 use crate::{exec, output, proxy, report, sandbox, tmpdir};
 
 /// `nono why`: exit 0 when allowed, 1 when denied, 125 on error.
@@ -74,8 +74,14 @@ pub fn why(mut args: WhyArgs) -> Result<ExitCode, Failure> {
         {
             return Err(AppError::OneQuestion.into());
         }
-        let (env_policy, _) = env_plan(&spec)?;
-        let e = env_policy.decide(name, std::env::var_os(name).as_deref());
+        let (env_policy, mut plan) = env_plan(&spec)?;
+        add_tool_env(&mut plan, &policy, &ctx);
+        // A variable nono sets for this policy is in the plan; any other
+        // name is decided as if it were in the environment.
+        let e = match plan.entries.iter().find(|e| e.name == *name) {
+            Some(e) if e.reason.for_tools() => e.clone(),
+            _ => env_policy.decide(name, std::env::var_os(name).as_deref()),
+        };
         let why = report::env::WhyEnv {
             e: &e,
             style: output::Style::for_stdout(),

@@ -294,6 +294,22 @@ pub enum Reason {
     Set { source: Source },
     /// Set by nono to the private temporary directory.
     TempDir,
+    /// `GIT_CONFIG_GLOBAL`, set by nono: git's user configuration files
+    /// `unreadable` exist but the policy does not let the command read
+    /// them (`policy::git::user_config_fallback`); `value` is what git
+    /// reads instead (a path of nono's choosing, never a secret).
+    GitConfig {
+        unreadable: Vec<std::path::PathBuf>,
+        value: std::path::PathBuf,
+    },
+    /// `GIT_OPTIONAL_LOCKS=0`, set by nono: in `git_dirs` the command may
+    /// create but not delete or rename (`policy::git::lock_trap_dirs`).
+    GitLocks { git_dirs: Vec<std::path::PathBuf> },
+    /// `PYTHONDONTWRITEBYTECODE=1`, set by nono: in `dirs` the command may
+    /// create files but not rename or delete them, so each bytecode file
+    /// python saves there (a temporary file renamed into place) would be
+    /// left behind as a temporary file.
+    PyBytecode { dirs: Vec<std::path::PathBuf> },
 }
 
 impl Reason {
@@ -308,6 +324,9 @@ impl Reason {
             Reason::Cleared { .. } => "cleared",
             Reason::Set { .. } => "set",
             Reason::TempDir => "temp_dir",
+            Reason::GitConfig { .. } => "git_config",
+            Reason::GitLocks { .. } => "git_optional_locks",
+            Reason::PyBytecode { .. } => "python_bytecode",
         }
     }
 
@@ -342,7 +361,45 @@ impl Reason {
             }
             Reason::Set { source } => format!("set by {source}"),
             Reason::TempDir => "set by nono to the run's private temporary directory".into(),
+            Reason::PyBytecode { dirs } => {
+                let shown: Vec<String> = dirs
+                    .iter()
+                    .take(3)
+                    .map(|p| crate::output::path(p))
+                    .collect();
+                let more = if dirs.len() > 3 { ", ..." } else { "" };
+                format!(
+                    "set by nono to 1: the command may create files in {}{more} but not rename or delete them, so every bytecode file python saves there would stay behind as a temporary file (__pycache__/*.pyc.NNN); python reads existing bytecode and compiles the rest in memory (--allow-delete on the directory lets python save it)",
+                    shown.join(", ")
+                )
+            }
+            Reason::GitLocks { git_dirs } => {
+                let dirs: Vec<String> = git_dirs.iter().map(|p| crate::output::path(p)).collect();
+                format!(
+                    "set by nono to 0: the command may create files in {} but not delete or rename them, so the index refresh that git status makes on the side would leave index.lock behind and lock the repository; git skips it (--allow-delete on the project lets git write its index)",
+                    dirs.join(", ")
+                )
+            }
+            Reason::GitConfig { unreadable, value } => {
+                let files: Vec<String> =
+                    unreadable.iter().map(|p| crate::output::path(p)).collect();
+                format!(
+                    "set by nono to {}: the policy does not let the command read {}, and git stops when it cannot read a configuration file it finds (--read {} lets git use it)",
+                    crate::output::path(value),
+                    files.join(" and "),
+                    files.join(" --read "),
+                )
+            }
         }
+    }
+
+    /// A variable nono sets for a tool because of the policy (git,
+    /// python): its value is nono's own, never the caller's.
+    pub fn for_tools(&self) -> bool {
+        matches!(
+            self,
+            Reason::GitConfig { .. } | Reason::GitLocks { .. } | Reason::PyBytecode { .. }
+        )
     }
 
     pub fn source(&self) -> Option<&Source> {
@@ -503,6 +560,24 @@ impl EnvPlan {
             env.push((t.into(), tmp.as_os_str().to_os_string()));
         }
         env
+    }
+
+    /// Gives `name` a value of nono's own, for the reason `reason`, unless
+    /// the caller's environment or `--env` has it (theirs is kept). True if
+    /// it was set.
+    pub fn set_by_nono(&mut self, name: &str, value: OsString, reason: Reason) -> bool {
+        if self.entries.iter().any(|e| e.name == name) {
+            return false;
+        }
+        self.vars.push((name.into(), value));
+        self.entries.push(Entry {
+            name: name.into(),
+            action: Action::Set,
+            reason,
+            inherited: false,
+        });
+        self.entries.sort_by(|a, b| a.name.cmp(&b.name));
+        true
     }
 
     pub fn with(&self, action: Action) -> impl Iterator<Item = &Entry> {

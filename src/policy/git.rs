@@ -18,7 +18,10 @@
 //! repositories and working-tree files (`.gitattributes`, `.gitmodules`,
 //! `.envrc`) are not covered (SECURITY.md).
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+
+use super::access::Access;
 
 /// The category protected git files are listed under.
 pub const CATEGORY: &str = "git repository configuration and hooks";
@@ -147,10 +150,107 @@ fn read_small(p: &Path) -> Option<String> {
     Some(s)
 }
 
+/// git's user configuration files, in the order git reads them:
+/// `$XDG_CONFIG_HOME/git/config` (`~/.config/git/config` where the
+/// variable is unset or empty), then `~/.gitconfig`.
+fn user_config_files(home: &Path, xdg: Option<&OsStr>) -> [PathBuf; 2] {
+    let base = match xdg {
+        Some(x) if !x.is_empty() => PathBuf::from(x),
+        _ => home.join(".config"),
+    };
+    [base.join("git/config"), home.join(".gitconfig")]
+}
+
+/// git's user configuration where the policy does not let the command read
+/// it. git stops ("unable to access ...", then "fatal: unknown error
+/// occurred while reading the configuration files") when a configuration
+/// file it finds cannot be read, so every `git status` would fail under
+/// `--allow .` on a machine with a `~/.gitconfig`. nono then points
+/// `GIT_CONFIG_GLOBAL` at the other user file where the command can read
+/// that one, otherwise at `/dev/null`: git reads that file instead of both,
+/// and the command reads nothing the policy does not allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserConfigFallback {
+    /// The existing user configuration files the command cannot read.
+    pub unreadable: Vec<PathBuf>,
+    /// The value of `GIT_CONFIG_GLOBAL`.
+    pub value: PathBuf,
+}
+
+/// The fallback `policy` needs, if any: `None` where every user
+/// configuration file that exists is readable under it (or none exists).
+pub fn user_config_fallback(
+    policy: &super::Policy,
+    home: &Path,
+    xdg: Option<&OsStr>,
+) -> Option<UserConfigFallback> {
+    let mut unreadable = Vec::new();
+    let mut readable = None;
+    for f in user_config_files(home, xdg) {
+        // Landlock checks what the name resolves to. A file that does not
+        // exist (or that nono cannot see either) is no trouble for git.
+        let Ok(real) = std::fs::canonicalize(&f) else {
+            continue;
+        };
+        if policy.rights_at(&real).0.contains(Access::READ) {
+            readable.get_or_insert(f);
+        } else {
+            unreadable.push(f);
+        }
+    }
+    if unreadable.is_empty() {
+        return None;
+    }
+    Some(UserConfigFallback {
+        unreadable,
+        value: readable.unwrap_or_else(|| PathBuf::from("/dev/null")),
+    })
+}
+
+/// The git directories (of `git_dirs`, canonical) where the command may
+/// create files but not delete or rename them. git takes a lock there
+/// for every index write (`index.lock`, renamed over `index` when done); a
+/// rename it may not make leaves the lock behind, and every later git
+/// command of the user fails on it ("Unable to create .../index.lock: File
+/// exists"). `git status` and `git diff` refresh the index as an optional
+/// side effect, which `GIT_OPTIONAL_LOCKS=0` turns off; commands that must
+/// write the index still fail (and say so) without `--allow-delete`.
+pub fn lock_trap_dirs(policy: &super::Policy, git_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    git_dirs
+        .iter()
+        .filter(|d| {
+            let (a, _) = policy.rights_at(d);
+            a.contains(Access::WRITE) && !a.intersects(Access::DELETE.union(Access::DELETE_FILES))
+        })
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
+
+    #[test]
+    fn user_configuration_files_follow_git_s_order_and_xdg_rule() {
+        let h = Path::new("/h");
+        assert_eq!(
+            user_config_files(h, None),
+            [
+                PathBuf::from("/h/.config/git/config"),
+                PathBuf::from("/h/.gitconfig")
+            ]
+        );
+        // An empty XDG_CONFIG_HOME counts as unset, as in git.
+        assert_eq!(
+            user_config_files(h, Some(OsStr::new(""))),
+            user_config_files(h, None)
+        );
+        assert_eq!(
+            user_config_files(h, Some(OsStr::new("/x")))[0],
+            PathBuf::from("/x/git/config")
+        );
+    }
 
     #[test]
     fn finds_the_containing_the_root_and_the_child_repositories() {

@@ -14,7 +14,7 @@ mod carve;
 mod data;
 pub mod decide;
 pub mod env;
-mod git;
+pub mod git;
 mod lookup;
 #[cfg(target_os = "linux")]
 pub mod mounts;
@@ -206,7 +206,13 @@ impl crate::error::Diagnostic for PolicyError {
             )],
             PolicyError::DeleteNotDir(p) => vec![format!(
                 "the kernel controls deletion per directory: name the directory that holds it, e.g. --allow-delete {}",
-                p.parent().unwrap_or(Path::new("/")).display()
+                match p.parent() {
+                    // `hello.c` as written: its directory is the current one.
+                    Some(d) if d.as_os_str().is_empty() => Path::new("."),
+                    Some(d) => d,
+                    None => Path::new("/"),
+                }
+                .display()
             )],
             PolicyError::HostRule(e) => e.hints(),
             PolicyError::NetConflict { hints, .. } => hints.clone(),
@@ -345,6 +351,13 @@ impl Policy {
     pub fn split_programs(&mut self) {
         let rules = std::mem::take(&mut self.rules);
         self.rules = self.commands.split_rules(rules);
+    }
+
+    /// What `GIT_CONFIG_GLOBAL` must be for git to work in the sandbox
+    /// (see [`git::user_config_fallback`]).
+    pub fn git_user_config_fallback(&self, home: &Path) -> Option<git::UserConfigFallback> {
+        let xdg = std::env::var_os("XDG_CONFIG_HOME");
+        git::user_config_fallback(self, home, xdg.as_deref())
     }
 
     /// The union of the rights that reach `path` and the rules they come

@@ -371,8 +371,11 @@ fn push(out: &mut Vec<Protected>, p: &Path, category: &str, read_only: bool) {
 }
 
 /// A final component ending in `*` matches the entries of the parent with
-/// that prefix (e.g. `/etc/ssh/ssh_host_*`). Without a match the pattern
-/// itself is kept, so that it still carves its parent.
+/// that prefix (e.g. `/etc/ssh/ssh_host_*`). The pattern itself is kept
+/// too, as an entry that does not exist: it stands for the names that may
+/// match later (`~/.local/lib/python3.12` made by the command), so its
+/// parent stays carved, and the mount layer never gives the parent its
+/// create rights back on the strength of the matches it could mask.
 fn expand_glob(p: &Path) -> Vec<PathBuf> {
     let Some(name) = p.file_name() else {
         return vec![p.to_path_buf()];
@@ -388,9 +391,7 @@ fn expand_glob(p: &Path) -> Vec<PathBuf> {
         .filter(|e| e.file_name().as_bytes().starts_with(prefix))
         .map(|e| e.path())
         .collect();
-    if found.is_empty() {
-        found.push(p.to_path_buf());
-    }
+    found.push(p.to_path_buf());
     found
 }
 

@@ -93,6 +93,15 @@ fn agent_json(
     })
 }
 
+/// Why `run` would not start COMMAND, if it would not.
+#[derive(Clone, Copy)]
+struct Refusal<'a> {
+    /// COMMAND is on the blocklist.
+    blocked: Option<&'a str>,
+    /// The sandbox denies executing COMMAND.
+    exec_denied: Option<&'a str>,
+}
+
 /// The head of `--dry-run`: the command, the kernel, every rule, delete
 /// protection, the blocklist and the protected paths.
 fn dry_run(
@@ -102,8 +111,12 @@ fn dry_run(
     kernel: &KernelView,
     tmp_base: &Path,
     style: Style,
-    blocked: Option<&str>,
+    refusal: Refusal<'_>,
 ) -> fmt::Result {
+    let Refusal {
+        blocked,
+        exec_denied,
+    } = refusal;
     writeln!(w, "nono dry run: nothing is executed")?;
     writeln!(w, "command:  {}", output::path(&cmd.path))?;
     if cmd.resolved != cmd.path {
@@ -115,6 +128,14 @@ fn dry_run(
             "          {} {} (nono run would exit 126)",
             style.bad("BLOCKED:"),
             output::text(b)
+        )?;
+    }
+    if let Some(d) = exec_denied {
+        writeln!(
+            w,
+            "          {} {} (nono run would exit 126; nono why --op exec shows why)",
+            style.bad("DENIED:"),
+            output::text(d)
         )?;
     }
     if !policy.profiles.is_empty() {
@@ -684,6 +705,9 @@ pub struct DryRun<'a> {
     pub style: Style,
     /// The refusal `run` would print (exit 126), when COMMAND is blocked.
     pub blocked: Option<&'a str>,
+    /// The error `run` would end with (exit 126) when the sandbox denies
+    /// executing COMMAND itself.
+    pub exec_denied: Option<&'a str>,
     pub guarantees: &'a [crate::sandbox::Guarantee],
     pub plan: Option<&'a crate::sandbox::KernelPlan>,
     /// The mount-namespace layer's plan, or why it is not available.
@@ -711,7 +735,10 @@ impl Display for DryRun<'_> {
             self.kernel,
             self.tmp_base,
             self.style,
-            self.blocked,
+            Refusal {
+                blocked: self.blocked,
+                exec_denied: self.exec_denied,
+            },
         )?;
         enforcement(w, self.guarantees)?;
         mount_layer_text(w, self.mount_layer, self.require_isolation)?;
@@ -755,6 +782,7 @@ impl DryRun<'_> {
             self.plan,
         );
         doc["blocked"] = json!(self.blocked);
+        doc["exec_denied"] = json!(self.exec_denied);
         doc["host_allowlist"] = host_allowlist_json(&self.policy.net, self.hosts);
         doc["advice"] = json!(self.advice);
         doc["create"] = json!(self

@@ -156,6 +156,9 @@ impl Display for WhyEnv<'_> {
         };
         let what = match e.action {
             Action::Kept => "is passed to the command unchanged",
+            // nono's own value for a tool is named in the reason: it is not
+            // the caller's.
+            Action::Set if e.reason.for_tools() => "is given a value by nono",
             Action::Set => "is given a value by nono (never shown)",
             Action::Removed => "is not passed to the command",
         };

@@ -266,3 +266,17 @@ fn verbose_logs_are_plain_text_and_escaped() {
     // stderr is a pipe here: no colour codes, and no raw escape from the name.
     assert!(!r.stderr().contains('\u{1b}'), "raw escape in logs\n{r}");
 }
+
+/// `--allow-delete FILE` is refused with a hint naming FILE's directory,
+/// also when FILE is written without one (`hello.c`: the current one).
+#[test]
+fn allow_delete_of_a_file_names_its_directory() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.work.join("src")).unwrap();
+    std::fs::write(env.work.join("src/a.c"), "").unwrap();
+    for (file, dir) in [("keep.txt", "."), ("./keep.txt", "."), ("src/a.c", "src")] {
+        env.nono(["run", "--allow", ".", "--allow-delete", file, "--", "true"])
+            .expect_code(125)
+            .expect_stderr_has(&format!("e.g. --allow-delete {dir}\n"));
+    }
+}

@@ -819,3 +819,45 @@ fn vsock_sockets_are_refused() {
     let run = probe::sandboxed(&env, &[], "attempt('inet', lambda: socket.socket())");
     probe::expect_line(&run, "inet OK");
 }
+
+/// `~/.local/lib/python*` is protected by pattern: a new match made by the
+/// command (`python3.12/site-packages/usercustomize.py`, which python 3.12
+/// runs at start-up outside) must fail like a write into an existing
+/// match, although every existing match is masked.
+#[test]
+fn a_new_match_of_a_protected_pattern_cannot_be_planted() {
+    let env = TestEnv::new();
+    let lib = env.home.join(".local/lib");
+    fs::create_dir_all(lib.join("python3.11/site-packages")).unwrap();
+    let script = "mkdir -p ~/.local/lib/python3.12/site-packages && echo 'import os' > ~/.local/lib/python3.12/site-packages/usercustomize.py && echo planted";
+    // Control: without nono the plant succeeds (then is removed).
+    env.plain_sh(script)
+        .expect_ok()
+        .expect_stdout_has("planted");
+    fs::remove_dir_all(lib.join("python3.12")).unwrap();
+    let run = env.sandboxed_sh(&["--allow", "~"], script);
+    run.expect_stdout_lacks("planted");
+    assert!(
+        !lib.join("python3.12").exists(),
+        "the command created a new python* directory\n{run}"
+    );
+    // The existing match is read-only too.
+    let run = env.sandboxed_sh(
+        &["--allow", "~"],
+        "echo x > ~/.local/lib/python3.11/site-packages/x.py && echo planted",
+    );
+    run.expect_stdout_lacks("planted");
+    assert!(!lib.join("python3.11/site-packages/x.py").exists());
+    // why agrees with the kernel.
+    let why = env.nono([
+        "why",
+        "--allow",
+        "~",
+        "--op",
+        "write",
+        lib.join("python3.12/site-packages/usercustomize.py")
+            .to_str()
+            .unwrap(),
+    ]);
+    why.expect_code(1);
+}

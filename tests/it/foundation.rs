@@ -279,8 +279,10 @@ fn overlapping_grants_merge() {
         .split(|b| *b == b'\n')
         .filter_map(|l| std::str::from_utf8(l).ok())
         .filter(|l| l.contains(&format!(" {o} ")))
-        // The mount plan's lines (`writable  PATH  ...`) are not rules.
+        // The mount plan's lines (`writable  PATH  ...`) and the
+        // environment's (`set  NAME: ... PATH ...`) are not rules.
         .filter(|l| !l.trim_start().starts_with("writable"))
+        .filter(|l| !l.trim_start().starts_with("set "))
         .collect();
     assert_eq!(lines.len(), 1, "one rule expected\n{r}");
     assert!(

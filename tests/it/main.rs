@@ -23,6 +23,7 @@ mod env;
 mod escapes;
 mod explain;
 mod foundation;
+mod git_env;
 mod hardening;
 mod kernel_rules;
 #[cfg(target_os = "macos")]

@@ -124,6 +124,85 @@ fn metadata_changes_fail_outside_the_write_grants_and_work_inside() {
     assert_eq!(mode(&keep), 0o600);
 }
 
+#[test]
+fn device_nodes_stay_usable_but_their_metadata_is_read_only() {
+    let env = TestEnv::new();
+    if !layer_active(&env) {
+        return;
+    }
+    if !is_root() {
+        return skip("chmod of /dev/null needs root outside the sandbox too");
+    }
+    // chmod to the mode it has: a no-op that succeeds on a writable mount
+    // and fails with EROFS on a read-only one, so nothing changes either way.
+    let before = mode(Path::new("/dev/null"));
+    let script = format!(
+        "import os\nopen('/dev/null', 'w').write('x'); print('written')\ntry:\n    os.chmod('/dev/null', 0o{before:o}); print('WORKED')\nexcept OSError as e:\n    print('errno', e.errno)\n"
+    );
+    // Control: without nono, root can chmod it.
+    let control = env.plain(&["/usr/bin/python3", "-c", &script]);
+    control.expect_ok().expect_stdout_has("WORKED");
+    let run = env.sandboxed(&["--allow", "."], &["/usr/bin/python3", "-c", &script]);
+    run.expect_ok()
+        .expect_stdout_has("written")
+        .expect_stdout_has(&format!("errno {}", libc_erofs()));
+    assert_eq!(mode(Path::new("/dev/null")), before);
+}
+
+/// System V shared memory of a host process, by key: created outside with
+/// a marker, looked up inside.
+const SHM_PROBE: &str = r#"
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+key = 0x6e6f6e6f
+if sys.argv[1] == "make":
+    i = libc.shmget(key, 4096, 0o1600)
+    p = libc.shmat(i, None, 0)
+    ctypes.memmove(p, b"NONO-SHM-MARKER", 15)
+    print("made", i)
+elif sys.argv[1] == "read":
+    i = libc.shmget(key, 0, 0)
+    if i < 0:
+        print("shmget errno", ctypes.get_errno())
+    else:
+        p = libc.shmat(i, None, 0)
+        print("read", ctypes.string_at(p, 15).decode())
+else:
+    i = libc.shmget(key, 0, 0)
+    if i >= 0:
+        libc.shmctl(i, 0, None)  # IPC_RMID
+"#;
+
+#[test]
+fn host_system_v_ipc_is_not_reachable() {
+    let env = TestEnv::new();
+    if !layer_active(&env) {
+        return;
+    }
+    let probe = |what: &str| {
+        Command::new("/usr/bin/python3")
+            .args(["-c", SHM_PROBE, what])
+            .output()
+            .unwrap()
+    };
+    let _ = probe("remove");
+    let made = probe("make");
+    assert!(
+        String::from_utf8_lossy(&made.stdout).contains("made"),
+        "{made:?}"
+    );
+    // Control: another process outside reads the marker.
+    let control = probe("read");
+    let text = String::from_utf8_lossy(&control.stdout).to_string();
+    let run = env.sandboxed(&[], &["/usr/bin/python3", "-c", SHM_PROBE, "read"]);
+    let _ = probe("remove");
+    assert!(text.contains("NONO-SHM-MARKER"), "control: {control:?}");
+    run.expect_ok()
+        .expect_stdout_lacks("NONO-SHM-MARKER")
+        .expect_stdout_has("shmget errno");
+}
+
 fn libc_erofs() -> i32 {
     30 // EROFS
 }

@@ -219,12 +219,29 @@ fn outermost(mut v: Vec<PathBuf>) -> Vec<PathBuf> {
     out
 }
 
+/// A character or block device (not following a final symlink: rules hold
+/// resolved paths).
+fn is_device(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    std::fs::symlink_metadata(p)
+        .map(|m| m.file_type().is_char_device() || m.file_type().is_block_device())
+        .unwrap_or(false)
+}
+
 /// The mount plan for `policy` on a machine with mount table `table`.
 pub fn plan(policy: &Policy, table: &[MountEntry], run_dir: Option<&Path>) -> MountPlan {
     const MODIFY: Access = Access::WRITE.union(Access::DELETE);
     // Write grants, as granted (a carved grant by its own path).
     let mut writable: Vec<PathBuf> = Vec::new();
     for r in &policy.rules {
+        // A device node is written through the driver, which a read-only
+        // mount does not stop (the kernel checks read-only only for files,
+        // directories and symlinks): `/dev/null`, `/dev/tty` and the rest
+        // stay usable on the read-only tree, while chmod, chown and utime
+        // of them fail with EROFS like everything else outside the grants.
+        if r.kind == Kind::File && is_device(&r.path) {
+            continue;
+        }
         for (a, o) in &r.parts {
             if !a.intersects(MODIFY) {
                 continue;

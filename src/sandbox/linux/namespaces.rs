@@ -24,7 +24,8 @@ use std::io;
 /// Which namespaces to enter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Unshare {
-    /// A private mount namespace (the mount-namespace layer).
+    /// A private mount namespace (the mount-namespace layer), with a
+    /// private IPC namespace.
     pub mount: bool,
     /// A network namespace with only its own loopback interface.
     pub net: bool,
@@ -91,8 +92,8 @@ pub fn has_sys_admin() -> bool {
 
 fn what(req: Unshare) -> &'static str {
     match (req.mount, req.net) {
-        (true, true) => "mount and network namespaces",
-        (true, false) => "a mount namespace",
+        (true, true) => "mount, IPC and network namespaces",
+        (true, false) => "a mount and an IPC namespace",
         (false, true) => "a network namespace",
         (false, false) => "no namespace",
     }
@@ -102,7 +103,11 @@ fn what(req: Unshare) -> &'static str {
 pub fn enter(req: Unshare) -> Result<Entered, NsError> {
     let mut flags = 0;
     if req.mount {
-        flags |= libc::CLONE_NEWNS;
+        // With the mount layer the command also gets its own IPC
+        // namespace: System V shared memory, semaphores and message queues
+        // (and POSIX message queues) of the host's processes are not
+        // reachable, as /dev/shm is private.
+        flags |= libc::CLONE_NEWNS | libc::CLONE_NEWIPC;
     }
     if req.net {
         flags |= libc::CLONE_NEWNET;

@@ -312,9 +312,11 @@ impl Started {
         drop(fds);
         let mut mount_state = Ok(());
         if mount {
-            if let Err(source) = sys::unshare(libc::CLONE_NEWNS) {
+            // As in `namespaces::enter`: a private IPC namespace with the
+            // mount layer.
+            if let Err(source) = sys::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWIPC) {
                 let e = NsError::Unshare {
-                    what: "a mount namespace",
+                    what: "a mount and an IPC namespace",
                     source,
                 };
                 mount_state = Err(e.to_string());
