@@ -184,9 +184,14 @@ fn first_missing(path: &Path) -> Option<Option<PathBuf>> {
         .collect();
     let mut done = PathBuf::from("/");
     let mut links = 0;
+    // A `..` moves the walk away from the path as written, like a symlink:
+    // `~/x/../t5/bin` is created at `~/t5/bin`, which no prefix of the
+    // written path covers.
+    let mut moved = false;
     while let Some(c) = todo.pop() {
         if c == ".." {
             done.pop();
+            moved = true;
             continue;
         }
         let next = done.join(&c);
@@ -212,7 +217,7 @@ fn first_missing(path: &Path) -> Option<Option<PathBuf>> {
             // Without a symlink on the way the missing component lies
             // below an ancestor of the protected path, which carving
             // splits anyway: nothing more to protect.
-            Err(_) => return Some((links > 0).then_some(next)),
+            Err(_) => return Some((links > 0 || moved).then_some(next)),
         }
     }
     Some(None)
@@ -562,6 +567,14 @@ mod would_be_tests {
         // `x/..` cannot be redirected either.
         assert_eq!(would_be(&h.join("stuff/chain")), Some(h.join("x")));
         assert_eq!(would_be(&h.join("stuff")), None, "exists");
+        // A `..` in the written path moves like a symlink: the missing
+        // name is where it would be created, not below the written path.
+        assert_eq!(
+            would_be(&h.join("dotfiles/../stuff/bin")),
+            Some(h.join("stuff/bin"))
+        );
+        // Without a symlink or a `..` the written path is the place.
+        assert_eq!(would_be(&h.join("stuff/bin")), None);
         assert_eq!(
             would_be(&h.join("loop")),
             None,

@@ -861,3 +861,75 @@ fn a_new_match_of_a_protected_pattern_cannot_be_planted() {
     ]);
     why.expect_code(1);
 }
+
+/// An agent started in the home directory gets the home as its project
+/// (the profile grants the current directory): its own configuration there,
+/// whose hooks and MCP servers run at its next start outside nono, must
+/// stay unwritable all the same.
+#[test]
+fn an_agent_started_in_the_home_cannot_plant_its_own_hooks() {
+    let env = TestEnv::new();
+    let files = [
+        ".claude/settings.json",
+        ".claude.json",
+        ".codex/config.toml",
+        ".gemini/settings.json",
+    ];
+    for f in files {
+        let p = env.home.join(f);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, "{}").unwrap();
+    }
+    let bin = env.root.join("agent-bin");
+    fs::create_dir_all(&bin).unwrap();
+    let plant = files
+        .iter()
+        .map(|f| format!("printf HOOK > \"$HOME/{f}\" && echo wrote {f};"))
+        .collect::<String>();
+    let claude = bin.join("claude");
+    fs::write(&claude, format!("#!/bin/sh\n{plant}\nexit 0\n")).unwrap();
+    fs::set_permissions(&claude, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    // Control: without nono the script writes every one of them.
+    let out = Command::new(&claude)
+        .current_dir(&env.home)
+        .env("HOME", &env.home)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("wrote")
+            .count(),
+        files.len()
+    );
+    for f in files {
+        fs::write(env.home.join(f), "{}").unwrap();
+    }
+    let mut cmd = env.command(["run", "--read", bin.to_str().unwrap(), "--", "claude"]);
+    cmd.current_dir(&env.home).env("PATH", &path);
+    let run = Run::from(cmd);
+    run.expect_stderr_has("claude-code")
+        .expect_stdout_lacks("wrote");
+    for f in files {
+        assert_eq!(read(&env.home.join(f)), "{}", "{f} was written\n{run}");
+    }
+}
+
+/// A PATH entry that does not exist, written with `..`: the directory it
+/// would be created at is protected, not only the name as written.
+#[test]
+fn a_missing_path_entry_written_with_dotdot_cannot_be_created() {
+    let env = TestEnv::new();
+    fs::create_dir_all(env.home.join("x")).unwrap();
+    fs::create_dir_all(env.home.join("t5")).unwrap();
+    let entry = format!("{}/x/../t5/bin", env.home.display());
+    let script = "mkdir \"$HOME/t5/bin\" && echo made";
+    // Control: without nono it can be made.
+    env.plain_sh(script).expect_stdout_has("made");
+    fs::remove_dir(env.home.join("t5/bin")).unwrap();
+    let mut cmd = env.command(["run", "--allow", "~", "--", "/bin/sh", "-c", script]);
+    cmd.env("PATH", format!("/usr/bin:/bin:{entry}"));
+    let run = Run::from(cmd);
+    run.expect_stdout_lacks("made");
+    assert!(!env.home.join("t5/bin").exists(), "{run}");
+}
