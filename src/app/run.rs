@@ -46,6 +46,9 @@ pub fn run_command(mut args: RunArgs) -> Result<ExitCode, Failure> {
         Some(SnapshotArg::Off) => None,
         None => spec.snapshot.then_some(undo::Mode::Strict),
     };
+    if !args.dry_run {
+        ensure_state_base(&ctx, snapshot.is_some());
+    }
     let mut policy = build_policy(&args.policy, &spec, &ctx, checks)?;
     let invoked = args.command.first().cloned().unwrap_or_default();
     // A blocked name not found here: the refusal `run` would print.
@@ -284,6 +287,32 @@ fn exec_refusal(
         text.push_str(&h);
     }
     Some(text)
+}
+
+/// nono's state directory (`policy::state_base`: snapshots, scan cache,
+/// overlays) made before the policy is built. It is protected, but the
+/// mount layer can only mask what exists when its plan is made: created
+/// later in the run (the first snapshot, the first kept listing), it would
+/// stay readable under a grant of the home, to this command and to a
+/// process it leaves behind, for every later run's snapshots. Made where
+/// nono would write there anyway: a home the user owns, or a snapshot.
+fn ensure_state_base(ctx: &Context, snapshot: bool) {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+    let base = policy::state_base(&ctx.home);
+    if base.is_dir() {
+        return;
+    }
+    let owned =
+        std::fs::metadata(&ctx.home).is_ok_and(|m| m.uid() == nix::unistd::geteuid().as_raw());
+    if owned || snapshot {
+        if let Err(e) = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&base)
+        {
+            tracing::debug!(error = %e, "cannot create the state directory");
+        }
+    }
 }
 
 /// `--net-log FILE`, opened by nono (with the caller's rights, before the

@@ -266,9 +266,12 @@ fn resolve(
             }
         }
     }
-    let filter: Vec<PathBuf> = rest.iter().map(|p| absolute(p, cwd)).collect();
+    // Every root a snapshot recorded: symlinks inside one are the
+    // sandboxed command's to plant, and are never followed.
+    let roots: Vec<PathBuf> = runs.iter().flat_map(|r| r.roots()).collect();
+    let filter: Vec<PathBuf> = rest.iter().map(|p| absolute(p, cwd, &roots)).collect();
     let targets: Vec<PathBuf> = if filter.is_empty() {
-        vec![absolute(cwd, cwd)]
+        vec![absolute(cwd, cwd, &roots)]
     } else {
         filter.clone()
     };
@@ -293,10 +296,14 @@ fn resolve(
     Ok((run, filter))
 }
 
-/// `p` made absolute against `cwd`, `.` and `..` removed, and its longest
-/// existing ancestor resolved (the path itself may be gone: that is what
-/// restore is for).
-fn absolute(p: &Path, cwd: &Path) -> PathBuf {
+/// `p` made absolute against `cwd`, `.` and `..` removed, and resolved
+/// through symlinks as far as it lies outside every snapshot root (a
+/// symlink to the project works). Inside a root nothing is resolved: a
+/// symlink there may be one the sandboxed command planted where a
+/// directory was (`sub -> /other/project`), and following it would restore
+/// into another tree; restore handles it as the entry it replaced. The
+/// path itself may be gone: that is what restore is for.
+fn absolute(p: &Path, cwd: &Path, roots: &[PathBuf]) -> PathBuf {
     let joined = if p.is_absolute() {
         p.to_path_buf()
     } else {
@@ -312,22 +319,25 @@ fn absolute(p: &Path, cwd: &Path) -> PathBuf {
             other => lexical.push(other),
         }
     }
-    let mut tail: Vec<OsString> = Vec::new();
-    let mut head = lexical.clone();
-    loop {
-        if let Ok(c) = std::fs::canonicalize(&head) {
-            let mut out = c;
-            for t in tail.iter().rev() {
-                out.push(t);
-            }
-            return out;
+    let inside = |q: &Path| roots.iter().any(|r| q.starts_with(r));
+    let mut out = PathBuf::from("/");
+    let mut names = lexical.components().skip(1).peekable();
+    while let Some(c) = names.next() {
+        if inside(&out) {
+            out.push(c);
+            continue;
         }
-        match head.file_name() {
-            Some(n) => {
-                tail.push(n.to_os_string());
-                head.pop();
+        let next = out.join(c);
+        match std::fs::canonicalize(&next) {
+            Ok(real) => out = real,
+            Err(_) => {
+                // Missing from here on: the rest as written.
+                out = next;
+                for rest in names.by_ref() {
+                    out.push(rest);
+                }
             }
-            None => return lexical,
         }
     }
+    out
 }

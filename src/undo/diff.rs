@@ -229,7 +229,12 @@ fn compare(
 /// one, which becomes `renamed`.
 fn find_renames(changes: &mut [Diff], created: &mut [Diff]) {
     let mut by_inode: HashMap<(u64, u64), usize> = HashMap::new();
-    let mut by_hash: HashMap<blake3::Hash, usize> = HashMap::new();
+    // By size and contents: a moved file keeps both, so only a created file
+    // as large as a deleted one is read, and never more than the largest
+    // file the snapshot recorded (the sandboxed command can make a sparse
+    // file of 16 TiB in no time; hashing it would take an hour).
+    let mut by_hash: HashMap<(u64, blake3::Hash), usize> = HashMap::new();
+    let mut sizes: std::collections::HashSet<u64> = Default::default();
     for (i, d) in changes.iter().enumerate() {
         if d.change != Change::Deleted {
             continue;
@@ -237,7 +242,8 @@ fn find_renames(changes: &mut [Diff], created: &mut [Diff]) {
         if let Some(b) = &d.before {
             by_inode.insert((b.dev, b.ino), i);
             if let Some(h) = b.hash {
-                by_hash.insert(h, i);
+                by_hash.insert((b.size, h), i);
+                sizes.insert(b.size);
             }
         }
     }
@@ -247,9 +253,9 @@ fn find_renames(changes: &mut [Diff], created: &mut [Diff]) {
     for c in created.iter_mut() {
         let Some(cur) = &c.now else { continue };
         let mut hit = by_inode.get(&(cur.dev, cur.ino)).copied();
-        if hit.is_none() && cur.kind == Kind::File && !by_hash.is_empty() {
+        if hit.is_none() && cur.kind == Kind::File && sizes.contains(&cur.size) {
             if let Ok(h) = hash_file(&c.path) {
-                hit = by_hash.get(&h).copied();
+                hit = by_hash.get(&(cur.size, h)).copied();
             }
         }
         if let Some(i) = hit {
@@ -294,7 +300,9 @@ fn content_change(
     // Shorter: truncated when the rest is the start of the old contents.
     let is_prefix = (|| -> std::io::Result<bool> {
         let mut a = Vec::new();
-        fs::File::open(abs)?
+        // O_NONBLOCK: a lease the sandboxed command still holds makes a
+        // plain open wait (45 s per file); this one fails instead.
+        open_nonblocking(abs)?
             .take(cur.size + 1)
             .read_to_end(&mut a)?;
         let mut b = Vec::new();
@@ -311,12 +319,19 @@ fn content_change(
     })
 }
 
-pub fn hash_file(p: &Path) -> std::io::Result<blake3::Hash> {
+/// Opens `p` for reading without following a final symlink and without
+/// waiting: for a FIFO, or a file under a lease another process holds,
+/// the open fails (EWOULDBLOCK) or returns at once instead of blocking.
+fn open_nonblocking(p: &Path) -> std::io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let f = fs::OpenOptions::new()
+    fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(p)?;
+        .open(p)
+}
+
+pub fn hash_file(p: &Path) -> std::io::Result<blake3::Hash> {
+    let f = open_nonblocking(p)?;
     let mut h = blake3::Hasher::new();
     h.update_reader(f)?;
     Ok(h.finalize())

@@ -382,11 +382,13 @@ impl Restorer<'_> {
             if hasher.finalize() != h {
                 return Err("snapshot object damaged (hash mismatch): not restored".into());
             }
+            // Owner first: chown clears the set-user-ID and set-group-ID
+            // bits, so the mode is set after it.
+            self.owner(fd, &tmp, e);
             use std::os::unix::fs::PermissionsExt;
             dst.set_permissions(std::fs::Permissions::from_mode(e.mode))
                 .map_err(|x| x.to_string())?;
             dst.sync_all().map_err(|x| x.to_string())?;
-            self.owner(fd, &tmp, e);
             sys::rename_at(fd, tmp_os, OsStr::from_bytes(&name)).map_err(|x| {
                 match x.raw_os_error() {
                     Some(libc::EISDIR) | Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => {
