@@ -622,21 +622,33 @@ pub fn build(inherited: &[(OsString, OsString)], policy: &EnvPolicy) -> EnvPlan 
 /// A value of the form `scheme://user:password@host...`: a credential in a
 /// connection string (`DATABASE_URL`, `REDIS_URL`, a proxy with a login).
 fn url_with_password(v: &[u8]) -> bool {
-    let Some(sep) = v.windows(3).position(|w| w == b"://") else {
-        return false;
-    };
-    let scheme = &v[..sep];
-    let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
-        && scheme
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
-    if !scheme_ok {
-        return false;
-    }
-    let rest = &v[sep + 3..];
+    // Every `://` in the value: a URL may follow other text (` https://..`,
+    // `--db=postgres://..`, a list of URLs).
+    (0..v.len().saturating_sub(2))
+        .filter(|&i| &v[i..i + 3] == b"://")
+        .any(|sep| has_scheme_before(&v[..sep]) && password_after(&v[sep + 3..]))
+}
+
+/// `before` ends in a URL scheme: letters, digits, `+`, `-`, `.`, the
+/// first of them a letter.
+fn has_scheme_before(before: &[u8]) -> bool {
+    let is_scheme = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.');
+    let start = before
+        .iter()
+        .rposition(|c| !is_scheme(c))
+        .map_or(0, |i| i + 1);
+    // The scheme starts at its first letter.
+    before[start..]
+        .iter()
+        .position(u8::is_ascii_alphabetic)
+        .is_some()
+}
+
+/// The authority after `://` has `user:password@` with a password.
+fn password_after(rest: &[u8]) -> bool {
     let authority = rest
         .iter()
-        .position(|c| matches!(c, b'/' | b'?' | b'#'))
+        .position(|c| matches!(c, b'/' | b'?' | b'#' | b' ' | b',' | b';'))
         .map_or(rest, |end| &rest[..end]);
     let Some(at) = authority.iter().rposition(|c| *c == b'@') else {
         return false;
@@ -836,6 +848,10 @@ mod tests {
             "https://x-access-token:ghs_abc@github.com/o/r.git",
             "redis://:pw@localhost",
             "http://u:p@proxy:3128",
+            // After other text, and the second of two URLs.
+            " https://u:pw@h",
+            "--db=postgres://u:pw@db/x",
+            "https://a.example,redis://:pw@cache",
         ] {
             assert!(url_with_password(v.as_bytes()), "{v}");
         }
@@ -847,6 +863,8 @@ mod tests {
             "u:p@host",
             "sqlite:///tmp/x.db",
             "postgres://u:@db",
+            "://u:p@h",
+            "see https://example.com and u:p@host",
             "",
         ] {
             assert!(!url_with_password(v.as_bytes()), "{v}");
