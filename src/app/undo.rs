@@ -321,7 +321,7 @@ fn absolute(p: &Path, cwd: &Path, roots: &[PathBuf]) -> PathBuf {
     }
     let inside = |q: &Path| roots.iter().any(|r| q.starts_with(r));
     let mut out = PathBuf::from("/");
-    let mut names = lexical.components().skip(1).peekable();
+    let mut names = lexical.components().skip(1);
     while let Some(c) = names.next() {
         if inside(&out) {
             out.push(c);

@@ -878,7 +878,7 @@ fn the_store_made_during_a_first_run_is_not_readable_by_it() {
     let state = env.home.join(".local/state/nono");
     assert!(!state.exists());
     let script = format!(
-        "sleep 0.5; cat {s}/undo/objects/*/* 2>/dev/null; ls -A {s}",
+        "i=0; while [ ! -e go ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; cat {s}/undo/objects/*/* 2>/dev/null; ls -A {s}",
         s = sh_path(&state)
     );
     // The first run reads the home; a second one snapshots a write-only
@@ -901,6 +901,8 @@ fn the_store_made_during_a_first_run_is_not_readable_by_it() {
     ]);
     second.env_remove("XDG_STATE_HOME");
     Run::from(second).expect_ok();
+    // Only now may the first run look: the snapshot is complete.
+    fs::write(env.work.join("go"), "").unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
